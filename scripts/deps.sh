@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package triggerd needs to build, run, test and benchmark.
+# Idempotent: apt is only called when a package is missing. Run as root.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git ccache
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  libssl-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libre2-dev libcurl4-openssl-dev libpq-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev
+  wrk nginx-light curl python3 procps
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,43 @@
+// Crypto and encoding primitives over OpenSSL 3: digests, HMAC, encodings, randomness and
+// constant-time comparison. Every function is thread-safe and allocation-bounded by its input.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace triggerd::crypto {
+
+enum class DigestAlgorithm { kSha1, kSha256, kSha512 };
+
+// Parses "sha1" | "sha256" | "sha512" (lower case).
+std::optional<DigestAlgorithm> ParseDigestAlgorithm(std::string_view name);
+std::string_view DigestAlgorithmName(DigestAlgorithm algorithm);
+
+// Raw digest bytes.
+std::string Digest(DigestAlgorithm algorithm, std::string_view data);
+// Raw HMAC bytes of `data` keyed with `key` (key bytes used as given).
+std::string Hmac(DigestAlgorithm algorithm, std::string_view key, std::string_view data);
+
+std::string HexEncode(std::string_view bytes);  // lower case
+// Accepts upper or lower case; nullopt on odd length or a non-hex character.
+std::optional<std::string> HexDecode(std::string_view hex);
+std::string Base64Encode(std::string_view bytes);  // standard alphabet, padded
+// Standard alphabet; padding optional; also accepts the URL-safe alphabet. nullopt on bad input.
+std::optional<std::string> Base64Decode(std::string_view text);
+
+// Compares in time that depends only on the lengths, never on where the inputs differ.
+bool ConstantTimeEqual(std::string_view a, std::string_view b);
+
+// `n` bytes from the OpenSSL CSPRNG. Aborts the process if the CSPRNG fails (it never should:
+// carrying on with predictable secrets would be worse).
+std::string RandomBytes(size_t n);
+// A random string of `n` characters from [0-9A-Za-z] (5.95 bits each), unbiased.
+std::string RandomToken(size_t n);
+
+// Ed25519 signature check; public key 32 raw bytes, signature 64 raw bytes.
+bool Ed25519Verify(std::string_view public_key, std::string_view message,
+                   std::string_view signature);
+
+}  // namespace triggerd::crypto

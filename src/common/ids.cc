@@ -1,0 +1,50 @@
+#include "common/ids.h"
+
+#include "common/crypto.h"
+
+namespace triggerd {
+namespace {
+constexpr char kBase62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+bool IsBase62(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+}  // namespace
+
+std::string NewId(std::string_view prefix) {
+  std::string id(prefix);
+  id += '_';
+  id += crypto::RandomToken(22);
+  return id;
+}
+
+std::string NewTimeOrderedId(std::string_view prefix, int64_t unix_micros) {
+  // 9 base62 digits cover 62^9 ~ 1.35e16 micros, i.e. until the year 2397; fixed width keeps the
+  // lexicographic order equal to the time order (the digit alphabet is in ASCII order).
+  char time_part[9];
+  auto v = static_cast<uint64_t>(unix_micros < 0 ? 0 : unix_micros);
+  for (int i = 8; i >= 0; --i) {
+    time_part[i] = kBase62[v % 62];
+    v /= 62;
+  }
+  std::string id(prefix);
+  id += '_';
+  id.append(time_part, 9);
+  id += crypto::RandomToken(16);
+  return id;
+}
+
+bool IsWellFormedId(std::string_view id, std::string_view prefix) {
+  if (id.size() <= prefix.size() + 1 || id.substr(0, prefix.size()) != prefix ||
+      id[prefix.size()] != '_') {
+    return false;
+  }
+  std::string_view rest = id.substr(prefix.size() + 1);
+  if (rest.size() > 64) return false;
+  for (char c : rest) {
+    if (!IsBase62(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace triggerd
