@@ -1,0 +1,131 @@
+// http: an HTTP/1.1 server (Boost.Beast, C++20 coroutines) and a small router, exposing only
+// plain types. It knows nothing of webhooks: ingest and api register routes on a Router.
+//
+// Request flow per connection: read the head (bounded size and time) -> the route's head check
+// decides at once (e.g. 404, 405, 413 by Content-Length, 403) or grants a body limit -> read the
+// body (bounded; a chunked body is cut off at the limit with 413) -> the route's handler answers
+// through a Reply, possibly later and from another thread (e.g. after a group commit).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/headers.h"
+#include "common/result.h"
+#include "common/status.h"
+
+namespace triggerd::http {
+
+// The request line and headers, available before the body has been read.
+struct RequestHead {
+  std::string method;  // "POST", "GET", …
+  std::string target;  // as received: path and query
+  std::string path;    // the target up to '?'
+  Headers headers;
+  std::string remote_ip;                      // peer address of the TCP connection
+  std::optional<uint64_t> content_length;     // nullopt when chunked or absent
+};
+
+struct Request : RequestHead {
+  std::map<std::string, std::string> path_params;   // filled by the Router: "{id}" -> value
+  std::map<std::string, std::string> query_params;  // decoded; last value wins
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;  // Content-Type and Content-Length are set from the fields below
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+// Answers a request. Call exactly once, from any thread.
+using Reply = std::function<void(Response)>;
+
+// {"error":{"type":…,"message":…}} with the status that `status.type()` maps to. The one place
+// where ErrorType becomes an HTTP status.
+Response ErrorResponse(const Status& status);
+int HttpStatusFor(ErrorType type);
+// A JSON response with the given status; `json` is serialised JSON text.
+Response JsonResponse(int status, std::string json);
+
+// What a route decides once the head has arrived.
+struct HeadDecision {
+  std::optional<Response> response;  // answer now, without reading the body
+  size_t body_limit = 0;             // else: read a body of at most this many bytes
+};
+
+using HeadCheck = std::function<HeadDecision(const RequestHead& head,
+                                             const std::map<std::string, std::string>& params)>;
+using RouteHandler = std::function<void(Request request, Reply reply)>;
+
+// Matches "/api/v1/sources/{id}"-style patterns (a {name} segment matches one non-empty path
+// segment). An unknown path is 404; a known path with another method is 405 with `Allow`.
+// Routes are added before the server starts; matching is then read-only and thread-safe.
+class Router {
+ public:
+  explicit Router(size_t default_body_limit) : default_body_limit_(default_body_limit) {}
+  // `head_check` is optional: without one the body limit is the router's default.
+  void Add(std::string method, std::string pattern, RouteHandler handler,
+           HeadCheck head_check = nullptr);
+
+  HeadDecision OnHead(const RequestHead& head) const;
+  void Handle(Request request, Reply reply) const;
+
+  // Every (method, pattern) registered, for route-listing tests and documentation.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    RouteHandler handler;
+    HeadCheck head_check;
+  };
+  // The route for (method, path) with its params, or the error response (404/405).
+  const Route* Match(std::string_view method, std::string_view path,
+                     std::map<std::string, std::string>* params, Response* error) const;
+
+  size_t default_body_limit_;
+  std::vector<Route> routes_;
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;  // 0 picks a free port (see Server::port())
+  int threads = 0;       // io_context threads; 0 = one per core
+  // Request line plus headers. Beyond: 431 and the connection is closed.
+  size_t max_header_bytes = 16 * 1024;
+  // Time allowed to receive a whole request head, and a whole body (slowloris defence).
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  // A keep-alive connection idle this long between requests is closed.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Open connections beyond this are answered 503 and closed.
+  size_t max_connections = 10'000;
+};
+
+// Thread safety: Start/Stop/port from one controlling thread.
+class Server {
+ public:
+  // Binds, listens and starts the io threads. Errors when the address cannot be bound.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, const Router* router);
+  virtual ~Server() = default;
+
+  virtual uint16_t port() const = 0;
+  // Graceful stop: stops accepting, closes idle connections, lets in-flight requests finish and
+  // answer (with Connection: close) for at most `grace`, then closes the rest and joins threads.
+  virtual void Stop(std::chrono::milliseconds grace) = 0;
+  virtual size_t open_connections() const = 0;
+};
+
+}  // namespace triggerd::http

@@ -1,0 +1,115 @@
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "http/http.h"
+
+namespace triggerd::http {
+namespace {
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool IsParam(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// Decodes the query string; a malformed one yields no parameters (handlers then see defaults).
+std::map<std::string, std::string> ParseQuery(std::string_view target) {
+  std::map<std::string, std::string> out;
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return out;
+  for (auto param : parsed->params()) {
+    out[std::string(param.key)] = param.has_value ? std::string(param.value) : "";
+  }
+  return out;
+}
+
+}  // namespace
+
+void Router::Add(std::string method, std::string pattern, RouteHandler handler,
+                 HeadCheck head_check) {
+  Route route;
+  route.method = std::move(method);
+  route.segments = SplitPath(pattern);
+  route.pattern = std::move(pattern);
+  route.handler = std::move(handler);
+  route.head_check = std::move(head_check);
+  routes_.push_back(std::move(route));
+}
+
+const Router::Route* Router::Match(std::string_view method, std::string_view path,
+                                   std::map<std::string, std::string>* params,
+                                   Response* error) const {
+  std::vector<std::string> segments = SplitPath(path);
+  std::string allow;
+  for (const Route& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    std::map<std::string, std::string> found;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      if (IsParam(route.segments[i])) {
+        found[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
+      } else {
+        match = route.segments[i] == segments[i];
+      }
+    }
+    if (!match) continue;
+    if (route.method == method) {
+      *params = std::move(found);
+      return &route;
+    }
+    if (allow.find(route.method) == std::string::npos) {
+      if (!allow.empty()) allow += ", ";
+      allow += route.method;
+    }
+  }
+  if (allow.empty()) {
+    *error = ErrorResponse(Status::NotFound("no such resource: " + std::string(path)));
+  } else {
+    *error = ErrorResponse(Status(ErrorType::kMethodNotAllowed, "method_not_allowed",
+                                 std::string(method) + " is not allowed here; use " + allow));
+    error->headers.push_back({"Allow", allow});
+  }
+  return nullptr;
+}
+
+HeadDecision Router::OnHead(const RequestHead& head) const {
+  std::map<std::string, std::string> params;
+  Response error;
+  const Route* route = Match(head.method, head.path, &params, &error);
+  if (route == nullptr) return HeadDecision{std::move(error), 0};
+  if (route->head_check) return route->head_check(head, params);
+  return HeadDecision{std::nullopt, default_body_limit_};
+}
+
+void Router::Handle(Request request, Reply reply) const {
+  Response error;
+  const Route* route = Match(request.method, request.path, &request.path_params, &error);
+  if (route == nullptr) {
+    reply(std::move(error));
+    return;
+  }
+  request.query_params = ParseQuery(request.target);
+  route->handler(std::move(request), std::move(reply));
+}
+
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& route : routes_) out.emplace_back(route.method, route.pattern);
+  return out;
+}
+
+}  // namespace triggerd::http

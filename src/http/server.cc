@@ -1,0 +1,396 @@
+// The Beast session loop. One coroutine per connection, running on its own strand so that the
+// shutdown path (posted to the same strand) never races the connection's I/O.
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "http/http.h"
+
+namespace triggerd::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+// After answering early (413, 404 …) the client may still be sending a body we will not read.
+// Closing at once would make the kernel send RST and the client could lose our answer, so we
+// half-close and discard input for a while first (nginx's "lingering close").
+constexpr std::chrono::milliseconds kLingerTime{2'000};
+constexpr size_t kLingerMaxBytes = 8 * 1024 * 1024;
+
+std::string NormalizeAddress(const net::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+class ServerImpl;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(ServerImpl* server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {}
+  net::any_io_executor executor() { return stream_.get_executor(); }
+  // The connection loop. `refuse` answers 503 once and closes (connection limit reached).
+  net::awaitable<void> Run(bool refuse);
+  // Must run on the session's strand: closes now if waiting for a next request, else after the
+  // in-flight response.
+  void RequestStop();
+
+ private:
+  net::awaitable<void> Serve();
+  net::awaitable<bool> WriteResponse(Response response, unsigned version, bool keep_alive);
+  net::awaitable<void> LingeringClose(beast::flat_buffer& buffer);
+  // Runs the router's handler and waits for its Reply, which may come from any thread.
+  net::awaitable<Response> Dispatch(Request request);
+
+  ServerImpl* server_;
+  beast::tcp_stream stream_;
+  bool idle_ = false;
+  bool stop_requested_ = false;
+};
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(const ServerOptions& options, const Router* router)
+      : options_(options), router_(router), acceptor_(net::make_strand(ioc_)) {}
+  ~ServerImpl() override { Stop(std::chrono::milliseconds(0)); }
+
+  Status Listen() {
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(options_.address, ec);
+    if (ec) return Status::InvalidArgument("invalid listen address: " + options_.address);
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::Unavailable("cannot listen on " + options_.address + ":" +
+                                     std::to_string(options_.port) + ": " + ec.message(),
+                                 "listen_failed");
+    }
+    port_ = acceptor_.local_endpoint().port();
+    net::co_spawn(acceptor_.get_executor(), Accept(), net::detached);
+    int threads = options_.threads > 0 ? options_.threads
+                                       : static_cast<int>(std::thread::hardware_concurrency());
+    if (threads < 1) threads = 1;
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    return Status::Ok();
+  }
+
+  uint16_t port() const override { return port_; }
+  size_t open_connections() const override {
+    std::lock_guard lock(mu_);
+    return sessions_.size();
+  }
+
+  void Stop(std::chrono::milliseconds grace) override {
+    if (stopped_.exchange(true)) return;
+    stopping_ = true;
+    net::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+    {
+      std::unique_lock lock(mu_);
+      for (auto& [ptr, weak] : sessions_) {
+        if (auto session = weak.lock()) {
+          net::post(session->executor(), [session] { session->RequestStop(); });
+        }
+      }
+      cv_.wait_for(lock, grace, [this] { return sessions_.empty(); });
+    }
+    ioc_.stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+    // Frames of sessions still suspended are destroyed with the io_context.
+  }
+
+  const ServerOptions& options() const { return options_; }
+  const Router* router() const { return router_; }
+  bool stopping() const { return stopping_; }
+
+  void Unregister(Session* session) {
+    std::lock_guard lock(mu_);
+    if (sessions_.erase(session) > 0 && sessions_.empty()) cv_.notify_all();
+  }
+
+ private:
+  net::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(ioc_), kUseTuple);
+      if (ec) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
+        continue;  // e.g. EMFILE: keep serving the connections we have
+      }
+      if (stopping_) continue;
+      socket.set_option(tcp::no_delay(true), ec);
+      auto session = std::make_shared<Session>(this, std::move(socket));
+      bool refuse = false;
+      {
+        std::lock_guard lock(mu_);
+        refuse = sessions_.size() >= options_.max_connections;
+        if (!refuse) sessions_[session.get()] = session;
+      }
+      net::co_spawn(session->executor(),
+                    [session, refuse]() -> net::awaitable<void> { co_await session->Run(refuse); },
+                    net::detached);
+    }
+  }
+
+  ServerOptions options_;
+  const Router* router_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopped_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+};
+
+RequestHead MakeHead(const bhttp::request_parser<bhttp::string_body>& parser,
+                     const std::string& remote_ip) {
+  const auto& msg = parser.get();
+  RequestHead head;
+  head.method = std::string(msg.method_string());
+  head.target = std::string(msg.target());
+  head.path = head.target.substr(0, head.target.find('?'));
+  head.headers.reserve(16);
+  for (const auto& field : msg) {
+    head.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+  }
+  head.remote_ip = remote_ip;
+  if (auto length = parser.content_length()) head.content_length = *length;
+  return head;
+}
+
+Response PlainError(int status, std::string_view type, std::string message) {
+  ErrorType error_type = status == 413   ? ErrorType::kPayloadTooLarge
+                         : status == 503 ? ErrorType::kUnavailable
+                                         : ErrorType::kInvalidArgument;
+  Response response = ErrorResponse(Status(error_type, std::string(type), std::move(message)));
+  response.status = status;
+  return response;
+}
+
+}  // namespace
+
+void Session::RequestStop() {
+  stop_requested_ = true;
+  if (idle_) {
+    boost::system::error_code ec;
+    stream_.socket().close(ec);
+  }
+}
+
+net::awaitable<void> Session::Run(bool refuse) {
+  if (refuse) {
+    stream_.expires_after(std::chrono::seconds(5));
+    Response response = PlainError(503, "overloaded", "too many open connections; retry later");
+    response.headers.push_back({"Retry-After", "1"});
+    co_await WriteResponse(std::move(response), 11, false);
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    co_return;
+  }
+  try {
+    co_await Serve();
+  } catch (const std::exception&) {
+    // A bug below us; the connection is dropped but the server carries on.
+  }
+  boost::system::error_code ec;
+  stream_.socket().close(ec);
+  server_->Unregister(this);
+}
+
+net::awaitable<void> Session::Serve() {
+  const ServerOptions& options = server_->options();
+  boost::system::error_code ec;
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  const std::string remote_ip = ec ? "" : NormalizeAddress(endpoint.address());
+  beast::flat_buffer buffer;
+
+  for (;;) {
+    if (stop_requested_ || server_->stopping()) co_return;
+    // Wait for the first byte of the next request under the idle timeout; only then does the
+    // (shorter) header timeout start, so a slow client cannot hold a head open for long.
+    if (buffer.size() == 0) {
+      idle_ = true;
+      stream_.expires_after(options.idle_timeout);
+      auto [read_ec, n] = co_await stream_.async_read_some(buffer.prepare(4096), kUseTuple);
+      idle_ = false;
+      if (read_ec) co_return;
+      buffer.commit(n);
+    }
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+    stream_.expires_after(options.header_timeout);
+    auto [head_ec, head_n] = co_await bhttp::async_read_header(stream_, buffer, parser, kUseTuple);
+    if (head_ec) {
+      if (head_ec == bhttp::error::header_limit) {
+        co_await WriteResponse(PlainError(431, "headers_too_large",
+                                          "request headers exceed " +
+                                              std::to_string(options.max_header_bytes) + " bytes"),
+                               11, false);
+        co_await LingeringClose(buffer);
+      } else if (head_ec != beast::error::timeout && head_ec != bhttp::error::end_of_stream &&
+                 head_ec != net::error::eof && head_ec != net::error::operation_aborted &&
+                 head_ec != net::error::connection_reset) {
+        co_await WriteResponse(PlainError(400, "bad_request", "malformed HTTP request"), 11,
+                               false);
+      }
+      co_return;
+    }
+
+    const unsigned version = parser.get().version();
+    const bool client_keep_alive = parser.get().keep_alive();
+    RequestHead head = MakeHead(parser, remote_ip);
+    HeadDecision decision = server_->router()->OnHead(head);
+    if (!decision.response && head.content_length && *head.content_length > decision.body_limit) {
+      decision.response = PlainError(
+          413, "payload_too_large",
+          "request body of " + std::to_string(*head.content_length) + " bytes exceeds the limit of " +
+              std::to_string(decision.body_limit) + " bytes");
+    }
+    if (decision.response) {
+      // Answered from the head alone. Keep the connection only when no body is left unread.
+      const bool body_pending = !parser.is_done();
+      const bool keep = client_keep_alive && !body_pending;
+      if (!co_await WriteResponse(std::move(*decision.response), version, keep)) co_return;
+      if (!keep) {
+        co_await LingeringClose(buffer);
+        co_return;
+      }
+      continue;
+    }
+
+    parser.body_limit(decision.body_limit);
+    const auto& fields = parser.get();
+    if (!parser.is_done() &&
+        beast::iequals(fields[bhttp::field::expect], "100-continue")) {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+      auto [cont_ec, cont_n] = co_await bhttp::async_write(stream_, cont, kUseTuple);
+      if (cont_ec) co_return;
+    }
+    stream_.expires_after(options.body_timeout);
+    auto [body_ec, body_n] = co_await bhttp::async_read(stream_, buffer, parser, kUseTuple);
+    if (body_ec) {
+      if (body_ec == bhttp::error::body_limit) {
+        co_await WriteResponse(PlainError(413, "payload_too_large",
+                                          "request body exceeds the limit of " +
+                                              std::to_string(decision.body_limit) + " bytes"),
+                               version, false);
+        co_await LingeringClose(buffer);
+      } else if (body_ec == beast::error::timeout) {
+        co_await WriteResponse(PlainError(408, "request_timeout", "request body not received in time"),
+                               version, false);
+      } else if (body_ec != net::error::eof && body_ec != bhttp::error::partial_message &&
+                 body_ec != net::error::connection_reset &&
+                 body_ec != net::error::operation_aborted) {
+        co_await WriteResponse(PlainError(400, "bad_request", "malformed HTTP request body"),
+                               version, false);
+      }
+      co_return;
+    }
+
+    Request request;
+    static_cast<RequestHead&>(request) = std::move(head);
+    request.body = std::move(parser.get().body());
+    Response response = co_await Dispatch(std::move(request));
+    const bool keep = client_keep_alive && !stop_requested_ && !server_->stopping();
+    if (!co_await WriteResponse(std::move(response), version, keep) || !keep) co_return;
+  }
+}
+
+net::awaitable<Response> Session::Dispatch(Request request) {
+  // The Reply may be called on any thread (e.g. the store's commit thread): the completion is
+  // posted back to this session's strand. A handler that throws, or replies twice, is a bug;
+  // the first is turned into a 500 and the second ignored.
+  struct ReplyState {
+    std::atomic<bool> called{false};
+    std::function<void(Response)> complete;
+  };
+  const Router* router = server_->router();
+  try {
+    co_return co_await net::async_initiate<decltype(net::use_awaitable), void(Response)>(
+        [router, &request](auto handler) {
+          auto state = std::make_shared<ReplyState>();
+          auto shared_handler =
+              std::make_shared<std::decay_t<decltype(handler)>>(std::move(handler));
+          state->complete = [shared_handler](Response response) {
+            auto executor = net::get_associated_executor(*shared_handler);
+            net::post(executor, [shared_handler, response = std::move(response)]() mutable {
+              (*shared_handler)(std::move(response));
+            });
+          };
+          Reply reply = [state](Response response) {
+            if (state->called.exchange(true)) return;
+            state->complete(std::move(response));
+          };
+          // The initiation runs after the coroutine has suspended, outside its try block: an
+          // exception here would escape io_context::run, so it is caught and answered here.
+          try {
+            router->Handle(std::move(request), reply);
+          } catch (const std::exception&) {
+            reply(ErrorResponse(Status::Internal("internal error while handling the request")));
+          }
+        },
+        net::use_awaitable);
+  } catch (const std::exception& e) {
+    co_return ErrorResponse(Status::Internal("internal error while handling the request"));
+  }
+}
+
+net::awaitable<bool> Session::WriteResponse(Response response, unsigned version, bool keep_alive) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
+  res.set(bhttp::field::server, "triggerd");
+  if (!response.body.empty() || !response.content_type.empty()) {
+    res.set(bhttp::field::content_type, response.content_type);
+  }
+  for (auto& header : response.headers) res.insert(header.name, header.value);
+  res.body() = std::move(response.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  stream_.expires_after(server_->options().body_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
+  co_return !ec;
+}
+
+net::awaitable<void> Session::LingeringClose(beast::flat_buffer& buffer) {
+  boost::system::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.expires_after(kLingerTime);
+  size_t discarded = 0;
+  char sink[16 * 1024];
+  while (discarded < kLingerMaxBytes) {
+    auto [read_ec, n] = co_await stream_.async_read_some(net::buffer(sink), kUseTuple);
+    if (read_ec) break;
+    discarded += n;
+  }
+  buffer.clear();
+}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, const Router* router) {
+  auto server = std::make_unique<ServerImpl>(options, router);
+  Status status = server->Listen();
+  if (!status.ok()) return status;
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace triggerd::http

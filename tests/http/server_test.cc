@@ -1,0 +1,166 @@
+// The real server on 127.0.0.1:0, driven over loopback sockets.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "http/http.h"
+#include "http_client.h"
+
+namespace triggerd::http {
+namespace {
+
+using triggerd::testing::HttpClient;
+
+constexpr size_t kLimit = 1000;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.Add("POST", "/echo", [](Request r, Reply reply) {
+      reply(JsonResponse(200, std::to_string(r.body.size())));
+    });
+    // Answers from another thread, later, as the ingest path does after a group commit.
+    router_.Add("POST", "/later", [](Request r, Reply reply) {
+      std::thread([reply = std::move(reply)] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        reply(JsonResponse(200, "\"late\""));
+      }).detach();
+    });
+    router_.Add(
+        "POST", "/gated/{name}", [](Request, Reply reply) { reply(JsonResponse(200, "1")); },
+        [](const RequestHead&, const std::map<std::string, std::string>& params) {
+          if (params.at("name") == "closed") {
+            return HeadDecision{ErrorResponse(Status::PermissionDenied("closed")), 0};
+          }
+          return HeadDecision{std::nullopt, 10};
+        });
+    router_.Add("GET", "/throw", [](Request, Reply) -> void { throw std::runtime_error("bug"); });
+    ServerOptions options;
+    options.port = 0;
+    options.threads = 2;
+    options.max_header_bytes = 2048;
+    options.header_timeout = std::chrono::milliseconds(300);
+    auto server = Server::Start(options, &router_);
+    ASSERT_TRUE(server.has_value()) << server.error().ToString();
+    server_ = std::move(server.value());
+  }
+  void TearDown() override {
+    if (server_) server_->Stop(std::chrono::seconds(2));
+  }
+  HttpClient Client() { return HttpClient("127.0.0.1", server_->port()); }
+
+  Router router_{kLimit};
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, AcceptsBodyAtTheLimit) {
+  auto client = Client();
+  auto r = client.Send("POST", "/echo", std::string(kLimit, 'x'));
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "1000\n");
+}
+
+TEST_F(ServerTest, RefusesBodyOneByteOverTheLimitBeforeReadingIt) {
+  auto client = Client();
+  auto r = client.Send("POST", "/echo", std::string(kLimit + 1, 'x'));
+  EXPECT_EQ(r.status, 413) << r.error;
+  EXPECT_NE(r.body.find("payload_too_large"), std::string::npos);
+}
+
+TEST_F(ServerTest, RefusesChunkedBodyOverTheLimit) {
+  auto client = Client();
+  EXPECT_EQ(client.SendChunked("POST", "/echo", std::string(kLimit, 'x'), 100).status, 200);
+  auto r = client.SendChunked("POST", "/echo", std::string(kLimit + 1, 'x'), 100);
+  EXPECT_EQ(r.status, 413) << r.error;
+}
+
+TEST_F(ServerTest, RefusesHugeBodyWithoutLengthOrChunking) {
+  // Neither Content-Length nor chunked: HTTP/1.1 says the body is empty, so the extra bytes
+  // are the head of a next request, which is refused (too large, no line end) and the
+  // connection closed — never buffered as a body.
+  auto client = Client();
+  std::string raw = "POST /echo HTTP/1.1\r\nHost: x\r\n\r\n" + std::string(5000, 'x');
+  std::string out = client.SendRaw(raw);
+  EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+  EXPECT_NE(out.find("HTTP/1.1 431"), std::string::npos) << out;
+  EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, HeadCheckAnswersBeforeTheBodyAndSetsRouteLimit) {
+  auto client = Client();
+  EXPECT_EQ(client.Send("POST", "/gated/closed", std::string(5000, 'x')).status, 403);
+  EXPECT_EQ(client.Send("POST", "/gated/open", std::string(10, 'x')).status, 200);
+  EXPECT_EQ(client.Send("POST", "/gated/open", std::string(11, 'x')).status, 413);
+}
+
+TEST_F(ServerTest, OversizedHeadersAre431) {
+  auto client = Client();
+  auto r = client.Send("POST", "/echo", "", {{"X-Big", std::string(4000, 'a')}});
+  EXPECT_EQ(r.status, 431) << r.error;
+}
+
+TEST_F(ServerTest, GarbageIs400AndNeverCrashes) {
+  auto client = Client();
+  EXPECT_NE(client.SendRaw("\x01\x02garbage\r\n\r\n").find("400"), std::string::npos);
+  EXPECT_NE(client.SendRaw("GET / HTTP/9.9\r\n\r\n").find("400"), std::string::npos);
+  EXPECT_EQ(client.Send("POST", "/echo", "ok").status, 200);
+}
+
+TEST_F(ServerTest, SlowHeadIsCutOffByTheHeaderTimeout) {
+  auto client = Client();
+  // Never finishes the head: the server must close within the header timeout (300 ms).
+  auto started = std::chrono::steady_clock::now();
+  std::string out = client.SendRaw("POST /echo HTTP/1.1\r\nHost: x\r\n", 5000);
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(elapsed, std::chrono::seconds(4));
+}
+
+TEST_F(ServerTest, KeepsConnectionAliveAcrossRequests) {
+  auto client = Client();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(client.Send("POST", "/echo", "abc").status, 200);
+  }
+  EXPECT_EQ(server_->open_connections(), 1u);
+}
+
+TEST_F(ServerTest, ReplyFromAnotherThreadReachesTheClient) {
+  auto client = Client();
+  auto r = client.Send("POST", "/later", "x");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "\"late\"\n");
+}
+
+TEST_F(ServerTest, HandlerExceptionBecomes500) {
+  auto client = Client();
+  auto r = client.Send("GET", "/throw");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("\"type\":\"internal\""), std::string::npos);
+  EXPECT_EQ(client.Send("POST", "/echo", "x").status, 200);
+}
+
+TEST_F(ServerTest, ExpectContinueGetsInterimResponse) {
+  auto client = Client();
+  std::string out = client.SendRaw(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n"
+      "Connection: close\r\n\r\nabc");
+  EXPECT_EQ(out.rfind("HTTP/1.1 100 Continue", 0), 0u) << out;
+  EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST_F(ServerTest, StopFinishesInFlightRequestsAndClosesIdleOnes) {
+  auto idle = Client();
+  EXPECT_EQ(idle.Send("POST", "/echo", "x").status, 200);
+  int status = 0;
+  std::thread in_flight([&] {
+    auto client = Client();
+    status = client.Send("POST", "/later", "x").status;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server_->Stop(std::chrono::seconds(2));
+  in_flight.join();
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace triggerd::http
