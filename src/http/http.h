@@ -73,6 +73,7 @@ using RouteHandler = std::function<void(Request request, Reply reply)>;
 class Router {
  public:
   explicit Router(size_t default_body_limit) : default_body_limit_(default_body_limit) {}
+  // `method` "*" matches every method (the handler then answers 405 itself where it must).
   // `head_check` is optional: without one the body limit is the router's default.
   void Add(std::string method, std::string pattern, RouteHandler handler,
            HeadCheck head_check = nullptr);

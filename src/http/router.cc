@@ -67,7 +67,7 @@ const Router::Route* Router::Match(std::string_view method, std::string_view pat
       }
     }
     if (!match) continue;
-    if (route.method == method) {
+    if (route.method == method || route.method == "*") {
       *params = std::move(found);
       return &route;
     }

@@ -1,0 +1,133 @@
+#include <spdlog/spdlog.h>
+
+#include "api/internal.h"
+#include "common/crypto.h"
+
+namespace triggerd::api {
+
+Result<Principal> Authenticate(ApiContext* context, const http::Request& request) {
+  auto header = FindHeader(request.headers, "Authorization");
+  constexpr std::string_view kScheme = "Bearer ";
+  if (!header || header->size() <= kScheme.size() ||
+      !HeaderNameEquals(header->substr(0, kScheme.size()), kScheme)) {
+    return Status::Unauthenticated("send an API key as \"Authorization: Bearer <key>\"",
+                                   "missing_api_key");
+  }
+  std::string_view key = header->substr(kScheme.size());
+  auto found = context->store->FindApiKeyByHash(HashSecret(key));
+  if (!found) {
+    if (found.error().type() == ErrorType::kNotFound) {
+      return Status::Unauthenticated("the API key is not valid", "invalid_api_key");
+    }
+    return found.error();
+  }
+  return Principal{found->workspace_id, found->id, found->role};
+}
+
+Status RequireRole(const Principal& principal, store::Role role) {
+  auto rank = [](store::Role r) {
+    return r == store::Role::kAdmin ? 3 : r == store::Role::kBuilder ? 2 : 1;
+  };
+  if (rank(principal.role) >= rank(role)) return Status::Ok();
+  return Status::PermissionDenied("this needs an API key with the " +
+                                      std::string(store::RoleName(role)) + " role",
+                                  "insufficient_role");
+}
+
+Result<boost::json::object> ParseObject(const http::Request& request) {
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(request.body, ec);
+  if (ec) {
+    return Status::InvalidArgument("the request body is not valid JSON: " + ec.message(),
+                                   "invalid_json");
+  }
+  if (!value.is_object()) {
+    return Status::InvalidArgument("the request body must be a JSON object", "invalid_json");
+  }
+  return std::move(value.as_object());
+}
+
+Result<std::string> StringField(const boost::json::object& object, std::string_view name,
+                                std::optional<std::string> fallback) {
+  const boost::json::value* v = object.if_contains(name);
+  if (v == nullptr || v->is_null()) {
+    if (fallback) return *fallback;
+    return Status::InvalidArgument(std::string(name) + " is required");
+  }
+  if (!v->is_string()) return Status::InvalidArgument(std::string(name) + " must be a string");
+  return std::string(v->as_string());
+}
+
+Result<bool> BoolField(const boost::json::object& object, std::string_view name, bool fallback) {
+  const boost::json::value* v = object.if_contains(name);
+  if (v == nullptr || v->is_null()) return fallback;
+  if (!v->is_bool()) return Status::InvalidArgument(std::string(name) + " must be true or false");
+  return v->as_bool();
+}
+
+Result<int64_t> IntField(const boost::json::object& object, std::string_view name,
+                         int64_t fallback) {
+  const boost::json::value* v = object.if_contains(name);
+  if (v == nullptr || v->is_null()) return fallback;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64() && v->as_uint64() <= INT64_MAX) return static_cast<int64_t>(v->as_uint64());
+  return Status::InvalidArgument(std::string(name) + " must be an integer");
+}
+
+Result<std::vector<std::string>> StringListField(const boost::json::object& object,
+                                                 std::string_view name) {
+  std::vector<std::string> out;
+  const boost::json::value* v = object.if_contains(name);
+  if (v == nullptr || v->is_null()) return out;
+  if (!v->is_array()) {
+    return Status::InvalidArgument(std::string(name) + " must be an array of strings");
+  }
+  for (const auto& item : v->as_array()) {
+    if (!item.is_string()) {
+      return Status::InvalidArgument(std::string(name) + " must be an array of strings");
+    }
+    out.emplace_back(item.as_string());
+  }
+  return out;
+}
+
+Status RejectUnknownFields(const boost::json::object& object,
+                           std::initializer_list<std::string_view> known) {
+  for (const auto& member : object) {
+    bool ok = false;
+    for (std::string_view k : known) ok = ok || member.key() == k;
+    if (!ok) {
+      return Status::InvalidArgument("unknown field \"" + std::string(member.key()) + "\"");
+    }
+  }
+  return Status::Ok();
+}
+
+http::Response Json(int status, const boost::json::value& value) {
+  return http::JsonResponse(status, boost::json::serialize(value));
+}
+
+std::string Time(int64_t unix_micros) { return FormatRfc3339(unix_micros); }
+
+std::string BaseUrl(const ApiContext& context, const http::Request& request) {
+  if (!context.public_base_url.empty()) return context.public_base_url;
+  auto host = FindHeader(request.headers, "Host");
+  return "http://" + std::string(host && !host->empty() ? *host : "localhost");
+}
+
+std::string HashSecret(std::string_view secret) {
+  return crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, secret));
+}
+
+http::RouteHandler Authed(ApiContext* context, AuthedHandler handler) {
+  return [context, handler = std::move(handler)](http::Request request, http::Reply reply) {
+    auto principal = Authenticate(context, request);
+    if (!principal) {
+      reply(http::ErrorResponse(principal.error()));
+      return;
+    }
+    reply(handler(*principal, request));
+  };
+}
+
+}  // namespace triggerd::api

@@ -1,0 +1,88 @@
+// The webhook ingest route, Dust's path: POST /api/v1/w/{wId}/triggers/hooks/{sourceId}[/{secret}].
+// Admission runs on the request head (so 404/405/413/403 cost no body read); the body phase
+// answers only after the event is durable.
+#include "api/internal.h"
+
+namespace triggerd::api {
+namespace {
+
+http::Response Refusal(const Status& status) {
+  http::Response response = http::ErrorResponse(status);
+  if (status.type() == ErrorType::kMethodNotAllowed) response.headers.push_back({"Allow", "POST"});
+  return response;
+}
+
+ingest::HeadRequest MakeHeadRequest(const http::RequestHead& head,
+                                    const std::map<std::string, std::string>& params) {
+  ingest::HeadRequest request;
+  request.workspace_id = params.at("workspace_id");
+  request.source_id = params.at("source_id");
+  if (auto it = params.find("url_secret"); it != params.end()) request.url_secret = it->second;
+  request.method = head.method;
+  request.headers = &head.headers;
+  request.remote_ip = head.remote_ip;
+  request.content_length = head.content_length;
+  return request;
+}
+
+}  // namespace
+
+void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
+  auto head_check = [ctx](const http::RequestHead& head,
+                          const std::map<std::string, std::string>& params) {
+    auto admitted = ctx->ingestor->Admit(MakeHeadRequest(head, params));
+    if (!admitted) return http::HeadDecision{Refusal(admitted.error()), 0};
+    return http::HeadDecision{std::nullopt, admitted->body_limit};
+  };
+  auto handler = [ctx](http::Request request, http::Reply reply) {
+    // Admitted again with the body in hand: the source may have changed (disabled, deleted)
+    // while the body was read, and the cached entry is what the body phase needs.
+    ingest::HeadRequest head = MakeHeadRequest(request, request.path_params);
+    head.content_length = request.body.size();
+    auto admitted = ctx->ingestor->Admit(head);
+    if (!admitted) {
+      reply(Refusal(admitted.error()));
+      return;
+    }
+    ingest::BodyRequest body{std::move(admitted->source), request.method, request.target,
+                             std::move(request.headers), request.remote_ip,
+                             std::move(request.body)};
+    ctx->ingestor->Ingest(std::move(body), [reply = std::move(reply)](
+                                               Result<ingest::IngestOutcome> outcome) {
+      if (!outcome) {
+        reply(Refusal(outcome.error()));
+        return;
+      }
+      reply(Json(200, {{"event_id", outcome->event_id},
+                       {"received_at", Time(outcome->received_at)},
+                       {"duplicate", outcome->duplicate},
+                       {"runs", boost::json::array()}}));
+    });
+  };
+  // Every method is routed here so that the pipeline's order holds: an unknown source is 404
+  // before a wrong method is 405.
+  for (const char* pattern : {"/api/v1/w/{workspace_id}/triggers/hooks/{source_id}",
+                              "/api/v1/w/{workspace_id}/triggers/hooks/{source_id}/{url_secret}"}) {
+    router->Add("*", pattern, handler, head_check);
+  }
+}
+
+void RegisterRoutes(http::Router* router, ApiContext* ctx) {
+  RegisterKeyRoutes(router, ctx);
+  RegisterSourceRoutes(router, ctx);
+  RegisterEventRoutes(router, ctx);
+  RegisterIngestRoutes(router, ctx);
+  router->Add("GET", "/healthz", [](http::Request, http::Reply reply) {
+    reply(Json(200, {{"status", "ok"}}));
+  });
+  router->Add("GET", "/readyz", [ctx](http::Request, http::Reply reply) {
+    auto workspaces = ctx->store->ListWorkspaces();
+    if (!workspaces) {
+      reply(http::ErrorResponse(Status::Unavailable("the database is not reachable")));
+      return;
+    }
+    reply(Json(200, {{"status", "ready"}}));
+  });
+}
+
+}  // namespace triggerd::api

@@ -1,0 +1,161 @@
+// /api/v1/me, /api/v1/keys, /api/v1/workspaces, and the first-start bootstrap.
+#include "api/internal.h"
+#include "common/crypto.h"
+#include "common/ids.h"
+
+namespace triggerd::api {
+namespace {
+
+constexpr size_t kKeyPrefixLength = 12;  // "tdk_" + 8 characters, shown in listings
+
+struct NewKey {
+  store::ApiKey record;
+  std::string secret;
+};
+
+NewKey MakeKey(const std::string& workspace_id, const std::string& name, store::Role role,
+               const std::string& created_by, int64_t now) {
+  NewKey key;
+  key.secret = "tdk_" + crypto::RandomToken(40);
+  key.record.id = NewId("key");
+  key.record.workspace_id = workspace_id;
+  key.record.name = name;
+  key.record.role = role;
+  key.record.prefix = key.secret.substr(0, kKeyPrefixLength);
+  key.record.hash = HashSecret(key.secret);
+  key.record.created_by = created_by;
+  key.record.created_at = now;
+  return key;
+}
+
+boost::json::object KeyJson(const store::ApiKey& key) {
+  boost::json::object o;
+  o["id"] = key.id;
+  o["name"] = key.name;
+  o["role"] = store::RoleName(key.role);
+  o["prefix"] = key.prefix;
+  o["created_by"] = key.created_by;
+  o["created_at"] = Time(key.created_at);
+  o["revoked_at"] = key.revoked_at ? boost::json::value(Time(*key.revoked_at)) : nullptr;
+  return o;
+}
+
+Result<std::string> NameField(const boost::json::object& body) {
+  auto name = StringField(body, "name", std::nullopt);
+  if (name && (name->empty() || name->size() > 200)) {
+    return Status::InvalidArgument("name must be 1 to 200 characters");
+  }
+  return name;
+}
+
+}  // namespace
+
+Result<std::optional<Bootstrap>> BootstrapIfEmpty(store::Store* store, const Clock& clock,
+                                                  const std::string& name) {
+  auto workspaces = store->ListWorkspaces();
+  if (!workspaces) return workspaces.error();
+  if (!workspaces->empty()) return std::optional<Bootstrap>();
+  int64_t now = clock.NowMicros();
+  store::Workspace workspace{NewId("ws"), name, now};
+  TRIGGERD_RETURN_IF_ERROR(store->CreateWorkspace(workspace));
+  NewKey key = MakeKey(workspace.id, "bootstrap admin", store::Role::kAdmin, "bootstrap", now);
+  TRIGGERD_RETURN_IF_ERROR(store->CreateApiKey(key.record));
+  return std::optional<Bootstrap>(Bootstrap{workspace.id, key.secret});
+}
+
+void RegisterKeyRoutes(http::Router* router, ApiContext* ctx) {
+  router->Add("GET", "/api/v1/me", Authed(ctx, [](const Principal& p, http::Request&) {
+                return Json(200, {{"workspace_id", p.workspace_id},
+                                  {"key_id", p.key_id},
+                                  {"role", store::RoleName(p.role)}});
+              }));
+
+  router->Add("POST", "/api/v1/keys", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                auto body = ParseObject(r);
+                if (!body) return http::ErrorResponse(body.error());
+                if (auto s = RejectUnknownFields(*body, {"name", "role"}); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                auto name = NameField(*body);
+                if (!name) return http::ErrorResponse(name.error());
+                auto role_name = StringField(*body, "role", "user");
+                if (!role_name) return http::ErrorResponse(role_name.error());
+                auto role = store::ParseRole(*role_name);
+                if (!role) {
+                  return http::ErrorResponse(
+                      Status::InvalidArgument("role must be one of admin, builder, user"));
+                }
+                NewKey key = MakeKey(p.workspace_id, *name, *role, p.key_id, ctx->clock->NowMicros());
+                if (auto s = ctx->store->CreateApiKey(key.record); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                boost::json::object out = KeyJson(key.record);
+                out["key"] = key.secret;
+                return Json(201, out);
+              }));
+
+  router->Add("GET", "/api/v1/keys", Authed(ctx, [ctx](const Principal& p, http::Request&) {
+                if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                auto keys = ctx->store->ListApiKeys(p.workspace_id);
+                if (!keys) return http::ErrorResponse(keys.error());
+                boost::json::array data;
+                for (const auto& key : *keys) data.push_back(KeyJson(key));
+                return Json(200, {{"data", std::move(data)}, {"next_cursor", nullptr}});
+              }));
+
+  router->Add("DELETE", "/api/v1/keys/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                Status s = ctx->store->RevokeApiKey(p.workspace_id, r.path_params["id"],
+                                                    ctx->clock->NowMicros());
+                if (!s.ok()) return http::ErrorResponse(s);
+                return http::Response{204, {}, "", ""};
+              }));
+
+  router->Add("POST", "/api/v1/workspaces",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                auto body = ParseObject(r);
+                if (!body) return http::ErrorResponse(body.error());
+                if (auto s = RejectUnknownFields(*body, {"name"}); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                auto name = NameField(*body);
+                if (!name) return http::ErrorResponse(name.error());
+                int64_t now = ctx->clock->NowMicros();
+                store::Workspace workspace{NewId("ws"), *name, now};
+                if (auto s = ctx->store->CreateWorkspace(workspace); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                NewKey key = MakeKey(workspace.id, "admin", store::Role::kAdmin, p.key_id, now);
+                if (auto s = ctx->store->CreateApiKey(key.record); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                return Json(201, {{"id", workspace.id},
+                                  {"name", workspace.name},
+                                  {"created_at", Time(now)},
+                                  {"admin_key", key.secret}});
+              }));
+
+  // A key sees only its own workspace: others are not even listed.
+  router->Add("GET", "/api/v1/workspaces", Authed(ctx, [ctx](const Principal& p, http::Request&) {
+                auto workspace = ctx->store->GetWorkspace(p.workspace_id);
+                if (!workspace) return http::ErrorResponse(workspace.error());
+                boost::json::array data;
+                data.push_back({{"id", workspace->id},
+                                {"name", workspace->name},
+                                {"created_at", Time(workspace->created_at)}});
+                return Json(200, {{"data", std::move(data)}, {"next_cursor", nullptr}});
+              }));
+}
+
+}  // namespace triggerd::api

@@ -1,0 +1,260 @@
+// /api/v1/sources: admins create and change sources; every role reads them.
+#include "api/internal.h"
+#include "common/crypto.h"
+#include "common/ids.h"
+#include "verify/verify.h"
+
+namespace triggerd::api {
+namespace {
+
+constexpr int64_t kMaxBodyLimit = 64 * 1024 * 1024;
+
+std::string IngestUrl(const std::string& base_url, const store::Source& source) {
+  return base_url + "/api/v1/w/" + source.workspace_id + "/triggers/hooks/" +
+         source.id + "/" + source.url_secret;
+}
+
+boost::json::object SourceJson(const std::string& base_url, const store::Source& source) {
+  boost::json::object o;
+  o["id"] = source.id;
+  o["workspace_id"] = source.workspace_id;
+  o["name"] = source.name;
+  o["kind"] = source.kind;
+  o["enabled"] = source.enabled;
+  boost::system::error_code ec;
+  boost::json::value auth = boost::json::parse(source.auth_json, ec);
+  o["auth"] = ec ? boost::json::value(boost::json::object()) : auth;
+  boost::json::array ips(source.allowed_ips.begin(), source.allowed_ips.end());
+  boost::json::array origins(source.allowed_origins.begin(), source.allowed_origins.end());
+  o["allowed_ips"] = std::move(ips);
+  o["allowed_origins"] = std::move(origins);
+  o["delivery_id_header"] = source.delivery_id_header;
+  o["max_body_bytes"] = source.max_body_bytes;
+  o["url"] = IngestUrl(base_url, source);
+  o["has_secret"] = !source.signing_secret.empty();
+  o["has_token"] = !source.token_hash.empty();
+  o["created_by"] = source.created_by;
+  o["created_at"] = Time(source.created_at);
+  o["updated_at"] = Time(source.updated_at);
+  return o;
+}
+
+bool IsHeaderToken(std::string_view name) {
+  if (name.empty() || name.size() > 100) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Secrets shown once, when they are made.
+struct Issued {
+  std::string secret;
+  std::string token;
+};
+
+// Applies the settable members of `body` to `source`. On create every member may be present;
+// on update only the ones sent change. Generates the signing secret and bearer token the new
+// settings need and does not yet have (or all of them when `rotate`), reporting them in
+// `issued`. Finally proves the result usable by building its verifier.
+Status ApplySourceFields(const boost::json::object& body, bool creating, bool rotate,
+                         store::Source* source, Issued* issued) {
+  TRIGGERD_RETURN_IF_ERROR(RejectUnknownFields(
+      body, {"name", "kind", "enabled", "auth", "secret", "allowed_ips", "allowed_origins",
+             "delivery_id_header", "max_body_bytes"}));
+  if (creating || body.contains("name")) {
+    auto name = StringField(body, "name", std::nullopt);
+    if (!name) return name.error();
+    if (name->empty() || name->size() > 200) {
+      return Status::InvalidArgument("name must be 1 to 200 characters");
+    }
+    source->name = *name;
+  }
+  if (body.contains("kind")) {
+    auto kind = StringField(body, "kind", "custom");
+    if (!kind) return kind.error();
+    if (!creating && *kind != source->kind) {
+      return Status::InvalidArgument("kind cannot change; create a new source instead");
+    }
+    if (verify::FindProvider(*kind) == nullptr) {
+      return Status::InvalidArgument("kind \"" + kind->substr(0, 50) +
+                                     "\" is not \"custom\" or a known provider");
+    }
+    source->kind = *kind;
+  }
+  auto enabled = BoolField(body, "enabled", source->enabled);
+  if (!enabled) return enabled.error();
+  source->enabled = *enabled;
+
+  verify::AuthSettings settings;
+  if (const auto* auth = body.if_contains("auth")) {
+    auto parsed = verify::ParseAuthSettings(source->kind, *auth);
+    if (!parsed) return parsed.error();
+    settings = *parsed;
+  } else {
+    auto stored = verify::ParseAuthSettingsJson(source->kind, source->auth_json);
+    if (!stored) return stored.error();
+    settings = *stored;
+  }
+  source->auth_json = verify::SerializeAuthSettings(settings);
+
+  const bool needs_secret = source->kind != "custom" || settings.hmac.has_value();
+  if (const auto* secret = body.if_contains("secret"); secret && !secret->is_null()) {
+    if (!secret->is_string() || secret->as_string().empty() || secret->as_string().size() > 1024) {
+      return Status::InvalidArgument("secret must be a string of 1 to 1024 characters");
+    }
+    source->signing_secret = std::string(secret->as_string());
+  } else if (needs_secret && (source->signing_secret.empty() || rotate)) {
+    source->signing_secret = "whsec_" + crypto::Base64Encode(crypto::RandomBytes(32));
+    issued->secret = source->signing_secret;
+  }
+  if (!needs_secret) source->signing_secret.clear();
+  if (settings.bearer && (source->token_hash.empty() || rotate)) {
+    issued->token = "tdt_" + crypto::RandomToken(40);
+    source->token_hash = HashSecret(issued->token);
+  }
+  if (!settings.bearer) source->token_hash.clear();
+
+  if (creating || body.contains("allowed_ips")) {
+    auto ips = StringListField(body, "allowed_ips");
+    if (!ips) return ips.error();
+    for (const auto& ip : *ips) {
+      auto cidr = ingest::ParseCidr(ip);
+      if (!cidr) return Status::InvalidArgument("allowed_ips: " + cidr.error().message());
+    }
+    source->allowed_ips = *ips;
+  }
+  if (creating || body.contains("allowed_origins")) {
+    auto origins = StringListField(body, "allowed_origins");
+    if (!origins) return origins.error();
+    for (const auto& origin : *origins) {
+      if (origin.empty() || origin.size() > 500) {
+        return Status::InvalidArgument("allowed_origins entries must be 1 to 500 characters");
+      }
+    }
+    source->allowed_origins = *origins;
+  }
+  if (creating || body.contains("delivery_id_header")) {
+    auto header = StringField(body, "delivery_id_header", "");
+    if (!header) return header.error();
+    if (!header->empty() && !IsHeaderToken(*header)) {
+      return Status::InvalidArgument("delivery_id_header must be a header name");
+    }
+    source->delivery_id_header = *header;
+  }
+  auto max_body = IntField(body, "max_body_bytes", source->max_body_bytes);
+  if (!max_body) return max_body.error();
+  if (*max_body < 0 || *max_body > kMaxBodyLimit) {
+    return Status::InvalidArgument("max_body_bytes must be between 0 (server default) and " +
+                                   std::to_string(kMaxBodyLimit));
+  }
+  source->max_body_bytes = *max_body;
+
+  verify::Secrets secrets;
+  if (!source->signing_secret.empty()) secrets.signing.push_back(source->signing_secret);
+  if (!source->token_hash.empty()) secrets.bearer_token_sha256.push_back(source->token_hash);
+  auto verifier = verify::MakeVerifier(source->kind, settings, secrets);
+  if (!verifier) return verifier.error();
+  return Status::Ok();
+}
+
+http::Response WithIssued(const std::string& base_url, int status, const store::Source& source,
+                          const Issued& issued) {
+  boost::json::object out = SourceJson(base_url, source);
+  if (!issued.secret.empty()) out["secret"] = issued.secret;
+  if (!issued.token.empty()) out["token"] = issued.token;
+  return Json(status, out);
+}
+
+}  // namespace
+
+void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
+  router->Add("POST", "/api/v1/sources", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                auto body = ParseObject(r);
+                if (!body) return http::ErrorResponse(body.error());
+                store::Source source;
+                source.id = NewId("src");
+                source.workspace_id = p.workspace_id;
+                source.url_secret = crypto::RandomToken(32);
+                source.created_by = p.key_id;
+                source.created_at = source.updated_at = ctx->clock->NowMicros();
+                Issued issued;
+                if (auto s = ApplySourceFields(*body, true, false, &source, &issued); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                if (auto s = ctx->store->CreateSource(source); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                ctx->ingestor->Upsert(source);
+                return WithIssued(BaseUrl(*ctx, r), 201, source, issued);
+              }));
+
+  router->Add("GET", "/api/v1/sources", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto sources = ctx->store->ListSources(p.workspace_id);
+                if (!sources) return http::ErrorResponse(sources.error());
+                std::string base_url = BaseUrl(*ctx, r);
+                boost::json::array data;
+                for (const auto& source : *sources) data.push_back(SourceJson(base_url, source));
+                return Json(200, {{"data", std::move(data)}, {"next_cursor", nullptr}});
+              }));
+
+  router->Add("GET", "/api/v1/sources/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto source = ctx->store->GetSource(p.workspace_id, r.path_params["id"]);
+                if (!source) return http::ErrorResponse(source.error());
+                return Json(200, SourceJson(BaseUrl(*ctx, r), *source));
+              }));
+
+  auto update = [ctx](bool rotate) {
+    return Authed(ctx, [ctx, rotate](const Principal& p, http::Request& r) {
+      // Existence first, so a key of another workspace gets 404 whatever its role.
+      auto source = ctx->store->GetSource(p.workspace_id, r.path_params["id"]);
+      if (!source) return http::ErrorResponse(source.error());
+      if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) return http::ErrorResponse(s);
+      boost::json::object body;
+      if (!rotate || !r.body.empty()) {
+        auto parsed = ParseObject(r);
+        if (!parsed) return http::ErrorResponse(parsed.error());
+        body = std::move(*parsed);
+      }
+      if (rotate) {
+        if (auto s = RejectUnknownFields(body, {"secret"}); !s.ok()) return http::ErrorResponse(s);
+      }
+      Issued issued;
+      if (auto s = ApplySourceFields(body, false, rotate, &*source, &issued); !s.ok()) {
+        return http::ErrorResponse(s);
+      }
+      if (rotate && issued.secret.empty() && issued.token.empty() && !body.contains("secret")) {
+        return http::ErrorResponse(Status::InvalidArgument(
+            "this source has neither a signing secret nor a token to rotate", "nothing_to_rotate"));
+      }
+      source->updated_at = ctx->clock->NowMicros();
+      if (auto s = ctx->store->UpdateSource(*source); !s.ok()) return http::ErrorResponse(s);
+      ctx->ingestor->Upsert(*source);
+      return WithIssued(BaseUrl(*ctx, r), 200, *source, issued);
+    });
+  };
+  router->Add("PATCH", "/api/v1/sources/{id}", update(false));
+  router->Add("POST", "/api/v1/sources/{id}/rotate", update(true));
+
+  router->Add("DELETE", "/api/v1/sources/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto source = ctx->store->GetSource(p.workspace_id, r.path_params["id"]);
+                if (!source) return http::ErrorResponse(source.error());
+                if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                if (auto s = ctx->store->DeleteSource(p.workspace_id, source->id); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                ctx->ingestor->Remove(source->id);
+                return http::Response{204, {}, "", ""};
+              }));
+}
+
+}  // namespace triggerd::api

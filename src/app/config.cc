@@ -1,0 +1,75 @@
+#include "app/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+namespace triggerd::app {
+namespace {
+
+Status At(const std::string& path, const YAML::Node& node, const std::string& message) {
+  return Status::InvalidArgument(path + ":" + std::to_string(node.Mark().line + 1) + ": " +
+                                 message, "invalid_config");
+}
+
+}  // namespace
+
+Status LoadConfigFile(const std::string& path, Config* config) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return Status::InvalidArgument("cannot read config file " + path, "invalid_config");
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg,
+                                   "invalid_config");
+  }
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) return At(path, root, "the top level must be a mapping");
+  for (const auto& item : root) {
+    const std::string key = item.first.as<std::string>("");
+    const YAML::Node& value = item.second;
+    try {
+      if (key == "listen") {
+        config->listen = value.as<std::string>();
+      } else if (key == "data_dir") {
+        config->data_dir = value.as<std::string>();
+      } else if (key == "public_url") {
+        config->public_url = value.as<std::string>();
+      } else if (key == "max_body_bytes") {
+        config->max_body_bytes = value.as<size_t>();
+      } else if (key == "threads") {
+        config->threads = value.as<int>();
+      } else if (key == "log_level") {
+        config->log_level = value.as<std::string>();
+      } else if (key == "shutdown_grace_seconds") {
+        config->shutdown_grace_seconds = value.as<int>();
+      } else {
+        return At(path, item.first, "unknown key \"" + key + "\"");
+      }
+    } catch (const YAML::Exception&) {
+      return At(path, value, "\"" + key + "\" has the wrong type");
+    }
+  }
+  return Status::Ok();
+}
+
+Status SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return Status::InvalidArgument("listen must be host:port, got \"" + listen + "\"");
+  }
+  std::string h = listen.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  int p = 0;
+  for (char c : listen.substr(colon + 1)) {
+    if (c < '0' || c > '9' || p > 65535) {
+      return Status::InvalidArgument("listen has an invalid port: \"" + listen + "\"");
+    }
+    p = p * 10 + (c - '0');
+  }
+  if (p > 65535) return Status::InvalidArgument("listen has an invalid port: \"" + listen + "\"");
+  *host = h;
+  *port = static_cast<uint16_t>(p);
+  return Status::Ok();
+}
+
+}  // namespace triggerd::app

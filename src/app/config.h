@@ -1,0 +1,34 @@
+// Service configuration: defaults, overlaid by triggerd.yaml, overlaid by command-line flags.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace triggerd::app {
+
+struct Config {
+  // host:port to listen on. Default loopback only: exposing the service is a deliberate choice.
+  std::string listen = "127.0.0.1:8080";
+  // Holds triggerd.db (SQLite, WAL) and admin-key. Created (0700) when missing.
+  std::string data_dir = "./data";
+  // Prefix of the ingest URLs shown to users; default "http://<listen>".
+  std::string public_url;
+  // Body limit for sources that set none. Default 1 MiB.
+  size_t max_body_bytes = 1024 * 1024;
+  // io threads; 0 = one per core.
+  int threads = 0;
+  // trace, debug, info, warn, error.
+  std::string log_level = "info";
+  // Seconds in-flight requests get to finish on SIGTERM/SIGINT.
+  int shutdown_grace_seconds = 10;
+};
+
+// Reads a YAML file (keys as in Config). Unknown keys and wrong types are errors with the
+// file's line, e.g. "triggerd.yaml:3: unknown key \"listne\"".
+Status LoadConfigFile(const std::string& path, Config* config);
+
+// Splits "host:port" (or "[v6]:port"); kInvalidArgument when malformed.
+Status SplitListen(const std::string& listen, std::string* host, uint16_t* port);
+
+}  // namespace triggerd::app

@@ -1,0 +1,50 @@
+// triggerd: the one binary. Thin: parses the command line and hands over to app/.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "app/config.h"
+#include "app/serve.h"
+
+int main(int argc, char** argv) {
+  using triggerd::app::Config;
+  CLI::App cli{"triggerd: a self-hosted webhook-trigger service"};
+  cli.require_subcommand(1);
+
+  Config config;
+  std::string config_path;
+  std::string listen, data_dir, public_url, log_level;
+  size_t max_body_bytes = 0;
+  int threads = -1;
+  CLI::App* serve = cli.add_subcommand("serve", "receive, verify and store webhooks");
+  serve->add_option("--config", config_path, "YAML config file (flags override it)");
+  serve->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:8080)");
+  serve->add_option("--data-dir", data_dir, "where the database and admin key live (./data)");
+  serve->add_option("--public-url", public_url, "base of the ingest URLs shown to users");
+  serve->add_option("--max-body-bytes", max_body_bytes, "default body limit (1048576)");
+  serve->add_option("--threads", threads, "io threads (0 = one per core)");
+  serve->add_option("--log-level", log_level, "trace|debug|info|warn|error");
+
+  cli.add_subcommand("version", "print the version")->callback([] {
+    std::printf("triggerd %s\n", TRIGGERD_VERSION);
+  });
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (serve->parsed()) {
+    if (!config_path.empty()) {
+      if (auto s = triggerd::app::LoadConfigFile(config_path, &config); !s.ok()) {
+        std::fprintf(stderr, "triggerd: %s\n", s.message().c_str());
+        return 2;
+      }
+    }
+    if (!listen.empty()) config.listen = listen;
+    if (!data_dir.empty()) config.data_dir = data_dir;
+    if (!public_url.empty()) config.public_url = public_url;
+    if (max_body_bytes > 0) config.max_body_bytes = max_body_bytes;
+    if (threads >= 0) config.threads = threads;
+    if (!log_level.empty()) config.log_level = log_level;
+    return triggerd::app::RunServe(config);
+  }
+  return 0;
+}

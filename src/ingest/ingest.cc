@@ -1,0 +1,344 @@
+#include "ingest/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
+#include <mutex>
+
+#include "common/crypto.h"
+#include "common/ids.h"
+
+namespace triggerd::ingest {
+
+struct CachedSource {
+  store::Source source;
+  std::unique_ptr<verify::Verifier> verifier;  // null when the stored settings are unusable
+  Status verifier_error;
+  std::vector<Cidr> allowed_networks;
+  const verify::ProviderInfo* provider = nullptr;
+  std::string hmac_header;   // redacted from stored headers
+  std::string verification;  // what a passing request was checked with, stored on the event
+};
+
+namespace {
+
+std::shared_ptr<const CachedSource> Build(const store::Source& source) {
+  auto cached = std::make_shared<CachedSource>();
+  cached->source = source;
+  cached->provider = verify::FindProvider(source.kind);
+  for (const auto& text : source.allowed_ips) {
+    auto cidr = ParseCidr(text);
+    // The API validates on write; an unparsable stored entry admits nobody rather than anybody.
+    if (cidr) cached->allowed_networks.push_back(*cidr);
+  }
+  auto settings = verify::ParseAuthSettingsJson(source.kind, source.auth_json);
+  if (!settings) {
+    cached->verifier_error = settings.error();
+    return cached;
+  }
+  if (settings->hmac) cached->hmac_header = settings->hmac->header;
+  if (source.kind != "custom") {
+    cached->verification = source.kind + (settings->bearer ? "+bearer" : "");
+  } else if (settings->bearer || settings->hmac) {
+    cached->verification = settings->bearer && settings->hmac ? "bearer+hmac"
+                           : settings->bearer                 ? "bearer"
+                                                              : "hmac";
+  } else {
+    cached->verification = "url_secret";  // protected by its secret URL alone
+  }
+  verify::Secrets secrets;
+  if (!source.signing_secret.empty()) secrets.signing.push_back(source.signing_secret);
+  if (!source.token_hash.empty()) secrets.bearer_token_sha256.push_back(source.token_hash);
+  auto verifier = verify::MakeVerifier(source.kind, *settings, secrets);
+  if (verifier) {
+    cached->verifier = std::move(verifier.value());
+  } else {
+    cached->verifier_error = verifier.error();
+  }
+  return cached;
+}
+
+Status NotFound() { return Status::NotFound("no such webhook source"); }
+
+std::string_view MediaType(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+  return media;
+}
+
+bool IEquals(std::string_view a, std::string_view b) { return HeaderNameEquals(a, b); }
+
+bool IsJsonMediaType(std::string_view media) {
+  return IEquals(media, "application/json") ||
+         (media.size() > 5 && IEquals(media.substr(media.size() - 5), "+json"));
+}
+
+// Parses the body into the event's JSON payload. `payload_json` is left empty when the body
+// itself is the JSON payload (no need to store it twice).
+Status ParseBody(std::string_view content_type, std::string_view body, boost::json::value* payload,
+                 std::string* payload_json) {
+  if (body.empty()) return Status::InvalidArgument("the request body is empty", "invalid_body");
+  std::string_view media = MediaType(content_type);
+  if (IEquals(media, "application/x-www-form-urlencoded")) {
+    auto query = boost::urls::parse_query(body);
+    if (!query) return Status::InvalidArgument("the form body is malformed", "invalid_body");
+    boost::urls::encoding_opts opts;
+    opts.space_as_plus = true;
+    // parse_query has validated the text, so this constructor (which throws on invalid input)
+    // cannot throw. (Boost 1.81's library does not export the params_encoded_view overload.)
+    boost::urls::params_view params(body, opts);
+    boost::json::object fields;
+    for (auto param : params) {
+      if (param.key == "payload") {
+        // GitHub's form delivery: the JSON document is the `payload` field.
+        boost::system::error_code ec;
+        *payload = boost::json::parse(param.value, ec);
+        if (ec || !(payload->is_object() || payload->is_array())) {
+          return Status::InvalidArgument(
+              "the form field \"payload\" is not a JSON object or array", "invalid_body");
+        }
+        *payload_json = boost::json::serialize(*payload);
+        return Status::Ok();
+      }
+      fields[param.key] = param.value;
+    }
+    // Other form posts (Slack commands, Twilio) become an object of their fields.
+    *payload = std::move(fields);
+    *payload_json = boost::json::serialize(*payload);
+    return Status::Ok();
+  }
+  if (!media.empty() && !IsJsonMediaType(media)) {
+    return Status(ErrorType::kUnsupportedMediaType, "unsupported_media_type",
+                  "content type \"" + std::string(media.substr(0, 100)) +
+                      "\" is not supported; send application/json or "
+                      "application/x-www-form-urlencoded");
+  }
+  boost::system::error_code ec;
+  boost::json::parse_options parse_options;
+  parse_options.max_depth = 128;
+  *payload = boost::json::parse(body, ec, {}, parse_options);
+  if (ec) {
+    return Status::InvalidArgument("the body is not valid JSON: " + ec.message(), "invalid_body");
+  }
+  if (!payload->is_object() && !payload->is_array()) {
+    return Status::InvalidArgument("the body must be a JSON object or array", "invalid_body");
+  }
+  return Status::Ok();
+}
+
+// Reads a header or a dotted body field; "" when absent or not a string/number.
+std::string ReadField(const verify::FieldRef& ref, const Headers& headers,
+                      const boost::json::value& payload) {
+  if (ref.source == verify::FieldSource::kHeader) {
+    auto value = FindHeader(headers, ref.name);
+    if (!value && !ref.alt_name.empty()) value = FindHeader(headers, ref.alt_name);
+    return value ? std::string(*value) : "";
+  }
+  if (ref.source == verify::FieldSource::kBodyField) {
+    const boost::json::value* node = &payload;
+    std::string_view path = ref.name;
+    while (node != nullptr && !path.empty()) {
+      size_t dot = path.find('.');
+      std::string_view key = path.substr(0, dot);
+      path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+      node = node->is_object() ? node->as_object().if_contains(key) : nullptr;
+    }
+    if (node == nullptr) return "";
+    if (node->is_string()) return std::string(node->as_string());
+    if (node->is_int64()) return std::to_string(node->as_int64());
+    if (node->is_uint64()) return std::to_string(node->as_uint64());
+  }
+  return "";
+}
+
+bool ContainsInsensitive(std::string_view haystack, std::string_view needle) {
+  if (needle.size() > haystack.size()) return false;
+  for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    if (IEquals(haystack.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Headers RedactHeaders(const Headers& headers, std::string_view extra_header) {
+  static constexpr std::string_view kSensitive[] = {"authorization", "cookie", "signature",
+                                                    "token",         "secret", "api-key",
+                                                    "apikey",        "x-hub-signature"};
+  Headers out = headers;
+  for (auto& header : out) {
+    bool sensitive = !extra_header.empty() && IEquals(header.name, extra_header);
+    for (std::string_view word : kSensitive) sensitive = sensitive || ContainsInsensitive(header.name, word);
+    if (sensitive) header.value = "[redacted]";
+  }
+  return out;
+}
+
+Ingestor::Ingestor(store::Store* store, const Clock* clock, Options options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+Status Ingestor::Reload() {
+  auto sources = store_->ListAllSources();
+  if (!sources) return sources.error();
+  std::unordered_map<std::string, std::shared_ptr<const CachedSource>> fresh;
+  for (const auto& source : *sources) fresh[source.id] = Build(source);
+  std::unique_lock lock(mu_);
+  sources_ = std::move(fresh);
+  return Status::Ok();
+}
+
+void Ingestor::Upsert(const store::Source& source) {
+  auto cached = Build(source);
+  std::unique_lock lock(mu_);
+  sources_[source.id] = std::move(cached);
+}
+
+void Ingestor::Remove(std::string_view source_id) {
+  std::unique_lock lock(mu_);
+  sources_.erase(std::string(source_id));
+}
+
+Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
+  std::shared_ptr<const CachedSource> cached;
+  {
+    std::shared_lock lock(mu_);
+    auto it = sources_.find(std::string(request.source_id));
+    if (it != sources_.end()) cached = it->second;
+  }
+  // lookup: unknown source, another workspace's source, and a wrong URL secret look the same.
+  if (!cached || cached->source.workspace_id != request.workspace_id) {
+    ++refused_other_;
+    return NotFound();
+  }
+  const store::Source& source = cached->source;
+  // The short path (no URL secret) is open only to sources that authenticate otherwise: for a
+  // source with neither token nor signature, the secret URL is the only credential.
+  const bool secret_ok =
+      request.url_secret ? crypto::ConstantTimeEqual(*request.url_secret, source.url_secret)
+                         : cached->verification != "url_secret";
+  if (!secret_ok) {
+    ++refused_other_;
+    return NotFound();
+  }
+  if (request.method != "POST") {
+    ++refused_other_;
+    return Status(ErrorType::kMethodNotAllowed, "method_not_allowed",
+                  "webhooks are delivered with POST, not " + std::string(request.method));
+  }
+  size_t limit = source.max_body_bytes > 0 ? static_cast<size_t>(source.max_body_bytes)
+                                           : options_.default_max_body_bytes;
+  if (request.content_length && *request.content_length > limit) {
+    ++refused_other_;
+    return Status(ErrorType::kPayloadTooLarge, "payload_too_large",
+                  "request body of " + std::to_string(*request.content_length) +
+                      " bytes exceeds this source's limit of " + std::to_string(limit) + " bytes");
+  }
+  if (!source.enabled) {
+    ++refused_other_;
+    return Status::PermissionDenied("this webhook source is disabled", "source_disabled");
+  }
+  if (!cached->allowed_networks.empty() || !source.allowed_ips.empty()) {
+    if (!AddressAllowed(cached->allowed_networks, request.remote_ip)) {
+      ++refused_other_;
+      spdlog::warn("ingest: source {} refused address {}", source.id, request.remote_ip);
+      return Status::PermissionDenied("requests from this address are not allowed",
+                                      "ip_not_allowed");
+    }
+  }
+  if (!source.allowed_origins.empty()) {
+    auto origin = request.headers ? FindHeader(*request.headers, "Origin") : std::nullopt;
+    bool allowed = false;
+    for (const auto& candidate : source.allowed_origins) {
+      allowed = allowed || (origin && IEquals(*origin, candidate));
+    }
+    if (!allowed) {
+      ++refused_other_;
+      return Status::PermissionDenied("requests from this origin are not allowed",
+                                      "origin_not_allowed");
+    }
+  }
+  return Admission{std::move(cached), limit};
+}
+
+void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done) {
+  const CachedSource& cached = *request.source;
+  const store::Source& source = cached.source;
+  if (!cached.verifier) {
+    ++refused_other_;
+    spdlog::error("ingest: source {} has unusable auth settings: {}", source.id,
+                  cached.verifier_error.ToString());
+    done(Status::Internal("this webhook source is misconfigured", "source_misconfigured"));
+    return;
+  }
+  std::string url = options_.public_base_url;
+  if (url.empty()) {
+    auto host = FindHeader(request.headers, "Host");
+    url = "http://" + std::string(host ? *host : "localhost");
+  }
+  url += request.target;
+  const int64_t now_micros = clock_->NowMicros();
+  verify::Request verify_request{request.headers, request.body, request.method, url,
+                                 now_micros / 1'000'000};
+  Status auth = cached.verifier->Verify(verify_request);
+  if (!auth.ok()) {
+    ++refused_auth_;
+    spdlog::warn("ingest: source {} refused request from {}: {}", source.id, request.remote_ip,
+                 auth.code());
+    done(auth);
+    return;
+  }
+
+  auto content_type = FindHeader(request.headers, "Content-Type");
+  boost::json::value payload;
+  store::NewEvent event;
+  Status parsed = ParseBody(content_type.value_or(""), request.body, &payload, &event.payload_json);
+  if (!parsed.ok()) {
+    ++refused_other_;
+    done(parsed);
+    return;
+  }
+
+  event.id = NewTimeOrderedId("evt", now_micros);
+  event.workspace_id = source.workspace_id;
+  event.source_id = source.id;
+  event.received_at = now_micros;
+  event.content_type = std::string(content_type.value_or(""));
+  if (cached.provider != nullptr) {
+    event.event_type = ReadField(cached.provider->event_type, request.headers, payload);
+    event.delivery_id = ReadField(cached.provider->delivery_id, request.headers, payload);
+  }
+  if (!source.delivery_id_header.empty()) {
+    auto id = FindHeader(request.headers, source.delivery_id_header);
+    event.delivery_id = id ? std::string(*id) : "";
+  }
+  if (event.delivery_id.size() > 256) event.delivery_id.resize(256);
+  event.headers = RedactHeaders(request.headers, cached.hmac_header);
+  event.body = std::move(request.body);
+  event.remote_addr = request.remote_ip;
+  event.verification = cached.verification;
+
+  store_->AppendEvent(std::move(event), [this, done = std::move(done)](
+                                            Result<store::AppendOutcome> appended) {
+    if (!appended) {
+      done(appended.error());
+      return;
+    }
+    if (appended->duplicate) {
+      ++duplicates_;
+    } else {
+      ++accepted_;
+    }
+    done(IngestOutcome{appended->event_id, appended->received_at, appended->duplicate});
+  });
+}
+
+IngestStats Ingestor::stats() const {
+  return IngestStats{accepted_.load(), duplicates_.load(), refused_auth_.load(),
+                     refused_other_.load()};
+}
+
+}  // namespace triggerd::ingest

@@ -1,0 +1,126 @@
+// ingest: the ordered pipeline that turns a webhook request into a durable event.
+//
+//   head phase (before the body is read):  lookup -> method -> size -> enabled -> ip -> origin
+//   body phase:                            auth -> parse -> event type / delivery id -> append
+//
+// Each step refuses with a Status whose ErrorType the HTTP layer maps to the documented code
+// (404, 405, 413, 403, 403, 401, 400/415). An unknown workspace, unknown source, a source of
+// another workspace and a wrong URL secret all give the same 404. Plain types only: the HTTP
+// adapter lives in api/.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/headers.h"
+#include "common/result.h"
+#include "store/store.h"
+#include "verify/verify.h"
+
+namespace triggerd::ingest {
+
+// An IPv4 or IPv6 network, e.g. "203.0.113.0/24", "::1" (a bare address is a /32 or /128).
+struct Cidr {
+  int family = 0;  // 4 or 6
+  unsigned char bytes[16] = {};
+  int prefix_length = 0;
+};
+// kInvalidArgument naming the text when it is not an address or CIDR.
+Result<Cidr> ParseCidr(std::string_view text);
+// `address` is a textual IP; false when it does not parse or is outside every network.
+bool AddressAllowed(const std::vector<Cidr>& networks, std::string_view address);
+
+// Headers whose values are credentials (Authorization, Cookie, anything naming a signature,
+// token, secret or key, plus `extra` such as a custom HMAC header) get the value "[redacted]".
+Headers RedactHeaders(const Headers& headers, std::string_view extra_header);
+
+struct Options {
+  // Body limit for sources whose max_body_bytes is 0. Default 1 MiB (Dust's and Dagu's).
+  size_t default_max_body_bytes = 1024 * 1024;
+  // Base of the public URL providers call (e.g. "https://hooks.example.com"), used where a
+  // scheme signs the URL (twilio, hubspot). Empty: "http://" + the request's Host header.
+  std::string public_base_url;
+};
+
+// What the head phase needs to know.
+struct HeadRequest {
+  std::string_view workspace_id;
+  std::string_view source_id;
+  std::optional<std::string_view> url_secret;  // present on the …/{source_id}/{url_secret} path
+  std::string_view method;
+  const Headers* headers = nullptr;
+  std::string_view remote_ip;
+  std::optional<uint64_t> content_length;
+};
+
+struct CachedSource;  // a source with its verifier and parsed allow-list, immutable once built
+
+struct Admission {
+  std::shared_ptr<const CachedSource> source;
+  size_t body_limit = 0;
+};
+
+struct BodyRequest {
+  std::shared_ptr<const CachedSource> source;  // from Admit
+  std::string method;
+  std::string target;  // path and query, for schemes that sign the URL
+  Headers headers;
+  std::string remote_ip;
+  std::string body;
+};
+
+struct IngestOutcome {
+  std::string event_id;
+  int64_t received_at = 0;
+  bool duplicate = false;
+};
+
+// Counters, all monotonically increasing.
+struct IngestStats {
+  uint64_t accepted = 0;    // events durably appended
+  uint64_t duplicates = 0;  // deliveries answered with an earlier event
+  uint64_t refused_auth = 0;
+  uint64_t refused_other = 0;
+};
+
+// Thread-safe. Keeps every source in memory (a webhook must not cost a database read to be
+// looked up); callers that change sources through the store call Upsert/Remove so the cache
+// follows.
+class Ingestor {
+ public:
+  Ingestor(store::Store* store, const Clock* clock, Options options);
+
+  // Loads every source from the store, replacing the cache.
+  Status Reload();
+  // Rebuilds the cache entry of one source after it was created or changed.
+  void Upsert(const store::Source& source);
+  void Remove(std::string_view source_id);
+
+  // The head phase. On success, the body may be read up to `body_limit` bytes.
+  Result<Admission> Admit(const HeadRequest& request) const;
+  // The body phase. `done` runs once: after the event is durable (or found to be a duplicate),
+  // or with the refusal; possibly on another thread, before or after Ingest returns.
+  void Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done);
+
+  IngestStats stats() const;
+
+ private:
+  store::Store* store_;
+  const Clock* clock_;
+  Options options_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const CachedSource>> sources_;
+  std::atomic<uint64_t> accepted_{0}, duplicates_{0};
+  mutable std::atomic<uint64_t> refused_auth_{0}, refused_other_{0};
+};
+
+}  // namespace triggerd::ingest
