@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -240,6 +241,9 @@ net::awaitable<void> Session::Serve() {
 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+    // Beast checks Content-Length against its default body limit (1 MiB) while parsing the
+    // head; the route decides the limit (below), so Beast's must not fire first.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(options.header_timeout);
     auto [head_ec, head_n] = co_await bhttp::async_read_header(stream_, buffer, parser, kUseTuple);
     if (head_ec) {

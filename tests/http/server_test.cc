@@ -34,6 +34,13 @@ class ServerTest : public ::testing::Test {
           }
           return HeadDecision{std::nullopt, 10};
         });
+    router_.Add(
+        "POST", "/big", [](Request r, Reply reply) {
+          reply(JsonResponse(200, std::to_string(r.body.size())));
+        },
+        [](const RequestHead&, const std::map<std::string, std::string>&) {
+          return HeadDecision{std::nullopt, 3 * 1024 * 1024};
+        });
     router_.Add("GET", "/throw", [](Request, Reply) -> void { throw std::runtime_error("bug"); });
     ServerOptions options;
     options.port = 0;
@@ -84,6 +91,13 @@ TEST_F(ServerTest, RefusesHugeBodyWithoutLengthOrChunking) {
   EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
   EXPECT_NE(out.find("HTTP/1.1 431"), std::string::npos) << out;
   EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, RouteLimitAboveBeastDefaultOfOneMebibyteHolds) {
+  auto client = Client();
+  auto r = client.Send("POST", "/big", std::string(2 * 1024 * 1024, 'x'));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "2097152\n");
 }
 
 TEST_F(ServerTest, HeadCheckAnswersBeforeTheBodyAndSetsRouteLimit) {
