@@ -111,6 +111,16 @@ struct Page {
   std::optional<int64_t> next_cursor;  // pass as before_seq for the next page; nullopt at the end
 };
 
+// Counters of the group-commit writer, for metrics and tests. Monotonic except queue_depth.
+struct StoreStats {
+  uint64_t batches = 0;           // group-commit transactions committed
+  uint64_t events_committed = 0;  // events written (duplicates and failed appends excluded)
+  uint64_t duplicates = 0;        // appends answered with duplicate=true
+  uint64_t max_batch = 0;         // most appends in one committed transaction
+  uint64_t failed_batches = 0;    // batches failed whole, e.g. COMMIT failed (all got kInternal)
+  uint64_t queue_depth = 0;       // writes queued for the writer right now (a gauge)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -152,6 +162,9 @@ class Store {
   // Stops accepting appends, commits everything already queued, waits for it to be durable and
   // closes the database. Idempotent. The destructor calls it.
   virtual void Close() = 0;
+
+  // A snapshot of the counters. Not pure virtual, so test fakes of Store need not implement it.
+  virtual StoreStats Stats() { return {}; }
 };
 
 struct SqliteOptions {
@@ -160,6 +173,9 @@ struct SqliteOptions {
   // Upper bound on events in one group-commit transaction. Larger batches amortise the fsync
   // further but raise the latency of the first event in the batch.
   int max_batch_events = 512;
+  // Name of a registered SQLite VFS to open the file with; "" = SQLite's default. A seam for
+  // fault-injection tests (a VFS whose xSync fails on demand); production leaves it empty.
+  std::string vfs;
 };
 
 // Opens (creating when needed) the SQLite store. Errors when the file cannot be opened, is not a

@@ -1,0 +1,149 @@
+// SqliteStore: the Store on one SQLite file, in WAL mode with synchronous=FULL.
+//
+// Writes. SQLite admits one writer at a time, so every write goes through one writer thread that
+// owns the only writing connection:
+//  * AppendEvent queues the event and returns. The writer takes everything queued (up to
+//    max_batch_events), opens one transaction, and for each event — inside a SAVEPOINT of its
+//    own — checks (source_id, delivery_id) for a duplicate and inserts. It then commits once and
+//    only after COMMIT returned (the WAL is fsync'd: synchronous=FULL) runs the callbacks. While it
+//    commits, new appends queue up and form the next batch, so one fsync acknowledges many events
+//    (group commit, as LevelDB's DBImpl::Write). One event's failure (a constraint) rolls back its
+//    savepoint and fails only that event; a failed COMMIT fails every event of the batch with
+//    kInternal and rolls the whole transaction back.
+//  * Management writes (CreateSource, RevokeApiKey, …) queue behind the appends, run alone in a
+//    transaction of their own, and the caller blocks until it committed (durably) or failed.
+//    The queue is FIFO: a write made after another by the same thread is applied after it.
+// Reads run on separate connections from a small pool (WAL readers neither block the writer nor
+// wait for it) and see everything committed before they started.
+//
+// Crash semantics: an acknowledged append or a returned-OK write survives a crash or power loss.
+// An append that failed or was never acknowledged may or may not be in the file afterwards (an
+// fsync that failed may still have written), so callers treat "not acknowledged" as "unknown"
+// and rely on delivery-id de-duplication when the sender retries. See docs/storage.md.
+//
+// Thread safety: every method may be called from any thread. `done` callbacks run on the writer
+// thread; REQUIRES: they do not block, throw, or call Close() or a management write (those wait
+// for the writer, i.e. for themselves: a management write from a callback fails with kInternal
+// instead of deadlocking; Close() from a callback is a programmer error, asserted).
+// After Close(): appends complete at once with kUnavailable; every other call returns kUnavailable.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "store/store.h"
+
+namespace triggerd::store::sqlite {
+
+class Connection;
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> Open(const SqliteOptions& options);
+  ~SqliteStore() override;
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Store
+  Status CreateWorkspace(const Workspace& workspace) override;
+  Result<Workspace> GetWorkspace(std::string_view id) override;
+  Result<std::vector<Workspace>> ListWorkspaces() override;
+  Status CreateApiKey(const ApiKey& key) override;
+  Result<ApiKey> FindApiKeyByHash(std::string_view hash) override;
+  Result<std::vector<ApiKey>> ListApiKeys(std::string_view workspace_id) override;
+  Status RevokeApiKey(std::string_view workspace_id, std::string_view key_id,
+                      int64_t revoked_at) override;
+  Status CreateSource(const Source& source) override;
+  Result<Source> GetSource(std::string_view workspace_id, std::string_view id) override;
+  Result<std::vector<Source>> ListSources(std::string_view workspace_id) override;
+  Result<std::vector<Source>> ListAllSources() override;
+  Status UpdateSource(const Source& source) override;
+  Status DeleteSource(std::string_view workspace_id, std::string_view id) override;
+  void AppendEvent(NewEvent event, AppendCallback done) override;
+  Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) override;
+  Result<Page<Event>> ListEvents(const EventQuery& query) override;
+  void Close() override;
+  StoreStats Stats() override;
+
+ private:
+  // One queued append. To write more rows with the event (the transactional outbox: matches and
+  // runs), add them here and write them in ApplyAppend; they then share the event's savepoint,
+  // its de-duplication and its durability.
+  struct PendingAppend {
+    NewEvent event;
+    AppendCallback done;
+  };
+  // One queued management write: `apply` runs inside its own transaction on the writer thread.
+  struct PendingWrite {
+    std::function<Status(Connection&)> apply;
+    std::promise<Status> result;
+  };
+  using WriteRequest = std::variant<PendingAppend, PendingWrite>;
+
+  // The outcome of one append inside a batch: `outcome` goes to its callback; a non-OK `fatal`
+  // means the batch transaction itself is broken and must be rolled back as a whole.
+  struct AppendStep {
+    Result<AppendOutcome> outcome;
+    Status fatal;
+  };
+
+  SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer);
+
+  // Writer thread.
+  void WriterLoop();
+  void CommitAppends(std::vector<PendingAppend>& batch);
+  AppendStep AppendInSavepoint(const NewEvent& event);
+  Result<AppendOutcome> ApplyAppend(const NewEvent& event);
+  void RunWrite(PendingWrite& write);
+  Status Execute(std::string_view sql, std::string_view op);  // on the writer connection
+
+  // Queues `apply` for the writer thread and waits until it committed or failed.
+  Status Write(std::function<Status(Connection&)> apply);
+
+  // Runs `read` (Connection& -> Result<T>) on a pooled read connection, opened on demand.
+  template <typename F>
+  auto Read(F&& read);
+
+  const std::string path_;
+  const std::string vfs_;
+  const size_t max_batch_;
+
+  // The queue between callers and the writer thread.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WriteRequest> queue_;  // guarded by mu_
+  bool closing_ = false;            // guarded by mu_; once set, nothing more is queued
+
+  std::unique_ptr<Connection> writer_;  // used only by writer_thread_ (then by Close, after join)
+  std::thread writer_thread_;
+  // Detects calls made from a callback. Cleared after the join: a later thread may reuse the id.
+  std::atomic<std::thread::id> writer_thread_id_;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_
+  bool readers_closed_ = false;                            // guarded by readers_mu_
+
+  std::mutex close_mu_;  // serialises Close() so a second caller waits for the first to finish
+  bool closed_ = false;  // guarded by close_mu_
+
+  // Written only by the writer thread; read by Stats() from anywhere.
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> events_committed_{0};
+  std::atomic<uint64_t> duplicates_{0};
+  std::atomic<uint64_t> max_batch_seen_{0};
+  std::atomic<uint64_t> failed_batches_{0};
+};
+
+}  // namespace triggerd::store::sqlite
