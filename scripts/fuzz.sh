@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang++-14 (ASan + UBSan) in build-fuzz/ and runs each for
-# [seconds-per-target] seconds (default 30), starting from fuzz/corpus/<target>/.
+# [seconds-per-target] seconds (default 30), starting from fuzz/corpus/<target>/. A target is
+# every fuzz/<target>_fuzz.cc that fuzz/CMakeLists.txt registers (triggerd_fuzz_target).
 # Exits non-zero when a target crashes or a sanitizer reports; the reproducer is left in
 # build-fuzz/crashes/<target>/ (add it to fuzz/corpus/<target>/ once fixed, so the standalone
 # runner keeps it as a regression test). Prints each target's and the total executions.
@@ -12,12 +13,22 @@ if ! [[ $seconds =~ ^[0-9]+$ ]]; then
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TRIGGERD_FUZZ_BUILD_DIR:-$root/build-fuzz}
-targets=(filter)
 
+mkdir -p "$build"
 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTRIGGERD_FUZZ=ON -DTRIGGERD_BENCH=OFF >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log" >&2; exit 2; }
-ninja -C "$build" -j"${TRIGGERD_FUZZ_JOBS:-2}" "${targets[@]/%/_fuzz}"
+  -DTRIGGERD_FUZZ=ON -DTRIGGERD_BENCH=OFF >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log" >&2; exit 2; }
+ninja -C "$build" -j"${TRIGGERD_FUZZ_JOBS:-2}" fuzz_targets
+
+targets=()
+for source in "$root"/fuzz/*_fuzz.cc; do
+  target=$(basename "$source" _fuzz.cc)
+  if [[ -x $build/fuzz/${target}_fuzz ]]; then
+    targets+=("$target")
+  else
+    echo "fuzz: $target: no ${target}_fuzz target in fuzz/CMakeLists.txt, skipped" >&2
+  fi
+done
 
 total=0
 status=0

@@ -72,6 +72,7 @@ void RegisterRoutes(http::Router* router, ApiContext* ctx) {
   RegisterSourceRoutes(router, ctx);
   RegisterEventRoutes(router, ctx);
   RegisterIngestRoutes(router, ctx);
+  RegisterFilterRoutes(router, ctx);
   router->Add("GET", "/healthz", [](http::Request, http::Reply reply) {
     reply(Json(200, {{"status", "ok"}}));
   });

@@ -7,6 +7,10 @@
 
 #include "api/api.h"
 
+namespace triggerd::filter {
+struct CompileError;
+}  // namespace triggerd::filter
+
 namespace triggerd::api {
 
 struct Principal {
@@ -50,5 +54,9 @@ void RegisterKeyRoutes(http::Router* router, ApiContext* context);
 void RegisterSourceRoutes(http::Router* router, ApiContext* context);
 void RegisterEventRoutes(http::Router* router, ApiContext* context);
 void RegisterIngestRoutes(http::Router* router, ApiContext* context);
+void RegisterFilterRoutes(http::Router* router, ApiContext* context);
+
+// 400 {"error":{"type":"invalid_filter","message":"l:c: …","line":l,"column":c}}.
+http::Response InvalidFilterResponse(const filter::CompileError& error);
 
 }  // namespace triggerd::api

@@ -2,8 +2,10 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <iostream>
 
 #include "app/config.h"
+#include "app/filter_command.h"
 #include "app/serve.h"
 
 int main(int argc, char** argv) {
@@ -25,12 +27,27 @@ int main(int argc, char** argv) {
   serve->add_option("--threads", threads, "io threads (0 = one per core)");
   serve->add_option("--log-level", log_level, "trace|debug|info|warn|error");
 
+  CLI::App* filter = cli.add_subcommand("filter", "check or evaluate a filter expression");
+  filter->require_subcommand(1);
+  std::string filter_text, payload_path;
+  bool explain = false;
+  CLI::App* check = filter->add_subcommand("check", "exit 0 when FILTER compiles, else show where");
+  check->add_option("FILTER", filter_text, "the filter expression")->required();
+  CLI::App* eval = filter->add_subcommand("eval", "evaluate FILTER on a JSON payload file");
+  eval->add_option("FILTER", filter_text, "the filter expression")->required();
+  eval->add_option("PAYLOAD", payload_path, "JSON file, or - for standard input")->required();
+  eval->add_flag("--explain", explain, "print why, clause by clause");
+
   cli.add_subcommand("version", "print the version")->callback([] {
     std::printf("triggerd %s\n", TRIGGERD_VERSION);
   });
 
   CLI11_PARSE(cli, argc, argv);
 
+  if (check->parsed()) return triggerd::app::RunFilterCheck(filter_text, std::cout, std::cerr);
+  if (eval->parsed()) {
+    return triggerd::app::RunFilterEval(filter_text, payload_path, explain, std::cout, std::cerr);
+  }
   if (serve->parsed()) {
     if (!config_path.empty()) {
       if (auto s = triggerd::app::LoadConfigFile(config_path, &config); !s.ok()) {

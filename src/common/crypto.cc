@@ -1,8 +1,10 @@
 #include "common/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -22,6 +24,23 @@ const EVP_MD* Md(DigestAlgorithm algorithm) {
       return EVP_sha512();
   }
   return EVP_sha256();
+}
+
+const char* MdName(DigestAlgorithm algorithm) {
+  switch (algorithm) {
+    case DigestAlgorithm::kSha1:
+      return "SHA1";
+    case DigestAlgorithm::kSha256:
+      return "SHA256";
+    case DigestAlgorithm::kSha512:
+      return "SHA512";
+  }
+  return "SHA256";
+}
+
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "triggerd: %s failed\n", what);
+  std::abort();
 }
 
 constexpr char kBase62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -84,6 +103,44 @@ std::string Hmac(DigestAlgorithm algorithm, std::string_view key, std::string_vi
     std::fputs("triggerd: HMAC failed\n", stderr);
     std::abort();
   }
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string DigestParts(DigestAlgorithm algorithm, std::initializer_list<std::string_view> parts) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), Md(algorithm), nullptr) != 1) Die("EVP_DigestInit");
+  for (std::string_view part : parts) {
+    if (EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1) Die("EVP_DigestUpdate");
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), out, &len) != 1) Die("EVP_DigestFinal");
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string HmacParts(DigestAlgorithm algorithm, std::string_view key,
+                      std::initializer_list<std::string_view> parts) {
+  // Fetched once: an EVP_MAC is immutable and safe to share between threads.
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+  if (mac == nullptr) Die("EVP_MAC_fetch(HMAC)");
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac),
+                                                                &EVP_MAC_CTX_free);
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                          const_cast<char*>(MdName(algorithm)), 0),
+                         OSSL_PARAM_construct_end()};
+  // A null key means "keep the previous key" to EVP_MAC_init; an empty key needs a real pointer.
+  static const unsigned char kEmpty = 0;
+  const auto* key_ptr = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  if (!ctx || EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1) Die("EVP_MAC_init");
+  for (std::string_view part : parts) {
+    if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()),
+                       part.size()) != 1) {
+      Die("EVP_MAC_update");
+    }
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  if (EVP_MAC_final(ctx.get(), out, &len, sizeof(out)) != 1) Die("EVP_MAC_final");
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
@@ -205,6 +262,41 @@ bool Ed25519Verify(std::string_view public_key, std::string_view message,
                           signature.size(),
                           reinterpret_cast<const unsigned char*>(message.data()),
                           message.size()) == 1;
+}
+
+std::string Ed25519Sign(std::string_view private_key, std::string_view message) {
+  if (private_key.size() != 32) return "";
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                   reinterpret_cast<const unsigned char*>(private_key.data()),
+                                   private_key.size()),
+      &EVP_PKEY_free);
+  if (!key) return "";
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
+    return "";
+  }
+  unsigned char sig[64];
+  size_t sig_len = sizeof(sig);
+  if (EVP_DigestSign(ctx.get(), sig, &sig_len,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
+    return "";
+  }
+  return std::string(reinterpret_cast<char*>(sig), sig_len);
+}
+
+std::string Ed25519PublicKey(std::string_view private_key) {
+  if (private_key.size() != 32) return "";
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                   reinterpret_cast<const unsigned char*>(private_key.data()),
+                                   private_key.size()),
+      &EVP_PKEY_free);
+  if (!key) return "";
+  unsigned char pub[32];
+  size_t pub_len = sizeof(pub);
+  if (EVP_PKEY_get_raw_public_key(key.get(), pub, &pub_len) != 1) return "";
+  return std::string(reinterpret_cast<char*>(pub), pub_len);
 }
 
 }  // namespace triggerd::crypto

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,12 @@ std::string_view DigestAlgorithmName(DigestAlgorithm algorithm);
 std::string Digest(DigestAlgorithm algorithm, std::string_view data);
 // Raw HMAC bytes of `data` keyed with `key` (key bytes used as given).
 std::string Hmac(DigestAlgorithm algorithm, std::string_view key, std::string_view data);
+// Digest / HMAC of the concatenation of `parts`, fed to OpenSSL one part at a time: the same
+// bytes as Digest/Hmac over the joined string, without copying a large body to prepend a
+// timestamp or a method (webhook signatures sign "t.body", "id.ts.body", ...).
+std::string DigestParts(DigestAlgorithm algorithm, std::initializer_list<std::string_view> parts);
+std::string HmacParts(DigestAlgorithm algorithm, std::string_view key,
+                      std::initializer_list<std::string_view> parts);
 
 std::string HexEncode(std::string_view bytes);  // lower case
 // Accepts upper or lower case; nullopt on odd length or a non-hex character.
@@ -39,5 +46,10 @@ std::string RandomToken(size_t n);
 // Ed25519 signature check; public key 32 raw bytes, signature 64 raw bytes.
 bool Ed25519Verify(std::string_view public_key, std::string_view message,
                    std::string_view signature);
+// Ed25519 (RFC 8032) signature, 64 raw bytes, of `message` with a 32-byte private key (the
+// seed). Returns "" when the key is not 32 bytes.
+std::string Ed25519Sign(std::string_view private_key, std::string_view message);
+// The 32-byte public key of a 32-byte Ed25519 private key, or "" when it is not 32 bytes.
+std::string Ed25519PublicKey(std::string_view private_key);
 
 }  // namespace triggerd::crypto

@@ -459,6 +459,31 @@ TEST_F(IngestE2eTest, BadManagementInputGetsPreciseErrors) {
   EXPECT_EQ(Api("DELETE", "/api/v1/sources/src_nope").status, 404);
 }
 
+TEST_F(IngestE2eTest, FilterCheckAndEvalAnswerWithPositionsAndExplanations) {
+  HttpResult ok = Api("POST", "/api/v1/filters/check", R"j({"filter":"(eq \"action\" \"opened\")"})j");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "{\"ok\":true}\n");
+  HttpResult bad = Api("POST", "/api/v1/filters/check", R"j({"filter":"(eqq \"a\" 1)"})j");
+  ASSERT_EQ(bad.status, 200);
+  json::object answer = ParseObject(bad.body);
+  EXPECT_FALSE(answer["ok"].as_bool());
+  EXPECT_EQ(answer["error"].as_object()["line"].as_int64(), 1);
+  EXPECT_EQ(answer["error"].as_object()["column"].as_int64(), 2);
+
+  HttpResult eval = Api("POST", "/api/v1/filters/eval",
+                        R"j({"filter":"(and (eq \"action\" \"opened\") (gt \"n\" 20))",
+                            "payload":{"action":"opened","n":25}})j");
+  ASSERT_EQ(eval.status, 200) << eval.body;
+  json::object result = ParseObject(eval.body);
+  EXPECT_TRUE(result["result"].as_bool());
+  EXPECT_TRUE(result["explanation"].as_object()["result"].as_bool());
+  HttpResult invalid = Api("POST", "/api/v1/filters/eval", R"j({"filter":"(and","payload":{}})j");
+  EXPECT_EQ(invalid.status, 400);
+  ExpectErrorShape(invalid, "invalid_filter");
+  EXPECT_TRUE(ParseObject(invalid.body)["error"].as_object().contains("line"));
+  EXPECT_EQ(client_->Send("POST", "/api/v1/filters/check", "{}").status, 401);
+}
+
 TEST_F(IngestE2eTest, SigtermStopsGracefullyWithExitCodeZero) {
   json::object source = CreateSource(R"({"name":"s"})");
   ASSERT_EQ(Post(PathOf(source), "{}").status, 200);

@@ -1,0 +1,223 @@
+#include "filter/compile.h"
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "filter/path.h"
+
+namespace triggerd::filter::internal {
+namespace {
+
+// How an operator's arguments are checked.
+enum class Form {
+  kLogical,    // and, or: any number of expressions
+  kNot,        // exactly one expression
+  kAnyValue,   // field + any literal (eq, has)
+  kString,     // field + string
+  kRegex,      // field + string that RE2 compiles
+  kNumber,     // field + number
+  kList,       // field + non-empty list
+  kFieldOnly,  // exists
+};
+
+struct OpInfo {
+  std::string_view name;
+  Op op;
+  Form form;
+};
+
+// Mirror any change here in OpName() below.
+constexpr std::array<OpInfo, 17> kOps = {{
+    {"and", Op::kAnd, Form::kLogical},
+    {"or", Op::kOr, Form::kLogical},
+    {"not", Op::kNot, Form::kNot},
+    {"eq", Op::kEq, Form::kAnyValue},
+    {"starts-with", Op::kStartsWith, Form::kString},
+    {"contains", Op::kContains, Form::kString},
+    {"ends-with", Op::kEndsWith, Form::kString},
+    {"matches", Op::kMatches, Form::kRegex},
+    {"has", Op::kHas, Form::kAnyValue},
+    {"has-all", Op::kHasAll, Form::kList},
+    {"has-any", Op::kHasAny, Form::kList},
+    {"in", Op::kIn, Form::kList},
+    {"gt", Op::kGt, Form::kNumber},
+    {"gte", Op::kGte, Form::kNumber},
+    {"lt", Op::kLt, Form::kNumber},
+    {"lte", Op::kLte, Form::kNumber},
+    {"exists", Op::kExists, Form::kFieldOnly},
+}};
+
+const OpInfo* FindOp(std::string_view name) {
+  for (const OpInfo& info : kOps) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+// Built with append: `"\"" + std::string(s) + "\""` trips GCC 12's -Wrestrict false positive.
+std::string Quote(std::string_view s) {
+  std::string quoted;
+  quoted.reserve(s.size() + 2);
+  quoted.push_back('"');
+  quoted.append(s);
+  quoted.push_back('"');
+  return quoted;
+}
+
+// Lists (allowed as values only to keep Dust's filters compiling) become arrays, which never
+// equal a payload value.
+boost::json::value ToLiteral(const Sexp& sexp) {
+  switch (sexp.kind) {
+    case Sexp::Kind::kString:
+      return boost::json::value(sexp.text);
+    case Sexp::Kind::kNumber:
+      return sexp.number;
+    case Sexp::Kind::kBool:
+      return boost::json::value(sexp.boolean);
+    case Sexp::Kind::kNull:
+      return boost::json::value(nullptr);
+    case Sexp::Kind::kList: {
+      boost::json::array array;
+      array.reserve(sexp.items.size());
+      for (const Sexp& item : sexp.items) array.push_back(ToLiteral(item));
+      return boost::json::value(std::move(array));
+    }
+  }
+  return boost::json::value(nullptr);
+}
+
+class Compiler {
+ public:
+  bool CompileExpression(const Sexp& sexp, Node* out) {
+    if (!sexp.is_list()) return Fail(sexp.pos, "expected an expression in parentheses");
+    if (sexp.items.empty()) return Fail(sexp.pos, "empty expression \"()\"");
+    const Sexp& head = sexp.items[0];
+    if (head.is_list()) return Fail(head.pos, "expected an operator name, found a list");
+    const OpInfo* info = FindOp(head.text);
+    if (info == nullptr || !head.is_string()) {
+      return Fail(head.pos, "unknown operator " + Quote(head.text));
+    }
+    out->op = info->op;
+    out->pos = sexp.pos;
+    const std::size_t argc = sexp.items.size() - 1;
+    const std::string name(info->name);
+
+    switch (info->form) {
+      case Form::kLogical:
+        out->children.resize(argc);
+        for (std::size_t i = 0; i < argc; ++i) {
+          if (!CompileOperand(name, sexp.items[i + 1], &out->children[i])) return false;
+        }
+        return true;
+      case Form::kNot:
+        if (argc != 1) return Fail(sexp.pos, "not requires exactly one expression");
+        out->children.resize(1);
+        return CompileOperand(name, sexp.items[1], &out->children[0]);
+      case Form::kFieldOnly:
+        if (argc != 1) return Fail(sexp.pos, name + " requires exactly one field");
+        return CompileField(name, sexp.items[1], &out->path);
+      default:
+        break;
+    }
+
+    if (argc != 2) {
+      return Fail(sexp.pos,
+                  name + (info->form == Form::kList ? " requires a field and a list of values"
+                                                    : " requires a field and a value"));
+    }
+    if (!CompileField(name, sexp.items[1], &out->path)) return false;
+    const Sexp& value = sexp.items[2];
+    switch (info->form) {
+      case Form::kAnyValue:
+        break;
+      case Form::kString:
+        if (!value.is_string()) return Fail(value.pos, "value must be a string for " + name);
+        break;
+      case Form::kRegex:
+        if (!value.is_string()) {
+          return Fail(value.pos, "regular expression must be a string for " + name);
+        }
+        if (!CompileRegex(value, out)) return false;
+        break;
+      case Form::kNumber:
+        if (value.kind != Sexp::Kind::kNumber) {
+          return Fail(value.pos, "value must be a number for " + name);
+        }
+        break;
+      case Form::kList:
+        if (!value.is_list() || value.items.empty()) {
+          return Fail(value.pos, name + " requires a non-empty list of values");
+        }
+        break;
+      default:
+        break;
+    }
+    out->expected = ToLiteral(value);
+    return true;
+  }
+
+  const CompileError& error() const { return error_; }
+
+ private:
+  bool Fail(Position pos, std::string message) {
+    error_ = {pos.line, pos.column, std::move(message)};
+    return false;
+  }
+
+  // A child of and/or/not: an expression, not a bare value.
+  bool CompileOperand(const std::string& parent, const Sexp& sexp, Node* out) {
+    if (!sexp.is_list()) {
+      return Fail(sexp.pos, parent + " takes expressions, not values");
+    }
+    return CompileExpression(sexp, out);
+  }
+
+  bool CompileField(const std::string& op, const Sexp& field, Path* out) {
+    if (!field.is_string()) return Fail(field.pos, "field must be a string for " + op);
+    std::string message;
+    if (!CompilePath(field.text, out, &message)) return Fail(field.pos, std::move(message));
+    return true;
+  }
+
+  bool CompileRegex(const Sexp& pattern, Node* out) {
+    if (++regex_count_ > kMaxRegexes) {
+      return Fail(pattern.pos, "more than " + std::to_string(kMaxRegexes) +
+                                   " regular expressions in one filter");
+    }
+    RE2::Options options;
+    options.set_log_errors(false);  // the error is returned to the user instead
+    options.set_max_mem(kRegexMaxMemBytes);
+    auto regex = std::make_unique<RE2>(pattern.text, options);
+    if (!regex->ok()) {
+      return Fail(pattern.pos, "invalid regular expression for matches: " + regex->error());
+    }
+    out->regex = std::move(regex);
+    return true;
+  }
+
+  CompileError error_;
+  int regex_count_ = 0;
+};
+
+}  // namespace
+
+std::string_view OpName(Op op) {
+  for (const OpInfo& info : kOps) {
+    if (info.op == op) return info.name;
+  }
+  return "?";
+}
+
+std::unique_ptr<Program> CompileProgram(const Sexp& expression, CompileError* error) {
+  auto program = std::make_unique<Program>();
+  Compiler compiler;
+  if (!compiler.CompileExpression(expression, &program->root)) {
+    *error = compiler.error();
+    return nullptr;
+  }
+  return program;
+}
+
+}  // namespace triggerd::filter::internal

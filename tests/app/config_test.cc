@@ -1,0 +1,66 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "test_util.h"
+
+namespace triggerd::app {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& text) {
+    std::string path = (dir_.path() / "triggerd.yaml").string();
+    std::ofstream(path) << text;
+    return path;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, ReadsEveryKey) {
+  Config c;
+  ASSERT_OK(LoadConfigFile(Write("listen: 0.0.0.0:9000\ndata_dir: /var/lib/triggerd\n"
+                                 "public_url: https://hooks.example.com\nmax_body_bytes: 2048\n"
+                                 "threads: 3\nlog_level: debug\nshutdown_grace_seconds: 5\n"),
+                           &c));
+  EXPECT_EQ(c.listen, "0.0.0.0:9000");
+  EXPECT_EQ(c.data_dir, "/var/lib/triggerd");
+  EXPECT_EQ(c.public_url, "https://hooks.example.com");
+  EXPECT_EQ(c.max_body_bytes, 2048u);
+  EXPECT_EQ(c.threads, 3);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.shutdown_grace_seconds, 5);
+}
+
+TEST_F(ConfigTest, UnknownKeyIsRefusedWithItsLine) {
+  Config c;
+  Status s = LoadConfigFile(Write("listen: 127.0.0.1:1\nlistne: x\n"), &c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("triggerd.yaml:2: unknown key \"listne\""), std::string::npos)
+      << s.message();
+}
+
+TEST_F(ConfigTest, WrongTypeAndBrokenYamlAreRefused) {
+  Config c;
+  EXPECT_FALSE(LoadConfigFile(Write("threads: many\n"), &c).ok());
+  EXPECT_FALSE(LoadConfigFile(Write("listen: [unclosed\n"), &c).ok());
+  EXPECT_FALSE(LoadConfigFile((dir_.path() / "missing.yaml").string(), &c).ok());
+}
+
+TEST(SplitListenTest, SplitsHostAndPort) {
+  std::string host;
+  uint16_t port = 0;
+  ASSERT_OK(SplitListen("127.0.0.1:8080", &host, &port));
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 8080);
+  ASSERT_OK(SplitListen("[::1]:0", &host, &port));
+  EXPECT_EQ(host, "::1");
+  EXPECT_FALSE(SplitListen("8080", &host, &port).ok());
+  EXPECT_FALSE(SplitListen("h:99999", &host, &port).ok());
+  EXPECT_FALSE(SplitListen("h:", &host, &port).ok());
+}
+
+}  // namespace
+}  // namespace triggerd::app
