@@ -26,18 +26,6 @@ const EVP_MD* Md(DigestAlgorithm algorithm) {
   return EVP_sha256();
 }
 
-const char* MdName(DigestAlgorithm algorithm) {
-  switch (algorithm) {
-    case DigestAlgorithm::kSha1:
-      return "SHA1";
-    case DigestAlgorithm::kSha256:
-      return "SHA256";
-    case DigestAlgorithm::kSha512:
-      return "SHA512";
-  }
-  return "SHA256";
-}
-
 [[noreturn]] void Die(const char* what) {
   std::fprintf(stderr, "triggerd: %s failed\n", what);
   std::abort();
@@ -86,8 +74,7 @@ std::string Digest(DigestAlgorithm algorithm, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), out, &len, Md(algorithm), nullptr) != 1) {
-    std::fputs("triggerd: EVP_Digest failed\n", stderr);
-    std::abort();
+    Die("EVP_Digest");
   }
   return std::string(reinterpret_cast<char*>(out), len);
 }
@@ -100,8 +87,7 @@ std::string Hmac(DigestAlgorithm algorithm, std::string_view key, std::string_vi
   const void* key_ptr = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
   if (HMAC(Md(algorithm), key_ptr, static_cast<int>(key.size()),
            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len) == nullptr) {
-    std::fputs("triggerd: HMAC failed\n", stderr);
-    std::abort();
+    Die("HMAC");
   }
   return std::string(reinterpret_cast<char*>(out), len);
 }
@@ -125,8 +111,9 @@ std::string HmacParts(DigestAlgorithm algorithm, std::string_view key,
   if (mac == nullptr) Die("EVP_MAC_fetch(HMAC)");
   std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac),
                                                                 &EVP_MAC_CTX_free);
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                          const_cast<char*>(MdName(algorithm)), 0),
+  // The name views a string literal, so it is NUL-terminated; OpenSSL matches names ignoring case.
+  char* digest_name = const_cast<char*>(DigestAlgorithmName(algorithm).data());
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
                          OSSL_PARAM_construct_end()};
   // A null key means "keep the previous key" to EVP_MAC_init; an empty key needs a real pointer.
   static const unsigned char kEmpty = 0;
@@ -225,8 +212,7 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
 std::string RandomBytes(size_t n) {
   std::string out(n, '\0');
   if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    std::fputs("triggerd: RAND_bytes failed\n", stderr);
-    std::abort();
+    Die("RAND_bytes");
   }
   return out;
 }
