@@ -152,8 +152,24 @@ probe=$(curl -sS --max-time 10 -o "$WORK/probe.json" -w '%{http_code}' -X POST "
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION against triggerd $URL"
 T_CPU0=$(cpu_ticks "$TRIGGERD_PID")
+# fsync-family syscalls of triggerd during the run, when perf may trace them: one per group
+# commit (the WAL fsync) plus the checkpointer's database-file fsyncs, so requests / syncs is a
+# slight underestimate of the mean batch.
+PERF_PID=
+if command -v perf >/dev/null; then
+  perf stat -x, -o "$WORK/perf-syncs.txt" -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync \
+    -p "$TRIGGERD_PID" >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
 run_wrk "$URL" "$WORK/wrk-triggerd.txt"
 T_CPU=$(($(cpu_ticks "$TRIGGERD_PID") - T_CPU0))
+T_SYNCS=
+if [[ -n $PERF_PID ]]; then
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  T_SYNCS=$(awk -F, '/syscalls:sys_enter_f/ && $1 ~ /^[0-9]+$/ {s += $1} END {if (NR) print s}' \
+    "$WORK/perf-syncs.txt" 2>/dev/null || true)
+fi
 T_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 cat "$WORK/wrk-triggerd.txt"
 RSS_PEAK=$(awk '/^VmHWM:/ {print $2 " " $3}' "/proc/$TRIGGERD_PID/status")
@@ -234,6 +250,10 @@ echo "events stored: $STORED (wrk saw $T_OK answered 2xx; up to $CONNECTIONS mor
 echo "triggerd peak RSS (VmHWM): $RSS_PEAK"
 echo "server CPU per request (all threads, wrk excluded): triggerd" \
      "$(cpu_us_per_request "$T_CPU" "$T_TOTAL") us, nginx workers $(cpu_us_per_request "$N_CPU" "$N_TOTAL") us"
+if [[ -n $T_SYNCS && $T_SYNCS -gt 0 ]]; then
+  echo "triggerd fsync/fdatasync calls: $T_SYNCS (~$(awk -v n="$T_TOTAL" -v s="$T_SYNCS" \
+    'BEGIN {printf "%.1f", n / s}') requests per sync, i.e. the mean group-commit batch or a bit more)"
+fi
 echo "1-min load average at the end of each run: triggerd $T_LOAD, nginx $N_LOAD" \
      "($(nproc) cores; above ~3 other work was competing and the figures are noisy)"
 

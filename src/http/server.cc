@@ -27,6 +27,8 @@ constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // half-close and discard input for a while first (nginx's "lingering close").
 constexpr std::chrono::milliseconds kLingerTime{2'000};
 constexpr size_t kLingerMaxBytes = 8 * 1024 * 1024;
+// The first read of each request asks for up to this much (see Serve).
+constexpr size_t kFirstReadBytes = 16 * 1024;
 
 std::string NormalizeAddress(const net::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -233,7 +235,11 @@ net::awaitable<void> Session::Serve() {
     if (buffer.size() == 0) {
       idle_ = true;
       stream_.expires_after(options.idle_timeout);
-      auto [read_ec, n] = co_await stream_.async_read_some(buffer.prepare(4096), kUseTuple);
+      // Room for a whole typical webhook (head + body of a few KiB) in one read: Beast's own
+      // reads below then find it buffered instead of issuing more recvmsg calls. The buffer
+      // keeps this capacity for the connection's later requests.
+      auto [read_ec, n] =
+          co_await stream_.async_read_some(buffer.prepare(kFirstReadBytes), kUseTuple);
       idle_ = false;
       if (read_ec) co_return;
       buffer.commit(n);

@@ -119,6 +119,10 @@ struct StoreStats {
   uint64_t max_batch = 0;         // most appends in one committed transaction
   uint64_t failed_batches = 0;    // batches failed whole, e.g. COMMIT failed (all got kInternal)
   uint64_t queue_depth = 0;       // writes queued for the writer right now (a gauge)
+  // The background checkpointer (SQLite only; see SqliteOptions::checkpoint_wal_pages).
+  uint64_t checkpoints = 0;         // PASSIVE checkpoints run (each copies WAL pages to the file)
+  uint64_t wal_restarts = 0;        // RESTART checkpoints that rewound the WAL to its start
+  uint64_t failed_checkpoints = 0;  // checkpoints that failed (I/O error) or stayed busy
 };
 
 class Store {
@@ -173,6 +177,18 @@ struct SqliteOptions {
   // Upper bound on events in one group-commit transaction. Larger batches amortise the fsync
   // further but raise the latency of the first event in the batch.
   int max_batch_events = 512;
+  // Checkpoints run on a background thread with a connection of its own, never inline after a
+  // COMMIT on the writer (its auto-checkpoint is off): once the writer's commits have added
+  // `checkpoint_wal_pages` pages to the WAL (default 1000, ~4 MB with 4 KiB pages, SQLite's own
+  // default), a PASSIVE checkpoint copies them into the database file without blocking anyone.
+  // Under steady load the WAL never catches up to restart by itself, so once it holds
+  // `restart_wal_pages` pages (default 8000, ~32 MB) the checkpointer pauses the writer between
+  // two transactions and runs a RESTART, so the next commit writes from the WAL's start again.
+  // Smaller values keep the WAL (and crash recovery) short at the price of more database-file
+  // fsyncs and writer pauses. Checkpoints never weaken commit durability: every COMMIT still
+  // fsyncs the WAL before its callbacks run.
+  int checkpoint_wal_pages = 1000;
+  int restart_wal_pages = 8000;
   // Name of a registered SQLite VFS to open the file with; "" = SQLite's default. A seam for
   // fault-injection tests (a VFS whose xSync fails on demand); production leaves it empty.
   std::string vfs;

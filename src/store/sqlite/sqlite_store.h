@@ -13,6 +13,13 @@
 //  * Management writes (CreateSource, RevokeApiKey, …) queue behind the appends, run alone in a
 //    transaction of their own, and the caller blocks until it committed (durably) or failed.
 //    The queue is FIFO: a write made after another by the same thread is applied after it.
+// Checkpoints. The writer's inline auto-checkpoint is off; its WAL hook counts the pages its
+// commits add and, every checkpoint_wal_pages, wakes a checkpointer thread that owns a connection
+// of its own and runs a PASSIVE checkpoint (copies WAL pages into the database file while the
+// writer goes on committing). When the WAL has reached restart_wal_pages, the checkpointer holds
+// the writer between two transactions (the transaction gate) and runs a RESTART, so the WAL is
+// rewound instead of growing without bound. Durability is untouched: a checkpoint only copies
+// pages of already-committed (fsync'd) transactions into the database file and fsyncs that file.
 // Reads run on separate connections from a small pool (WAL readers neither block the writer nor
 // wait for it) and see everything committed before they started.
 //
@@ -43,6 +50,8 @@
 #include <vector>
 
 #include "store/store.h"
+
+struct sqlite3;
 
 namespace triggerd::store::sqlite {
 
@@ -99,7 +108,8 @@ class SqliteStore final : public Store {
     Status fatal;
   };
 
-  SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer);
+  SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer,
+              std::unique_ptr<Connection> checkpointer);
 
   // Writer thread.
   void WriterLoop();
@@ -108,6 +118,13 @@ class SqliteStore final : public Store {
   Result<AppendOutcome> ApplyAppend(const NewEvent& event);
   void RunWrite(PendingWrite& write);
   Status Execute(std::string_view sql, std::string_view op);  // on the writer connection
+
+  // Checkpointer thread.
+  static int OnWalCommit(void* self, sqlite3* db, const char* schema, int wal_pages);
+  void CheckpointLoop();
+  // Runs one checkpoint of `mode` (SQLITE_CHECKPOINT_*); the WAL's size in pages afterwards, or
+  // -1 when it failed or stayed busy.
+  int Checkpoint(int mode);
 
   // Queues `apply` for the writer thread and waits until it committed or failed.
   Status Write(std::function<Status(Connection&)> apply);
@@ -131,6 +148,26 @@ class SqliteStore final : public Store {
   // Detects calls made from a callback. Cleared after the join: a later thread may reuse the id.
   std::atomic<std::thread::id> writer_thread_id_;
 
+  // The transaction gate. The writer holds gate_mu_ for each transaction; the checkpointer sets
+  // pause_writer_ (outside the lock, so it is not starved by a writer that re-locks at once) and
+  // then takes gate_mu_: the writer, between two transactions, waits on gate_cv_ until
+  // pause_writer_ is cleared (under gate_mu_).
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  std::atomic<bool> pause_writer_{false};
+
+  // Between the writer's WAL hook and the checkpointer.
+  const int checkpoint_pages_;
+  const int restart_pages_;
+  int pages_at_last_signal_ = 0;  // used only by the writer thread (in OnWalCommit)
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  int wal_pages_ = 0;              // guarded by checkpoint_mu_: WAL size at the last signal
+  bool checkpoint_due_ = false;    // guarded by checkpoint_mu_
+  bool checkpoint_stop_ = false;   // guarded by checkpoint_mu_
+  std::unique_ptr<Connection> checkpointer_;  // used only by checkpoint_thread_
+  std::thread checkpoint_thread_;
+
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_
   bool readers_closed_ = false;                            // guarded by readers_mu_
@@ -144,6 +181,10 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<uint64_t> max_batch_seen_{0};
   std::atomic<uint64_t> failed_batches_{0};
+  // Written only by the checkpointer thread.
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> wal_restarts_{0};
+  std::atomic<uint64_t> failed_checkpoints_{0};
 };
 
 }  // namespace triggerd::store::sqlite
