@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "dispatch/dispatch.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
@@ -17,6 +18,7 @@ namespace triggerd::api {
 struct ApiContext {
   store::Store* store = nullptr;
   ingest::Ingestor* ingestor = nullptr;
+  dispatch::Dispatcher* dispatcher = nullptr;  // null in tests without dispatch
   const Clock* clock = nullptr;
   // Prefix of the ingest URLs shown to users, e.g. "https://hooks.example.com". Empty: the
   // address the caller reached the API on ("http://" + Host header).

@@ -93,14 +93,80 @@ Result<std::vector<std::string>> StringListField(const boost::json::object& obje
 
 Status RejectUnknownFields(const boost::json::object& object,
                            std::initializer_list<std::string_view> known) {
+  if (auto field = FirstUnknownField(object, known)) {
+    return Status::InvalidArgument("unknown field \"" + *field + "\"");
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> FirstUnknownField(const boost::json::object& object,
+                                             std::initializer_list<std::string_view> known) {
   for (const auto& member : object) {
     bool ok = false;
     for (std::string_view k : known) ok = ok || member.key() == k;
-    if (!ok) {
-      return Status::InvalidArgument("unknown field \"" + std::string(member.key()) + "\"");
-    }
+    if (!ok) return std::string(member.key());
   }
-  return Status::Ok();
+  return std::nullopt;
+}
+
+http::Response FieldErrorResponse(const Status& status, std::string_view field) {
+  // The same body as http::ErrorResponse, plus the member it is about.
+  boost::json::object error;
+  error["type"] = status.code().empty() ? "internal" : status.code();
+  error["message"] = status.message();
+  if (!field.empty()) error["field"] = field;
+  return Json(http::HttpStatusFor(status.type()), {{"error", std::move(error)}});
+}
+
+http::Response UnknownFieldResponse(const std::string& field) {
+  return FieldErrorResponse(Status::InvalidArgument("unknown field \"" + field + "\""), field);
+}
+
+Result<std::optional<int64_t>> TimeParam(const http::Request& r, const std::string& name) {
+  auto it = r.query_params.find(name);
+  if (it == r.query_params.end() || it->second.empty()) return std::optional<int64_t>();
+  int64_t t = 0;
+  if (!ParseRfc3339(it->second, &t)) {
+    return Status::InvalidArgument(name + " must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z");
+  }
+  return std::optional<int64_t>(t);
+}
+
+Result<int64_t> PositiveParam(const http::Request& r, const std::string& name, int64_t fallback) {
+  auto it = r.query_params.find(name);
+  if (it == r.query_params.end() || it->second.empty()) return fallback;
+  int64_t v = 0;
+  if (it->second.size() > 18) return Status::InvalidArgument(name + " is out of range");
+  for (char c : it->second) {
+    if (c < '0' || c > '9') return Status::InvalidArgument(name + " must be a positive integer");
+    v = v * 10 + (c - '0');
+  }
+  if (v <= 0) return Status::InvalidArgument(name + " must be a positive integer");
+  return v;
+}
+
+Result<int> LimitParam(const http::Request& r) {
+  auto limit = PositiveParam(r, "limit", 50);
+  if (!limit) return limit.error();
+  return static_cast<int>(std::min<int64_t>(*limit, 500));
+}
+
+Result<std::optional<int64_t>> CursorParam(const http::Request& r) {
+  auto it = r.query_params.find("cursor");
+  if (it == r.query_params.end() || it->second.empty()) return std::optional<int64_t>();
+  auto cursor = PositiveParam(r, "cursor", 0);
+  if (!cursor) return Status::InvalidArgument("cursor is not valid");
+  return std::optional<int64_t>(*cursor);
+}
+
+http::Response PageJson(boost::json::array items, std::optional<int64_t> next_cursor) {
+  boost::json::value next = nullptr;
+  if (next_cursor) next = std::to_string(*next_cursor);
+  return Json(200, {{"data", std::move(items)}, {"next_cursor", std::move(next)}});
+}
+
+bool CanSee(const Principal& principal, std::string_view owner) {
+  return principal.role == store::Role::kAdmin || owner == principal.key_id;
 }
 
 http::Response Json(int status, const boost::json::value& value) {

@@ -1,5 +1,7 @@
-// /api/v1/events: the durable log, newest first, with its headers (redacted) and payload.
+// /api/v1/events: the durable log, newest first, with its headers (redacted), payload and match
+// records; and replay, which evaluates an event against its source's triggers again.
 #include "api/internal.h"
+#include "dispatch/dispatch.h"
 
 namespace triggerd::api {
 namespace {
@@ -36,32 +38,96 @@ boost::json::object EventJson(const store::Event& event, bool full) {
     const std::string& text = event.payload_json.empty() ? event.body : event.payload_json;
     boost::json::value payload = boost::json::parse(text, ec);
     o["payload"] = ec ? boost::json::value(nullptr) : std::move(payload);
-    o["matches"] = boost::json::array();
   }
   return o;
 }
 
-Result<std::optional<int64_t>> TimeParam(const http::Request& r, const std::string& name) {
-  auto it = r.query_params.find(name);
-  if (it == r.query_params.end() || it->second.empty()) return std::optional<int64_t>();
-  int64_t t = 0;
-  if (!ParseRfc3339(it->second, &t)) {
-    return Status::InvalidArgument(name + " must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z");
+// Non-admins see only the records of their own triggers (see OwnTriggerIds).
+Result<std::vector<store::Match>> VisibleMatches(ApiContext* ctx, const Principal& p,
+                                                 std::string_view source_id,
+                                                 std::vector<store::Match> matches) {
+  if (p.role == store::Role::kAdmin || matches.empty()) return matches;
+  auto own = OwnTriggerIds(ctx, p, source_id);
+  if (!own) return own.error();
+  std::vector<store::Match> shown;
+  for (auto& match : matches) {
+    if (own->count(match.trigger_id) > 0) shown.push_back(std::move(match));
   }
-  return std::optional<int64_t>(t);
+  return shown;
 }
 
-Result<int64_t> PositiveParam(const http::Request& r, const std::string& name, int64_t fallback) {
-  auto it = r.query_params.find(name);
-  if (it == r.query_params.end() || it->second.empty()) return fallback;
-  int64_t v = 0;
-  if (it->second.size() > 18) return Status::InvalidArgument(name + " is out of range");
-  for (char c : it->second) {
-    if (c < '0' || c > '9') return Status::InvalidArgument(name + " must be a positive integer");
-    v = v * 10 + (c - '0');
+// POST /api/v1/events/{id}/replay [{"trigger_ids": [...]}]: the event's source's triggers, as they
+// are now, evaluated again; the matched ones start new runs. Records are marked replay=true and
+// written with their runs in one durable transaction. A builder replays only to the triggers it
+// owns (running another builder's agents on its behalf would bypass personal triggers); admins
+// replay to all. trigger_ids narrows further.
+http::Response Replay(ApiContext* ctx, const Principal& p, http::Request& r) {
+  auto event = ctx->store->GetEvent(p.workspace_id, r.path_params["id"]);
+  if (!event) return http::ErrorResponse(event.error());
+  if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) return http::ErrorResponse(s);
+  std::optional<std::set<std::string>> only;  // trigger_ids, when given
+  if (!r.body.empty()) {
+    auto body = ParseObject(r);
+    if (!body) return http::ErrorResponse(body.error());
+    if (auto unknown = FirstUnknownField(*body, {"trigger_ids"})) {
+      return UnknownFieldResponse(*unknown);
+    }
+    if (body->contains("trigger_ids") && !body->at("trigger_ids").is_null()) {
+      auto ids = StringListField(*body, "trigger_ids");
+      if (!ids) return FieldErrorResponse(ids.error(), "trigger_ids");
+      only.emplace(ids->begin(), ids->end());
+    }
   }
-  if (v <= 0) return Status::InvalidArgument(name + " must be a positive integer");
-  return v;
+  boost::system::error_code ec;
+  boost::json::value payload = boost::json::parse(dispatch::EventPayload(*event), ec);
+  if (ec) payload = nullptr;
+  ingest::EventToMatch to_match;
+  to_match.workspace_id = event->workspace_id;
+  to_match.source_id = event->source_id;
+  to_match.event_id = event->id;
+  to_match.event_type = event->event_type;
+  to_match.payload = &payload;
+  to_match.headers = &event->headers;
+  ingest::Evaluation evaluation =
+      ctx->ingestor->EvaluateTriggers(to_match, ctx->clock->NowMicros(), /*replay=*/true);
+
+  std::optional<std::set<std::string>> own;
+  if (p.role != store::Role::kAdmin) {
+    auto ids = OwnTriggerIds(ctx, p, event->source_id);
+    if (!ids) return http::ErrorResponse(ids.error());
+    own = std::move(*ids);
+  }
+  auto keep = [&](const std::string& trigger_id) {
+    return (!own || own->count(trigger_id) > 0) && (!only || only->count(trigger_id) > 0);
+  };
+  std::vector<store::Match> matches;
+  for (auto& match : evaluation.matches) {
+    if (keep(match.trigger_id)) matches.push_back(std::move(match));
+  }
+  std::vector<store::NewRun> runs;
+  for (auto& run : evaluation.runs) {
+    if (keep(run.trigger_id)) runs.push_back(std::move(run));
+  }
+
+  boost::json::array runs_json;
+  for (const auto& run : runs) {
+    runs_json.push_back({{"trigger_id", run.trigger_id}, {"run_id", run.id}});
+  }
+  boost::json::array matches_json;
+  for (const auto& match : matches) matches_json.push_back(MatchJson(match));
+  const bool started = !runs.empty();
+  if (!matches.empty() || started) {
+    if (auto s = ctx->store->AppendMatches(p.workspace_id, event->id, std::move(matches),
+                                           std::move(runs));
+        !s.ok()) {
+      return http::ErrorResponse(s);
+    }
+  }
+  // The store's runs-queued listener wakes the dispatcher too; this is belt and braces.
+  if (started && ctx->dispatcher != nullptr) ctx->dispatcher->Wake();
+  return Json(200, {{"event_id", event->id},
+                    {"runs", std::move(runs_json)},
+                    {"matches", std::move(matches_json)}});
 }
 
 }  // namespace
@@ -78,30 +144,36 @@ void RegisterEventRoutes(http::Router* router, ApiContext* ctx) {
                 if (!until) return http::ErrorResponse(until.error());
                 query.since = *since;
                 query.until = *until;
-                auto limit = PositiveParam(r, "limit", 50);
+                auto limit = LimitParam(r);
                 if (!limit) return http::ErrorResponse(limit.error());
-                query.limit = static_cast<int>(std::min<int64_t>(*limit, 500));
-                // The cursor is the opaque next_cursor of the previous page.
-                if (!r.query_params["cursor"].empty()) {
-                  auto cursor = PositiveParam(r, "cursor", 0);
-                  if (!cursor) {
-                    return http::ErrorResponse(Status::InvalidArgument("cursor is not valid"));
-                  }
-                  query.before_seq = *cursor;
-                }
+                query.limit = *limit;
+                auto cursor = CursorParam(r);
+                if (!cursor) return http::ErrorResponse(cursor.error());
+                query.before_seq = *cursor;
                 auto page = ctx->store->ListEvents(query);
                 if (!page) return http::ErrorResponse(page.error());
                 boost::json::array data;
                 for (const auto& event : page->items) data.push_back(EventJson(event, false));
-                boost::json::value next = nullptr;
-                if (page->next_cursor) next = std::to_string(*page->next_cursor);
-                return Json(200, {{"data", std::move(data)}, {"next_cursor", next}});
+                return PageJson(std::move(data), page->next_cursor);
               }));
 
   router->Add("GET", "/api/v1/events/{id}", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 auto event = ctx->store->GetEvent(p.workspace_id, r.path_params["id"]);
                 if (!event) return http::ErrorResponse(event.error());
-                return Json(200, EventJson(*event, true));
+                auto matches = ctx->store->ListEventMatches(p.workspace_id, event->id);
+                if (!matches) return http::ErrorResponse(matches.error());
+                auto shown = VisibleMatches(ctx, p, event->source_id, std::move(*matches));
+                if (!shown) return http::ErrorResponse(shown.error());
+                boost::json::object out = EventJson(*event, true);
+                boost::json::array data;
+                for (const auto& match : *shown) data.push_back(MatchJson(match));
+                out["matches"] = std::move(data);
+                return Json(200, out);
+              }));
+
+  router->Add("POST", "/api/v1/events/{id}/replay",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                return Replay(ctx, p, r);
               }));
 }
 

@@ -25,20 +25,30 @@ ingest::HeadRequest MakeHeadRequest(const http::RequestHead& head,
   return request;
 }
 
-// The 200 body of an ingested webhook: {"event_id","received_at","duplicate","runs":[]}, the
-// same text Json() would give. Built directly because it runs on the store's writer thread for
-// every event (the ingest callback comes from the group commit), where a JSON document with its
-// allocations would delay the next batch; the only free text, the id, is escaped by serialize().
+// The 200 body of an ingested webhook:
+// {"event_id","received_at","duplicate","runs":[{"trigger_id","run_id"}…]}, the same text Json()
+// would give. Built directly because it runs on the store's writer thread for every event (the
+// ingest callback comes from the group commit), where a JSON document with its allocations would
+// delay the next batch; the only free text, the ids, are escaped by serialize().
 std::string IngestedBody(const ingest::IngestOutcome& outcome) {
   std::string body;
-  body.reserve(128);
+  body.reserve(128 + 80 * outcome.runs.size());  // a run entry is ~75 bytes
   body += "{\"event_id\":";
   body += boost::json::serialize(boost::json::string_view(outcome.event_id));
   body += ",\"received_at\":\"";
   body += Time(outcome.received_at);  // RFC 3339: digits, '-', ':', 'T', '.', 'Z' only
   body += "\",\"duplicate\":";
   body += outcome.duplicate ? "true" : "false";
-  body += ",\"runs\":[]}";
+  body += ",\"runs\":[";
+  for (size_t i = 0; i < outcome.runs.size(); ++i) {
+    if (i > 0) body += ',';
+    body += "{\"trigger_id\":";
+    body += boost::json::serialize(boost::json::string_view(outcome.runs[i].trigger_id));
+    body += ",\"run_id\":";
+    body += boost::json::serialize(boost::json::string_view(outcome.runs[i].run_id));
+    body += '}';
+  }
+  body += "]}";
   return body;
 }
 
@@ -87,6 +97,9 @@ void RegisterRoutes(http::Router* router, ApiContext* ctx) {
   RegisterEventRoutes(router, ctx);
   RegisterIngestRoutes(router, ctx);
   RegisterFilterRoutes(router, ctx);
+  RegisterAgentRoutes(router, ctx);
+  RegisterTriggerRoutes(router, ctx);
+  RegisterRunRoutes(router, ctx);
   router->Add("GET", "/healthz", [](http::Request, http::Reply reply) {
     reply(Json(200, {{"status", "ok"}}));
   });

@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "api/api.h"
@@ -38,6 +39,29 @@ Result<std::vector<std::string>> StringListField(const boost::json::object& obje
 // kInvalidArgument naming every member of `object` not in `known`.
 Status RejectUnknownFields(const boost::json::object& object,
                            std::initializer_list<std::string_view> known);
+// The first member of `object` not in `known`, if any.
+std::optional<std::string> FirstUnknownField(const boost::json::object& object,
+                                             std::initializer_list<std::string_view> known);
+
+// An error about one member of the request ("max_attempts", "target.url", "agent_id"): the
+// Status's usual body plus "field", so a form can point at the member.
+http::Response FieldErrorResponse(const Status& status, std::string_view field);
+// 400 invalid_request "unknown field \"x\"" with field "x".
+http::Response UnknownFieldResponse(const std::string& field);
+
+// Query parameters of list routes. Absent or empty parameters yield the fallback / nullopt.
+// An RFC 3339 time, in unix micros.
+Result<std::optional<int64_t>> TimeParam(const http::Request& r, const std::string& name);
+Result<int64_t> PositiveParam(const http::Request& r, const std::string& name, int64_t fallback);
+// ?limit= (default 50, capped at 500) and ?cursor= (the opaque next_cursor of the previous page).
+Result<int> LimitParam(const http::Request& r);
+Result<std::optional<int64_t>> CursorParam(const http::Request& r);
+// {"data": items, "next_cursor": "<seq>" | null}.
+http::Response PageJson(boost::json::array items, std::optional<int64_t> next_cursor);
+
+// Personal resources (triggers, runs): admins see and manage all of them, other roles only the
+// ones they own. Anything else is answered exactly like an unknown id (404).
+bool CanSee(const Principal& principal, std::string_view owner);
 
 http::Response Json(int status, const boost::json::value& value);
 std::string Time(int64_t unix_micros);  // RFC 3339 UTC
@@ -55,6 +79,18 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* context);
 void RegisterEventRoutes(http::Router* router, ApiContext* context);
 void RegisterIngestRoutes(http::Router* router, ApiContext* context);
 void RegisterFilterRoutes(http::Router* router, ApiContext* context);
+void RegisterAgentRoutes(http::Router* router, ApiContext* context);
+void RegisterTriggerRoutes(http::Router* router, ApiContext* context);
+void RegisterRunRoutes(http::Router* router, ApiContext* context);
+
+// A match record as the API shows it (triggers.cc; events.cc shows them too):
+// {event_id, trigger_id, outcome, run_id|null, message, evaluated_at, replay}.
+boost::json::object MatchJson(const store::Match& match);
+// Ids of the triggers of `source_id` (any source when "") that the principal owns. Non-admins see
+// only these triggers' match records; records of deleted triggers have no known owner and are
+// shown to admins only.
+Result<std::set<std::string>> OwnTriggerIds(ApiContext* context, const Principal& principal,
+                                            std::string_view source_id);
 
 // 400 {"error":{"type":"invalid_filter","message":"l:c: …","line":l,"column":c}}.
 http::Response InvalidFilterResponse(const filter::CompileError& error);

@@ -42,6 +42,22 @@ Status LoadConfigFile(const std::string& path, Config* config) {
         config->log_level = value.as<std::string>();
       } else if (key == "shutdown_grace_seconds") {
         config->shutdown_grace_seconds = value.as<int>();
+      } else if (key == "dispatch_workers") {
+        config->dispatch_workers = value.as<int>();
+        if (config->dispatch_workers < 1 || config->dispatch_workers > 1024) {
+          return At(path, value, "dispatch_workers must be between 1 and 1024");
+        }
+      } else if (key == "retry_base_ms") {
+        config->retry_base_ms = value.as<int>();
+        if (config->retry_base_ms < 1) return At(path, value, "retry_base_ms must be positive");
+      } else if (key == "retry_max_ms") {
+        config->retry_max_ms = value.as<int>();
+        if (config->retry_max_ms < 1) return At(path, value, "retry_max_ms must be positive");
+      } else if (key == "run_lease_seconds") {
+        config->run_lease_seconds = value.as<int>();
+        if (config->run_lease_seconds < 1) {
+          return At(path, value, "run_lease_seconds must be positive");
+        }
       } else {
         return At(path, item.first, "unknown key \"" + key + "\"");
       }

@@ -22,6 +22,12 @@ struct Config {
   std::string log_level = "info";
   // Seconds in-flight requests get to finish on SIGTERM/SIGINT.
   int shutdown_grace_seconds = 10;
+  // Dispatch (see src/dispatch/dispatch.h): attempts in flight across agents; first retry delay
+  // ceiling (doubling per attempt, full jitter) and its cap; how long a claimed run is leased.
+  int dispatch_workers = 16;
+  int retry_base_ms = 1000;
+  int retry_max_ms = 3'600'000;
+  int run_lease_seconds = 900;
 };
 
 // Reads a YAML file (keys as in Config). Unknown keys and wrong types are errors with the

@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
 #include "api/api.h"
 #include "common/clock.h"
+#include "dispatch/dispatch.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
@@ -40,6 +42,8 @@ int RunServe(const Config& config) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A peer or a command target that goes away mid-write must give EPIPE, not kill the service.
+  std::signal(SIGPIPE, SIG_IGN);
 
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   std::string host;
@@ -93,8 +97,21 @@ int RunServe(const Config& config) {
     return 1;
   }
 
+  dispatch::Options dispatch_options;
+  dispatch_options.workers = config.dispatch_workers;
+  dispatch_options.base_backoff = std::chrono::milliseconds(config.retry_base_ms);
+  dispatch_options.max_backoff = std::chrono::milliseconds(config.retry_max_ms);
+  dispatch_options.lease = std::chrono::seconds(config.run_lease_seconds);
+  // SQLite is one process's file: leases of a previous process are released at once.
+  dispatch_options.release_leases_on_start = true;
+  dispatch::Dispatcher dispatcher(store->get(), &clock, dispatch_options);
+  if (Status s = dispatcher.Start(); !s.ok()) {
+    std::fprintf(stderr, "triggerd: starting dispatch: %s\n", s.message().c_str());
+    return 1;
+  }
+
   http::Router router(config.max_body_bytes);
-  api::ApiContext context{store->get(), &ingestor, &clock, config.public_url};
+  api::ApiContext context{store->get(), &ingestor, &dispatcher, &clock, config.public_url};
   api::RegisterRoutes(&router, &context);
   http::ServerOptions server_options;
   server_options.address = host;
@@ -114,6 +131,8 @@ int RunServe(const Config& config) {
   sigwait(&signals, &signal_number);
   spdlog::info("received signal {}; stopping", signal_number);
   (*server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
+  // Attempts in flight finish and record their results before the store closes.
+  dispatcher.Stop();
   (*store)->Close();
   spdlog::info("stopped");
   return 0;

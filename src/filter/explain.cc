@@ -7,7 +7,7 @@
 
 #include "filter/eval.h"
 #include "filter/path.h"
-#include "filter/utf8.h"
+#include "common/utf8.h"
 
 namespace triggerd::filter::internal {
 namespace {

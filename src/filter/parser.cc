@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "filter/lexer.h"
-#include "filter/utf8.h"
+#include "common/utf8.h"
 
 namespace triggerd::filter::internal {
 namespace {

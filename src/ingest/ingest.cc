@@ -9,10 +9,12 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
+#include <algorithm>
 #include <mutex>
 
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "filter/filter.h"
 
 namespace triggerd::ingest {
 
@@ -26,7 +28,41 @@ struct CachedSource {
   std::string verification;  // what a passing request was checked with, stored on the event
 };
 
+struct CachedTrigger {
+  store::Trigger trigger;
+  filter::CompiledFilter filter;
+  std::string compile_error;  // non-empty: the stored filter does not compile (any more)
+  // Whether evaluating it needs the parsed payload: an enabled trigger whose filter is not
+  // empty. (A filter reading only $event/$headers also counts: rare, and parsing is then cheap
+  // next to the run it starts.)
+  bool reads_payload = false;
+};
+
 namespace {
+
+std::shared_ptr<const CachedTrigger> BuildTrigger(const store::Trigger& trigger) {
+  auto cached = std::make_shared<CachedTrigger>();
+  cached->trigger = trigger;
+  auto compiled = filter::Compile(trigger.filter);
+  if (compiled) {
+    cached->filter = std::move(compiled).value();
+    cached->reads_payload = trigger.enabled && !cached->filter.matches_everything();
+  } else {
+    // The API refuses such filters on write; one can still appear after an upgrade changed the
+    // language. Kept, so every evaluation records why it did not run.
+    cached->compile_error = compiled.error().message();
+  }
+  return cached;
+}
+
+// Creation order (ids are time-ordered, so they break ties of equal times).
+bool CreatedBefore(const std::shared_ptr<const CachedTrigger>& a,
+                   const std::shared_ptr<const CachedTrigger>& b) {
+  if (a->trigger.created_at != b->trigger.created_at) {
+    return a->trigger.created_at < b->trigger.created_at;
+  }
+  return a->trigger.id < b->trigger.id;
+}
 
 std::shared_ptr<const CachedSource> Build(const store::Source& source) {
   auto cached = std::make_shared<CachedSource>();
@@ -255,11 +291,118 @@ Ingestor::Ingestor(store::Store* store, const Clock* clock, Options options)
 Status Ingestor::Reload() {
   auto sources = store_->ListAllSources();
   if (!sources) return sources.error();
+  auto triggers = store_->ListAllTriggers();
+  if (!triggers) return triggers.error();
   std::unordered_map<std::string, std::shared_ptr<const CachedSource>> fresh;
   for (const auto& source : *sources) fresh[source.id] = Build(source);
+  std::unordered_map<std::string, TriggerList> lists;
+  for (const auto& trigger : *triggers) lists[trigger.source_id].push_back(BuildTrigger(trigger));
+  std::unordered_map<std::string, std::shared_ptr<const TriggerList>> fresh_triggers;
+  for (auto& [source_id, list] : lists) {
+    std::sort(list.begin(), list.end(), CreatedBefore);
+    fresh_triggers[source_id] = std::make_shared<const TriggerList>(std::move(list));
+  }
   std::unique_lock lock(mu_);
   sources_ = std::move(fresh);
+  triggers_ = std::move(fresh_triggers);
   return Status::Ok();
+}
+
+void Ingestor::UpsertTrigger(const store::Trigger& trigger) {
+  auto cached = BuildTrigger(trigger);
+  std::unique_lock lock(mu_);
+  // A trigger may have moved to another source: drop it everywhere first.
+  for (auto& [source_id, list] : triggers_) {
+    for (const auto& entry : *list) {
+      if (entry->trigger.id != trigger.id) continue;
+      auto copy = std::make_shared<TriggerList>(*list);
+      std::erase_if(*copy, [&](const auto& t) { return t->trigger.id == trigger.id; });
+      list = std::move(copy);
+      break;
+    }
+  }
+  auto& list = triggers_[trigger.source_id];
+  auto copy = list ? std::make_shared<TriggerList>(*list) : std::make_shared<TriggerList>();
+  copy->insert(std::upper_bound(copy->begin(), copy->end(), cached, CreatedBefore), cached);
+  list = std::move(copy);
+}
+
+void Ingestor::RemoveTrigger(std::string_view trigger_id) {
+  std::unique_lock lock(mu_);
+  for (auto& [source_id, list] : triggers_) {
+    for (const auto& entry : *list) {
+      if (entry->trigger.id != trigger_id) continue;
+      auto copy = std::make_shared<TriggerList>(*list);
+      std::erase_if(*copy, [&](const auto& t) { return t->trigger.id == trigger_id; });
+      list = std::move(copy);
+      return;
+    }
+  }
+}
+
+std::shared_ptr<const Ingestor::TriggerList> Ingestor::TriggersOf(
+    std::string_view source_id) const {
+  static const auto* const kNone = new std::shared_ptr<const TriggerList>(
+      std::make_shared<const TriggerList>());
+  std::shared_lock lock(mu_);
+  auto it = triggers_.find(std::string(source_id));
+  return it != triggers_.end() ? it->second : *kNone;
+}
+
+Evaluation Ingestor::EvaluateTriggers(const EventToMatch& event, int64_t now, bool replay) const {
+  return Evaluate(*TriggersOf(event.source_id), event, now, replay);
+}
+
+Evaluation Ingestor::Evaluate(const TriggerList& triggers, const EventToMatch& event, int64_t now,
+                              bool replay) {
+  Evaluation evaluation;
+  static const boost::json::value kNullPayload;
+  const boost::json::value& payload = event.payload ? *event.payload : kNullPayload;
+  static const Headers kNoHeaders;
+  filter::EvalContext context{payload, event.headers ? event.headers : &kNoHeaders,
+                              event.event_type, event.source_id};
+  evaluation.matches.reserve(triggers.size());
+  for (const auto& cached : triggers) {
+    const store::Trigger& trigger = cached->trigger;
+    if (trigger.workspace_id != event.workspace_id) continue;  // never: sources are per workspace
+    store::Match match;
+    match.event_id = std::string(event.event_id);
+    match.trigger_id = trigger.id;
+    match.evaluated_at = now;
+    match.replay = replay;
+    if (!trigger.enabled) {
+      match.outcome = store::MatchOutcome::kDisabled;
+    } else if (!trigger.event_types.empty() &&
+               std::find(trigger.event_types.begin(), trigger.event_types.end(),
+                         event.event_type) == trigger.event_types.end()) {
+      match.outcome = store::MatchOutcome::kIgnored;
+      match.message = event.event_type.empty()
+                          ? "the event has no type; the trigger subscribes to specific types"
+                          : "event type \"" + std::string(event.event_type) +
+                                "\" is not subscribed";
+    } else if (!cached->compile_error.empty()) {
+      match.outcome = store::MatchOutcome::kFilterError;
+      match.message = "the filter does not compile: " + cached->compile_error;
+    } else if (!filter::Matches(cached->filter, context)) {
+      match.outcome = store::MatchOutcome::kIgnored;
+    } else {
+      match.outcome = store::MatchOutcome::kMatched;
+      store::NewRun run;
+      run.id = NewTimeOrderedId("run", now);
+      run.workspace_id = trigger.workspace_id;
+      run.event_id = match.event_id;
+      run.trigger_id = trigger.id;
+      run.agent_id = trigger.agent_id;
+      run.owner = trigger.created_by;
+      run.include_payload = trigger.include_payload;
+      run.max_attempts = 0;  // the store copies the agent's, in the same transaction
+      run.created_at = now;
+      match.run_id = run.id;
+      evaluation.runs.push_back(std::move(run));
+    }
+    evaluation.matches.push_back(std::move(match));
+  }
+  return evaluation;
 }
 
 void Ingestor::Upsert(const store::Source& source) {
@@ -271,6 +414,7 @@ void Ingestor::Upsert(const store::Source& source) {
 void Ingestor::Remove(std::string_view source_id) {
   std::unique_lock lock(mu_);
   sources_.erase(std::string(source_id));
+  triggers_.erase(std::string(source_id));  // the store deletes a source's triggers with it
 }
 
 Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
@@ -371,10 +515,13 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
   boost::json::monotonic_resource arena(arena_buffer, sizeof(arena_buffer));
   boost::json::value payload(&arena);
   store::NewEvent event;
+  auto triggers = TriggersOf(source.id);
   const bool need_payload =
-      cached.provider != nullptr &&
-      (cached.provider->event_type.source == verify::FieldSource::kBodyField ||
-       cached.provider->delivery_id.source == verify::FieldSource::kBodyField);
+      std::any_of(triggers->begin(), triggers->end(),
+                  [](const auto& t) { return t->reads_payload; }) ||
+      (cached.provider != nullptr &&
+       (cached.provider->event_type.source == verify::FieldSource::kBodyField ||
+        cached.provider->delivery_id.source == verify::FieldSource::kBodyField));
   Status parsed = ParseBody(content_type.value_or(""), request.body, need_payload, &payload,
                             &event.payload_json);
   if (!parsed.ok()) {
@@ -397,6 +544,18 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
     event.delivery_id = id ? std::string(*id) : "";
   }
   if (event.delivery_id.size() > 256) event.delivery_id.resize(256);
+  // The transactional outbox: match records and runs travel with the event into one commit.
+  // Filters see the headers as received (a filter may test a signature header's presence).
+  // The same snapshot of the triggers that decided whether to parse the payload.
+  Evaluation evaluation = Evaluate(
+      *triggers, EventToMatch{event.workspace_id, event.source_id, event.id, event.event_type, &payload,
+                   &request.headers},
+      now_micros, /*replay=*/false);
+  std::vector<StartedRun> started;
+  started.reserve(evaluation.runs.size());
+  for (const auto& run : evaluation.runs) started.push_back({run.trigger_id, run.id});
+  event.matches = std::move(evaluation.matches);
+  event.runs = std::move(evaluation.runs);
   event.headers = RedactHeaders(request.headers, cached.hmac_header);
   event.body = std::move(request.body);
   event.remote_addr = request.remote_ip;
@@ -404,15 +563,18 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
 
   // Runs on the store's writer thread, between two group commits: only counts and hands the
   // outcome over (the reply is built by `done`'s owner; see api/ingest_route.cc).
-  store_->AppendEvent(std::move(event), [this, done = std::move(done)](
-                                            Result<store::AppendOutcome> appended) {
+  store_->AppendEvent(std::move(event), [this, done = std::move(done),
+                                         started = std::move(started)](
+                                            Result<store::AppendOutcome> appended) mutable {
     if (!appended) {
       done(appended.error());
       return;
     }
     (appended->duplicate ? duplicates_ : accepted_).fetch_add(1, std::memory_order_relaxed);
+    // A duplicate wrote neither its matches nor its runs: the first delivery's runs stand.
+    if (appended->duplicate) started.clear();
     done(IngestOutcome{std::move(appended->event_id), appended->received_at,
-                       appended->duplicate});
+                       appended->duplicate, std::move(started)});
   });
 }
 

@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "common/clock.h"
 #include "common/headers.h"
 #include "common/result.h"
@@ -62,7 +64,8 @@ struct HeadRequest {
   std::optional<uint64_t> content_length;
 };
 
-struct CachedSource;  // a source with its verifier and parsed allow-list, immutable once built
+struct CachedSource;   // a source with its verifier and parsed allow-list, immutable once built
+struct CachedTrigger;  // a trigger with its compiled filter, immutable once built
 
 struct Admission {
   std::shared_ptr<const CachedSource> source;
@@ -78,10 +81,32 @@ struct BodyRequest {
   std::string body;
 };
 
+struct StartedRun {
+  std::string trigger_id;
+  std::string run_id;
+};
+
 struct IngestOutcome {
   std::string event_id;
   int64_t received_at = 0;
   bool duplicate = false;
+  std::vector<StartedRun> runs;  // the runs committed with the event (none for a duplicate)
+};
+
+// What an event is matched with. Nothing is owned.
+struct EventToMatch {
+  std::string_view workspace_id;
+  std::string_view source_id;
+  std::string_view event_id;
+  std::string_view event_type;
+  const boost::json::value* payload = nullptr;  // the parsed payload
+  const Headers* headers = nullptr;
+};
+
+// The match records and the runs an evaluation produced, ready for the store's outbox.
+struct Evaluation {
+  std::vector<store::Match> matches;  // one per trigger of the source
+  std::vector<store::NewRun> runs;    // one per matched trigger
 };
 
 // Counters, all monotonically increasing.
@@ -105,6 +130,18 @@ class Ingestor {
   void Upsert(const store::Source& source);
   void Remove(std::string_view source_id);
 
+  // Triggers, cached per source with their filter compiled once (Reload loads them too).
+  // UpsertTrigger after a trigger is created or changed; RemoveTrigger after it is deleted.
+  // A stored filter that no longer compiles is kept: its evaluations record filter_error.
+  void UpsertTrigger(const store::Trigger& trigger);
+  void RemoveTrigger(std::string_view trigger_id);
+
+  // Evaluates every trigger of the event's source, in creation order: disabled -> kDisabled;
+  // event type not subscribed -> kIgnored; filter did not compile -> kFilterError; filter false
+  // -> kIgnored; else kMatched with a new run (max_attempts 0: the store fills the agent's).
+  // Used at ingest and by replay (`replay` marks the records). Thread-safe.
+  Evaluation EvaluateTriggers(const EventToMatch& event, int64_t now, bool replay) const;
+
   // The head phase. On success, the body may be read up to `body_limit` bytes.
   Result<Admission> Admit(const HeadRequest& request) const;
   // The body phase. `done` runs once: after the event is durable (or found to be a duplicate),
@@ -114,11 +151,20 @@ class Ingestor {
   IngestStats stats() const;
 
  private:
+  using TriggerList = std::vector<std::shared_ptr<const CachedTrigger>>;
+  // The triggers of one source (never null: an empty list when it has none).
+  std::shared_ptr<const TriggerList> TriggersOf(std::string_view source_id) const;
+  static Evaluation Evaluate(const TriggerList& triggers, const EventToMatch& event, int64_t now,
+                             bool replay);
+
   store::Store* store_;
   const Clock* clock_;
   Options options_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const CachedSource>> sources_;
+  // Per source id, its triggers in creation order. Copy-on-write: a change builds a new vector,
+  // so an evaluation holds a snapshot without holding the lock.
+  std::unordered_map<std::string, std::shared_ptr<const TriggerList>> triggers_;
   std::atomic<uint64_t> accepted_{0}, duplicates_{0};
   mutable std::atomic<uint64_t> refused_auth_{0}, refused_other_{0};
 };

@@ -1,6 +1,7 @@
-// Store: everything triggerd keeps durably — workspaces, API keys, webhook sources and the event
-// log — behind one interface, so nothing above this layer knows which database it talks to
-// (SQLite is the embedded default; PostgreSQL comes later behind the same interface).
+// Store: everything triggerd keeps durably — workspaces, API keys, webhook sources, the event
+// log, agents, triggers, match records and runs with their dispatch state — behind one interface,
+// so nothing above this layer knows which database it talks to (SQLite is the embedded default;
+// PostgreSQL comes later behind the same interface). docs/storage.md describes the SQLite one.
 //
 // Thread safety: every method may be called from any thread concurrently.
 // Errors: methods return Status/Result and never throw. kNotFound for an unknown id *or* an id of
@@ -21,6 +22,10 @@
 #include "common/headers.h"
 #include "common/result.h"
 #include "common/status.h"
+
+namespace triggerd {
+class Clock;
+}  // namespace triggerd
 
 namespace triggerd::store {
 
@@ -68,6 +73,142 @@ struct Source {
   int64_t updated_at = 0;
 };
 
+// An agent: what a run talks to. The target (http / command / llm) is configuration owned by the
+// dispatch layer (dispatch/target.h parses and validates it); opaque JSON text here.
+struct Agent {
+  std::string id;  // agt_…
+  std::string workspace_id;
+  std::string name;
+  std::string instructions;
+  std::string target_json = "{}";  // e.g. {"type":"http","url":…,"headers":{},"timeout_ms":…}
+  std::string signing_secret;      // whsec_… for http targets (Standard Webhooks); "" otherwise
+  int max_attempts = 8;            // attempts per run before it is dead, >= 1
+  int concurrency = 4;             // runs of this agent running at once, >= 1
+  std::string created_by;          // API key id
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+// A trigger binds a source to an agent, with an optional filter (filter-language.md).
+struct Trigger {
+  std::string id;  // trg_…
+  std::string workspace_id;
+  std::string source_id;
+  std::string agent_id;
+  std::string name;                      // optional label, "" when none
+  std::string filter;                    // filter source text; "" matches every event
+  std::vector<std::string> event_types;  // subscribed event types; empty = every type
+  bool include_payload = true;           // false: the run's message says only that it happened
+  bool enabled = true;
+  std::string created_by;  // the owner (API key id); a trigger's runs are visible to it and admins
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+// The outcome of evaluating one trigger against one event.
+enum class MatchOutcome { kMatched, kIgnored, kDisabled, kFilterError };
+// "matched" | "ignored" | "disabled" | "filter_error"
+std::string_view MatchOutcomeName(MatchOutcome outcome);
+std::optional<MatchOutcome> ParseMatchOutcome(std::string_view name);
+
+struct Match {
+  std::string event_id;
+  std::string trigger_id;
+  MatchOutcome outcome = MatchOutcome::kIgnored;
+  std::string run_id;   // the run it started when matched; "" otherwise
+  std::string message;  // why (filter error text, "event type not subscribed", …); may be ""
+  int64_t evaluated_at = 0;
+  bool replay = false;  // recorded by a replay rather than at ingest
+  int64_t seq = 0;      // set by the store: insertion order, the paging cursor
+};
+
+enum class RunStatus { kQueued, kRunning, kSucceeded, kFailed, kRetrying, kDead, kCancelled };
+std::string_view RunStatusName(RunStatus status);  // "queued" … "cancelled" (api.md spelling)
+std::optional<RunStatus> ParseRunStatus(std::string_view name);
+
+// A run as it is created (at ingest, replay): one event delivered to one trigger's agent.
+struct NewRun {
+  std::string id;  // run_… (time-ordered); also the idempotency key targets see
+  std::string workspace_id;
+  std::string event_id;
+  std::string trigger_id;
+  std::string agent_id;
+  std::string owner;            // the trigger's created_by at creation (visibility)
+  bool include_payload = true;  // the trigger's choice at creation
+  // The agent's at creation; 0 on write: the store copies the agent's in the same transaction,
+  // or Agent{}.max_attempts (8) when the agent is gone (the run is then cancelled by the first
+  // ClaimRuns that finds it due, like every run of a deleted agent). Otherwise >= 1.
+  int max_attempts = 0;
+  int64_t created_at = 0;  // also the first next_attempt_at; a new run is queued
+};
+
+struct Run : NewRun {
+  int64_t seq = 0;  // insertion order; the paging cursor
+  RunStatus status = RunStatus::kQueued;
+  int attempts = 0;                    // attempts started so far (a claim starts one)
+  int64_t next_attempt_at = 0;         // when queued/retrying: not claimed before this time
+  std::string lease_owner;             // when running: the dispatcher that holds it
+  int64_t lease_expires_at = 0;        // when running: claimable again after this time
+  std::optional<int64_t> started_at;   // first claim
+  std::optional<int64_t> finished_at;  // reached succeeded, failed, dead or cancelled
+  std::string last_error;              // the latest attempt's error, "" when none
+};
+
+// What a run said, after the message it was sent (that one is rebuilt from the event on read).
+struct RunMessage {
+  std::string run_id;
+  int attempt = 0;   // the attempt that produced it
+  std::string role;  // "agent" (the reply) | "error" (what went wrong with an attempt)
+  std::string content;
+  int64_t at = 0;
+};
+
+struct RunQuery {
+  std::string workspace_id;  // required
+  std::string trigger_id;    // "" = any
+  std::string agent_id;      // "" = any
+  std::string event_id;      // "" = any
+  std::string owner;         // "" = any; else only runs whose owner is this key id
+  std::optional<RunStatus> status;
+  std::optional<int64_t> since;  // created_at >= since
+  std::optional<int64_t> until;  // created_at < until
+  int limit = 50;                // 1..500
+  std::optional<int64_t> before_seq;
+};
+
+struct MatchQuery {
+  std::string workspace_id;  // required
+  std::string trigger_id;    // required
+  std::optional<MatchOutcome> outcome;
+  int limit = 50;  // 1..500
+  std::optional<int64_t> before_seq;
+};
+
+// Claiming runs for dispatch (see Store::ClaimRuns).
+struct ClaimRequest {
+  std::string owner;         // the claiming dispatcher's id (unique per process)
+  int64_t now = 0;
+  int64_t lease_micros = 0;  // lease_expires_at = now + lease_micros
+  int limit = 1;             // at most this many runs
+};
+
+// The end of one attempt (see Store::FinishAttempt).
+enum class AttemptOutcome {
+  kSucceeded,  // -> succeeded; `message` is the agent's reply (role "agent")
+  kRetry,      // -> retrying with next_attempt_at; `message` is the error (role "error")
+  kFailed,     // -> failed (permanent, e.g. a 400 from the target); error message
+  kDead,       // -> dead (retryable error but no attempts left); error message
+};
+struct AttemptResult {
+  std::string run_id;
+  std::string lease_owner;  // must still hold the lease
+  int attempt = 0;          // must equal the run's attempts (the claim that started it)
+  AttemptOutcome outcome = AttemptOutcome::kSucceeded;
+  std::string message;          // reply or error text, stored as a RunMessage
+  int64_t finished_at = 0;      // the message's time; also finished_at for final outcomes
+  int64_t next_attempt_at = 0;  // for kRetry
+};
+
 // An event as ingest hands it to the log. Headers are already redacted.
 struct NewEvent {
   std::string id;  // evt_… (time-ordered), chosen by the caller
@@ -82,6 +223,11 @@ struct NewEvent {
   std::string payload_json;  // the payload as JSON when it differs from body (form posts); else ""
   std::string remote_addr;
   std::string verification;  // how it was authenticated: "none", "bearer", "hmac", "bearer+hmac", …
+  // The transactional outbox: the match records and the runs of this event, written in the same
+  // transaction as the event (or not at all: a duplicate writes neither; an append that fails
+  // writes none of them). Their event_id and workspace_id are taken from this event.
+  std::vector<Match> matches;
+  std::vector<NewRun> runs;
 };
 
 struct Event : NewEvent {
@@ -113,16 +259,18 @@ struct Page {
 
 // Counters of the group-commit writer, for metrics and tests. Monotonic except queue_depth.
 struct StoreStats {
-  uint64_t batches = 0;           // group-commit transactions committed
+  uint64_t batches = 0;           // group-commit transactions committed (appends and writes)
   uint64_t events_committed = 0;  // events written (duplicates and failed appends excluded)
   uint64_t duplicates = 0;        // appends answered with duplicate=true
-  uint64_t max_batch = 0;         // most appends in one committed transaction
+  uint64_t max_batch = 0;         // most requests (appends + writes) in one committed transaction
+  uint64_t writes_committed = 0;  // every other write (CreateSource, ClaimRuns, …) that committed
   uint64_t failed_batches = 0;    // batches failed whole, e.g. COMMIT failed (all got kInternal)
   uint64_t queue_depth = 0;       // writes queued for the writer right now (a gauge)
   // The background checkpointer (SQLite only; see SqliteOptions::checkpoint_wal_pages).
   uint64_t checkpoints = 0;         // PASSIVE checkpoints run (each copies WAL pages to the file)
   uint64_t wal_restarts = 0;        // RESTART checkpoints that rewound the WAL to its start
   uint64_t failed_checkpoints = 0;  // checkpoints that failed (I/O error) or stayed busy
+  uint64_t runs_created = 0;        // runs committed by appends and AppendMatches
 };
 
 class Store {
@@ -163,6 +311,92 @@ class Store {
   virtual Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) = 0;
   virtual Result<Page<Event>> ListEvents(const EventQuery& query) = 0;
 
+  // Agents. DeleteAgent is kConflict while a trigger refers to the agent; it cancels the agent's
+  // queued and retrying runs (finished_at from SqliteOptions::clock) and leaves running ones to
+  // finish (a later claim of one cancels it, see ClaimRuns). CHECK violations (max_attempts or
+  // concurrency < 1): kInvalidArgument.
+  virtual Status CreateAgent(const Agent& agent) = 0;
+  virtual Result<Agent> GetAgent(std::string_view workspace_id, std::string_view id) = 0;
+  virtual Result<std::vector<Agent>> ListAgents(std::string_view workspace_id) = 0;  // newest first
+  virtual Status UpdateAgent(const Agent& agent) = 0;  // replaces every field
+  virtual Status DeleteAgent(std::string_view workspace_id, std::string_view id) = 0;
+
+  // Triggers. CreateTrigger and UpdateTrigger are kNotFound when the source or agent is not in
+  // the trigger's workspace. Deleting a source deletes its triggers (in the same transaction).
+  // Deleting a trigger keeps its runs and match records, and cancels its queued and retrying
+  // runs (last_error "trigger deleted").
+  virtual Status CreateTrigger(const Trigger& trigger) = 0;
+  virtual Result<Trigger> GetTrigger(std::string_view workspace_id, std::string_view id) = 0;
+  // `source_id`/`agent_id` "" = any. Newest first.
+  virtual Result<std::vector<Trigger>> ListTriggers(std::string_view workspace_id,
+                                                    std::string_view source_id,
+                                                    std::string_view agent_id) = 0;
+  // Every workspace, oldest first (creation order); for caches.
+  virtual Result<std::vector<Trigger>> ListAllTriggers() = 0;
+  virtual Status UpdateTrigger(const Trigger& trigger) = 0;      // replaces every field
+  virtual Status DeleteTrigger(std::string_view workspace_id, std::string_view id) = 0;
+
+  // Match records. For an event: every record, oldest first (an unknown event: none). For a
+  // trigger: newest first, paged like ListEvents.
+  virtual Result<std::vector<Match>> ListEventMatches(std::string_view workspace_id,
+                                                      std::string_view event_id) = 0;
+  virtual Result<Page<Match>> ListTriggerMatches(const MatchQuery& query) = 0;
+  // Replay: records more matches and runs for an existing event, in one durable transaction.
+  // kNotFound when the event is not in the workspace. Runs as in NewEvent::runs.
+  virtual Status AppendMatches(std::string_view workspace_id, std::string_view event_id,
+                               std::vector<Match> matches, std::vector<NewRun> runs) = 0;
+
+  // Runs.
+  virtual Result<Run> GetRun(std::string_view workspace_id, std::string_view id) = 0;
+  // Newest first, paged like ListEvents.
+  virtual Result<Page<Run>> ListRuns(const RunQuery& query) = 0;
+  // Oldest first. Not scoped to a workspace: look the run up with GetRun first.
+  virtual Result<std::vector<RunMessage>> ListRunMessages(std::string_view run_id) = 0;
+  // A failed or dead run is queued again (due now, finished_at cleared) with a fresh budget:
+  // max_attempts = attempts + the agent's max_attempts (the run's old max_attempts when the agent
+  // is gone); other states: kConflict.
+  virtual Status RetryRun(std::string_view workspace_id, std::string_view id, int64_t now) = 0;
+  // A queued or retrying run becomes cancelled (finished_at = now); other states: kConflict.
+  virtual Status CancelRun(std::string_view workspace_id, std::string_view id, int64_t now) = 0;
+
+  // Dispatch. ClaimRuns leases up to `limit` runs that are due — queued/retrying with
+  // next_attempt_at <= now, or running with an expired lease (its worker died) — oldest due first,
+  // never more running (with an unexpired lease) per agent than the agent's concurrency. Each
+  // claimed run becomes running with lease_owner/lease_expires_at set and attempts incremented
+  // (the returned Runs show the new values). A run whose lease expired and which has no attempts
+  // left becomes dead instead of being claimed ("lease expired during the last attempt"); a
+  // reclaimed run gets an "error" message for its cut attempt. A due run whose agent no longer
+  // exists is cancelled instead ("agent deleted"; its concurrency is unknown and it has nowhere
+  // to go). Durable like any write. kInvalidArgument when owner is "" or lease_micros <= 0;
+  // `limit` is clamped to 0..500.
+  virtual Result<std::vector<Run>> ClaimRuns(const ClaimRequest& request) = 0;
+  // Records the end of an attempt: the message, and the new state. kConflict when the run is no
+  // longer running under this lease_owner and attempt (the lease expired and another claim took
+  // it, or it was cancelled) — the result is then dropped and the run is unchanged. kNotFound for
+  // an unknown run. kRetry on the run's last attempt (attempts >= max_attempts) makes it dead:
+  // the store never starts more than max_attempts attempts.
+  virtual Status FinishAttempt(const AttemptResult& result) = 0;
+  // The earliest time at which ClaimRuns could claim (or retire) something, nullopt when no run
+  // is queued, retrying or running: the least next_attempt_at of the waiting runs and
+  // lease_expires_at of the running ones — except that an agent at its concurrency contributes
+  // the time its next lease expires, not its waiting runs (a finishing attempt frees a slot
+  // sooner; the dispatcher wakes itself for that). So a due time in the past means ClaimRuns can
+  // make progress now, and a dispatcher that sleeps until this time does not spin.
+  virtual Result<std::optional<int64_t>> NextDueTime() = 0;
+  // Every run leased by a dispatcher other than `keep_owner` becomes retrying, due at `now` (its
+  // cut attempt still counts and gets an "error" message; one with no attempts left becomes
+  // dead). For a single-process store (SQLite) at start-up: the previous process is gone, so its
+  // leases need not be waited out.
+  virtual Status ReleaseLeases(std::string_view keep_owner, int64_t now) = 0;
+  // `listener` runs (on a store thread; it must not block or call the store) once after each
+  // commit that made runs due: appends and AppendMatches with runs, RetryRun, ReleaseLeases that
+  // released something. It runs before the callers of that commit get their results, so a caller
+  // that saw its write succeed knows the listener has been told. Replaces any earlier listener;
+  // an empty function removes it. Once this returns, the previous listener is not running and
+  // is never called again (a call in progress is waited for), so its owner may be destroyed;
+  // hence do not call this while holding a lock that the listener takes.
+  virtual void SetRunsQueuedListener(std::function<void()> listener) = 0;
+
   // Stops accepting appends, commits everything already queued, waits for it to be durable and
   // closes the database. Idempotent. The destructor calls it.
   virtual void Close() = 0;
@@ -174,8 +408,9 @@ class Store {
 struct SqliteOptions {
   // The database file; created with its schema when missing (WAL mode, synchronous=FULL).
   std::string path;
-  // Upper bound on events in one group-commit transaction. Larger batches amortise the fsync
-  // further but raise the latency of the first event in the batch.
+  // Upper bound on requests (appends and other writes together) in one group-commit
+  // transaction. Larger batches amortise the fsync further but raise the latency of the first
+  // request in the batch.
   int max_batch_events = 512;
   // Checkpoints run on a background thread with a connection of its own, never inline after a
   // COMMIT on the writer (its auto-checkpoint is off): once the writer's commits have added
@@ -192,6 +427,9 @@ struct SqliteOptions {
   // Name of a registered SQLite VFS to open the file with; "" = SQLite's default. A seam for
   // fault-injection tests (a VFS whose xSync fails on demand); production leaves it empty.
   std::string vfs;
+  // Time for the few writes whose call carries none (DeleteAgent's cancellations). Must outlive
+  // the store. nullptr = SystemClock::Instance().
+  const Clock* clock = nullptr;
 };
 
 // Opens (creating when needed) the SQLite store. Errors when the file cannot be opened, is not a

@@ -78,7 +78,8 @@ TEST_F(MigrationsTest, BuiltinMigrationsStartAtOneAndCreateTheTables) {
   ASSERT_FALSE(BuiltinMigrations().empty());
   EXPECT_EQ(BuiltinMigrations().front().version, 1);
   ASSERT_OK(ApplyMigrations(*db_, BuiltinMigrations()));
-  for (const char* table : {"workspaces", "api_keys", "sources", "events"}) {
+  for (const char* table : {"workspaces", "api_keys", "sources", "events", "agents", "triggers",
+                            "matches", "runs", "run_messages"}) {
     EXPECT_EQ(Count(table), 0) << table;
   }
   EXPECT_EQ(*db_->QueryInt64("PRAGMA application_id", "app id"), kApplicationId);

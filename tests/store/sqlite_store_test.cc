@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
@@ -133,6 +134,8 @@ class SqliteStoreTest : public ::testing::Test {
     SqliteOptions options;
     options.path = path_;
     options.max_batch_events = max_batch_events_;
+    options.checkpoint_wal_pages = checkpoint_wal_pages_;
+    options.restart_wal_pages = restart_wal_pages_;
     options.vfs = vfs_;
     return options;
   }
@@ -196,6 +199,8 @@ class SqliteStoreTest : public ::testing::Test {
   TempDir dir_;
   std::string path_;
   int max_batch_events_ = 512;
+  int checkpoint_wal_pages_ = SqliteOptions{}.checkpoint_wal_pages;
+  int restart_wal_pages_ = SqliteOptions{}.restart_wal_pages;
   std::string vfs_;
   std::unique_ptr<Store> store_;
 };
@@ -629,6 +634,106 @@ TEST_F(SqliteStoreTest, FailingEventInBatchFailsOnlyItself) {
   EXPECT_EQ(CountEvents(), 4);  // gate, evt_taken, evt_ok1, evt_ok2
 }
 
+// Management writes join the group commit: queued writes and appends share one transaction, each
+// in its own savepoint, and every result arrives after the one COMMIT.
+TEST_F(SqliteStoreTest, QueuedWritesAndAppendsCommitInOneTransaction) {
+  std::vector<std::future<Status>> writes;
+  std::vector<std::future<Result<AppendOutcome>>> appends;
+  StoreStats before;
+  {
+    WriterGate gate(*store_);
+    before = store_->Stats();
+    for (int i = 0; i < 8; ++i) {
+      appends.push_back(AppendAsync(MakeEvent("evt_" + std::to_string(i))));
+      writes.push_back(std::async(std::launch::async, [this, i] {
+        return store_->CreateSource(MakeSource(kWs, "src_w" + std::to_string(i)));
+      }));
+      // Each write queued before the next append: the queue alternates append, write, ….
+      while (store_->Stats().queue_depth < 2u * (i + 1)) std::this_thread::yield();
+    }
+  }
+  for (auto& w : writes) EXPECT_OK(w.get());
+  for (auto& a : appends) EXPECT_OK(a.get());
+  StoreStats after = store_->Stats();
+  EXPECT_EQ(after.batches - before.batches, 1u);
+  EXPECT_EQ(after.writes_committed - before.writes_committed, 8u);
+  EXPECT_EQ(after.events_committed - before.events_committed, 8u);
+  EXPECT_EQ(after.max_batch, 16u);
+  for (int i = 0; i < 8; ++i) EXPECT_OK(store_->GetSource(kWs, "src_w" + std::to_string(i)));
+}
+
+TEST_F(SqliteStoreTest, FailingWriteInABatchFailsOnlyItself) {
+  std::future<Status> clash, fresh;
+  std::future<Result<AppendOutcome>> append;
+  StoreStats before;
+  {
+    WriterGate gate(*store_);
+    before = store_->Stats();
+    clash = std::async(std::launch::async,
+                       [this] { return store_->CreateSource(MakeSource(kWs, kSrc)); });
+    while (store_->Stats().queue_depth < 1) std::this_thread::yield();
+    fresh = std::async(std::launch::async,
+                       [this] { return store_->CreateSource(MakeSource(kWs, "src_new")); });
+    while (store_->Stats().queue_depth < 2) std::this_thread::yield();
+    append = AppendAsync(MakeEvent("evt_1"));
+  }
+  EXPECT_EQ(clash.get().type(), ErrorType::kConflict);
+  EXPECT_OK(fresh.get());
+  EXPECT_OK(append.get());
+  StoreStats after = store_->Stats();
+  EXPECT_EQ(after.batches - before.batches, 1u);
+  EXPECT_EQ(after.writes_committed - before.writes_committed, 1u);  // the failed one is not
+  EXPECT_OK(store_->GetSource(kWs, "src_new"));
+  EXPECT_OK(store_->GetEvent(kWs, "evt_1"));
+}
+
+// ---- The background checkpointer ----
+
+// Regression test for the checkpointer thread: with small thresholds it must checkpoint and
+// RESTART the WAL under steady appends, so the -wal file stays near restart_wal_pages instead of
+// growing with everything ever written.
+TEST_F(SqliteStoreTest, BackgroundCheckpointerRestartsTheWalSoItStaysBounded) {
+  checkpoint_wal_pages_ = 16;
+  restart_wal_pages_ = 64;
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  constexpr int kThreads = 8;
+  constexpr int kMinEvents = 2000;  // ~8 MB of bodies: far more than the bound below
+  constexpr int kMaxEvents = 6000;
+  const std::string body(4096, 'x');
+  std::atomic<int> appended{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0;; ++i) {
+        const int n = appended.load();
+        // Keep appending until enough was written and the checkpointer has rewound the WAL a few
+        // times (it runs asynchronously), within a budget.
+        if ((n >= kMinEvents && store_->Stats().wal_restarts >= 3) || n >= kMaxEvents) return;
+        NewEvent e = MakeEvent("evt_" + std::to_string(t) + "_" + std::to_string(i));
+        e.body = body;
+        if (!AppendSync(std::move(e))) failures.fetch_add(1);
+        appended.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  StoreStats stats = store_->Stats();
+  EXPECT_GE(stats.wal_restarts, 3u);
+  EXPECT_GT(stats.checkpoints, stats.wal_restarts);
+  // Every RESTART is preceded by a PASSIVE, and the WAL is rewound only when it reached the
+  // restart threshold: what it holds at most is that plus the commits made meanwhile (~2x here).
+  // 8x the threshold is a loose bound for slow machines that still fails if the WAL grows with
+  // the data, which is several times more.
+  const uintmax_t wal_bytes = std::filesystem::file_size(path_ + "-wal");
+  const uintmax_t bound = 8u * restart_wal_pages_ * (4096 + 24);
+  const uintmax_t written = static_cast<uintmax_t>(appended.load()) * body.size();
+  EXPECT_LE(wal_bytes, bound) << "wal=" << wal_bytes << " written=" << written;
+  EXPECT_GT(written, 3 * bound);
+  RecordProperty("wal_bytes", std::to_string(wal_bytes));
+}
+
 // ---- Listing ----
 
 class SqliteStoreListTest : public SqliteStoreTest {
@@ -796,7 +901,7 @@ TEST_F(SqliteStoreTest, SequenceNumbersAreNeverReusedAfterDeletion) {
 
 TEST_F(SqliteStoreTest, OpensInWalModeWithSchemaVersionSet) {
   EXPECT_EQ(RawQueryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(RawQueryText(path_, "PRAGMA user_version"), "1");
+  EXPECT_EQ(RawQueryText(path_, "PRAGMA user_version"), "2");  // 002_agents_triggers_runs
   EXPECT_EQ(RawQueryText(path_, "PRAGMA application_id"), std::to_string(0x54524744));
 }
 
@@ -1021,6 +1126,30 @@ TEST_F(SqliteStoreFaultTest, FailedFsyncFailsEveryAppendOfTheBatchAndAcknowledge
   EXPECT_OK(store_->GetEvent(kWs, "evt_retry"));
   EXPECT_EQ(store_->GetEvent(kWs, "evt_lost5").error().type(), ErrorType::kNotFound);
   EXPECT_EQ(CountEvents(), 3);  // the gate event, evt_before, evt_retry
+}
+
+TEST_F(SqliteStoreFaultTest, FailedCommitFailsEveryWriteAndAppendOfTheBatch) {
+  std::future<Status> write;
+  std::future<Result<AppendOutcome>> append;
+  {
+    WriterGate gate(*store_);
+    append = AppendAsync(MakeEvent("evt_lost"));
+    write = std::async(std::launch::async,
+                       [this] { return store_->CreateSource(MakeSource(kWs, "src_lost")); });
+    while (store_->Stats().queue_depth < 2) std::this_thread::yield();
+    vfs().set_fail_sync(true);
+  }
+  Status w = write.get();
+  Result<AppendOutcome> a = append.get();
+  vfs().set_fail_sync(false);
+  EXPECT_EQ(w.type(), ErrorType::kInternal);
+  EXPECT_THAT(w.message(), HasSubstr("commit write batch"));
+  ASSERT_FALSE(a.has_value());
+  EXPECT_EQ(a.error().type(), ErrorType::kInternal);
+  EXPECT_THAT(a.error().message(), HasSubstr("commit append batch"));
+  EXPECT_EQ(store_->GetSource(kWs, "src_lost").error().type(), ErrorType::kNotFound);
+  EXPECT_EQ(store_->GetEvent(kWs, "evt_lost").error().type(), ErrorType::kNotFound);
+  EXPECT_OK(store_->CreateSource(MakeSource(kWs, "src_lost")));  // the store carries on
 }
 
 TEST_F(SqliteStoreFaultTest, FailedFsyncFailsAManagementWrite) {

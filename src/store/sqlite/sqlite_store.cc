@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
+#include <map>
+#include <tuple>
 #include <utility>
 
 #include <sqlite3.h>
 
+#include "common/clock.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/json_text.h"
 #include "store/sqlite/migrations.h"
@@ -155,6 +159,264 @@ std::string Concat(std::initializer_list<std::string_view> parts) {
   return s;
 }
 
+// ---- Agents, triggers, matches, runs. ----
+
+constexpr std::string_view kAgentColumns =
+    "id, workspace_id, name, instructions, target_json, signing_secret, max_attempts, "
+    "concurrency, created_by, created_at, updated_at";
+
+Agent ReadAgent(const Statement& st) {
+  Agent a;
+  a.id = st.ColumnText(0);
+  a.workspace_id = st.ColumnText(1);
+  a.name = st.ColumnText(2);
+  a.instructions = st.ColumnText(3);
+  a.target_json = st.ColumnText(4);
+  a.signing_secret = st.ColumnText(5);
+  a.max_attempts = static_cast<int>(st.ColumnInt64(6));
+  a.concurrency = static_cast<int>(st.ColumnInt64(7));
+  a.created_by = st.ColumnText(8);
+  a.created_at = st.ColumnInt64(9);
+  a.updated_at = st.ColumnInt64(10);
+  return a;
+}
+
+// Binds every non-key column of an agent to ?3..?11 (?1 = id, ?2 = workspace_id), shared by
+// INSERT and UPDATE.
+void BindAgentFields(Statement& st, const Agent& a) {
+  st.BindText(3, a.name)
+      .BindText(4, a.instructions)
+      .BindText(5, a.target_json)
+      .BindText(6, a.signing_secret)
+      .BindInt64(7, a.max_attempts)
+      .BindInt64(8, a.concurrency)
+      .BindText(9, a.created_by)
+      .BindInt64(10, a.created_at)
+      .BindInt64(11, a.updated_at);
+}
+
+constexpr std::string_view kTriggerColumns =
+    "id, workspace_id, source_id, agent_id, name, filter, event_types, include_payload, enabled, "
+    "created_by, created_at, updated_at";
+
+Result<Trigger> ReadTrigger(const Statement& st) {
+  Trigger t;
+  t.id = st.ColumnText(0);
+  t.workspace_id = st.ColumnText(1);
+  t.source_id = st.ColumnText(2);
+  t.agent_id = st.ColumnText(3);
+  t.name = st.ColumnText(4);
+  t.filter = st.ColumnText(5);
+  if (!DecodeStringArray(st.ColumnText(6), &t.event_types)) {
+    return Status::Internal("read trigger " + t.id + ": malformed event_types");
+  }
+  t.include_payload = st.ColumnInt64(7) != 0;
+  t.enabled = st.ColumnInt64(8) != 0;
+  t.created_by = st.ColumnText(9);
+  t.created_at = st.ColumnInt64(10);
+  t.updated_at = st.ColumnInt64(11);
+  return t;
+}
+
+// Binds every non-key column of a trigger to ?3..?12 (?1 = id, ?2 = workspace_id).
+void BindTriggerFields(Statement& st, const Trigger& t) {
+  st.BindText(3, t.source_id)
+      .BindText(4, t.agent_id)
+      .BindText(5, t.name)
+      .BindText(6, t.filter)
+      .BindText(7, EncodeStringArray(t.event_types))
+      .BindInt64(8, t.include_payload ? 1 : 0)
+      .BindInt64(9, t.enabled ? 1 : 0)
+      .BindText(10, t.created_by)
+      .BindInt64(11, t.created_at)
+      .BindInt64(12, t.updated_at);
+}
+
+constexpr std::string_view kMatchColumns =
+    "seq, event_id, trigger_id, outcome, run_id, message, evaluated_at, replay";
+
+Result<Match> ReadMatch(const Statement& st) {
+  Match m;
+  m.seq = st.ColumnInt64(0);
+  m.event_id = st.ColumnText(1);
+  m.trigger_id = st.ColumnText(2);
+  std::optional<MatchOutcome> outcome = ParseMatchOutcome(st.ColumnText(3));
+  if (!outcome) return Status::Internal("read match " + std::to_string(m.seq) + ": bad outcome");
+  m.outcome = *outcome;
+  m.run_id = st.ColumnText(4);
+  m.message = st.ColumnText(5);
+  m.evaluated_at = st.ColumnInt64(6);
+  m.replay = st.ColumnInt64(7) != 0;
+  return m;
+}
+
+constexpr std::string_view kRunColumns =
+    "seq, id, workspace_id, event_id, trigger_id, agent_id, owner, include_payload, "
+    "max_attempts, created_at, status, attempts, next_attempt_at, lease_owner, lease_expires_at, "
+    "started_at, finished_at, last_error";
+
+Result<Run> ReadRun(const Statement& st) {
+  Run r;
+  r.seq = st.ColumnInt64(0);
+  r.id = st.ColumnText(1);
+  r.workspace_id = st.ColumnText(2);
+  r.event_id = st.ColumnText(3);
+  r.trigger_id = st.ColumnText(4);
+  r.agent_id = st.ColumnText(5);
+  r.owner = st.ColumnText(6);
+  r.include_payload = st.ColumnInt64(7) != 0;
+  r.max_attempts = static_cast<int>(st.ColumnInt64(8));
+  r.created_at = st.ColumnInt64(9);
+  std::optional<RunStatus> status = ParseRunStatus(st.ColumnText(10));
+  if (!status) return Status::Internal("read run " + r.id + ": unknown status");
+  r.status = *status;
+  r.attempts = static_cast<int>(st.ColumnInt64(11));
+  r.next_attempt_at = st.ColumnInt64(12);
+  r.lease_owner = st.ColumnText(13);
+  r.lease_expires_at = st.ColumnInt64(14);
+  if (!st.ColumnIsNull(15)) r.started_at = st.ColumnInt64(15);
+  if (!st.ColumnIsNull(16)) r.finished_at = st.ColumnInt64(16);
+  r.last_error = st.ColumnText(17);
+  return r;
+}
+
+RunMessage ReadRunMessage(const Statement& st) {
+  RunMessage m;
+  m.run_id = st.ColumnText(0);
+  m.attempt = static_cast<int>(st.ColumnInt64(1));
+  m.role = st.ColumnText(2);
+  m.content = st.ColumnText(3);
+  m.at = st.ColumnInt64(4);
+  return m;
+}
+
+// The rows of a list query fetched with LIMIT limit + 1: the extra row only tells that another
+// page exists, and then the cursor is the seq of the last row returned.
+template <typename T>
+Page<T> ToPage(std::vector<T> rows, int limit) {
+  Page<T> page;
+  page.items = std::move(rows);
+  if (page.items.size() > static_cast<size_t>(limit)) {
+    page.items.pop_back();
+    page.next_cursor = page.items.back().seq;
+  }
+  return page;
+}
+
+// True when `sql` (a SELECT binding ?1 = id, ?2 = workspace_id) returns a row.
+Result<bool> Exists(Connection& db, std::string_view sql, std::string_view op, std::string_view id,
+                    std::string_view workspace_id) {
+  Result<Statement> st = db.Prepare(sql, op);
+  if (!st) return st.error();
+  st->BindText(1, id).BindText(2, workspace_id);
+  return st->Step();
+}
+
+// ---- Dispatch state, written on the writer connection inside a request's savepoint. ----
+
+// last_error (and the "error" message) of the store's own transitions.
+constexpr std::string_view kLeaseExpiredError = "lease expired before the attempt finished";
+constexpr std::string_view kLastLeaseExpiredError = "lease expired during the last attempt";
+constexpr std::string_view kAgentDeletedError = "agent deleted";
+constexpr std::string_view kTriggerDeletedError = "trigger deleted";
+constexpr std::string_view kLeaseReleasedError =
+    "attempt interrupted: the dispatcher holding its lease stopped";
+constexpr std::string_view kLastLeaseReleasedError =
+    "attempt interrupted during the last attempt: the dispatcher holding its lease stopped";
+
+constexpr int kMaxClaim = 500;
+
+// Every waiting (queued or retrying) run's agent with the earliest next_attempt_at of its
+// waiting runs. A skip-scan of runs_waiting: one index probe per agent, however many runs wait.
+// The status lists repeat the partial index's WHERE clause verbatim, so the planner uses it.
+constexpr std::string_view kWaitingAgentsSql =
+    "WITH RECURSIVE waiting (agent_id) AS ("
+    "  SELECT (SELECT min(agent_id) FROM runs WHERE status IN ('queued', 'retrying'))"
+    "  UNION ALL"
+    "  SELECT (SELECT min(agent_id) FROM runs"
+    "          WHERE status IN ('queued', 'retrying') AND agent_id > waiting.agent_id)"
+    "  FROM waiting WHERE waiting.agent_id IS NOT NULL) "
+    "SELECT agent_id, (SELECT min(next_attempt_at) FROM runs"
+    "                  WHERE status IN ('queued', 'retrying') AND agent_id = waiting.agent_id) "
+    "FROM waiting WHERE agent_id IS NOT NULL";
+
+Status InsertRunMessage(Connection& db, std::string_view run_id, int64_t attempt,
+                        std::string_view role, std::string_view content, int64_t at) {
+  Result<Statement> st = db.Prepare(
+      "INSERT INTO run_messages (run_id, attempt, role, content, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+      "insert run message");
+  if (!st) return st.error();
+  st->BindText(1, run_id)
+      .BindInt64(2, attempt)
+      .BindText(3, role)
+      .BindText(4, content)
+      .BindInt64(5, at);
+  return st->Run();
+}
+
+// The concurrency of agent `id` (of any workspace: a run's agent is looked up by id alone), or
+// nullopt when the agent is gone.
+Result<std::optional<int>> AgentConcurrency(Connection& db, std::string_view id) {
+  Result<Statement> st =
+      db.Prepare("SELECT concurrency FROM agents WHERE id = ?1", "read agent concurrency");
+  if (!st) return st.error();
+  st->BindText(1, id);
+  Result<bool> row = st->Step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<int>();
+  return std::optional<int>(static_cast<int>(st->ColumnInt64(0)));
+}
+
+// Writes an event's outbox — its match records and runs — inside the caller's savepoint. The
+// event id and workspace come from the caller (the event), not from the records. Returns the
+// number of runs written.
+Result<uint64_t> WriteOutbox(Connection& db, std::string_view workspace_id,
+                             std::string_view event_id, const std::vector<Match>& matches,
+                             const std::vector<NewRun>& runs) {
+  for (const Match& m : matches) {
+    Result<Statement> insert = db.Prepare(
+        "INSERT INTO matches (workspace_id, event_id, trigger_id, outcome, run_id, message, "
+        "evaluated_at, replay) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "insert match");
+    if (!insert) return insert.error();
+    insert->BindText(1, workspace_id)
+        .BindText(2, event_id)
+        .BindText(3, m.trigger_id)
+        .BindText(4, MatchOutcomeName(m.outcome))
+        .BindText(5, m.run_id)
+        .BindText(6, m.message)
+        .BindInt64(7, m.evaluated_at)
+        .BindInt64(8, m.replay ? 1 : 0);
+    TRIGGERD_RETURN_IF_ERROR(insert->Run());
+  }
+  for (const NewRun& r : runs) {
+    // max_attempts 0: the agent's, read in this transaction; a run whose agent is already gone
+    // keeps Agent{}.max_attempts and is cancelled by the first claim that finds it due (failing
+    // the whole append instead would lose the event over a race with DeleteAgent).
+    Result<Statement> insert = db.Prepare(
+        "INSERT INTO runs (id, workspace_id, event_id, trigger_id, agent_id, owner, "
+        "include_payload, max_attempts, created_at, status, attempts, next_attempt_at, "
+        "lease_owner, lease_expires_at, started_at, finished_at, last_error) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?8 = 0 THEN coalesce("
+        "  (SELECT max_attempts FROM agents WHERE id = ?5 AND workspace_id = ?2), ?10) ELSE ?8 END,"
+        " ?9, 'queued', 0, ?9, '', 0, NULL, NULL, '')",
+        "insert run");
+    if (!insert) return insert.error();
+    insert->BindText(1, r.id)
+        .BindText(2, workspace_id)
+        .BindText(3, event_id)
+        .BindText(4, r.trigger_id)
+        .BindText(5, r.agent_id)
+        .BindText(6, r.owner)
+        .BindInt64(7, r.include_payload ? 1 : 0)
+        .BindInt64(8, r.max_attempts)
+        .BindInt64(9, r.created_at)
+        .BindInt64(10, Agent{}.max_attempts);
+    TRIGGERD_RETURN_IF_ERROR(insert->Run());
+  }
+  return static_cast<uint64_t>(runs.size());
+}
+
 }  // namespace
 
 // ---- Opening and closing ----
@@ -204,6 +466,7 @@ SqliteStore::SqliteStore(const SqliteOptions& options, std::unique_ptr<Connectio
     : path_(options.path),
       vfs_(options.vfs),
       max_batch_(static_cast<size_t>(std::max(1, options.max_batch_events))),
+      clock_(options.clock != nullptr ? options.clock : &SystemClock::Instance()),
       writer_(std::move(writer)),
       checkpoint_pages_(std::max(1, options.checkpoint_wal_pages)),
       restart_pages_(std::max(std::max(1, options.checkpoint_wal_pages), options.restart_wal_pages)),
@@ -260,6 +523,8 @@ StoreStats SqliteStore::Stats() {
   stats.duplicates = duplicates_.load(std::memory_order_relaxed);
   stats.max_batch = max_batch_seen_.load(std::memory_order_relaxed);
   stats.failed_batches = failed_batches_.load(std::memory_order_relaxed);
+  stats.writes_committed = writes_committed_.load(std::memory_order_relaxed);
+  stats.runs_created = runs_created_.load(std::memory_order_relaxed);
   stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   stats.wal_restarts = wal_restarts_.load(std::memory_order_relaxed);
   stats.failed_checkpoints = failed_checkpoints_.load(std::memory_order_relaxed);
@@ -286,7 +551,9 @@ void SqliteStore::AppendEvent(NewEvent event, AppendCallback done) {
 
 Status SqliteStore::Write(std::function<Status(Connection&)> apply) {
   if (std::this_thread::get_id() == writer_thread_id_) {
-    return Status::Internal("store write called from an append callback (would deadlock)");
+    return Status::Internal(
+        "store write called on the writer thread, from an append callback or the runs-queued "
+        "listener (it would wait for itself)");
   }
   std::future<Status> result;
   {
@@ -300,37 +567,39 @@ Status SqliteStore::Write(std::function<Status(Connection&)> apply) {
   return result.get();
 }
 
+void SqliteStore::SetRunsQueuedListener(std::function<void()> listener) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  runs_queued_listener_ = std::move(listener);
+}
+
 void SqliteStore::WriterLoop() {
-  std::vector<PendingAppend> batch;
+  std::vector<WriteRequest> batch;
+  std::vector<AppliedRequest> applied;
   batch.reserve(max_batch_);
+  applied.reserve(max_batch_);
   for (;;) {
-    std::optional<PendingWrite> write;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
       if (queue_.empty()) return;  // closing, and everything queued has been written
-      if (auto* w = std::get_if<PendingWrite>(&queue_.front())) {
-        write.emplace(std::move(*w));
+      // The run at the front, appends and writes alike, in queue order (FIFO is kept: they are
+      // applied in this order and their results are delivered in this order).
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
-      } else {
-        // Take the run of appends at the front; a management write behind them waits for the next
-        // round, which keeps the queue FIFO.
-        while (!queue_.empty() && batch.size() < max_batch_ &&
-               std::holds_alternative<PendingAppend>(queue_.front())) {
-          batch.push_back(std::move(std::get<PendingAppend>(queue_.front())));
-          queue_.pop_front();
-        }
       }
     }
-    // The gate: a RESTART checkpoint holds the writer here, between transactions.
-    std::unique_lock<std::mutex> gate(gate_mu_);
-    gate_cv_.wait(gate, [this] { return !pause_writer_.load(std::memory_order_acquire); });
-    if (write) {
-      RunWrite(*write);
-    } else {
-      CommitAppends(batch);
-      batch.clear();
+    Status txn;
+    {
+      // The gate: a RESTART checkpoint holds the writer here, between transactions. Released
+      // before the results are delivered, so a slow callback does not hold up a checkpoint.
+      std::unique_lock<std::mutex> gate(gate_mu_);
+      gate_cv_.wait(gate, [this] { return !pause_writer_.load(std::memory_order_acquire); });
+      txn = ApplyBatch(batch, applied);
     }
+    DeliverBatch(batch, applied, txn);
+    batch.clear();
+    applied.clear();
   }
 }
 
@@ -406,73 +675,131 @@ Status SqliteStore::Execute(std::string_view sql, std::string_view op) {
   return st->Run();
 }
 
-void SqliteStore::CommitAppends(std::vector<PendingAppend>& batch) {
-  std::vector<Result<AppendOutcome>> outcomes;
-  outcomes.reserve(batch.size());
+Status SqliteStore::ApplyBatch(std::vector<WriteRequest>& batch,
+                               std::vector<AppliedRequest>& applied) {
   // IMMEDIATE takes the write lock now rather than at the first insert, so a lock conflict with
   // another process shows up here (after busy_timeout) and not halfway through the batch.
-  Status txn = Execute("BEGIN IMMEDIATE", "begin append batch");
+  Status txn = Execute("BEGIN IMMEDIATE", "BEGIN IMMEDIATE");
   for (size_t i = 0; txn.ok() && i < batch.size(); ++i) {
-    AppendStep step = AppendInSavepoint(batch[i].event);
-    if (!step.fatal.ok()) {
-      txn = std::move(step.fatal);
-      break;
+    AppliedRequest& request = applied.emplace_back();
+    effects_ = WriteEffects{};
+    if (auto* append = std::get_if<PendingAppend>(&batch[i])) {
+      txn = InSavepoint(
+          [&]() -> Status {
+            Result<AppendOutcome> outcome = ApplyAppend(append->event);
+            if (!outcome) return outcome.error();
+            request.append = std::move(outcome).value();
+            return Status::Ok();
+          },
+          &request.status);
+    } else {
+      auto& write = std::get<PendingWrite>(batch[i]);
+      txn = InSavepoint([&]() -> Status { return write.apply(*writer_); }, &request.status);
     }
-    outcomes.push_back(std::move(step.outcome));
+    // A request that failed left nothing behind (its savepoint was rolled back), so nothing of
+    // what it noted happened either.
+    if (request.status.ok()) request.effects = effects_;
   }
-  if (txn.ok()) txn = Execute("COMMIT", "commit append batch");
-
-  if (!txn.ok()) {
+  if (txn.ok()) txn = Execute("COMMIT", "COMMIT");
+  if (!txn.ok() && writer_->in_transaction()) {
     // Nothing of the batch may remain: roll back whatever SQLite has not already rolled back.
-    if (writer_->in_transaction()) (void)Execute("ROLLBACK", "roll back append batch");
+    (void)Execute("ROLLBACK", "ROLLBACK");
+  }
+  return txn;
+}
+
+template <typename Apply>
+Status SqliteStore::InSavepoint(Apply&& apply, Status* own) {
+  // The savepoint confines a failing request (say a duplicate event id, or a kConflict from a
+  // write's own checks) to itself: rolling back to it undoes that request's partial rows and
+  // leaves the rest of the batch intact.
+  Status s = Execute("SAVEPOINT request", "SAVEPOINT");
+  if (!s.ok()) {
+    *own = s;
+    return s;
+  }
+  *own = apply();
+  if (!own->ok()) {
+    // An I/O error, SQLITE_FULL or the like may have rolled back the whole transaction; going on
+    // would then autocommit the rest of the batch one request at a time, so that is fatal.
+    if (!writer_->in_transaction()) {
+      return Status::Internal(own->message() + " (the batch transaction was rolled back)");
+    }
+    s = Execute("ROLLBACK TO request", "ROLLBACK TO SAVEPOINT");
+    if (!s.ok()) return s;
+  }
+  return Execute("RELEASE request", "RELEASE SAVEPOINT");
+}
+
+void SqliteStore::DeliverBatch(std::vector<WriteRequest>& batch,
+                               std::vector<AppliedRequest>& applied, const Status& txn) {
+  if (!txn.ok()) {
     failed_batches_.fetch_add(1, std::memory_order_relaxed);
     // Always kInternal: a COMMIT that failed on a constraint is still the store's failure, not
-    // the caller's (deferred constraints are not used).
-    Status failure = Status::Internal(txn.message());
-    for (PendingAppend& append : batch) append.done(failure);
+    // the caller's (deferred constraints are not used). Every request gets it, including one
+    // that had failed on its own: what the caller must know is that nothing was committed.
+    for (WriteRequest& request : batch) {
+      if (auto* append = std::get_if<PendingAppend>(&request)) {
+        append->done(Status::Internal("commit append batch: " + txn.message()));
+      } else {
+        std::get<PendingWrite>(request).result.set_value(
+            Status::Internal("commit write batch: " + txn.message()));
+      }
+    }
     return;
   }
 
   // Durable from here on: COMMIT returned after the WAL fsync (synchronous=FULL).
-  uint64_t committed = 0, duplicates = 0;
-  for (const auto& outcome : outcomes) {
-    if (!outcome) continue;
-    ++(outcome->duplicate ? duplicates : committed);
+  uint64_t events = 0, duplicates = 0, writes = 0, runs = 0;
+  bool runs_made_due = false;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const AppliedRequest& request = applied[i];
+    if (!request.status.ok()) continue;
+    if (std::holds_alternative<PendingAppend>(batch[i])) {
+      ++(request.append.duplicate ? duplicates : events);
+    } else {
+      ++writes;
+    }
+    runs += request.effects.runs_created;
+    runs_made_due = runs_made_due || request.effects.runs_made_due;
   }
   batches_.fetch_add(1, std::memory_order_relaxed);
-  events_committed_.fetch_add(committed, std::memory_order_relaxed);
+  events_committed_.fetch_add(events, std::memory_order_relaxed);
   duplicates_.fetch_add(duplicates, std::memory_order_relaxed);
+  writes_committed_.fetch_add(writes, std::memory_order_relaxed);
+  runs_created_.fetch_add(runs, std::memory_order_relaxed);
   if (batch.size() > max_batch_seen_.load(std::memory_order_relaxed)) {
     max_batch_seen_.store(batch.size(), std::memory_order_relaxed);  // only this thread writes it
   }
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
-}
 
-SqliteStore::AppendStep SqliteStore::AppendInSavepoint(const NewEvent& event) {
-  // The savepoint confines a failing event (say a duplicate event id) to itself: rolling back to
-  // it undoes that event's partial rows and leaves the rest of the batch intact.
-  Status s = Execute("SAVEPOINT append_event", "begin event savepoint");
-  if (!s.ok()) return {s, s};
-  Result<AppendOutcome> outcome = ApplyAppend(event);
-  if (!outcome) {
-    // An I/O error, SQLITE_FULL or the like may have rolled back the whole transaction; going on
-    // would then autocommit the rest of the batch one event at a time, so that is fatal.
-    if (!writer_->in_transaction()) {
-      return {outcome.error(), Status::Internal(outcome.error().message() +
-                                                " (the batch transaction was rolled back)")};
-    }
-    s = Execute("ROLLBACK TO append_event", "roll back event savepoint");
-    if (!s.ok()) return {s, s};
+  // The listener before the results: whoever sees its write acknowledged may rely on the
+  // dispatcher having been woken for it. Called under listener_mu_ (and no other lock of the
+  // store), so that once SetRunsQueuedListener has returned the old listener is not running and
+  // never runs again: its owner may then be destroyed.
+  if (runs_made_due) {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    if (runs_queued_listener_) runs_queued_listener_();
   }
-  s = Execute("RELEASE append_event", "release event savepoint");
-  if (!s.ok()) return {s, s};
-  return {std::move(outcome), Status::Ok()};
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    AppliedRequest& request = applied[i];
+    if (auto* append = std::get_if<PendingAppend>(&batch[i])) {
+      if (request.status.ok()) {
+        append->done(std::move(request.append));
+      } else {
+        append->done(std::move(request.status));
+      }
+    } else {
+      std::get<PendingWrite>(batch[i]).result.set_value(std::move(request.status));
+    }
+  }
 }
 
 Result<AppendOutcome> SqliteStore::ApplyAppend(const NewEvent& event) {
   if (!event.delivery_id.empty()) {
     // Reads this transaction's own inserts too, so a repeat within one batch is caught. The
     // redundant `delivery_id != ''` lets the planner use the partial unique index events_dedup.
+    // A duplicate writes nothing: neither the event nor its outbox.
     Result<Statement> find = writer_->Prepare(
         "SELECT id, received_at FROM events "
         "WHERE source_id = ?1 AND delivery_id = ?2 AND delivery_id != ''",
@@ -502,17 +829,14 @@ Result<AppendOutcome> SqliteStore::ApplyAppend(const NewEvent& event) {
       .BindText(11, event.remote_addr)
       .BindText(12, event.verification);
   TRIGGERD_RETURN_IF_ERROR(insert->Run());
+  // The transactional outbox, in the event's savepoint: a failure here fails the append and
+  // rolls the event back with it.
+  Result<uint64_t> runs =
+      WriteOutbox(*writer_, event.workspace_id, event.id, event.matches, event.runs);
+  if (!runs) return runs.error();
+  effects_.runs_created += *runs;
+  if (*runs > 0) effects_.runs_made_due = true;
   return AppendOutcome{event.id, event.received_at, false};
-}
-
-void SqliteStore::RunWrite(PendingWrite& write) {
-  Status s = Execute("BEGIN IMMEDIATE", "begin write");
-  if (s.ok()) {
-    s = write.apply(*writer_);
-    if (s.ok()) s = Execute("COMMIT", "commit write");
-  }
-  if (!s.ok() && writer_->in_transaction()) (void)Execute("ROLLBACK", "roll back write");
-  write.result.set_value(std::move(s));
 }
 
 // ---- Reads ----
@@ -719,7 +1043,19 @@ Status SqliteStore::UpdateSource(const Source& s) {
 }
 
 Status SqliteStore::DeleteSource(std::string_view workspace_id, std::string_view id) {
+  const int64_t now = clock_->NowMicros();
   return Write([&](Connection& db) -> Status {
+    // Its triggers go with it (ON DELETE CASCADE), and, as for DeleteTrigger, their waiting runs
+    // are cancelled first, while the triggers still say which runs are theirs.
+    Result<Statement> cancel = db.Prepare(
+        "UPDATE runs SET status = 'cancelled', finished_at = ?3, last_error = ?4 "
+        "WHERE workspace_id = ?2 AND status IN ('queued', 'retrying') AND trigger_id IN "
+        "(SELECT id FROM triggers WHERE source_id = ?1 AND workspace_id = ?2)",
+        "cancel runs of deleted source");
+    if (!cancel) return cancel.error();
+    cancel->BindText(1, id).BindText(2, workspace_id).BindInt64(3, now);
+    cancel->BindText(4, kTriggerDeletedError);
+    TRIGGERD_RETURN_IF_ERROR(cancel->Run());
     Result<Statement> st =
         db.Prepare("DELETE FROM sources WHERE id = ?1 AND workspace_id = ?2", "delete source");
     if (!st) return st.error();
@@ -777,6 +1113,748 @@ Result<Page<Event>> SqliteStore::ListEvents(const EventQuery& q) {
       page.next_cursor = page.items.back().seq;
     }
     return page;
+  });
+}
+
+// ---- Agents ----
+
+Status SqliteStore::CreateAgent(const Agent& a) {
+  return Write([&](Connection& db) -> Status {
+    Result<Statement> st = db.Prepare(
+        "INSERT INTO agents (id, workspace_id, name, instructions, target_json, signing_secret, "
+        "max_attempts, concurrency, created_by, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "create agent");
+    if (!st) return st.error();
+    st->BindText(1, a.id).BindText(2, a.workspace_id);
+    BindAgentFields(*st, a);
+    return st->Run();
+  });
+}
+
+Result<Agent> SqliteStore::GetAgent(std::string_view workspace_id, std::string_view id) {
+  return Read([&](Connection& db) -> Result<Agent> {
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kAgentColumns, " FROM agents WHERE id = ?1 AND workspace_id = ?2"}),
+        "get agent");
+    if (!st) return st.error();
+    st->BindText(1, id).BindText(2, workspace_id);
+    return OneRow<Agent>(*st, ReadAgent, "agent");
+  });
+}
+
+Result<std::vector<Agent>> SqliteStore::ListAgents(std::string_view workspace_id) {
+  return Read([&](Connection& db) -> Result<std::vector<Agent>> {
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kAgentColumns,
+                " FROM agents WHERE workspace_id = ?1 ORDER BY created_at DESC, rowid DESC"}),
+        "list agents");
+    if (!st) return st.error();
+    st->BindText(1, workspace_id);
+    return CollectRows<Agent>(*st, ReadAgent);
+  });
+}
+
+Status SqliteStore::UpdateAgent(const Agent& a) {
+  return Write([&](Connection& db) -> Status {
+    Result<Statement> st = db.Prepare(
+        "UPDATE agents SET name = ?3, instructions = ?4, target_json = ?5, signing_secret = ?6, "
+        "max_attempts = ?7, concurrency = ?8, created_by = ?9, created_at = ?10, updated_at = ?11 "
+        "WHERE id = ?1 AND workspace_id = ?2",
+        "update agent");
+    if (!st) return st.error();
+    st->BindText(1, a.id).BindText(2, a.workspace_id);
+    BindAgentFields(*st, a);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    return RequireChanged(db, "agent");
+  });
+}
+
+Status SqliteStore::DeleteAgent(std::string_view workspace_id, std::string_view id) {
+  const int64_t now = clock_->NowMicros();
+  return Write([&](Connection& db) -> Status {
+    Result<bool> exists = Exists(db, "SELECT 1 FROM agents WHERE id = ?1 AND workspace_id = ?2",
+                                 "delete agent", id, workspace_id);
+    if (!exists) return exists.error();
+    if (!*exists) return Status::NotFound("agent not found");
+    // Checked here rather than left to the foreign key, whose failure would read as kNotFound.
+    Result<Statement> used =
+        db.Prepare("SELECT 1 FROM triggers WHERE agent_id = ?1 LIMIT 1", "delete agent");
+    if (!used) return used.error();
+    used->BindText(1, id);
+    Result<bool> row = used->Step();
+    if (!row) return row.error();
+    if (*row) {
+      return Status::Conflict("delete agent: triggers still use it; delete or change them first");
+    }
+    // Its waiting runs can never be delivered; running ones are left to finish (or, should their
+    // lease expire, to be cancelled by the claim that finds them).
+    Result<Statement> cancel = db.Prepare(
+        "UPDATE runs SET status = 'cancelled', finished_at = ?2, last_error = ?3 "
+        "WHERE agent_id = ?1 AND status IN ('queued', 'retrying')",
+        "cancel runs of deleted agent");
+    if (!cancel) return cancel.error();
+    cancel->BindText(1, id).BindInt64(2, now).BindText(3, kAgentDeletedError);
+    TRIGGERD_RETURN_IF_ERROR(cancel->Run());
+    Result<Statement> del =
+        db.Prepare("DELETE FROM agents WHERE id = ?1 AND workspace_id = ?2", "delete agent");
+    if (!del) return del.error();
+    del->BindText(1, id).BindText(2, workspace_id);
+    TRIGGERD_RETURN_IF_ERROR(del->Run());
+    return RequireChanged(db, "agent");
+  });
+}
+
+// ---- Triggers ----
+
+namespace {
+
+// A trigger's source and agent must be in its workspace. The foreign keys only know that they
+// exist somewhere, and their failure would not say which one is missing.
+Status CheckTriggerReferences(Connection& db, const Trigger& t) {
+  Result<bool> source = Exists(db, "SELECT 1 FROM sources WHERE id = ?1 AND workspace_id = ?2",
+                               "check trigger source", t.source_id, t.workspace_id);
+  if (!source) return source.error();
+  if (!*source) return Status::NotFound("source not found");
+  Result<bool> agent = Exists(db, "SELECT 1 FROM agents WHERE id = ?1 AND workspace_id = ?2",
+                              "check trigger agent", t.agent_id, t.workspace_id);
+  if (!agent) return agent.error();
+  if (!*agent) return Status::NotFound("agent not found");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SqliteStore::CreateTrigger(const Trigger& t) {
+  return Write([&](Connection& db) -> Status {
+    TRIGGERD_RETURN_IF_ERROR(CheckTriggerReferences(db, t));
+    Result<Statement> st = db.Prepare(
+        "INSERT INTO triggers (id, workspace_id, source_id, agent_id, name, filter, event_types, "
+        "include_payload, enabled, created_by, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "create trigger");
+    if (!st) return st.error();
+    st->BindText(1, t.id).BindText(2, t.workspace_id);
+    BindTriggerFields(*st, t);
+    return st->Run();
+  });
+}
+
+Result<Trigger> SqliteStore::GetTrigger(std::string_view workspace_id, std::string_view id) {
+  return Read([&](Connection& db) -> Result<Trigger> {
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kTriggerColumns, " FROM triggers WHERE id = ?1 AND workspace_id = ?2"}),
+        "get trigger");
+    if (!st) return st.error();
+    st->BindText(1, id).BindText(2, workspace_id);
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    if (!*row) return Status::NotFound("trigger not found");
+    return ReadTrigger(*st);
+  });
+}
+
+Result<std::vector<Trigger>> SqliteStore::ListTriggers(std::string_view workspace_id,
+                                                       std::string_view source_id,
+                                                       std::string_view agent_id) {
+  // Four shapes; the planner picks triggers_by_source, triggers_by_agent or
+  // triggers_by_workspace by the filters present.
+  std::string sql = Concat({"SELECT ", kTriggerColumns, " FROM triggers WHERE workspace_id = ?1"});
+  if (!source_id.empty()) sql += " AND source_id = ?2";
+  if (!agent_id.empty()) sql += " AND agent_id = ?3";
+  sql += " ORDER BY created_at DESC, rowid DESC";
+  return Read([&](Connection& db) -> Result<std::vector<Trigger>> {
+    Result<Statement> st = db.Prepare(sql, "list triggers");
+    if (!st) return st.error();
+    st->BindText(1, workspace_id);
+    if (!source_id.empty()) st->BindText(2, source_id);
+    if (!agent_id.empty()) st->BindText(3, agent_id);
+    return CollectRows<Trigger>(*st, ReadTrigger);
+  });
+}
+
+Result<std::vector<Trigger>> SqliteStore::ListAllTriggers() {
+  return Read([&](Connection& db) -> Result<std::vector<Trigger>> {
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kTriggerColumns, " FROM triggers ORDER BY created_at, rowid"}),
+        "list all triggers");
+    if (!st) return st.error();
+    return CollectRows<Trigger>(*st, ReadTrigger);
+  });
+}
+
+Status SqliteStore::UpdateTrigger(const Trigger& t) {
+  return Write([&](Connection& db) -> Status {
+    TRIGGERD_RETURN_IF_ERROR(CheckTriggerReferences(db, t));
+    Result<Statement> st = db.Prepare(
+        "UPDATE triggers SET source_id = ?3, agent_id = ?4, name = ?5, filter = ?6, "
+        "event_types = ?7, include_payload = ?8, enabled = ?9, created_by = ?10, "
+        "created_at = ?11, updated_at = ?12 WHERE id = ?1 AND workspace_id = ?2",
+        "update trigger");
+    if (!st) return st.error();
+    st->BindText(1, t.id).BindText(2, t.workspace_id);
+    BindTriggerFields(*st, t);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    return RequireChanged(db, "trigger");
+  });
+}
+
+Status SqliteStore::DeleteTrigger(std::string_view workspace_id, std::string_view id) {
+  const int64_t now = clock_->NowMicros();
+  return Write([&](Connection& db) -> Status {
+    Result<Statement> st =
+        db.Prepare("DELETE FROM triggers WHERE id = ?1 AND workspace_id = ?2", "delete trigger");
+    if (!st) return st.error();
+    st->BindText(1, id).BindText(2, workspace_id);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    TRIGGERD_RETURN_IF_ERROR(RequireChanged(db, "trigger"));
+    // Whoever deletes a trigger wants it to stop: its waiting runs are cancelled (a running
+    // attempt finishes; finished runs stay as history).
+    Result<Statement> cancel = db.Prepare(
+        "UPDATE runs SET status = 'cancelled', finished_at = ?2, last_error = ?3 "
+        "WHERE workspace_id = ?4 AND trigger_id = ?1 AND status IN ('queued', 'retrying')",
+        "cancel runs of deleted trigger");
+    if (!cancel) return cancel.error();
+    cancel->BindText(1, id).BindInt64(2, now).BindText(3, kTriggerDeletedError);
+    cancel->BindText(4, workspace_id);
+    return cancel->Run();
+  });
+}
+
+// ---- Match records ----
+
+Result<std::vector<Match>> SqliteStore::ListEventMatches(std::string_view workspace_id,
+                                                         std::string_view event_id) {
+  return Read([&](Connection& db) -> Result<std::vector<Match>> {
+    Result<Statement> st =
+        db.Prepare(Concat({"SELECT ", kMatchColumns,
+                           " FROM matches WHERE event_id = ?1 AND workspace_id = ?2 ORDER BY seq"}),
+                   "list event matches");
+    if (!st) return st.error();
+    st->BindText(1, event_id).BindText(2, workspace_id);
+    return CollectRows<Match>(*st, ReadMatch);
+  });
+}
+
+Result<Page<Match>> SqliteStore::ListTriggerMatches(const MatchQuery& q) {
+  const int limit = std::clamp(q.limit, 1, kMaxListLimit);
+  std::string sql = Concat(
+      {"SELECT ", kMatchColumns, " FROM matches WHERE trigger_id = ?1 AND workspace_id = ?2"});
+  if (q.outcome) sql += " AND outcome = ?3";
+  if (q.before_seq) sql += " AND seq < ?4";
+  sql += " ORDER BY seq DESC LIMIT ?5";
+  return Read([&](Connection& db) -> Result<Page<Match>> {
+    Result<Statement> st = db.Prepare(sql, "list trigger matches");
+    if (!st) return st.error();
+    st->BindText(1, q.trigger_id).BindText(2, q.workspace_id);
+    if (q.outcome) st->BindText(3, MatchOutcomeName(*q.outcome));
+    if (q.before_seq) st->BindInt64(4, *q.before_seq);
+    st->BindInt64(5, limit + 1);
+    Result<std::vector<Match>> rows = CollectRows<Match>(*st, ReadMatch);
+    if (!rows) return rows.error();
+    return ToPage(std::move(rows).value(), limit);
+  });
+}
+
+Status SqliteStore::AppendMatches(std::string_view workspace_id, std::string_view event_id,
+                                  std::vector<Match> matches, std::vector<NewRun> runs) {
+  return Write([&](Connection& db) -> Status {
+    Result<bool> event = Exists(db, "SELECT 1 FROM events WHERE id = ?1 AND workspace_id = ?2",
+                                "append matches", event_id, workspace_id);
+    if (!event) return event.error();
+    if (!*event) return Status::NotFound("event not found");
+    Result<uint64_t> written = WriteOutbox(db, workspace_id, event_id, matches, runs);
+    if (!written) return written.error();
+    effects_.runs_created += *written;
+    if (*written > 0) effects_.runs_made_due = true;
+    return Status::Ok();
+  });
+}
+
+// ---- Runs ----
+
+Result<Run> SqliteStore::GetRun(std::string_view workspace_id, std::string_view id) {
+  return Read([&](Connection& db) -> Result<Run> {
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kRunColumns, " FROM runs WHERE id = ?1 AND workspace_id = ?2"}),
+        "get run");
+    if (!st) return st.error();
+    st->BindText(1, id).BindText(2, workspace_id);
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    if (!*row) return Status::NotFound("run not found");
+    return ReadRun(*st);
+  });
+}
+
+Result<Page<Run>> SqliteStore::ListRuns(const RunQuery& q) {
+  const int limit = std::clamp(q.limit, 1, kMaxListLimit);
+  // As ListEvents: one text per combination of filters, each prepared once per read connection;
+  // the planner walks the runs_by_* index of the most selective equality backwards from the
+  // cursor and filters the rest (status, times) on the way.
+  std::string sql = Concat({"SELECT ", kRunColumns, " FROM runs WHERE workspace_id = ?1"});
+  if (!q.trigger_id.empty()) sql += " AND trigger_id = ?2";
+  if (!q.agent_id.empty()) sql += " AND agent_id = ?3";
+  if (!q.event_id.empty()) sql += " AND event_id = ?4";
+  if (!q.owner.empty()) sql += " AND owner = ?5";
+  if (q.status) sql += " AND status = ?6";
+  if (q.since) sql += " AND created_at >= ?7";
+  if (q.until) sql += " AND created_at < ?8";
+  if (q.before_seq) sql += " AND seq < ?9";
+  sql += " ORDER BY seq DESC LIMIT ?10";
+  return Read([&](Connection& db) -> Result<Page<Run>> {
+    Result<Statement> st = db.Prepare(sql, "list runs");
+    if (!st) return st.error();
+    st->BindText(1, q.workspace_id);
+    if (!q.trigger_id.empty()) st->BindText(2, q.trigger_id);
+    if (!q.agent_id.empty()) st->BindText(3, q.agent_id);
+    if (!q.event_id.empty()) st->BindText(4, q.event_id);
+    if (!q.owner.empty()) st->BindText(5, q.owner);
+    if (q.status) st->BindText(6, RunStatusName(*q.status));
+    if (q.since) st->BindInt64(7, *q.since);
+    if (q.until) st->BindInt64(8, *q.until);
+    if (q.before_seq) st->BindInt64(9, *q.before_seq);
+    st->BindInt64(10, limit + 1);
+    Result<std::vector<Run>> rows = CollectRows<Run>(*st, ReadRun);
+    if (!rows) return rows.error();
+    return ToPage(std::move(rows).value(), limit);
+  });
+}
+
+Result<std::vector<RunMessage>> SqliteStore::ListRunMessages(std::string_view run_id) {
+  return Read([&](Connection& db) -> Result<std::vector<RunMessage>> {
+    Result<Statement> st = db.Prepare(
+        "SELECT run_id, attempt, role, content, at FROM run_messages WHERE run_id = ?1 "
+        "ORDER BY seq",
+        "list run messages");
+    if (!st) return st.error();
+    st->BindText(1, run_id);
+    return CollectRows<RunMessage>(*st, ReadRunMessage);
+  });
+}
+
+namespace {
+
+// The run's status within its workspace, or kNotFound.
+Result<RunStatus> RunStatusOf(Connection& db, std::string_view workspace_id, std::string_view id,
+                              std::string_view op) {
+  Result<Statement> st =
+      db.Prepare("SELECT status FROM runs WHERE id = ?1 AND workspace_id = ?2", op);
+  if (!st) return st.error();
+  st->BindText(1, id).BindText(2, workspace_id);
+  Result<bool> row = st->Step();
+  if (!row) return row.error();
+  if (!*row) return Status::NotFound("run not found");
+  std::optional<RunStatus> status = ParseRunStatus(st->ColumnText(0));
+  if (!status) return Status::Internal(std::string(op) + ": unknown run status");
+  return *status;
+}
+
+}  // namespace
+
+Status SqliteStore::RetryRun(std::string_view workspace_id, std::string_view id, int64_t now) {
+  return Write([&](Connection& db) -> Status {
+    Result<RunStatus> status = RunStatusOf(db, workspace_id, id, "retry run");
+    if (!status) return status.error();
+    if (*status != RunStatus::kFailed && *status != RunStatus::kDead) {
+      return Status::Conflict("retry run: the run is " + std::string(RunStatusName(*status)) +
+                              "; only a failed or dead run can be retried");
+    }
+    // A fresh budget counted from the attempts made so far: the agent's max_attempts as it is
+    // now, or the run's own when the agent is gone (the claim then cancels the run).
+    Result<Statement> st = db.Prepare(
+        "UPDATE runs SET status = 'queued', next_attempt_at = ?3, finished_at = NULL, "
+        "lease_owner = '', lease_expires_at = 0, max_attempts = attempts + coalesce("
+        "  (SELECT a.max_attempts FROM agents AS a"
+        "   WHERE a.id = runs.agent_id AND a.workspace_id = runs.workspace_id), max_attempts) "
+        "WHERE id = ?1 AND workspace_id = ?2",
+        "retry run");
+    if (!st) return st.error();
+    st->BindText(1, id).BindText(2, workspace_id).BindInt64(3, now);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    effects_.runs_made_due = true;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::CancelRun(std::string_view workspace_id, std::string_view id, int64_t now) {
+  return Write([&](Connection& db) -> Status {
+    Result<RunStatus> status = RunStatusOf(db, workspace_id, id, "cancel run");
+    if (!status) return status.error();
+    if (*status != RunStatus::kQueued && *status != RunStatus::kRetrying) {
+      return Status::Conflict("cancel run: the run is " + std::string(RunStatusName(*status)) +
+                              "; only a queued or retrying run can be cancelled");
+    }
+    Result<Statement> st = db.Prepare(
+        "UPDATE runs SET status = 'cancelled', finished_at = ?3 "
+        "WHERE id = ?1 AND workspace_id = ?2",
+        "cancel run");
+    if (!st) return st.error();
+    st->BindText(1, id).BindText(2, workspace_id).BindInt64(3, now);
+    return st->Run();
+  });
+}
+
+// ---- Dispatch ----
+
+namespace {
+
+// One run ClaimRuns may take: waiting and due, or running with an expired lease.
+struct ClaimCandidate {
+  int64_t due = 0;  // next_attempt_at, or lease_expires_at for a reclaim
+  int64_t seq = 0;
+  bool reclaim = false;
+  bool operator<(const ClaimCandidate& o) const {
+    return std::tie(due, seq) < std::tie(o.due, o.seq);
+  }
+};
+
+// What ClaimRuns knows of one agent's runs.
+struct AgentLoad {
+  int unexpired = 0;                    // running with lease_expires_at > now: the slots in use
+  std::vector<ClaimCandidate> expired;  // running with an expired lease and attempts left
+  bool waiting_due = false;             // has a queued/retrying run with next_attempt_at <= now
+};
+
+// Retires the running runs whose lease expired on their last attempt: dead, not claimed.
+Status RetireExpiredLastAttempts(Connection& db, int64_t now) {
+  std::vector<std::pair<std::string, int64_t>> retired;  // run id, its cut attempt
+  {
+    Result<Statement> st = db.Prepare(
+        "UPDATE runs SET status = 'dead', finished_at = ?1, last_error = ?2, lease_owner = '', "
+        "lease_expires_at = 0 "
+        "WHERE status = 'running' AND lease_expires_at <= ?1 AND attempts >= max_attempts "
+        "RETURNING id, attempts",
+        "retire expired runs");
+    if (!st) return st.error();
+    st->BindInt64(1, now).BindText(2, kLastLeaseExpiredError);
+    for (;;) {
+      Result<bool> row = st->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      retired.emplace_back(st->ColumnText(0), st->ColumnInt64(1));
+    }
+  }
+  for (const auto& [run_id, attempt] : retired) {
+    TRIGGERD_RETURN_IF_ERROR(
+        InsertRunMessage(db, run_id, attempt, "error", kLastLeaseExpiredError, now));
+  }
+  return Status::Ok();
+}
+
+// Cancels what ClaimRuns finds of a deleted agent: its waiting runs and its expired leases.
+Status CancelRunsOfMissingAgent(Connection& db, std::string_view agent_id, int64_t now) {
+  Result<Statement> waiting = db.Prepare(
+      "UPDATE runs SET status = 'cancelled', finished_at = ?2, last_error = ?3 "
+      "WHERE agent_id = ?1 AND status IN ('queued', 'retrying')",
+      "cancel runs of deleted agent");
+  if (!waiting) return waiting.error();
+  waiting->BindText(1, agent_id).BindInt64(2, now).BindText(3, kAgentDeletedError);
+  TRIGGERD_RETURN_IF_ERROR(waiting->Run());
+  Result<Statement> expired = db.Prepare(
+      "UPDATE runs SET status = 'cancelled', finished_at = ?2, last_error = ?3, "
+      "lease_owner = '', lease_expires_at = 0 "
+      "WHERE agent_id = ?1 AND status = 'running' AND lease_expires_at <= ?2",
+      "cancel expired runs of deleted agent");
+  if (!expired) return expired.error();
+  expired->BindText(1, agent_id).BindInt64(2, now).BindText(3, kAgentDeletedError);
+  return expired->Run();
+}
+
+// ClaimRuns inside the write transaction. The work is bounded by the live runs, never by the
+// history nor by a saturated agent's backlog: running runs (few: at most the agents'
+// concurrencies plus leases left behind by a dead process), one probe per agent with waiting runs,
+// and per agent with free slots at most min(free, limit) of its oldest due runs.
+Status ClaimDueRuns(Connection& db, const ClaimRequest& request, int limit,
+                    std::vector<Run>* claimed) {
+  const int64_t now = request.now;
+  TRIGGERD_RETURN_IF_ERROR(RetireExpiredLastAttempts(db, now));
+
+  std::map<std::string, AgentLoad, std::less<>> agents;
+  {
+    Result<Statement> st =
+        db.Prepare("SELECT seq, agent_id, lease_expires_at FROM runs WHERE status = 'running'",
+                   "read running runs");
+    if (!st) return st.error();
+    for (;;) {
+      Result<bool> row = st->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      AgentLoad& load = agents[st->ColumnText(1)];
+      const int64_t expires = st->ColumnInt64(2);
+      if (expires > now) {
+        ++load.unexpired;
+      } else {
+        load.expired.push_back({expires, st->ColumnInt64(0), true});
+      }
+    }
+  }
+  {
+    Result<Statement> st = db.Prepare(kWaitingAgentsSql, "read waiting agents");
+    if (!st) return st.error();
+    for (;;) {
+      Result<bool> row = st->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      if (st->ColumnInt64(1) <= now) agents[st->ColumnText(0)].waiting_due = true;
+    }
+  }
+
+  std::vector<ClaimCandidate> candidates;
+  for (auto& [agent_id, load] : agents) {
+    if (load.expired.empty() && !load.waiting_due) continue;
+    Result<std::optional<int>> concurrency = AgentConcurrency(db, agent_id);
+    if (!concurrency) return concurrency.error();
+    if (!concurrency->has_value()) {
+      // The agent was deleted: its concurrency is unknown and its runs have nowhere to go.
+      TRIGGERD_RETURN_IF_ERROR(CancelRunsOfMissingAgent(db, agent_id, now));
+      continue;
+    }
+    const int free = **concurrency - load.unexpired;
+    if (free <= 0) continue;
+    const int take = std::min(free, limit);
+    std::vector<ClaimCandidate> mine = std::move(load.expired);
+    if (load.waiting_due) {
+      Result<Statement> st = db.Prepare(
+          "SELECT seq, next_attempt_at FROM runs "
+          "WHERE status IN ('queued', 'retrying') AND agent_id = ?1 AND next_attempt_at <= ?2 "
+          "ORDER BY next_attempt_at, seq LIMIT ?3",
+          "read due runs");
+      if (!st) return st.error();
+      st->BindText(1, agent_id).BindInt64(2, now).BindInt64(3, take);
+      for (;;) {
+        Result<bool> row = st->Step();
+        if (!row) return row.error();
+        if (!*row) break;
+        mine.push_back({st->ColumnInt64(1), st->ColumnInt64(0), false});
+      }
+    }
+    std::sort(mine.begin(), mine.end());
+    if (mine.size() > static_cast<size_t>(take)) mine.resize(take);
+    candidates.insert(candidates.end(), mine.begin(), mine.end());
+  }
+  // Oldest due first across agents; each agent already contributed no more than its free slots.
+  std::sort(candidates.begin(), candidates.end());
+  if (candidates.size() > static_cast<size_t>(limit)) candidates.resize(limit);
+
+  for (const ClaimCandidate& c : candidates) {
+    Result<Statement> st = db.Prepare(
+        Concat({"UPDATE runs SET status = 'running', lease_owner = ?2, lease_expires_at = ?3, "
+                "attempts = attempts + 1, started_at = coalesce(started_at, ?4), "
+                "last_error = CASE WHEN status = 'running' THEN ?5 ELSE last_error END "
+                "WHERE seq = ?1 RETURNING ",
+                kRunColumns}),
+        "claim run");
+    if (!st) return st.error();
+    st->BindInt64(1, c.seq)
+        .BindText(2, request.owner)
+        .BindInt64(3, now + request.lease_micros)
+        .BindInt64(4, now)
+        .BindText(5, kLeaseExpiredError);
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    if (!*row) return Status::Internal("claim run: the candidate row vanished");
+    Result<Run> run = ReadRun(*st);
+    if (!run) return run.error();
+    TRIGGERD_RETURN_IF_ERROR(st->Run());  // RETURNING: step to the end before the next write
+    if (c.reclaim) {
+      TRIGGERD_RETURN_IF_ERROR(
+          InsertRunMessage(db, run->id, run->attempts - 1, "error", kLeaseExpiredError, now));
+    }
+    claimed->push_back(std::move(run).value());
+  }
+  return Status::Ok();
+}
+
+// NextDueTime on a read snapshot; see the contract in store.h. Per agent with k running runs
+// (leases e[0] <= … <= e[k-1]) and concurrency c: at k >= c nothing of it is claimable before
+// e[k-c], when a slot frees and that very run's lease has expired, so it is claimable then; at
+// k < c a slot is free and the agent is claimable at its earliest waiting next_attempt_at or its
+// earliest lease expiry. A deleted agent has no limit (its runs are cancelled when due).
+Result<std::optional<int64_t>> ComputeNextDueTime(Connection& db) {
+  std::map<std::string, std::vector<int64_t>, std::less<>> leases;  // ascending per agent
+  std::map<std::string, int64_t, std::less<>> waiting;              // earliest next_attempt_at
+  {
+    Result<Statement> st = db.Prepare(
+        "SELECT agent_id, lease_expires_at FROM runs WHERE status = 'running' "
+        "ORDER BY agent_id, lease_expires_at",
+        "next due time");
+    if (!st) return st.error();
+    for (;;) {
+      Result<bool> row = st->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      leases[st->ColumnText(0)].push_back(st->ColumnInt64(1));
+    }
+  }
+  {
+    Result<Statement> st = db.Prepare(kWaitingAgentsSql, "next due time");
+    if (!st) return st.error();
+    for (;;) {
+      Result<bool> row = st->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      waiting[st->ColumnText(0)] = st->ColumnInt64(1);
+    }
+  }
+  std::optional<int64_t> next;
+  auto consider = [&next](int64_t t) {
+    if (!next || t < *next) next = t;
+  };
+  auto agent_due = [&](const std::string& agent_id) -> Status {
+    Result<std::optional<int>> concurrency = AgentConcurrency(db, agent_id);
+    if (!concurrency) return concurrency.error();
+    const size_t limit = concurrency->has_value() ? static_cast<size_t>(**concurrency)
+                                                  : std::numeric_limits<size_t>::max();
+    auto running = leases.find(agent_id);
+    const size_t k = running != leases.end() ? running->second.size() : 0;
+    if (k >= limit) {
+      consider(running->second[k - limit]);
+      return Status::Ok();
+    }
+    if (k > 0) consider(running->second.front());
+    if (auto w = waiting.find(agent_id); w != waiting.end()) consider(w->second);
+    return Status::Ok();
+  };
+  for (const auto& [agent_id, expiries] : leases) TRIGGERD_RETURN_IF_ERROR(agent_due(agent_id));
+  for (const auto& [agent_id, first] : waiting) {
+    if (!leases.contains(agent_id)) TRIGGERD_RETURN_IF_ERROR(agent_due(agent_id));
+  }
+  return next;
+}
+
+}  // namespace
+
+Result<std::vector<Run>> SqliteStore::ClaimRuns(const ClaimRequest& request) {
+  if (request.owner.empty()) return Status::InvalidArgument("claim runs: empty lease owner");
+  if (request.lease_micros <= 0) {
+    return Status::InvalidArgument("claim runs: the lease must be longer than zero");
+  }
+  const int limit = std::clamp(request.limit, 0, kMaxClaim);
+  if (limit == 0) return std::vector<Run>();
+  std::vector<Run> claimed;
+  Status s = Write([&](Connection& db) -> Status {
+    claimed.clear();  // only what the kept savepoint claimed counts
+    return ClaimDueRuns(db, request, limit, &claimed);
+  });
+  if (!s.ok()) return s;
+  return claimed;
+}
+
+Status SqliteStore::FinishAttempt(const AttemptResult& r) {
+  return Write([&](Connection& db) -> Status {
+    int64_t attempts = 0, max_attempts = 0;
+    {
+      Result<Statement> st =
+          db.Prepare("SELECT status, lease_owner, attempts, max_attempts FROM runs WHERE id = ?1",
+                     "finish attempt");
+      if (!st) return st.error();
+      st->BindText(1, r.run_id);
+      Result<bool> row = st->Step();
+      if (!row) return row.error();
+      if (!*row) return Status::NotFound("run not found");
+      attempts = st->ColumnInt64(2);
+      max_attempts = st->ColumnInt64(3);
+      // The fence: only the claim that started this attempt may end it. A lease taken over by
+      // another claim has a new attempt number (and usually another owner); a cancelled or
+      // finished run is no longer running.
+      if (st->ColumnText(0) != "running" || st->ColumnText(1) != r.lease_owner ||
+          attempts != r.attempt) {
+        return Status::Conflict("finish attempt: run " + r.run_id + " is no longer running " +
+                                "attempt " + std::to_string(r.attempt) + " under lease owner " +
+                                r.lease_owner);
+      }
+    }
+    std::string_view status;
+    bool final = true;
+    switch (r.outcome) {
+      case AttemptOutcome::kSucceeded:
+        status = "succeeded";
+        break;
+      case AttemptOutcome::kRetry:
+        // The budget is the store's invariant too: no attempt beyond max_attempts is ever started.
+        final = attempts >= max_attempts;
+        status = final ? "dead" : "retrying";
+        break;
+      case AttemptOutcome::kFailed:
+        status = "failed";
+        break;
+      case AttemptOutcome::kDead:
+        status = "dead";
+        break;
+    }
+    if (status.empty()) return Status::InvalidArgument("finish attempt: unknown outcome");
+    const bool succeeded = r.outcome == AttemptOutcome::kSucceeded;
+    Result<Statement> st = db.Prepare(
+        "UPDATE runs SET status = ?2, last_error = ?3, finished_at = ?4, "
+        "next_attempt_at = coalesce(?5, next_attempt_at), lease_owner = '', lease_expires_at = 0 "
+        "WHERE id = ?1",
+        "finish attempt");
+    if (!st) return st.error();
+    st->BindText(1, r.run_id).BindText(2, status).BindText(3, succeeded ? "" : r.message);
+    if (final) {
+      st->BindInt64(4, r.finished_at).BindNull(5);
+    } else {
+      st->BindNull(4).BindInt64(5, r.next_attempt_at);
+    }
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    return InsertRunMessage(db, r.run_id, r.attempt, succeeded ? "agent" : "error", r.message,
+                            r.finished_at);
+  });
+}
+
+Result<std::optional<int64_t>> SqliteStore::NextDueTime() {
+  return Read([&](Connection& db) -> Result<std::optional<int64_t>> {
+    // Several statements: one read transaction, so they see one snapshot.
+    TRIGGERD_RETURN_IF_ERROR(db.Exec("BEGIN", "next due time"));
+    Result<std::optional<int64_t>> next = ComputeNextDueTime(db);
+    // Ends the read transaction whatever happened, so the pooled connection holds no snapshot.
+    Status end = db.Exec("COMMIT", "next due time");
+    if (!end.ok()) {
+      if (db.in_transaction()) (void)db.Exec("ROLLBACK", "next due time");
+      return end;
+    }
+    return next;
+  });
+}
+
+Status SqliteStore::ReleaseLeases(std::string_view keep_owner, int64_t now) {
+  return Write([&](Connection& db) -> Status {
+    struct Released {
+      std::string run_id;
+      int64_t attempt;
+      bool dead;
+    };
+    std::vector<Released> released;
+    {
+      Result<Statement> st = db.Prepare(
+          "UPDATE runs SET "
+          "status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'retrying' END, "
+          "finished_at = CASE WHEN attempts >= max_attempts THEN ?2 ELSE NULL END, "
+          "last_error = CASE WHEN attempts >= max_attempts THEN ?3 ELSE ?4 END, "
+          "next_attempt_at = ?2, lease_owner = '', lease_expires_at = 0 "
+          "WHERE status = 'running' AND lease_owner != ?1 "
+          "RETURNING id, attempts, status = 'dead'",
+          "release leases");
+      if (!st) return st.error();
+      st->BindText(1, keep_owner)
+          .BindInt64(2, now)
+          .BindText(3, kLastLeaseReleasedError)
+          .BindText(4, kLeaseReleasedError);
+      for (;;) {
+        Result<bool> row = st->Step();
+        if (!row) return row.error();
+        if (!*row) break;
+        released.push_back({st->ColumnText(0), st->ColumnInt64(1), st->ColumnInt64(2) != 0});
+      }
+    }
+    for (const Released& r : released) {
+      TRIGGERD_RETURN_IF_ERROR(
+          InsertRunMessage(db, r.run_id, r.attempt, "error",
+                           r.dead ? kLastLeaseReleasedError : kLeaseReleasedError, now));
+      if (!r.dead) effects_.runs_made_due = true;
+    }
+    return Status::Ok();
   });
 }
 

@@ -1,18 +1,21 @@
 // SqliteStore: the Store on one SQLite file, in WAL mode with synchronous=FULL.
 //
 // Writes. SQLite admits one writer at a time, so every write goes through one writer thread that
-// owns the only writing connection:
-//  * AppendEvent queues the event and returns. The writer takes everything queued (up to
-//    max_batch_events), opens one transaction, and for each event — inside a SAVEPOINT of its
-//    own — checks (source_id, delivery_id) for a duplicate and inserts. It then commits once and
-//    only after COMMIT returned (the WAL is fsync'd: synchronous=FULL) runs the callbacks. While it
-//    commits, new appends queue up and form the next batch, so one fsync acknowledges many events
-//    (group commit, as LevelDB's DBImpl::Write). One event's failure (a constraint) rolls back its
-//    savepoint and fails only that event; a failed COMMIT fails every event of the batch with
-//    kInternal and rolls the whole transaction back.
-//  * Management writes (CreateSource, RevokeApiKey, …) queue behind the appends, run alone in a
-//    transaction of their own, and the caller blocks until it committed (durably) or failed.
-//    The queue is FIFO: a write made after another by the same thread is applied after it.
+// owns the only writing connection, and one FIFO queue in front of it:
+//  * AppendEvent queues the event (with its outbox: match records and runs) and returns.
+//  * Every other write (CreateSource, ClaimRuns, FinishAttempt, …) queues a closure, and the
+//    caller blocks until it committed (durably) or failed.
+// The writer takes the run of requests at the front of the queue, appends and writes alike (up to
+// max_batch_events), opens one transaction and applies each inside a SAVEPOINT of its own: an
+// append checks (source_id, delivery_id) for a duplicate and inserts the event, its matches and
+// its runs; a write runs its closure. It then commits once and only after COMMIT returned (the
+// WAL is fsync'd: synchronous=FULL) delivers every result, in queue order. While it commits, new
+// requests queue up and form the next batch, so one fsync acknowledges many of them (group
+// commit, as LevelDB's DBImpl::Write) — the dispatcher's many small ClaimRuns/FinishAttempt
+// writes share fsyncs with each other and with the appends. One request's failure (a constraint,
+// a kConflict) rolls back its savepoint and fails only that request; a failed COMMIT fails every
+// request of the batch with kInternal and rolls the whole transaction back.
+// The queue is FIFO: a write made after another by the same thread is applied after it.
 // Checkpoints. The writer's inline auto-checkpoint is off; its WAL hook counts the pages its
 // commits add and, every checkpoint_wal_pages, wakes a checkpointer thread that owns a connection
 // of its own and runs a PASSIVE checkpoint (copies WAL pages into the database file while the
@@ -28,10 +31,12 @@
 // fsync that failed may still have written), so callers treat "not acknowledged" as "unknown"
 // and rely on delivery-id de-duplication when the sender retries. See docs/storage.md.
 //
-// Thread safety: every method may be called from any thread. `done` callbacks run on the writer
-// thread; REQUIRES: they do not block, throw, or call Close() or a management write (those wait
-// for the writer, i.e. for themselves: a management write from a callback fails with kInternal
-// instead of deadlocking; Close() from a callback is a programmer error, asserted).
+// Thread safety: every method may be called from any thread. `done` callbacks and the
+// runs-queued listener run on the writer thread, after the commit, outside the queue and gate
+// locks (the listener holds only its own registration lock, see SetRunsQueuedListener);
+// REQUIRES: they do not block, throw, or call Close() or a write (those wait for the writer,
+// i.e. for themselves: a write from a callback fails with kInternal instead of deadlocking;
+// Close() from a callback is a programmer error, asserted).
 // After Close(): appends complete at once with kUnavailable; every other call returns kUnavailable.
 #pragma once
 
@@ -83,29 +88,63 @@ class SqliteStore final : public Store {
   void AppendEvent(NewEvent event, AppendCallback done) override;
   Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) override;
   Result<Page<Event>> ListEvents(const EventQuery& query) override;
+  Status CreateAgent(const Agent& agent) override;
+  Result<Agent> GetAgent(std::string_view workspace_id, std::string_view id) override;
+  Result<std::vector<Agent>> ListAgents(std::string_view workspace_id) override;
+  Status UpdateAgent(const Agent& agent) override;
+  Status DeleteAgent(std::string_view workspace_id, std::string_view id) override;
+  Status CreateTrigger(const Trigger& trigger) override;
+  Result<Trigger> GetTrigger(std::string_view workspace_id, std::string_view id) override;
+  Result<std::vector<Trigger>> ListTriggers(std::string_view workspace_id,
+                                            std::string_view source_id,
+                                            std::string_view agent_id) override;
+  Result<std::vector<Trigger>> ListAllTriggers() override;
+  Status UpdateTrigger(const Trigger& trigger) override;
+  Status DeleteTrigger(std::string_view workspace_id, std::string_view id) override;
+  Result<std::vector<Match>> ListEventMatches(std::string_view workspace_id,
+                                              std::string_view event_id) override;
+  Result<Page<Match>> ListTriggerMatches(const MatchQuery& query) override;
+  Status AppendMatches(std::string_view workspace_id, std::string_view event_id,
+                       std::vector<Match> matches, std::vector<NewRun> runs) override;
+  Result<Run> GetRun(std::string_view workspace_id, std::string_view id) override;
+  Result<Page<Run>> ListRuns(const RunQuery& query) override;
+  Result<std::vector<RunMessage>> ListRunMessages(std::string_view run_id) override;
+  Status RetryRun(std::string_view workspace_id, std::string_view id, int64_t now) override;
+  Status CancelRun(std::string_view workspace_id, std::string_view id, int64_t now) override;
+  Result<std::vector<Run>> ClaimRuns(const ClaimRequest& request) override;
+  Status FinishAttempt(const AttemptResult& result) override;
+  Result<std::optional<int64_t>> NextDueTime() override;
+  Status ReleaseLeases(std::string_view keep_owner, int64_t now) override;
+  void SetRunsQueuedListener(std::function<void()> listener) override;
   void Close() override;
   StoreStats Stats() override;
 
  private:
-  // One queued append. To write more rows with the event (the transactional outbox: matches and
-  // runs), add them here and write them in ApplyAppend; they then share the event's savepoint,
-  // its de-duplication and its durability.
+  // One queued append. The event's outbox (matches and runs) travels inside it and is written by
+  // ApplyAppend in the event's savepoint: it shares the event's de-duplication and durability.
   struct PendingAppend {
     NewEvent event;
     AppendCallback done;
   };
-  // One queued management write: `apply` runs inside its own transaction on the writer thread.
+  // One queued write: `apply` runs on the writer thread inside a savepoint of its own, within the
+  // batch transaction; `result` is set after the COMMIT.
   struct PendingWrite {
     std::function<Status(Connection&)> apply;
     std::promise<Status> result;
   };
   using WriteRequest = std::variant<PendingAppend, PendingWrite>;
 
-  // The outcome of one append inside a batch: `outcome` goes to its callback; a non-OK `fatal`
-  // means the batch transaction itself is broken and must be rolled back as a whole.
-  struct AppendStep {
-    Result<AppendOutcome> outcome;
-    Status fatal;
+  // What one request did besides its own rows, noted by the code that applies it (writer thread)
+  // and counted only when its savepoint was kept and the batch committed.
+  struct WriteEffects {
+    uint64_t runs_created = 0;
+    bool runs_made_due = false;  // the commit must tell the runs-queued listener
+  };
+  // The outcome of one request of a batch, held until the COMMIT decides whether it stands.
+  struct AppliedRequest {
+    Status status;         // the request's own outcome
+    AppendOutcome append;  // an append's answer when `status` is OK
+    WriteEffects effects;
   };
 
   SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer,
@@ -113,10 +152,18 @@ class SqliteStore final : public Store {
 
   // Writer thread.
   void WriterLoop();
-  void CommitAppends(std::vector<PendingAppend>& batch);
-  AppendStep AppendInSavepoint(const NewEvent& event);
+  // Applies `batch` in one transaction, filling `applied` (one per request, in order); returns
+  // the transaction's status (non-OK: nothing of the batch was committed).
+  Status ApplyBatch(std::vector<WriteRequest>& batch, std::vector<AppliedRequest>& applied);
+  // After ApplyBatch, outside every lock: counters, the listener, then each request's result.
+  void DeliverBatch(std::vector<WriteRequest>& batch, std::vector<AppliedRequest>& applied,
+                    const Status& txn);
+  // Runs `apply` (-> the request's own Status, stored in `own`) inside a savepoint of its own;
+  // rolls the savepoint back when it fails. Returns non-OK only when the batch transaction itself
+  // is broken (it must then be rolled back as a whole).
+  template <typename Apply>
+  Status InSavepoint(Apply&& apply, Status* own);
   Result<AppendOutcome> ApplyAppend(const NewEvent& event);
-  void RunWrite(PendingWrite& write);
   Status Execute(std::string_view sql, std::string_view op);  // on the writer connection
 
   // Checkpointer thread.
@@ -136,6 +183,7 @@ class SqliteStore final : public Store {
   const std::string path_;
   const std::string vfs_;
   const size_t max_batch_;
+  const Clock* const clock_;
 
   // The queue between callers and the writer thread.
   std::mutex mu_;
@@ -144,6 +192,7 @@ class SqliteStore final : public Store {
   bool closing_ = false;            // guarded by mu_; once set, nothing more is queued
 
   std::unique_ptr<Connection> writer_;  // used only by writer_thread_ (then by Close, after join)
+  WriteEffects effects_;                // used only by writer_thread_: the current request's
   std::thread writer_thread_;
   // Detects calls made from a callback. Cleared after the join: a later thread may reuse the id.
   std::atomic<std::thread::id> writer_thread_id_;
@@ -172,6 +221,10 @@ class SqliteStore final : public Store {
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_
   bool readers_closed_ = false;                            // guarded by readers_mu_
 
+  // Held while the listener runs, so replacing it waits for a call in progress.
+  std::mutex listener_mu_;
+  std::function<void()> runs_queued_listener_;  // guarded by listener_mu_
+
   std::mutex close_mu_;  // serialises Close() so a second caller waits for the first to finish
   bool closed_ = false;  // guarded by close_mu_
 
@@ -181,6 +234,8 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<uint64_t> max_batch_seen_{0};
   std::atomic<uint64_t> failed_batches_{0};
+  std::atomic<uint64_t> writes_committed_{0};
+  std::atomic<uint64_t> runs_created_{0};
   // Written only by the checkpointer thread.
   std::atomic<uint64_t> checkpoints_{0};
   std::atomic<uint64_t> wal_restarts_{0};

@@ -1,6 +1,6 @@
-#include "filter/utf8.h"
+#include "common/utf8.h"
 
-namespace triggerd::filter::internal {
+namespace triggerd {
 
 std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
@@ -54,4 +54,4 @@ std::string RepairUtf8(std::string_view s) {
   return out;
 }
 
-}  // namespace triggerd::filter::internal
+}  // namespace triggerd

@@ -1,0 +1,216 @@
+// /api/v1/agents: what a run talks to (an http endpoint, a command, an LLM). Builders and admins
+// create agents and every role of the workspace reads them (a trigger of any builder may use any
+// agent); only the agent's creator or an admin changes or deletes it.
+#include "api/internal.h"
+#include "common/crypto.h"
+#include "common/ids.h"
+#include "dispatch/target.h"
+
+namespace triggerd::api {
+namespace {
+
+constexpr size_t kMaxNameBytes = 200;
+constexpr size_t kMaxInstructionsBytes = 64 * 1024;
+constexpr int64_t kMaxAttempts = 100;
+constexpr int64_t kMaxConcurrency = 1000;
+
+boost::json::object AgentJson(const store::Agent& agent) {
+  boost::json::object o;
+  o["id"] = agent.id;
+  o["name"] = agent.name;
+  o["instructions"] = agent.instructions;
+  boost::system::error_code ec;
+  boost::json::value target = boost::json::parse(agent.target_json, ec);
+  o["target"] = ec ? boost::json::value(boost::json::object()) : std::move(target);
+  o["max_attempts"] = agent.max_attempts;
+  o["concurrency"] = agent.concurrency;
+  // The secret itself is shown once, when it is made (signing_secret in the 201 / rotate answer).
+  o["has_signing_secret"] = !agent.signing_secret.empty();
+  o["created_by"] = agent.created_by;
+  o["created_at"] = Time(agent.created_at);
+  o["updated_at"] = Time(agent.updated_at);
+  return o;
+}
+
+// Standard Webhooks secret: "whsec_" + base64 of 32 random bytes (what http targets sign with).
+std::string NewSigningSecret() { return "whsec_" + crypto::Base64Encode(crypto::RandomBytes(32)); }
+
+// dispatch::ParseTargetConfig names the member in its message ("target.url: …"); that prefix is
+// the field. Anything else is about the target as a whole.
+std::string TargetField(const std::string& message) {
+  if (message.rfind("target", 0) != 0) return "target";
+  size_t end = message.find_first_of(": ");
+  return end == std::string::npos ? "target" : message.substr(0, end);
+}
+
+// Applies the settable members of `body` to `agent`; on update only the ones sent change. An
+// http target without a signing secret gets one (also on rotate), reported in `issued`; other
+// targets have none. Returns the error response, if any.
+std::optional<http::Response> ApplyAgentFields(const boost::json::object& body, bool creating,
+                                               bool rotate, store::Agent* agent,
+                                               std::string* issued) {
+  if (auto unknown = FirstUnknownField(
+          body, {"name", "instructions", "target", "max_attempts", "concurrency"})) {
+    return UnknownFieldResponse(*unknown);
+  }
+  if (creating || body.contains("name")) {
+    auto name = StringField(body, "name", std::nullopt);
+    if (!name) return FieldErrorResponse(name.error(), "name");
+    if (name->empty() || name->size() > kMaxNameBytes) {
+      return FieldErrorResponse(Status::InvalidArgument("name must be 1 to 200 characters"),
+                                "name");
+    }
+    agent->name = *name;
+  }
+  if (body.contains("instructions")) {
+    auto instructions = StringField(body, "instructions", std::string());
+    if (!instructions) return FieldErrorResponse(instructions.error(), "instructions");
+    if (instructions->size() > kMaxInstructionsBytes) {
+      return FieldErrorResponse(Status::InvalidArgument("instructions must be at most 65536 bytes"),
+                                "instructions");
+    }
+    agent->instructions = *instructions;
+  }
+  bool http_target = false;
+  if (creating || body.contains("target")) {
+    const boost::json::value* target = body.if_contains("target");
+    if (target == nullptr || target->is_null()) {
+      return FieldErrorResponse(Status::InvalidArgument("target is required"), "target");
+    }
+    auto config = dispatch::ParseTargetConfig(*target);
+    if (!config) return FieldErrorResponse(config.error(), TargetField(config.error().message()));
+    agent->target_json = boost::json::serialize(dispatch::TargetConfigToJson(*config));
+    http_target = config->type == dispatch::TargetType::kHttp;
+  } else {
+    auto config = dispatch::ParseTargetConfigText(agent->target_json);
+    if (!config) return http::ErrorResponse(config.error());  // stored: not the caller's fault
+    http_target = config->type == dispatch::TargetType::kHttp;
+  }
+  if (!http_target) {
+    agent->signing_secret.clear();
+  } else if (agent->signing_secret.empty() || rotate) {
+    agent->signing_secret = NewSigningSecret();
+    *issued = agent->signing_secret;
+  }
+  auto max_attempts = IntField(body, "max_attempts", agent->max_attempts);
+  if (!max_attempts) return FieldErrorResponse(max_attempts.error(), "max_attempts");
+  if (*max_attempts < 1 || *max_attempts > kMaxAttempts) {
+    return FieldErrorResponse(Status::InvalidArgument("max_attempts must be between 1 and 100"),
+                              "max_attempts");
+  }
+  agent->max_attempts = static_cast<int>(*max_attempts);
+  auto concurrency = IntField(body, "concurrency", agent->concurrency);
+  if (!concurrency) return FieldErrorResponse(concurrency.error(), "concurrency");
+  if (*concurrency < 1 || *concurrency > kMaxConcurrency) {
+    return FieldErrorResponse(Status::InvalidArgument("concurrency must be between 1 and 1000"),
+                              "concurrency");
+  }
+  agent->concurrency = static_cast<int>(*concurrency);
+  return std::nullopt;
+}
+
+http::Response WithIssued(int status, const store::Agent& agent, const std::string& issued) {
+  boost::json::object out = AgentJson(agent);
+  if (!issued.empty()) out["signing_secret"] = issued;
+  return Json(status, out);
+}
+
+// The agent, when the principal may change it: builder role or better, and its creator or an
+// admin. Existence is checked first, so a key of another workspace gets 404 whatever its role.
+Result<store::Agent> AgentToChange(ApiContext* ctx, const Principal& p, const std::string& id) {
+  auto agent = ctx->store->GetAgent(p.workspace_id, id);
+  if (!agent) return agent.error();
+  TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
+  if (!CanSee(p, agent->created_by)) {
+    return Status::PermissionDenied("only the agent's creator or an admin can change it",
+                                    "not_owner");
+  }
+  return agent;
+}
+
+}  // namespace
+
+void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
+  router->Add("POST", "/api/v1/agents", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                auto body = ParseObject(r);
+                if (!body) return http::ErrorResponse(body.error());
+                store::Agent agent;
+                agent.id = NewId("agt");
+                agent.workspace_id = p.workspace_id;
+                agent.created_by = p.key_id;
+                agent.created_at = agent.updated_at = ctx->clock->NowMicros();
+                std::string issued;
+                if (auto e = ApplyAgentFields(*body, true, false, &agent, &issued)) return *e;
+                if (auto s = ctx->store->CreateAgent(agent); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                return WithIssued(201, agent, issued);
+              }));
+
+  router->Add("GET", "/api/v1/agents", Authed(ctx, [ctx](const Principal& p, http::Request&) {
+                auto agents = ctx->store->ListAgents(p.workspace_id);
+                if (!agents) return http::ErrorResponse(agents.error());
+                boost::json::array data;
+                for (const auto& agent : *agents) data.push_back(AgentJson(agent));
+                return PageJson(std::move(data), std::nullopt);
+              }));
+
+  router->Add("GET", "/api/v1/agents/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto agent = ctx->store->GetAgent(p.workspace_id, r.path_params["id"]);
+                if (!agent) return http::ErrorResponse(agent.error());
+                return Json(200, AgentJson(*agent));
+              }));
+
+  auto update = [ctx](bool rotate) {
+    return Authed(ctx, [ctx, rotate](const Principal& p, http::Request& r) {
+      auto agent = AgentToChange(ctx, p, r.path_params["id"]);
+      if (!agent) return http::ErrorResponse(agent.error());
+      boost::json::object body;
+      if (!rotate || !r.body.empty()) {
+        auto parsed = ParseObject(r);
+        if (!parsed) return http::ErrorResponse(parsed.error());
+        body = std::move(*parsed);
+      }
+      if (rotate) {
+        if (auto unknown = FirstUnknownField(body, {})) return UnknownFieldResponse(*unknown);
+      }
+      std::string issued;
+      if (auto e = ApplyAgentFields(body, false, rotate, &*agent, &issued)) return *e;
+      if (rotate && issued.empty()) {
+        return http::ErrorResponse(Status::InvalidArgument(
+            "only agents with an http target have a signing secret", "nothing_to_rotate"));
+      }
+      agent->updated_at = ctx->clock->NowMicros();
+      if (auto s = ctx->store->UpdateAgent(*agent); !s.ok()) return http::ErrorResponse(s);
+      // The dispatcher caches targets (and their secrets) per agent.
+      if (ctx->dispatcher != nullptr) ctx->dispatcher->ForgetAgent(agent->id);
+      return WithIssued(200, *agent, issued);
+    });
+  };
+  router->Add("PATCH", "/api/v1/agents/{id}", update(false));
+  // A new signing secret for an http agent, shown once; the old one stops at once.
+  router->Add("POST", "/api/v1/agents/{id}/rotate", update(true));
+
+  router->Add("DELETE", "/api/v1/agents/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto agent = AgentToChange(ctx, p, r.path_params["id"]);
+                if (!agent) return http::ErrorResponse(agent.error());
+                if (auto s = ctx->store->DeleteAgent(p.workspace_id, agent->id); !s.ok()) {
+                  if (s.type() == ErrorType::kConflict) {
+                    return http::ErrorResponse(Status::Conflict(
+                        "triggers still use this agent: delete them or point them at another "
+                        "agent first",
+                        "agent_in_use"));
+                  }
+                  return http::ErrorResponse(s);
+                }
+                if (ctx->dispatcher != nullptr) ctx->dispatcher->ForgetAgent(agent->id);
+                return http::Response{204, {}, "", ""};
+              }));
+}
+
+}  // namespace triggerd::api

@@ -1,0 +1,365 @@
+// /api/v1/triggers: bind a source to an agent with an optional filter. Triggers are personal:
+// builders and admins create them on any source of the workspace; a non-admin sees and manages
+// only the triggers it created (another's trigger is answered like an unknown id), admins all.
+// Every change is pushed to the ingest cache at once, so the next webhook sees it.
+#include "api/internal.h"
+#include "common/ids.h"
+#include "dispatch/dispatch.h"
+#include "filter/filter.h"
+
+namespace triggerd::api {
+namespace {
+
+constexpr size_t kMaxNameBytes = 200;
+constexpr size_t kMaxEventTypes = 100;
+constexpr size_t kMaxEventTypeBytes = 200;
+
+boost::json::object TriggerJson(const store::Trigger& trigger) {
+  boost::json::object o;
+  o["id"] = trigger.id;
+  o["source_id"] = trigger.source_id;
+  o["agent_id"] = trigger.agent_id;
+  o["name"] = trigger.name;
+  o["filter"] =
+      trigger.filter.empty() ? boost::json::value(nullptr) : boost::json::value(trigger.filter);
+  o["event_types"] = boost::json::array(trigger.event_types.begin(), trigger.event_types.end());
+  o["include_payload"] = trigger.include_payload;
+  o["enabled"] = trigger.enabled;
+  o["created_by"] = trigger.created_by;
+  o["created_at"] = Time(trigger.created_at);
+  o["updated_at"] = Time(trigger.updated_at);
+  return o;
+}
+
+// The trigger when the principal may see it. Unknown, of another workspace, or another
+// non-admin's: the same 404, so ids of others' triggers cannot be probed.
+Result<store::Trigger> VisibleTrigger(ApiContext* ctx, const Principal& p, const std::string& id) {
+  auto trigger = ctx->store->GetTrigger(p.workspace_id, id);
+  if (trigger && CanSee(p, trigger->created_by)) return trigger;
+  if (!trigger && trigger.error().type() != ErrorType::kNotFound) return trigger.error();
+  return Status::NotFound("no trigger \"" + id.substr(0, 100) + "\"");
+}
+
+// A reference to another resource of the workspace: a missing one is the caller's input error
+// (400 naming the field), not a missing URL (404).
+std::optional<http::Response> CheckReference(const Status& found, std::string_view field,
+                                             std::string_view what, const std::string& id) {
+  if (found.ok()) return std::nullopt;
+  if (found.type() != ErrorType::kNotFound) return http::ErrorResponse(found);
+  return FieldErrorResponse(
+      Status::InvalidArgument(std::string(field) + ": no " + std::string(what) + " \"" +
+                                  id.substr(0, 100) + "\" in this workspace",
+                              "unknown_reference"),
+      field);
+}
+
+// Applies the settable members of `body` to `trigger`; on update only the ones sent change.
+// Returns the error response, if any (400 with "field", or invalid_filter with line/column).
+std::optional<http::Response> ApplyTriggerFields(ApiContext* ctx, const boost::json::object& body,
+                                                 bool creating, store::Trigger* trigger) {
+  if (auto unknown = FirstUnknownField(body, {"agent_id", "source_id", "name", "filter",
+                                              "event_types", "include_payload", "enabled"})) {
+    return UnknownFieldResponse(*unknown);
+  }
+  if (creating || body.contains("source_id")) {
+    auto source_id = StringField(body, "source_id", std::nullopt);
+    if (!source_id) return FieldErrorResponse(source_id.error(), "source_id");
+    if (!creating && *source_id != trigger->source_id) {
+      // Its match records and runs belong to the old source's events.
+      return FieldErrorResponse(
+          Status::InvalidArgument("source_id cannot change; create a new trigger instead"),
+          "source_id");
+    }
+    if (creating) {
+      auto source = ctx->store->GetSource(trigger->workspace_id, *source_id);
+      if (auto e = CheckReference(source.status(), "source_id", "source", *source_id)) return e;
+      trigger->source_id = *source_id;
+    }
+  }
+  if (creating || body.contains("agent_id")) {
+    auto agent_id = StringField(body, "agent_id", std::nullopt);
+    if (!agent_id) return FieldErrorResponse(agent_id.error(), "agent_id");
+    auto agent = ctx->store->GetAgent(trigger->workspace_id, *agent_id);
+    if (auto e = CheckReference(agent.status(), "agent_id", "agent", *agent_id)) return e;
+    trigger->agent_id = *agent_id;
+  }
+  if (body.contains("name")) {
+    auto name = StringField(body, "name", std::string());
+    if (!name) return FieldErrorResponse(name.error(), "name");
+    if (name->size() > kMaxNameBytes) {
+      return FieldErrorResponse(Status::InvalidArgument("name must be at most 200 characters"),
+                                "name");
+    }
+    trigger->name = *name;
+  }
+  if (body.contains("filter")) {
+    // null (like "") is the empty filter, which matches every event.
+    auto text = StringField(body, "filter", std::string());
+    if (!text) return FieldErrorResponse(text.error(), "filter");
+    filter::CompileError error;
+    if (auto compiled = filter::Compile(*text, &error); !compiled) {
+      return InvalidFilterResponse(error);
+    }
+    trigger->filter = *text;
+  }
+  if (body.contains("event_types")) {
+    auto types = StringListField(body, "event_types");
+    if (!types) return FieldErrorResponse(types.error(), "event_types");
+    if (types->size() > kMaxEventTypes) {
+      return FieldErrorResponse(Status::InvalidArgument("event_types may list at most 100 types"),
+                                "event_types");
+    }
+    for (const auto& type : *types) {
+      if (type.empty() || type.size() > kMaxEventTypeBytes) {
+        return FieldErrorResponse(
+            Status::InvalidArgument("event_types entries must be 1 to 200 characters"),
+            "event_types");
+      }
+    }
+    trigger->event_types = std::move(*types);
+  }
+  auto include_payload = BoolField(body, "include_payload", trigger->include_payload);
+  if (!include_payload) return FieldErrorResponse(include_payload.error(), "include_payload");
+  trigger->include_payload = *include_payload;
+  auto enabled = BoolField(body, "enabled", trigger->enabled);
+  if (!enabled) return FieldErrorResponse(enabled.error(), "enabled");
+  trigger->enabled = *enabled;
+  return std::nullopt;
+}
+
+bool Subscribed(const store::Trigger& trigger, std::string_view event_type) {
+  if (trigger.event_types.empty()) return true;
+  for (const auto& type : trigger.event_types) {
+    if (type == event_type) return true;
+  }
+  return false;
+}
+
+// POST /api/v1/triggers/{id}/test: what ingest would decide for this trigger and an event, with
+// the filter's explanation. Writes nothing and starts nothing. `matched` is true exactly when
+// ingest would record "matched" and start a run; `filter_matched` is the filter alone.
+http::Response TestTrigger(ApiContext* ctx, const Principal& p, const store::Trigger& trigger,
+                           const boost::json::object& body) {
+  if (auto unknown = FirstUnknownField(body, {"payload", "headers", "event_type", "event_id"})) {
+    return UnknownFieldResponse(*unknown);
+  }
+  boost::json::value payload;
+  Headers headers;
+  std::string event_type;
+  if (const auto* event_id = body.if_contains("event_id"); event_id && !event_id->is_null()) {
+    for (std::string_view other : {"payload", "headers", "event_type"}) {
+      if (body.contains(other)) {
+        return FieldErrorResponse(
+            Status::InvalidArgument("send either event_id or payload (with headers and "
+                                    "event_type), not both"),
+            other);
+      }
+    }
+    if (!event_id->is_string()) {
+      return FieldErrorResponse(Status::InvalidArgument("event_id must be a string"), "event_id");
+    }
+    std::string id(event_id->as_string());
+    auto event = ctx->store->GetEvent(p.workspace_id, id);
+    if (auto e = CheckReference(event.status(), "event_id", "event", id)) return *e;
+    boost::system::error_code ec;
+    payload = boost::json::parse(dispatch::EventPayload(*event), ec);
+    if (ec) payload = nullptr;
+    headers = event->headers;  // as stored: redacted
+    event_type = event->event_type;
+  } else {
+    const boost::json::value* given = body.if_contains("payload");
+    if (given == nullptr) {
+      return FieldErrorResponse(Status::InvalidArgument("payload or event_id is required"),
+                                "payload");
+    }
+    payload = *given;
+    if (const auto* h = body.if_contains("headers"); h && !h->is_null()) {
+      if (!h->is_object()) {
+        return FieldErrorResponse(Status::InvalidArgument("headers must be an object of strings"),
+                                  "headers");
+      }
+      for (const auto& [name, value] : h->as_object()) {
+        if (!value.is_string()) {
+          return FieldErrorResponse(Status::InvalidArgument("headers must be an object of strings"),
+                                    "headers");
+        }
+        headers.push_back({std::string(name), std::string(value.as_string())});
+      }
+    }
+    auto type = StringField(body, "event_type", std::string());
+    if (!type) return FieldErrorResponse(type.error(), "event_type");
+    event_type = *type;
+  }
+
+  const bool subscribed = Subscribed(trigger, event_type);
+  boost::json::object out;
+  filter::CompileError error;
+  auto compiled = filter::Compile(trigger.filter, &error);
+  bool filter_matched = false;
+  if (!compiled) {
+    // Refused when saved, but a filter stored by an older version may no longer compile.
+    out["explanation"] = nullptr;
+    out["filter_error"] = {
+        {"message", error.ToString()}, {"line", error.line}, {"column", error.column}};
+  } else {
+    filter::EvalContext context{payload, &headers, event_type, trigger.source_id};
+    filter_matched = filter::Matches(*compiled, context);
+    out["explanation"] = filter::Explain(*compiled, context);
+  }
+  out["filter_matched"] = filter_matched;
+  // The same order of decisions as ingest::Ingestor::EvaluateTriggers.
+  store::MatchOutcome outcome = !trigger.enabled ? store::MatchOutcome::kDisabled
+                                : !subscribed    ? store::MatchOutcome::kIgnored
+                                : !compiled      ? store::MatchOutcome::kFilterError
+                                : filter_matched ? store::MatchOutcome::kMatched
+                                                 : store::MatchOutcome::kIgnored;
+  out["matched"] = outcome == store::MatchOutcome::kMatched;
+  out["outcome"] = store::MatchOutcomeName(outcome);
+  out["event_type"] =
+      event_type.empty() ? boost::json::value(nullptr) : boost::json::value(event_type);
+  out["event_type_subscribed"] = subscribed;
+  out["enabled"] = trigger.enabled;
+  return Json(200, out);
+}
+
+}  // namespace
+
+boost::json::object MatchJson(const store::Match& match) {
+  boost::json::object o;
+  o["event_id"] = match.event_id;
+  o["trigger_id"] = match.trigger_id;
+  o["outcome"] = store::MatchOutcomeName(match.outcome);
+  o["run_id"] =
+      match.run_id.empty() ? boost::json::value(nullptr) : boost::json::value(match.run_id);
+  o["message"] = match.message;
+  o["evaluated_at"] = Time(match.evaluated_at);
+  o["replay"] = match.replay;
+  return o;
+}
+
+Result<std::set<std::string>> OwnTriggerIds(ApiContext* ctx, const Principal& p,
+                                            std::string_view source_id) {
+  auto triggers = ctx->store->ListTriggers(p.workspace_id, source_id, "");
+  if (!triggers) return triggers.error();
+  std::set<std::string> own;
+  for (const auto& trigger : *triggers) {
+    if (trigger.created_by == p.key_id) own.insert(trigger.id);
+  }
+  return own;
+}
+
+void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
+  router->Add(
+      "POST", "/api/v1/triggers", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+        if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
+          return http::ErrorResponse(s);
+        }
+        auto body = ParseObject(r);
+        if (!body) return http::ErrorResponse(body.error());
+        store::Trigger trigger;
+        trigger.id = NewId("trg");
+        trigger.workspace_id = p.workspace_id;
+        trigger.created_by = p.key_id;
+        trigger.created_at = trigger.updated_at = ctx->clock->NowMicros();
+        if (auto e = ApplyTriggerFields(ctx, *body, true, &trigger)) return *e;
+        if (auto s = ctx->store->CreateTrigger(trigger); !s.ok()) {
+          // kNotFound: the source or agent was deleted since it was checked.
+          if (s.type() == ErrorType::kNotFound) {
+            return http::ErrorResponse(Status::InvalidArgument(s.message(), "unknown_reference"));
+          }
+          return http::ErrorResponse(s);
+        }
+        ctx->ingestor->UpsertTrigger(trigger);
+        return Json(201, TriggerJson(trigger));
+      }));
+
+  router->Add("GET", "/api/v1/triggers", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto triggers = ctx->store->ListTriggers(
+                    p.workspace_id, r.query_params["source_id"], r.query_params["agent_id"]);
+                if (!triggers) return http::ErrorResponse(triggers.error());
+                boost::json::array data;
+                for (const auto& trigger : *triggers) {
+                  if (CanSee(p, trigger.created_by)) data.push_back(TriggerJson(trigger));
+                }
+                return PageJson(std::move(data), std::nullopt);
+              }));
+
+  router->Add("GET", "/api/v1/triggers/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto trigger = VisibleTrigger(ctx, p, r.path_params["id"]);
+                if (!trigger) return http::ErrorResponse(trigger.error());
+                return Json(200, TriggerJson(*trigger));
+              }));
+
+  router->Add("PATCH", "/api/v1/triggers/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto trigger = VisibleTrigger(ctx, p, r.path_params["id"]);
+                if (!trigger) return http::ErrorResponse(trigger.error());
+                if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                auto body = ParseObject(r);
+                if (!body) return http::ErrorResponse(body.error());
+                if (auto e = ApplyTriggerFields(ctx, *body, false, &*trigger)) return *e;
+                trigger->updated_at = ctx->clock->NowMicros();
+                if (auto s = ctx->store->UpdateTrigger(*trigger); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                ctx->ingestor->UpsertTrigger(*trigger);
+                return Json(200, TriggerJson(*trigger));
+              }));
+
+  router->Add("DELETE", "/api/v1/triggers/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto trigger = VisibleTrigger(ctx, p, r.path_params["id"]);
+                if (!trigger) return http::ErrorResponse(trigger.error());
+                if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                if (auto s = ctx->store->DeleteTrigger(p.workspace_id, trigger->id); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                ctx->ingestor->RemoveTrigger(trigger->id);
+                return http::Response{204, {}, "", ""};
+              }));
+
+  router->Add("POST", "/api/v1/triggers/{id}/test",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto trigger = VisibleTrigger(ctx, p, r.path_params["id"]);
+                if (!trigger) return http::ErrorResponse(trigger.error());
+                auto body = ParseObject(r);
+                if (!body) return http::ErrorResponse(body.error());
+                return TestTrigger(ctx, p, *trigger, *body);
+              }));
+
+  router->Add("GET", "/api/v1/triggers/{id}/matches",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto trigger = VisibleTrigger(ctx, p, r.path_params["id"]);
+                if (!trigger) return http::ErrorResponse(trigger.error());
+                store::MatchQuery query;
+                query.workspace_id = p.workspace_id;
+                query.trigger_id = trigger->id;
+                if (const std::string& outcome = r.query_params["outcome"]; !outcome.empty()) {
+                  query.outcome = store::ParseMatchOutcome(outcome);
+                  if (!query.outcome) {
+                    return FieldErrorResponse(
+                        Status::InvalidArgument(
+                            "outcome must be one of matched, ignored, disabled, filter_error"),
+                        "outcome");
+                  }
+                }
+                auto limit = LimitParam(r);
+                if (!limit) return FieldErrorResponse(limit.error(), "limit");
+                query.limit = *limit;
+                auto cursor = CursorParam(r);
+                if (!cursor) return FieldErrorResponse(cursor.error(), "cursor");
+                query.before_seq = *cursor;
+                auto page = ctx->store->ListTriggerMatches(query);
+                if (!page) return http::ErrorResponse(page.error());
+                boost::json::array data;
+                for (const auto& match : page->items) data.push_back(MatchJson(match));
+                return PageJson(std::move(data), page->next_cursor);
+              }));
+}
+
+}  // namespace triggerd::api

@@ -1,0 +1,96 @@
+// dispatch: turns queued runs into attempts against agents' targets, at least once.
+//
+//   store (runs due) --ClaimRuns(lease)--> dispatcher thread --> worker pool --Target::Deliver-->
+//   agent;  the result --FinishAttempt--> store (succeeded | retrying + backoff | failed | dead)
+//
+// One dispatcher thread claims due runs in batches, never more than the free workers, and hands
+// them to a pool of worker threads. The store enforces each agent's concurrency inside the claim,
+// so a slow or dead agent occupies at most `concurrency` workers and never starves the others
+// (as long as workers exceed one agent's concurrency). Wake-ups: the store's runs-queued listener
+// and each finished attempt notify the dispatcher at once; otherwise it sleeps until the store's
+// next due time (a retry's backoff, a lease's expiry), capped at `idle_poll` (runs made due by
+// another process sharing the database).
+// Leases: a claimed run is leased for `lease`, and its attempt is cut at 90% of that (a target
+// timeout above it is lowered), so a live attempt always ends inside its lease. A process that
+// dies mid-attempt leaves the lease to expire, and the run is claimed again (ReleaseLeases at
+// start-up shortcuts that for the single-process SQLite store). Every attempt carries the run id as its
+// idempotency key, so a target can drop the duplicate a crash may cause.
+// Retries: exponential backoff with full jitter, delay = uniform(0, min(max_backoff,
+// base_backoff * 2^(attempt-1))); a Retry-After from the target replaces it (capped at a day,
+// not at max_backoff: the target knows when it can take more). Permanent errors (see DeliveryResult) fail the run at once; a retryable error on
+// the last attempt makes it dead.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/store.h"
+
+namespace triggerd::dispatch {
+
+// The message a run sends its agent (http body, llm user message, and command stdin when the
+// trigger excludes the payload). Deterministic in its inputs, so the API shows exactly what was
+// sent without storing a copy per run:
+//   {"run_id":…, "event":{"id","source_id","type","delivery_id","received_at"},
+//    "trigger_id":…, "agent_id":…, "payload": <JSON>}      ("payload" only with include_payload)
+// `payload_json` is the event's payload as JSON text (store::Event body or payload_json).
+std::string BuildRunMessage(const store::Run& run, const store::Event& event);
+// The payload as JSON text: the event's payload_json when set, else its body.
+std::string_view EventPayload(const store::Event& event);
+
+struct Options {
+  int workers = 16;                 // attempts in flight at once, across agents
+  int claim_batch = 32;             // at most this many runs per claim
+  std::chrono::milliseconds base_backoff{1000};
+  std::chrono::milliseconds max_backoff{std::chrono::hours(1)};
+  std::chrono::milliseconds lease{std::chrono::minutes(15)};
+  std::chrono::milliseconds idle_poll{1000};
+  // Release leases of other owners at start (single-process stores: SQLite).
+  bool release_leases_on_start = true;
+};
+
+// Counters, monotonic.
+struct DispatchStats {
+  uint64_t claimed = 0;
+  uint64_t succeeded = 0;
+  uint64_t retried = 0;
+  uint64_t failed = 0;
+  uint64_t dead = 0;
+  uint64_t lost_leases = 0;  // FinishAttempt answered kConflict (lease taken over, cancelled)
+  uint64_t in_flight = 0;    // a gauge
+};
+
+class Dispatcher {
+ public:
+  // `store` and `clock` must outlive the dispatcher.
+  Dispatcher(store::Store* store, const Clock* clock, Options options);
+  ~Dispatcher();  // Stop()
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Registers the store's runs-queued listener, releases stale leases (per options) and starts
+  // the threads.
+  Status Start();
+  // Stops claiming and waits for the attempts in flight (each bounded by its timeout); runs
+  // claimed but not yet started are left to their leases (ReleaseLeases at the next start, or
+  // expiry). Idempotent.
+  void Stop();
+  // Wakes the dispatcher (runs became due). Cheap; callable from any thread, store callbacks too.
+  void Wake();
+  // Drops cached targets of this agent (after it was changed or deleted).
+  void ForgetAgent(const std::string& agent_id);
+
+  const std::string& owner_id() const;
+  DispatchStats stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace triggerd::dispatch

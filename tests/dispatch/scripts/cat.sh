@@ -1,0 +1,2 @@
+# Echoes stdin back.
+exec cat

@@ -1,0 +1,12 @@
+# Prints the variables a command target sets, one per line.
+printf 'EVENT=%s\n' "$TRIGGER_EVENT_ID"
+printf 'RUN=%s\n' "$TRIGGER_RUN_ID"
+printf 'SOURCE=%s\n' "$TRIGGER_SOURCE_ID"
+printf 'TRIGGER=%s\n' "$TRIGGER_TRIGGER_ID"
+printf 'AGENT=%s\n' "$TRIGGER_AGENT_ID"
+printf 'ATTEMPT=%s\n' "$TRIGGER_ATTEMPT"
+printf 'PAYLOAD_SET=%s\n' "${TRIGGER_PAYLOAD+yes}"
+printf 'PAYLOAD_LENGTH=%s\n' "${#TRIGGER_PAYLOAD}"
+printf 'TRUNCATED=%s\n' "$TRIGGER_PAYLOAD_TRUNCATED"
+printf 'INHERITED=%s\n' "$TRIGGERD_TEST_INHERITED"
+printf 'STDIN_LENGTH=%s\n' "$(wc -c | tr -d ' ')"

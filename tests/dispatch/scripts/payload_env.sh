@@ -1,0 +1,2 @@
+# Prints TRIGGER_PAYLOAD exactly.
+printf '%s' "$TRIGGER_PAYLOAD"

@@ -1,0 +1,2 @@
+# Prints the physical working directory.
+pwd -P

@@ -1,0 +1,219 @@
+// Matching an event against the triggers of its source (Ingestor::EvaluateTriggers), and the
+// outbox rows the pipeline commits with the event.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <future>
+
+#include "common/crypto.h"
+#include "ingest/ingest.h"
+#include "test_util.h"
+
+namespace triggerd::ingest {
+namespace {
+
+using store::MatchOutcome;
+
+store::Trigger MakeTrigger(std::string id, std::string filter, int64_t created_at,
+                           std::string source_id = "src_a") {
+  store::Trigger t;
+  t.id = std::move(id);
+  t.workspace_id = "ws_a";
+  t.source_id = std::move(source_id);
+  t.agent_id = "agt_" + t.id;
+  t.filter = std::move(filter);
+  t.created_by = "key_owner";
+  t.created_at = created_at;
+  return t;
+}
+
+class EvaluateTest : public ::testing::Test {
+ protected:
+  Evaluation Evaluate(std::string_view payload_text, std::string_view event_type = "",
+                      bool replay = false) {
+    payload_ = boost::json::parse(payload_text);
+    return ingestor_.EvaluateTriggers(
+        EventToMatch{"ws_a", "src_a", "evt_1", event_type, &payload_, &headers_}, 42, replay);
+  }
+
+  ManualClock clock_{1'700'000'000'000'000};
+  Ingestor ingestor_{nullptr, &clock_, Options{}};  // evaluation reads only the caches
+  boost::json::value payload_;
+  Headers headers_ = {{"X-GitHub-Event", "pull_request"}};
+};
+
+TEST_F(EvaluateTest, NoTriggersNoRecords) {
+  Evaluation e = Evaluate(R"({"action":"opened"})");
+  EXPECT_TRUE(e.matches.empty());
+  EXPECT_TRUE(e.runs.empty());
+}
+
+TEST_F(EvaluateTest, EveryTriggerGetsARecordInCreationOrder) {
+  store::Trigger disabled = MakeTrigger("trg_d", "", 4);
+  disabled.enabled = false;
+  store::Trigger typed = MakeTrigger("trg_t", "", 5);
+  typed.event_types = {"issues"};
+  ingestor_.UpsertTrigger(MakeTrigger("trg_m", R"((eq "action" "opened"))", 2));
+  ingestor_.UpsertTrigger(MakeTrigger("trg_i", R"((eq "action" "closed"))", 1));
+  ingestor_.UpsertTrigger(disabled);
+  ingestor_.UpsertTrigger(typed);
+  ingestor_.UpsertTrigger(MakeTrigger("trg_e", "", 3));  // empty filter: every event
+  ingestor_.UpsertTrigger(MakeTrigger("trg_bad", "(eq \"action\"", 6));  // does not compile
+
+  Evaluation e = Evaluate(R"({"action":"opened"})", "pull_request");
+  ASSERT_EQ(e.matches.size(), 6u);
+  EXPECT_EQ(e.matches[0].trigger_id, "trg_i");
+  EXPECT_EQ(e.matches[0].outcome, MatchOutcome::kIgnored);
+  EXPECT_EQ(e.matches[1].trigger_id, "trg_m");
+  EXPECT_EQ(e.matches[1].outcome, MatchOutcome::kMatched);
+  EXPECT_EQ(e.matches[2].trigger_id, "trg_e");
+  EXPECT_EQ(e.matches[2].outcome, MatchOutcome::kMatched);
+  EXPECT_EQ(e.matches[3].outcome, MatchOutcome::kDisabled);
+  EXPECT_EQ(e.matches[4].outcome, MatchOutcome::kIgnored);
+  EXPECT_NE(e.matches[4].message.find("pull_request"), std::string::npos);
+  EXPECT_EQ(e.matches[5].outcome, MatchOutcome::kFilterError);
+  EXPECT_FALSE(e.matches[5].message.empty());
+
+  // One run per matched trigger, linked both ways, carrying the trigger's choices.
+  ASSERT_EQ(e.runs.size(), 2u);
+  EXPECT_EQ(e.runs[0].id, e.matches[1].run_id);
+  EXPECT_EQ(e.runs[1].id, e.matches[2].run_id);
+  EXPECT_NE(e.runs[0].id, e.runs[1].id);
+  EXPECT_EQ(e.runs[0].id.rfind("run_", 0), 0u);
+  EXPECT_EQ(e.runs[0].event_id, "evt_1");
+  EXPECT_EQ(e.runs[0].agent_id, "agt_trg_m");
+  EXPECT_EQ(e.runs[0].owner, "key_owner");
+  EXPECT_EQ(e.runs[0].created_at, 42);
+  for (const auto& m : e.matches) {
+    EXPECT_EQ(m.event_id, "evt_1");
+    EXPECT_EQ(m.evaluated_at, 42);
+    EXPECT_FALSE(m.replay);
+    if (m.outcome != MatchOutcome::kMatched) EXPECT_TRUE(m.run_id.empty());
+  }
+}
+
+TEST_F(EvaluateTest, SubscribedEventTypesAndReplayMarks) {
+  store::Trigger typed = MakeTrigger("trg_t", "", 1);
+  typed.event_types = {"issues", "pull_request"};
+  typed.include_payload = false;
+  ingestor_.UpsertTrigger(typed);
+  Evaluation e = Evaluate(R"({})", "pull_request", /*replay=*/true);
+  ASSERT_EQ(e.runs.size(), 1u);
+  EXPECT_FALSE(e.runs[0].include_payload);
+  EXPECT_TRUE(e.matches[0].replay);
+  // An event without a type never matches a trigger that subscribes to types.
+  EXPECT_EQ(Evaluate(R"({})", "").matches[0].outcome, MatchOutcome::kIgnored);
+}
+
+TEST_F(EvaluateTest, FiltersSeeHeadersAndEventType) {
+  ingestor_.UpsertTrigger(MakeTrigger(
+      "trg_h", R"((and (eq "$headers.x-github-event" "pull_request") (eq "$event" "push")))", 1));
+  EXPECT_EQ(Evaluate(R"({})", "push").matches[0].outcome, MatchOutcome::kMatched);
+  EXPECT_EQ(Evaluate(R"({})", "issues").matches[0].outcome, MatchOutcome::kIgnored);
+}
+
+TEST_F(EvaluateTest, UpsertReplacesMovesAndRemoveForgets) {
+  ingestor_.UpsertTrigger(MakeTrigger("trg_1", R"((eq "a" 1))", 1));
+  EXPECT_EQ(Evaluate(R"({"a":2})").matches[0].outcome, MatchOutcome::kIgnored);
+  ingestor_.UpsertTrigger(MakeTrigger("trg_1", R"((eq "a" 2))", 1));  // the filter changed
+  Evaluation e = Evaluate(R"({"a":2})");
+  ASSERT_EQ(e.matches.size(), 1u);
+  EXPECT_EQ(e.matches[0].outcome, MatchOutcome::kMatched);
+  // Moved to another source: gone from this one.
+  ingestor_.UpsertTrigger(MakeTrigger("trg_1", "", 1, "src_b"));
+  EXPECT_TRUE(Evaluate(R"({"a":2})").matches.empty());
+  ingestor_.UpsertTrigger(MakeTrigger("trg_2", "", 2));
+  ingestor_.RemoveTrigger("trg_2");
+  EXPECT_TRUE(Evaluate(R"({"a":2})").matches.empty());
+  // Removing a source drops its triggers.
+  ingestor_.UpsertTrigger(MakeTrigger("trg_3", "", 3));
+  ingestor_.Remove("src_a");
+  EXPECT_TRUE(Evaluate(R"({"a":2})").matches.empty());
+}
+
+TEST_F(EvaluateTest, ATriggerOfAnotherWorkspaceNeverMatches) {
+  store::Trigger other = MakeTrigger("trg_x", "", 1);
+  other.workspace_id = "ws_other";
+  ingestor_.UpsertTrigger(other);
+  EXPECT_TRUE(Evaluate(R"({})").matches.empty());
+}
+
+// The whole pipeline: the event, its match records and its runs are committed together.
+TEST(IngestOutboxTest, RunsAreCommittedWithTheEventAndADuplicateStartsNone) {
+  testing::TempDir dir;
+  auto opened = store::OpenSqliteStore({(dir.path() / "t.db").string()});
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  auto store = std::move(opened).value();
+  ASSERT_OK(store->CreateWorkspace({"ws_a", "a", 1}));
+  store::Source source;
+  source.id = "src_a";
+  source.workspace_id = "ws_a";
+  source.name = "a";
+  source.url_secret = "s";
+  source.delivery_id_header = "X-Delivery";
+  ASSERT_OK(store->CreateSource(source));
+  store::Agent agent;
+  agent.id = "agt_1";
+  agent.workspace_id = "ws_a";
+  agent.name = "a";
+  agent.target_json = R"({"type":"http","url":"http://127.0.0.1:9/"})";
+  agent.max_attempts = 5;
+  ASSERT_OK(store->CreateAgent(agent));
+  store::Trigger match = MakeTrigger("trg_1", R"((eq "action" "opened"))", 1);
+  match.agent_id = "agt_1";
+  store::Trigger ignore = MakeTrigger("trg_2", R"((eq "action" "closed"))", 2);
+  ignore.agent_id = "agt_1";
+  ASSERT_OK(store->CreateTrigger(match));
+  ASSERT_OK(store->CreateTrigger(ignore));
+
+  ManualClock clock(1'700'000'000'000'000);
+  Ingestor ingestor(store.get(), &clock, Options{});
+  ASSERT_OK(ingestor.Reload());
+  auto ingest = [&](std::string delivery) {
+    HeadRequest head;
+    head.workspace_id = "ws_a";
+    head.source_id = "src_a";
+    head.url_secret = "s";
+    head.method = "POST";
+    Headers none;
+    head.headers = &none;
+    head.remote_ip = "127.0.0.1";
+    auto admitted = ingestor.Admit(head);
+    EXPECT_TRUE(admitted.has_value());
+    std::promise<Result<IngestOutcome>> done;
+    ingestor.Ingest({admitted->source, "POST", "/x",
+                     {{"Content-Type", "application/json"}, {"X-Delivery", delivery}},
+                     "127.0.0.1", R"({"action":"opened"})"},
+                    [&](Result<IngestOutcome> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  };
+  auto first = ingest("d-1");
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  ASSERT_EQ(first->runs.size(), 1u);
+  EXPECT_EQ(first->runs[0].trigger_id, "trg_1");
+
+  auto run = store->GetRun("ws_a", first->runs[0].run_id);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  EXPECT_EQ(run->status, store::RunStatus::kQueued);
+  EXPECT_EQ(run->event_id, first->event_id);
+  EXPECT_EQ(run->max_attempts, 5);  // copied from the agent in the same transaction
+  auto matches = store->ListEventMatches("ws_a", first->event_id);
+  ASSERT_TRUE(matches.has_value());
+  ASSERT_EQ(matches->size(), 2u);
+  EXPECT_EQ((*matches)[0].outcome, MatchOutcome::kMatched);
+  EXPECT_EQ((*matches)[0].run_id, run->id);
+  EXPECT_EQ((*matches)[1].outcome, MatchOutcome::kIgnored);
+
+  auto again = ingest("d-1");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_TRUE(again->runs.empty());
+  store::RunQuery query;
+  query.workspace_id = "ws_a";
+  auto runs = store->ListRuns(query);
+  ASSERT_TRUE(runs.has_value());
+  EXPECT_EQ(runs->items.size(), 1u);
+}
+
+}  // namespace
+}  // namespace triggerd::ingest
