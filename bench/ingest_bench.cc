@@ -266,6 +266,46 @@ class ImmediateStore final : public store::Store {
   Result<store::Page<store::Event>> ListEvents(const store::EventQuery&) override {
     return Unused();
   }
+  Status CreateAgent(const store::Agent&) override { return Unused(); }
+  Result<store::Agent> GetAgent(std::string_view, std::string_view) override { return Unused(); }
+  Result<std::vector<store::Agent>> ListAgents(std::string_view) override { return Unused(); }
+  Status UpdateAgent(const store::Agent&) override { return Unused(); }
+  Status DeleteAgent(std::string_view, std::string_view) override { return Unused(); }
+  Status CreateTrigger(const store::Trigger&) override { return Unused(); }
+  Result<store::Trigger> GetTrigger(std::string_view, std::string_view) override {
+    return Unused();
+  }
+  Result<std::vector<store::Trigger>> ListTriggers(std::string_view, std::string_view,
+                                                   std::string_view) override {
+    return Unused();
+  }
+  Result<std::vector<store::Trigger>> ListAllTriggers() override { return Unused(); }
+  Status UpdateTrigger(const store::Trigger&) override { return Unused(); }
+  Status DeleteTrigger(std::string_view, std::string_view) override { return Unused(); }
+  Result<std::vector<store::Match>> ListEventMatches(std::string_view, std::string_view) override {
+    return Unused();
+  }
+  Result<store::Page<store::Match>> ListTriggerMatches(const store::MatchQuery&) override {
+    return Unused();
+  }
+  Status AppendMatches(std::string_view, std::string_view, std::vector<store::Match>,
+                       std::vector<store::NewRun>) override {
+    return Unused();
+  }
+  Result<store::Run> GetRun(std::string_view, std::string_view) override { return Unused(); }
+  Result<store::Page<store::Run>> ListRuns(const store::RunQuery&) override { return Unused(); }
+  Result<std::vector<store::RunMessage>> ListRunMessages(std::string_view) override {
+    return Unused();
+  }
+  Status RetryRun(std::string_view, std::string_view, int64_t) override { return Unused(); }
+  Status CancelRun(std::string_view, std::string_view, int64_t) override { return Unused(); }
+  Result<std::vector<store::Run>> ClaimRuns(const store::ClaimRequest&) override {
+    return Unused();
+  }
+  Status FinishAttempt(const store::AttemptResult&) override { return Unused(); }
+  Result<std::optional<int64_t>> NextDueTime() override { return Unused(); }
+  Status ReleaseLeases(std::string_view, int64_t) override { return Unused(); }
+  void SetRunsQueuedListener(std::function<void()>) override {}
   void Close() override {}
 
  private:

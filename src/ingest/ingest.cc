@@ -288,6 +288,52 @@ Headers RedactHeaders(const Headers& headers, std::string_view extra_header) {
 Ingestor::Ingestor(store::Store* store, const Clock* clock, Options options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
+// The triggers of one source, in creation order, indexed by subscribed event type: an event
+// reaches only the triggers subscribed to its type plus those subscribed to every type, so a
+// source with thousands of triggers split by type evaluates only the relevant few.
+struct SourceTriggers {
+  std::vector<std::shared_ptr<const CachedTrigger>> all;  // creation order
+  std::vector<uint32_t> any_type;                         // indices into `all`, ascending
+  std::unordered_map<std::string, std::vector<uint32_t>> by_type;  // ditto, per event type
+  bool reads_payload = false;  // some trigger's filter needs the parsed payload
+
+  explicit SourceTriggers(std::vector<std::shared_ptr<const CachedTrigger>> triggers)
+      : all(std::move(triggers)) {
+    std::sort(all.begin(), all.end(), CreatedBefore);
+    for (uint32_t i = 0; i < all.size(); ++i) {
+      const store::Trigger& t = all[i]->trigger;
+      reads_payload = reads_payload || all[i]->reads_payload;
+      if (t.event_types.empty()) {
+        any_type.push_back(i);
+        continue;
+      }
+      for (const auto& type : t.event_types) {
+        auto& list = by_type[type];
+        if (list.empty() || list.back() != i) list.push_back(i);  // a type listed twice
+      }
+    }
+  }
+
+  // Calls `visit` with each trigger an event of `event_type` reaches, in creation order.
+  template <typename Visit>
+  void ForEachCandidate(std::string_view event_type, Visit&& visit) const {
+    const std::vector<uint32_t>* typed = nullptr;
+    if (!event_type.empty()) {
+      auto it = by_type.find(std::string(event_type));
+      if (it != by_type.end()) typed = &it->second;
+    }
+    size_t a = 0, b = 0;
+    const size_t typed_size = typed ? typed->size() : 0;
+    while (a < any_type.size() || b < typed_size) {
+      if (b == typed_size || (a < any_type.size() && any_type[a] < (*typed)[b])) {
+        visit(*all[any_type[a++]]);
+      } else {
+        visit(*all[(*typed)[b++]]);
+      }
+    }
+  }
+};
+
 Status Ingestor::Reload() {
   auto sources = store_->ListAllSources();
   if (!sources) return sources.error();
@@ -295,12 +341,11 @@ Status Ingestor::Reload() {
   if (!triggers) return triggers.error();
   std::unordered_map<std::string, std::shared_ptr<const CachedSource>> fresh;
   for (const auto& source : *sources) fresh[source.id] = Build(source);
-  std::unordered_map<std::string, TriggerList> lists;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<const CachedTrigger>>> lists;
   for (const auto& trigger : *triggers) lists[trigger.source_id].push_back(BuildTrigger(trigger));
-  std::unordered_map<std::string, std::shared_ptr<const TriggerList>> fresh_triggers;
+  std::unordered_map<std::string, std::shared_ptr<const SourceTriggers>> fresh_triggers;
   for (auto& [source_id, list] : lists) {
-    std::sort(list.begin(), list.end(), CreatedBefore);
-    fresh_triggers[source_id] = std::make_shared<const TriggerList>(std::move(list));
+    fresh_triggers[source_id] = std::make_shared<const SourceTriggers>(std::move(list));
   }
   std::unique_lock lock(mu_);
   sources_ = std::move(fresh);
@@ -308,42 +353,51 @@ Status Ingestor::Reload() {
   return Status::Ok();
 }
 
-void Ingestor::UpsertTrigger(const store::Trigger& trigger) {
-  auto cached = BuildTrigger(trigger);
-  std::unique_lock lock(mu_);
-  // A trigger may have moved to another source: drop it everywhere first.
-  for (auto& [source_id, list] : triggers_) {
-    for (const auto& entry : *list) {
-      if (entry->trigger.id != trigger.id) continue;
-      auto copy = std::make_shared<TriggerList>(*list);
-      std::erase_if(*copy, [&](const auto& t) { return t->trigger.id == trigger.id; });
-      list = std::move(copy);
-      break;
+// Copy-on-write: a change builds the source's index anew (O(triggers of that source)), so an
+// evaluation in flight keeps its snapshot and never takes the lock while it evaluates.
+void Ingestor::ReplaceTrigger(std::string_view trigger_id,
+                              std::shared_ptr<const CachedTrigger> replacement) {
+  for (auto it = triggers_.begin(); it != triggers_.end();) {
+    const auto& all = it->second->all;
+    bool has = std::any_of(all.begin(), all.end(),
+                           [&](const auto& t) { return t->trigger.id == trigger_id; });
+    if (!has) {
+      ++it;
+      continue;
+    }
+    std::vector<std::shared_ptr<const CachedTrigger>> rest;
+    for (const auto& t : all) {
+      if (t->trigger.id != trigger_id) rest.push_back(t);
+    }
+    if (rest.empty()) {
+      it = triggers_.erase(it);
+    } else {
+      it->second = std::make_shared<const SourceTriggers>(std::move(rest));
+      ++it;
     }
   }
-  auto& list = triggers_[trigger.source_id];
-  auto copy = list ? std::make_shared<TriggerList>(*list) : std::make_shared<TriggerList>();
-  copy->insert(std::upper_bound(copy->begin(), copy->end(), cached, CreatedBefore), cached);
-  list = std::move(copy);
+  if (replacement == nullptr) return;
+  auto& entry = triggers_[replacement->trigger.source_id];
+  std::vector<std::shared_ptr<const CachedTrigger>> all;
+  if (entry) all = entry->all;
+  all.push_back(std::move(replacement));
+  entry = std::make_shared<const SourceTriggers>(std::move(all));
+}
+
+void Ingestor::UpsertTrigger(const store::Trigger& trigger) {
+  auto cached = BuildTrigger(trigger);  // compiled outside the lock
+  std::unique_lock lock(mu_);
+  ReplaceTrigger(trigger.id, std::move(cached));  // it may also have moved to another source
 }
 
 void Ingestor::RemoveTrigger(std::string_view trigger_id) {
   std::unique_lock lock(mu_);
-  for (auto& [source_id, list] : triggers_) {
-    for (const auto& entry : *list) {
-      if (entry->trigger.id != trigger_id) continue;
-      auto copy = std::make_shared<TriggerList>(*list);
-      std::erase_if(*copy, [&](const auto& t) { return t->trigger.id == trigger_id; });
-      list = std::move(copy);
-      return;
-    }
-  }
+  ReplaceTrigger(trigger_id, nullptr);
 }
 
-std::shared_ptr<const Ingestor::TriggerList> Ingestor::TriggersOf(
-    std::string_view source_id) const {
-  static const auto* const kNone = new std::shared_ptr<const TriggerList>(
-      std::make_shared<const TriggerList>());
+std::shared_ptr<const SourceTriggers> Ingestor::TriggersOf(std::string_view source_id) const {
+  static const auto* const kNone = new std::shared_ptr<const SourceTriggers>(
+      std::make_shared<const SourceTriggers>(std::vector<std::shared_ptr<const CachedTrigger>>{}));
   std::shared_lock lock(mu_);
   auto it = triggers_.find(std::string(source_id));
   return it != triggers_.end() ? it->second : *kNone;
@@ -353,18 +407,17 @@ Evaluation Ingestor::EvaluateTriggers(const EventToMatch& event, int64_t now, bo
   return Evaluate(*TriggersOf(event.source_id), event, now, replay);
 }
 
-Evaluation Ingestor::Evaluate(const TriggerList& triggers, const EventToMatch& event, int64_t now,
-                              bool replay) {
+Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch& event,
+                              int64_t now, bool replay) {
   Evaluation evaluation;
   static const boost::json::value kNullPayload;
   const boost::json::value& payload = event.payload ? *event.payload : kNullPayload;
   static const Headers kNoHeaders;
   filter::EvalContext context{payload, event.headers ? event.headers : &kNoHeaders,
                               event.event_type, event.source_id};
-  evaluation.matches.reserve(triggers.size());
-  for (const auto& cached : triggers) {
-    const store::Trigger& trigger = cached->trigger;
-    if (trigger.workspace_id != event.workspace_id) continue;  // never: sources are per workspace
+  triggers.ForEachCandidate(event.event_type, [&](const CachedTrigger& cached) {
+    const store::Trigger& trigger = cached.trigger;
+    if (trigger.workspace_id != event.workspace_id) return;  // never: sources are per workspace
     store::Match match;
     match.event_id = std::string(event.event_id);
     match.trigger_id = trigger.id;
@@ -372,18 +425,10 @@ Evaluation Ingestor::Evaluate(const TriggerList& triggers, const EventToMatch& e
     match.replay = replay;
     if (!trigger.enabled) {
       match.outcome = store::MatchOutcome::kDisabled;
-    } else if (!trigger.event_types.empty() &&
-               std::find(trigger.event_types.begin(), trigger.event_types.end(),
-                         event.event_type) == trigger.event_types.end()) {
-      match.outcome = store::MatchOutcome::kIgnored;
-      match.message = event.event_type.empty()
-                          ? "the event has no type; the trigger subscribes to specific types"
-                          : "event type \"" + std::string(event.event_type) +
-                                "\" is not subscribed";
-    } else if (!cached->compile_error.empty()) {
+    } else if (!cached.compile_error.empty()) {
       match.outcome = store::MatchOutcome::kFilterError;
-      match.message = "the filter does not compile: " + cached->compile_error;
-    } else if (!filter::Matches(cached->filter, context)) {
+      match.message = "the filter does not compile: " + cached.compile_error;
+    } else if (!filter::Matches(cached.filter, context)) {
       match.outcome = store::MatchOutcome::kIgnored;
     } else {
       match.outcome = store::MatchOutcome::kMatched;
@@ -401,7 +446,7 @@ Evaluation Ingestor::Evaluate(const TriggerList& triggers, const EventToMatch& e
       evaluation.runs.push_back(std::move(run));
     }
     evaluation.matches.push_back(std::move(match));
-  }
+  });
   return evaluation;
 }
 
@@ -517,8 +562,7 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
   store::NewEvent event;
   auto triggers = TriggersOf(source.id);
   const bool need_payload =
-      std::any_of(triggers->begin(), triggers->end(),
-                  [](const auto& t) { return t->reads_payload; }) ||
+      triggers->reads_payload ||
       (cached.provider != nullptr &&
        (cached.provider->event_type.source == verify::FieldSource::kBodyField ||
         cached.provider->delivery_id.source == verify::FieldSource::kBodyField));

@@ -65,7 +65,8 @@ struct HeadRequest {
 };
 
 struct CachedSource;   // a source with its verifier and parsed allow-list, immutable once built
-struct CachedTrigger;  // a trigger with its compiled filter, immutable once built
+struct CachedTrigger;   // a trigger with its compiled filter, immutable once built
+struct SourceTriggers;  // one source's triggers, indexed by event type, immutable once built
 
 struct Admission {
   std::shared_ptr<const CachedSource> source;
@@ -136,10 +137,13 @@ class Ingestor {
   void UpsertTrigger(const store::Trigger& trigger);
   void RemoveTrigger(std::string_view trigger_id);
 
-  // Evaluates every trigger of the event's source, in creation order: disabled -> kDisabled;
-  // event type not subscribed -> kIgnored; filter did not compile -> kFilterError; filter false
-  // -> kIgnored; else kMatched with a new run (max_attempts 0: the store fills the agent's).
-  // Used at ingest and by replay (`replay` marks the records). Thread-safe.
+  // Evaluates the triggers of the event's source that its type reaches — those subscribed to
+  // every type, and those whose event_types list it — in creation order, one record each:
+  // disabled -> kDisabled; filter did not compile -> kFilterError; filter false -> kIgnored;
+  // else kMatched with a new run (max_attempts 0: the store fills the agent's). A trigger
+  // subscribed to other types gets no record: the subscription routes events (through an index,
+  // not an evaluation), so such an event never concerned it. Used at ingest and by replay
+  // (`replay` marks the records). Thread-safe.
   Evaluation EvaluateTriggers(const EventToMatch& event, int64_t now, bool replay) const;
 
   // The head phase. On success, the body may be read up to `body_limit` bytes.
@@ -151,20 +155,23 @@ class Ingestor {
   IngestStats stats() const;
 
  private:
-  using TriggerList = std::vector<std::shared_ptr<const CachedTrigger>>;
-  // The triggers of one source (never null: an empty list when it has none).
-  std::shared_ptr<const TriggerList> TriggersOf(std::string_view source_id) const;
-  static Evaluation Evaluate(const TriggerList& triggers, const EventToMatch& event, int64_t now,
-                             bool replay);
+  // The triggers of one source (never null: an empty set when it has none).
+  std::shared_ptr<const SourceTriggers> TriggersOf(std::string_view source_id) const;
+  static Evaluation Evaluate(const SourceTriggers& triggers, const EventToMatch& event,
+                             int64_t now, bool replay);
+  // Drops the trigger from whichever source has it, then adds `replacement` (if not null) to
+  // its source. REQUIRES: mu_ held exclusively.
+  void ReplaceTrigger(std::string_view trigger_id,
+                      std::shared_ptr<const CachedTrigger> replacement);
 
   store::Store* store_;
   const Clock* clock_;
   Options options_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const CachedSource>> sources_;
-  // Per source id, its triggers in creation order. Copy-on-write: a change builds a new vector,
-  // so an evaluation holds a snapshot without holding the lock.
-  std::unordered_map<std::string, std::shared_ptr<const TriggerList>> triggers_;
+  // Per source id, its triggers. Copy-on-write: a change builds a new SourceTriggers, so an
+  // evaluation holds a snapshot without holding the lock.
+  std::unordered_map<std::string, std::shared_ptr<const SourceTriggers>> triggers_;
   std::atomic<uint64_t> accepted_{0}, duplicates_{0};
   mutable std::atomic<uint64_t> refused_auth_{0}, refused_other_{0};
 };

@@ -61,7 +61,8 @@ TEST_F(EvaluateTest, EveryTriggerGetsARecordInCreationOrder) {
   ingestor_.UpsertTrigger(MakeTrigger("trg_bad", "(eq \"action\"", 6));  // does not compile
 
   Evaluation e = Evaluate(R"({"action":"opened"})", "pull_request");
-  ASSERT_EQ(e.matches.size(), 6u);
+  // trg_t subscribes to "issues" only: this event never concerned it, no record.
+  ASSERT_EQ(e.matches.size(), 5u);
   EXPECT_EQ(e.matches[0].trigger_id, "trg_i");
   EXPECT_EQ(e.matches[0].outcome, MatchOutcome::kIgnored);
   EXPECT_EQ(e.matches[1].trigger_id, "trg_m");
@@ -69,10 +70,14 @@ TEST_F(EvaluateTest, EveryTriggerGetsARecordInCreationOrder) {
   EXPECT_EQ(e.matches[2].trigger_id, "trg_e");
   EXPECT_EQ(e.matches[2].outcome, MatchOutcome::kMatched);
   EXPECT_EQ(e.matches[3].outcome, MatchOutcome::kDisabled);
-  EXPECT_EQ(e.matches[4].outcome, MatchOutcome::kIgnored);
-  EXPECT_NE(e.matches[4].message.find("pull_request"), std::string::npos);
-  EXPECT_EQ(e.matches[5].outcome, MatchOutcome::kFilterError);
-  EXPECT_FALSE(e.matches[5].message.empty());
+  EXPECT_EQ(e.matches[4].trigger_id, "trg_bad");
+  EXPECT_EQ(e.matches[4].outcome, MatchOutcome::kFilterError);
+  EXPECT_FALSE(e.matches[4].message.empty());
+  // An "issues" event reaches it, in creation order among the others.
+  Evaluation issues = Evaluate(R"({"action":"opened"})", "issues");
+  ASSERT_EQ(issues.matches.size(), 6u);
+  EXPECT_EQ(issues.matches[4].trigger_id, "trg_t");
+  EXPECT_EQ(issues.matches[4].outcome, MatchOutcome::kMatched);
 
   // One run per matched trigger, linked both ways, carrying the trigger's choices.
   ASSERT_EQ(e.runs.size(), 2u);
@@ -101,8 +106,27 @@ TEST_F(EvaluateTest, SubscribedEventTypesAndReplayMarks) {
   ASSERT_EQ(e.runs.size(), 1u);
   EXPECT_FALSE(e.runs[0].include_payload);
   EXPECT_TRUE(e.matches[0].replay);
-  // An event without a type never matches a trigger that subscribes to types.
-  EXPECT_EQ(Evaluate(R"({})", "").matches[0].outcome, MatchOutcome::kIgnored);
+  // An event without a type, or of another type, never reaches a trigger that subscribes to
+  // types.
+  EXPECT_TRUE(Evaluate(R"({})", "").matches.empty());
+  EXPECT_TRUE(Evaluate(R"({})", "push").matches.empty());
+}
+
+TEST_F(EvaluateTest, TheTypeIndexKeepsCreationOrderAcrossTypedAndUntypedTriggers) {
+  for (int i = 0; i < 50; ++i) {
+    store::Trigger t = MakeTrigger("trg_" + std::to_string(100 + i), "", i);
+    if (i % 3 == 1) t.event_types = {"push"};
+    if (i % 3 == 2) t.event_types = {"issues", "push", "push"};  // a type listed twice
+    ingestor_.UpsertTrigger(t);
+  }
+  Evaluation push = Evaluate(R"({})", "push");
+  ASSERT_EQ(push.matches.size(), 50u);
+  for (size_t i = 0; i < push.matches.size(); ++i) {
+    EXPECT_EQ(push.matches[i].trigger_id, "trg_" + std::to_string(100 + i));
+  }
+  Evaluation issues = Evaluate(R"({})", "issues");
+  ASSERT_EQ(issues.matches.size(), 33u);  // 17 untyped + 16 subscribed to issues
+  EXPECT_EQ(Evaluate(R"({})", "").matches.size(), 17u);
 }
 
 TEST_F(EvaluateTest, FiltersSeeHeadersAndEventType) {
