@@ -28,6 +28,14 @@
 namespace triggerd {
 namespace {
 
+// Benchmarks drive one source as hard as they can: without the production rate limits.
+ingest::Options BenchIngestOptions() {
+  ingest::Options options;
+  options.per_source = {};
+  options.per_workspace = {};
+  return options;
+}
+
 namespace fs = std::filesystem;
 using testing::RecordingTarget;
 
@@ -75,7 +83,7 @@ struct Pipeline {
     trigger.created_at = now;
     Check(store->CreateTrigger(trigger), "trigger");
     ingestor = std::make_unique<ingest::Ingestor>(store.get(), &SystemClock::Instance(),
-                                                  ingest::Options{});
+                                                  BenchIngestOptions());
     Check(ingestor->Reload(), "reload");
     dispatch::Options options;
     options.workers = 16;

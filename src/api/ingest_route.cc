@@ -6,9 +6,17 @@
 namespace triggerd::api {
 namespace {
 
-http::Response Refusal(const Status& status) {
+http::Response Refusal(const Status& status, const ingest::Ingestor& ingestor) {
   http::Response response = http::ErrorResponse(status);
   if (status.type() == ErrorType::kMethodNotAllowed) response.headers.push_back({"Allow", "POST"});
+  // Senders that honour Retry-After (GitHub, Stripe and Standard Webhooks senders back off on
+  // 429/503) come back when there is room instead of hammering.
+  if (status.type() == ErrorType::kRateLimited) {
+    response.headers.push_back(
+        {"Retry-After", std::to_string(ingestor.rate_limited_retry_after_seconds())});
+  } else if (status.type() == ErrorType::kUnavailable) {
+    response.headers.push_back({"Retry-After", "1"});
+  }
   return response;
 }
 
@@ -58,7 +66,7 @@ void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
   auto head_check = [ctx](const http::RequestHead& head,
                           const std::map<std::string, std::string>& params) {
     auto admitted = ctx->ingestor->Admit(MakeHeadRequest(head, params));
-    if (!admitted) return http::HeadDecision{Refusal(admitted.error()), 0};
+    if (!admitted) return http::HeadDecision{Refusal(admitted.error(), *ctx->ingestor), 0};
     return http::HeadDecision{std::nullopt, admitted->body_limit};
   };
   auto handler = [ctx](http::Request request, http::Reply reply) {
@@ -66,18 +74,19 @@ void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
     // while the body was read, and the cached entry is what the body phase needs.
     ingest::HeadRequest head = MakeHeadRequest(request, request.path_params);
     head.content_length = request.body.size();
+    head.charge_rate_limits = false;  // charged when the head arrived
     auto admitted = ctx->ingestor->Admit(head);
     if (!admitted) {
-      reply(Refusal(admitted.error()));
+      reply(Refusal(admitted.error(), *ctx->ingestor));
       return;
     }
     ingest::BodyRequest body{std::move(admitted->source), request.method, request.target,
                              std::move(request.headers), request.remote_ip,
                              std::move(request.body)};
-    ctx->ingestor->Ingest(std::move(body), [reply = std::move(reply)](
+    ctx->ingestor->Ingest(std::move(body), [ctx, reply = std::move(reply)](
                                                Result<ingest::IngestOutcome> outcome) {
       if (!outcome) {
-        reply(Refusal(outcome.error()));
+        reply(Refusal(outcome.error(), *ctx->ingestor));
         return;
       }
       reply(http::JsonResponse(200, IngestedBody(*outcome)));

@@ -53,6 +53,19 @@ Status LoadConfigFile(const std::string& path, Config* config) {
       } else if (key == "retry_max_ms") {
         config->retry_max_ms = value.as<int>();
         if (config->retry_max_ms < 1) return At(path, value, "retry_max_ms must be positive");
+      } else if (key == "source_rate_limit" || key == "source_rate_burst" ||
+                 key == "workspace_rate_limit" || key == "workspace_rate_burst") {
+        const double v = value.as<double>();
+        if (!(v >= 0) || v > 1e9) return At(path, value, key + " must be between 0 and 1e9");
+        (key == "source_rate_limit"      ? config->source_rate_limit
+         : key == "source_rate_burst"    ? config->source_rate_burst
+         : key == "workspace_rate_limit" ? config->workspace_rate_limit
+                                         : config->workspace_rate_burst) = v;
+      } else if (key == "max_pending_bytes") {
+        config->max_pending_bytes = value.as<size_t>();
+        if (config->max_pending_bytes < 1024 * 1024) {
+          return At(path, value, "max_pending_bytes must be at least 1048576");
+        }
       } else if (key == "run_lease_seconds") {
         config->run_lease_seconds = value.as<int>();
         if (config->run_lease_seconds < 1) {

@@ -28,6 +28,14 @@ struct Config {
   int retry_base_ms = 1000;
   int retry_max_ms = 3'600'000;
   int run_lease_seconds = 900;
+  // Ingest rate limits (requests per second, and burst), per source and per workspace; a rate of
+  // 0 turns that limit off. Beyond them: 429 with Retry-After. See ingest::Options.
+  double source_rate_limit = 500;
+  double source_rate_burst = 1000;
+  double workspace_rate_limit = 2000;
+  double workspace_rate_burst = 4000;
+  // Bytes of accepted bodies waiting for the durable log before ingest answers 503.
+  size_t max_pending_bytes = 256 * 1024 * 1024;
 };
 
 // Reads a YAML file (keys as in Config). Unknown keys and wrong types are errors with the

@@ -91,6 +91,9 @@ int RunServe(const Config& config) {
   ingest::Options ingest_options;
   ingest_options.default_max_body_bytes = config.max_body_bytes;
   ingest_options.public_base_url = config.public_url;
+  ingest_options.per_source = {config.source_rate_limit, config.source_rate_burst};
+  ingest_options.per_workspace = {config.workspace_rate_limit, config.workspace_rate_burst};
+  ingest_options.max_pending_bytes = config.max_pending_bytes;
   ingest::Ingestor ingestor(store->get(), &clock, ingest_options);
   if (Status s = ingestor.Reload(); !s.ok()) {
     std::fprintf(stderr, "triggerd: loading sources: %s\n", s.message().c_str());

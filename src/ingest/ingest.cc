@@ -10,6 +10,7 @@
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 
 #include "common/crypto.h"
@@ -285,8 +286,57 @@ Headers RedactHeaders(const Headers& headers, std::string_view extra_header) {
   return out;
 }
 
+// A token bucket, refilled lazily from the clock on each take.
+class Ingestor::TokenBucket {
+ public:
+  TokenBucket(const RateLimit& limit, int64_t now_micros)
+      : tokens_(std::max(limit.burst, 1.0)), last_micros_(now_micros) {}
+
+  bool Take(const RateLimit& limit, int64_t now_micros) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const double burst = std::max(limit.burst, 1.0);
+    if (now_micros > last_micros_) {
+      tokens_ = std::min(burst, tokens_ + limit.rate * (now_micros - last_micros_) / 1e6);
+      last_micros_ = now_micros;
+    }
+    if (tokens_ < 1.0) return false;
+    tokens_ -= 1.0;
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  double tokens_;
+  int64_t last_micros_;
+};
+
 Ingestor::Ingestor(store::Store* store, const Clock* clock, Options options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
+
+Ingestor::~Ingestor() = default;
+
+bool Ingestor::TakeToken(std::unordered_map<std::string, std::unique_ptr<TokenBucket>>* buckets,
+                         std::string_view key, const RateLimit& limit) const {
+  if (limit.rate <= 0) return true;
+  const int64_t now = clock_->NowMicros();
+  TokenBucket* bucket = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(buckets_mu_);
+    auto& slot = (*buckets)[std::string(key)];
+    if (!slot) slot = std::make_unique<TokenBucket>(limit, now);
+    bucket = slot.get();  // never erased: the pointer stays valid
+  }
+  return bucket->Take(limit, now);
+}
+
+int Ingestor::rate_limited_retry_after_seconds() const {
+  double rate = 0;
+  for (const RateLimit* limit : {&options_.per_source, &options_.per_workspace}) {
+    if (limit->rate > 0) rate = rate > 0 ? std::min(rate, limit->rate) : limit->rate;
+  }
+  if (rate <= 0) return 1;
+  return static_cast<int>(std::clamp(std::ceil(1.0 / rate), 1.0, 3600.0));
+}
 
 // The triggers of one source, in creation order, indexed by subscribed event type: an event
 // reaches only the triggers subscribed to its type plus those subscribed to every type, so a
@@ -521,6 +571,22 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
                                       "origin_not_allowed");
     }
   }
+  if (request.charge_rate_limits) {
+    // After the allow-lists: a refused sender must not drain the buckets of the allowed ones.
+    if (!TakeToken(&source_buckets_, source.id, options_.per_source) ||
+        !TakeToken(&workspace_buckets_, source.workspace_id, options_.per_workspace)) {
+      ++refused_other_;
+      ++rate_limited_;
+      return Status(ErrorType::kRateLimited, "rate_limited",
+                    "too many requests for this source or workspace; retry later");
+    }
+    if (pending_bytes_.load(std::memory_order_relaxed) >=
+        static_cast<int64_t>(options_.max_pending_bytes)) {
+      ++refused_other_;
+      ++overloaded_;
+      return Status::Unavailable("the event log is saturated; retry later", "overloaded");
+    }
+  }
   return Admission{std::move(cached), limit};
 }
 
@@ -607,9 +673,20 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
 
   // Runs on the store's writer thread, between two group commits: only counts and hands the
   // outcome over (the reply is built by `done`'s owner; see api/ingest_route.cc).
-  store_->AppendEvent(std::move(event), [this, done = std::move(done),
+  // Backpressure: the body now waits for the group commit; count it until that answers.
+  const auto body_bytes = static_cast<int64_t>(event.body.size() + event.payload_json.size());
+  if (pending_bytes_.fetch_add(body_bytes, std::memory_order_relaxed) + body_bytes >
+      static_cast<int64_t>(options_.max_pending_bytes)) {
+    pending_bytes_.fetch_sub(body_bytes, std::memory_order_relaxed);
+    ++refused_other_;
+    ++overloaded_;
+    done(Status::Unavailable("the event log is saturated; retry later", "overloaded"));
+    return;
+  }
+  store_->AppendEvent(std::move(event), [this, done = std::move(done), body_bytes,
                                          started = std::move(started)](
                                             Result<store::AppendOutcome> appended) mutable {
+    pending_bytes_.fetch_sub(body_bytes, std::memory_order_relaxed);
     if (!appended) {
       done(appended.error());
       return;
@@ -623,8 +700,8 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
 }
 
 IngestStats Ingestor::stats() const {
-  return IngestStats{accepted_.load(), duplicates_.load(), refused_auth_.load(),
-                     refused_other_.load()};
+  return IngestStats{accepted_.load(),     duplicates_.load(),   refused_auth_.load(),
+                     refused_other_.load(), rate_limited_.load(), overloaded_.load()};
 }
 
 }  // namespace triggerd::ingest

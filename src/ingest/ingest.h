@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -45,12 +46,30 @@ bool AddressAllowed(const std::vector<Cidr>& networks, std::string_view address)
 // token, secret or key, plus `extra` such as a custom HMAC header) get the value "[redacted]".
 Headers RedactHeaders(const Headers& headers, std::string_view extra_header);
 
+// A token bucket: `rate` requests per second on average, bursts of up to `burst`. rate <= 0
+// means unlimited.
+struct RateLimit {
+  double rate = 0;
+  double burst = 0;
+};
+
 struct Options {
   // Body limit for sources whose max_body_bytes is 0. Default 1 MiB (Dust's and Dagu's).
   size_t default_max_body_bytes = 1024 * 1024;
   // Base of the public URL providers call (e.g. "https://hooks.example.com"), used where a
   // scheme signs the URL (twilio, hubspot). Empty: "http://" + the request's Host header.
   std::string public_base_url;
+  // Request rates per source and per workspace (all its sources together), checked in the head
+  // phase once the source is known: beyond them, 429 with Retry-After. The defaults sit well
+  // below what one node ingests (~9,000 signed 8 KiB events/s on 2 cores, bench/load.sh), so one
+  // noisy source cannot take the capacity the others need, yet far above real senders' bursts
+  // (GitHub redelivering an organisation's backlog is a few hundred per second).
+  RateLimit per_source{500, 1000};
+  RateLimit per_workspace{2000, 4000};
+  // Backpressure: bodies accepted but not yet durable (queued for the store's group commit) may
+  // hold at most this many bytes; beyond, ingest answers 503 with Retry-After instead of letting
+  // the queue, and memory, grow without bound when the disk cannot keep up.
+  size_t max_pending_bytes = 256 * 1024 * 1024;
 };
 
 // What the head phase needs to know.
@@ -62,6 +81,9 @@ struct HeadRequest {
   const Headers* headers = nullptr;
   std::string_view remote_ip;
   std::optional<uint64_t> content_length;
+  // False when the same request is admitted a second time, with its body (the rate limits
+  // charge a request once).
+  bool charge_rate_limits = true;
 };
 
 struct CachedSource;   // a source with its verifier and parsed allow-list, immutable once built
@@ -116,6 +138,8 @@ struct IngestStats {
   uint64_t duplicates = 0;  // deliveries answered with an earlier event
   uint64_t refused_auth = 0;
   uint64_t refused_other = 0;
+  uint64_t rate_limited = 0;  // 429s (also counted in refused_other)
+  uint64_t overloaded = 0;    // 503s for backpressure (also counted in refused_other)
 };
 
 // Thread-safe. Keeps every source in memory (a webhook must not cost a database read to be
@@ -124,6 +148,7 @@ struct IngestStats {
 class Ingestor {
  public:
   Ingestor(store::Store* store, const Clock* clock, Options options);
+  ~Ingestor();
 
   // Loads every source from the store, replacing the cache.
   Status Reload();
@@ -153,6 +178,9 @@ class Ingestor {
   void Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done);
 
   IngestStats stats() const;
+  // What a 429 from the rate limits should put in Retry-After: the seconds a bucket takes to
+  // earn one request at the lower of the two rates (at least 1).
+  int rate_limited_retry_after_seconds() const;
 
  private:
   // The triggers of one source (never null: an empty set when it has none).
@@ -172,8 +200,20 @@ class Ingestor {
   // Per source id, its triggers. Copy-on-write: a change builds a new SourceTriggers, so an
   // evaluation holds a snapshot without holding the lock.
   std::unordered_map<std::string, std::shared_ptr<const SourceTriggers>> triggers_;
+  // Rate limits: one bucket per source and per workspace, created on first use (only for ids
+  // that passed the lookup, so their number is bounded by the sources that exist).
+  class TokenBucket;
+  bool TakeToken(std::unordered_map<std::string, std::unique_ptr<TokenBucket>>* buckets,
+                 std::string_view key, const RateLimit& limit) const;
+  mutable std::mutex buckets_mu_;
+  mutable std::unordered_map<std::string, std::unique_ptr<TokenBucket>> source_buckets_;
+  mutable std::unordered_map<std::string, std::unique_ptr<TokenBucket>> workspace_buckets_;
+  // Bytes of bodies handed to the store and not yet durable (or refused).
+  std::atomic<int64_t> pending_bytes_{0};
+
   std::atomic<uint64_t> accepted_{0}, duplicates_{0};
-  mutable std::atomic<uint64_t> refused_auth_{0}, refused_other_{0};
+  mutable std::atomic<uint64_t> refused_auth_{0}, refused_other_{0}, rate_limited_{0},
+      overloaded_{0};
 };
 
 }  // namespace triggerd::ingest

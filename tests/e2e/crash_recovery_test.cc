@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -20,7 +21,10 @@ namespace json = boost::json;
 
 TEST(CrashRecoveryTest, EventsAcknowledgedBeforeKill9SurviveRestart) {
   TempDir dir;
-  TriggerdProcess process(dir.path() / "data");
+  // Senders at full speed on one source: without the rate limits, which would answer 429.
+  const auto config = dir.path() / "triggerd.yaml";
+  std::ofstream(config) << "source_rate_limit: 0\nworkspace_rate_limit: 0\n";
+  TriggerdProcess process(dir.path() / "data", {"--config", config.string()});
   ASSERT_TRUE(process.Start()) << process.error();
   const std::string admin = process.AdminKey();
   Headers auth = {{"Authorization", "Bearer " + admin}};

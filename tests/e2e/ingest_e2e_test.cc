@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
+#include <fstream>
 
 #include "common/crypto.h"
 #include "http_client.h"
@@ -489,6 +490,33 @@ TEST_F(IngestE2eTest, SigtermStopsGracefullyWithExitCodeZero) {
   ASSERT_EQ(Post(PathOf(source), "{}").status, 200);
   EXPECT_EQ(process_->Stop(), 0);
   EXPECT_NE(process_->Output().find("stopped"), std::string::npos);
+}
+
+// Rate limits through the real binary: a source beyond its bucket gets 429 with Retry-After,
+// another source of the workspace does not.
+TEST(IngestRateLimitE2eTest, ASourceBeyondItsRateGets429WithRetryAfter) {
+  TempDir dir;
+  const auto config = dir.path() / "triggerd.yaml";
+  std::ofstream(config) << "source_rate_limit: 0.5\nsource_rate_burst: 2\n";
+  TriggerdProcess process(dir.path() / "data", {"--config", config.string()});
+  ASSERT_TRUE(process.Start()) << process.error();
+  HttpClient client("127.0.0.1", process.port());
+  const Headers auth = {{"Authorization", "Bearer " + process.AdminKey()}};
+  auto path_of = [&](const std::string& name) {
+    HttpResult r = client.Send("POST", "/api/v1/sources", R"({"name":")" + name + R"("})", auth);
+    EXPECT_EQ(r.status, 201) << r.body;
+    std::string url = Str(ParseObject(r.body), "url");
+    return url.substr(url.find("/api/v1/w/"));
+  };
+  const std::string noisy = path_of("noisy"), quiet = path_of("quiet");
+  const Headers json_type = {{"Content-Type", "application/json"}};
+  EXPECT_EQ(client.Send("POST", noisy, R"({"n":1})", json_type).status, 200);
+  EXPECT_EQ(client.Send("POST", noisy, R"({"n":2})", json_type).status, 200);
+  HttpResult limited = client.Send("POST", noisy, R"({"n":3})", json_type);
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(limited.Header("Retry-After"), "2");
+  ExpectErrorShape(limited, "rate_limited");
+  EXPECT_EQ(client.Send("POST", quiet, R"({"n":1})", json_type).status, 200);
 }
 
 }  // namespace
