@@ -315,6 +315,19 @@ class ImmediateStore final : public store::Store {
   Status ReleaseLeases(std::string_view, int64_t) override { return Unused(); }
   void SetRunsQueuedListener(std::function<void()>) override {}
   void Close() override {}
+  Status CreateAgentWebhook(const store::AgentWebhook&) override { return Unused(); }
+  Result<store::AgentWebhook> GetAgentWebhook(std::string_view, std::string_view) override {
+    return Unused();
+  }
+  Result<store::AgentWebhook> FindAgentWebhookByTokenHash(std::string_view) override {
+    return Unused();
+  }
+  Result<std::vector<store::AgentWebhook>> ListAgentWebhooks(std::string_view,
+                                                             std::string_view) override {
+    return Unused();
+  }
+  Status UpdateAgentWebhook(const store::AgentWebhook&) override { return Unused(); }
+  Status DeleteAgentWebhook(std::string_view, std::string_view) override { return Unused(); }
 
  private:
   static Status Unused() { return Status::Internal("not used by the benchmark"); }

@@ -11,6 +11,12 @@ packages=(
   clang-14 libclang-rt-14-dev
   wrk nginx-light curl python3 procps
 )
+# Node.js and npm run the providers' official signing libraries in tests/providers (test tooling
+# only, never part of the service). Debian's packages, unless a node is already installed: a
+# newer one from elsewhere bundles its own npm, which Debian's npm package would conflict with.
+# The pinned libraries want node >= 20 (Debian 12's is 18; the CI machines ship 20).
+command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

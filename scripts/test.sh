@@ -10,6 +10,17 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 bash scripts/deps.sh
 [ -d ../shared ] || { echo "test.sh: ../shared (reference material) must sit beside the repo" >&2; exit 1; }
 
+echo "== npm ci: the providers' official signing libraries (tests/providers)"
+# Only the npm registry is needed. If it cannot be reached the suite still runs: the signer tests
+# then fail under CI=true (and skip elsewhere) with a message saying why.
+npm ci --prefix tests/providers/npm --prefer-offline --no-audit --no-fund ||
+  echo "test.sh: npm ci failed; the official-signer tests cannot run" >&2
+
+echo "== npm ci: Redocly CLI, the OpenAPI linter (tests/openapi)"
+# Same rule: without it the openapi_lint test fails under CI=true and skips elsewhere.
+npm ci --prefix tests/openapi --prefer-offline --no-audit --no-fund ||
+  echo "test.sh: npm ci failed; src/api/openapi.json cannot be linted" >&2
+
 echo "== Release build and tests"
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIGGERD_BENCH=ON >/dev/null
 ninja -C build-release -j"$jobs"

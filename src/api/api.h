@@ -13,6 +13,10 @@
 #include "ingest/ingest.h"
 #include "store/store.h"
 
+namespace triggerd::metrics {
+class Registry;
+}  // namespace triggerd::metrics
+
 namespace triggerd::api {
 
 struct ApiContext {
@@ -23,6 +27,15 @@ struct ApiContext {
   // Prefix of the ingest URLs shown to users, e.g. "https://hooks.example.com". Empty: the
   // address the caller reached the API on ("http://" + Host header).
   std::string public_base_url;
+  // GET /metrics (metrics_route.cc). With a registry (owned by the caller, outliving the router),
+  // RegisterRoutes also sets the router's observer (requests by route) and registers collectors
+  // of the ingestor's, store's and dispatcher's stats: once per registry. Without one, /metrics
+  // answers 404. `require_key`: a scrape needs an API key (any role); default off, since
+  // Prometheus scrapes over a private network (the service listens on loopback by default).
+  struct Metrics {
+    metrics::Registry* registry = nullptr;
+    bool require_key = false;
+  } metrics;
 };
 
 // Registers every route. `context` must outlive the router.

@@ -2,6 +2,8 @@
 // dry runs. Any authenticated key may call them; they read nothing from the store.
 #include "api/internal.h"
 #include "filter/filter.h"
+#include "verify/catalog.h"
+#include "verify/verify.h"
 
 namespace triggerd::api {
 namespace {
@@ -27,16 +29,39 @@ void RegisterFilterRoutes(http::Router* router, ApiContext* ctx) {
   router->Add("POST", "/api/v1/filters/check", Authed(ctx, [](const Principal&, http::Request& r) {
                 auto body = ParseObject(r);
                 if (!body) return http::ErrorResponse(body.error());
-                if (auto s = RejectUnknownFields(*body, {"filter"}); !s.ok()) {
-                  return http::ErrorResponse(s);
+                if (auto field = FirstUnknownField(*body, {"filter", "kind", "event_types"})) {
+                  return UnknownFieldResponse(*field);
                 }
                 auto text = FilterText(*body);
                 if (!text) return http::ErrorResponse(text.error());
-                filter::CompileError error;
-                if (auto compiled = filter::Compile(*text, &error); !compiled) {
-                  return Json(200, {{"ok", false}, {"error", ErrorJson(error)}});
+                // Optional: the source kind and the trigger's event types the filter is meant
+                // for, to warn about fields those events never have.
+                auto kind = StringField(*body, "kind", std::string());
+                if (!kind) return FieldErrorResponse(kind.error(), "kind");
+                if (!kind->empty() && verify::FindProvider(*kind) == nullptr) {
+                  return FieldErrorResponse(
+                      Status::InvalidArgument("kind must be custom or a provider preset (GET "
+                                              "/api/v1/providers lists them)"),
+                      "kind");
                 }
-                return Json(200, {{"ok", true}});
+                auto event_types = StringListField(*body, "event_types");
+                if (!event_types) return FieldErrorResponse(event_types.error(), "event_types");
+                if (kind->empty() && !event_types->empty()) {
+                  return FieldErrorResponse(
+                      Status::InvalidArgument("event_types needs kind: event types are a "
+                                              "provider's"),
+                      "event_types");
+                }
+                filter::CompileError error;
+                auto compiled = filter::Compile(*text, &error);
+                if (!compiled) return Json(200, {{"ok", false}, {"error", ErrorJson(error)}});
+                if (kind->empty()) return Json(200, {{"ok", true}});
+                boost::json::array warnings;
+                for (auto& w : verify::FilterWarnings(*kind, *event_types,
+                                                      filter::ReferencedFields(*compiled))) {
+                  warnings.emplace_back(w);
+                }
+                return Json(200, {{"ok", true}, {"warnings", std::move(warnings)}});
               }));
 
   router->Add("POST", "/api/v1/filters/eval", Authed(ctx, [](const Principal&, http::Request& r) {

@@ -1,6 +1,7 @@
 // The webhook ingest route, Dust's path: POST /api/v1/w/{wId}/triggers/hooks/{sourceId}[/{secret}].
 // Admission runs on the request head (so 404/405/413/403 cost no body read); the body phase
 // answers only after the event is durable.
+#include "api/compat/compat.h"
 #include "api/internal.h"
 
 namespace triggerd::api {
@@ -89,6 +90,14 @@ void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
         reply(Refusal(outcome.error(), *ctx->ingestor));
         return;
       }
+      if (outcome->handshake) {
+        http::Response response;
+        response.status = outcome->handshake->status;
+        response.content_type = outcome->handshake->content_type;
+        response.body = std::move(outcome->handshake->body);
+        reply(std::move(response));
+        return;
+      }
       reply(http::JsonResponse(200, IngestedBody(*outcome)));
     });
   };
@@ -100,15 +109,23 @@ void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
   }
 }
 
+// metrics_route.cc and openapi.cc (declared here: internal.h lists the resource routes).
+void RegisterMetricsRoutes(http::Router* router, ApiContext* ctx);
+void RegisterOpenApiRoutes(http::Router* router, ApiContext* ctx);
+
 void RegisterRoutes(http::Router* router, ApiContext* ctx) {
   RegisterKeyRoutes(router, ctx);
   RegisterSourceRoutes(router, ctx);
   RegisterEventRoutes(router, ctx);
   RegisterIngestRoutes(router, ctx);
   RegisterFilterRoutes(router, ctx);
+  RegisterProviderRoutes(router, ctx);
   RegisterAgentRoutes(router, ctx);
   RegisterTriggerRoutes(router, ctx);
   RegisterRunRoutes(router, ctx);
+  compat::RegisterCompatRoutes(router, ctx);  // docs/COMPATIBILITY.md
+  RegisterMetricsRoutes(router, ctx);
+  RegisterOpenApiRoutes(router, ctx);
   router->Add("GET", "/healthz", [](http::Request, http::Reply reply) {
     reply(Json(200, {{"status", "ok"}}));
   });

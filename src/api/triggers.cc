@@ -6,6 +6,7 @@
 #include "common/ids.h"
 #include "dispatch/dispatch.h"
 #include "filter/filter.h"
+#include "verify/catalog.h"
 
 namespace triggerd::api {
 namespace {
@@ -125,6 +126,23 @@ std::optional<http::Response> ApplyTriggerFields(ApiContext* ctx, const boost::j
   if (!enabled) return FieldErrorResponse(enabled.error(), "enabled");
   trigger->enabled = *enabled;
   return std::nullopt;
+}
+
+// The trigger as saved, plus `warnings`: fields its filter reads that the source's provider
+// never sends for the subscribed event types (a likely typo; saved anyway, never an error).
+boost::json::object SavedTriggerJson(ApiContext* ctx, const store::Trigger& trigger) {
+  boost::json::object out = TriggerJson(trigger);
+  boost::json::array warnings;
+  auto source = ctx->store->GetSource(trigger.workspace_id, trigger.source_id);
+  auto compiled = filter::Compile(trigger.filter);
+  if (source && compiled) {
+    for (auto& warning : verify::FilterWarnings(source->kind, trigger.event_types,
+                                                filter::ReferencedFields(*compiled))) {
+      warnings.emplace_back(std::move(warning));
+    }
+  }
+  out["warnings"] = std::move(warnings);
+  return out;
 }
 
 bool Subscribed(const store::Trigger& trigger, std::string_view event_type) {
@@ -270,7 +288,7 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
           return http::ErrorResponse(s);
         }
         ctx->ingestor->UpsertTrigger(trigger);
-        return Json(201, TriggerJson(trigger));
+        return Json(201, SavedTriggerJson(ctx, trigger));
       }));
 
   router->Add("GET", "/api/v1/triggers", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
@@ -306,7 +324,7 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
                   return http::ErrorResponse(s);
                 }
                 ctx->ingestor->UpsertTrigger(*trigger);
-                return Json(200, TriggerJson(*trigger));
+                return Json(200, SavedTriggerJson(ctx, *trigger));
               }));
 
   router->Add("DELETE", "/api/v1/triggers/{id}",

@@ -66,6 +66,8 @@ Status LoadConfigFile(const std::string& path, Config* config) {
         if (config->max_pending_bytes < 1024 * 1024) {
           return At(path, value, "max_pending_bytes must be at least 1048576");
         }
+      } else if (key == "metrics_require_key") {
+        config->metrics_require_key = value.as<bool>();
       } else if (key == "run_lease_seconds") {
         config->run_lease_seconds = value.as<int>();
         if (config->run_lease_seconds < 1) {

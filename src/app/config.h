@@ -36,6 +36,11 @@ struct Config {
   double workspace_rate_burst = 4000;
   // Bytes of accepted bodies waiting for the durable log before ingest answers 503.
   size_t max_pending_bytes = 256 * 1024 * 1024;
+  // GET /metrics (Prometheus text) needs an API key (any role) when true. Default false:
+  // Prometheus scrapes over a private network and the service listens on loopback by default;
+  // turn it on when the listen address is reachable by others (the scrape config then sends
+  // `authorization: {credentials: <key>}`). The metrics name routes, never ids or payloads.
+  bool metrics_require_key = false;
 };
 
 // Reads a YAML file (keys as in Config). Unknown keys and wrong types are errors with the

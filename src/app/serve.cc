@@ -15,6 +15,7 @@
 #include "dispatch/dispatch.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 
 namespace triggerd::app {
@@ -114,7 +115,14 @@ int RunServe(const Config& config) {
   }
 
   http::Router router(config.max_body_bytes);
-  api::ApiContext context{store->get(), &ingestor, &dispatcher, &clock, config.public_url};
+  // Outlives the server: scrapes and the router's observer use it until Stop has returned.
+  metrics::Registry metrics_registry;
+  api::ApiContext context{store->get(),
+                          &ingestor,
+                          &dispatcher,
+                          &clock,
+                          config.public_url,
+                          {&metrics_registry, config.metrics_require_key}};
   api::RegisterRoutes(&router, &context);
   http::ServerOptions server_options;
   server_options.address = host;

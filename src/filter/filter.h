@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/headers.h"
 #include "common/result.h"
@@ -91,5 +92,11 @@ bool Matches(const CompiledFilter& filter, const EvalContext& context);
 // Every child is evaluated (no short circuit), so each clause says why; "result" always equals
 // Matches(). Allocates; meant for explanations, not for the ingest path. Thread-safe.
 boost::json::value Explain(const CompiledFilter& filter, const EvalContext& context);
+
+// The payload field paths the filter reads, as written ("pull_request.labels.*.name",
+// "commits[0].id"), each once, in the order they first appear; `$headers.…`, `$event` and
+// `$source` are not payload fields and are left out. Empty for an empty filter. For checks at
+// save time (e.g. against an event type's known fields), not for the ingest path.
+std::vector<std::string> ReferencedFields(const CompiledFilter& filter);
 
 }  // namespace triggerd::filter

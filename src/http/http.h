@@ -67,6 +67,21 @@ using HeadCheck = std::function<HeadDecision(const RequestHead& head,
                                              const std::map<std::string, std::string>& params)>;
 using RouteHandler = std::function<void(Request request, Reply reply)>;
 
+// One answered request, as the Router saw it (see Router::SetObserver). Plain data, so that
+// http stays free of metrics types; the views are valid only during the call.
+struct RouteObservation {
+  std::string_view method;   // as received
+  // The matched route's pattern ("/api/v1/sources/{id}", never the raw path); for a 405, the
+  // pattern of the first route whose path matched; empty when no route's path matched (404).
+  std::string_view pattern;
+  int status = 0;
+  // From the router seeing the request to its answer: for answers from the head (404, 405, the
+  // head checks' 403/413...) about zero; otherwise from the complete request (body read) to
+  // the Reply, e.g. for ingest the time to the durable 200.
+  std::chrono::nanoseconds duration{0};
+};
+using RouteObserver = std::function<void(const RouteObservation&)>;
+
 // Matches "/api/v1/sources/{id}"-style patterns (a {name} segment matches one non-empty path
 // segment). An unknown path is 404; a known path with another method is 405 with `Allow`.
 // Routes are added before the server starts; matching is then read-only and thread-safe.
@@ -81,6 +96,13 @@ class Router {
   HeadDecision OnHead(const RequestHead& head) const;
   void Handle(Request request, Reply reply) const;
 
+  // Called once per request the router answers, before the answer is handed to the server (so a
+  // client that has its answer sees it counted), on the answering thread: an io thread, or e.g.
+  // the store's commit thread for ingest. Must be cheap and thread-safe. Set before the server
+  // starts. Not seen: what the server answers before or without routing (400 malformed, 431,
+  // 408, 503 over max_connections, and a chunked body cut off with 413).
+  void SetObserver(RouteObserver observer) { observer_ = std::move(observer); }
+
   // Every (method, pattern) registered, for route-listing tests and documentation.
   std::vector<std::pair<std::string, std::string>> Routes() const;
 
@@ -93,11 +115,16 @@ class Router {
     HeadCheck head_check;
   };
   // The route for (method, path) with its params, or the error response (404/405).
+  // `path_pattern` receives the pattern of the first route whose path matched, if any.
   const Route* Match(std::string_view method, std::string_view path,
-                     std::map<std::string, std::string>* params, Response* error) const;
+                     std::map<std::string, std::string>* params, Response* error,
+                     std::string_view* path_pattern) const;
+  void Observe(std::string_view method, std::string_view pattern, int status,
+               std::chrono::steady_clock::time_point start) const;
 
   size_t default_body_limit_;
   std::vector<Route> routes_;
+  RouteObserver observer_;
 };
 
 struct ServerOptions {

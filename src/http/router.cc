@@ -51,8 +51,8 @@ void Router::Add(std::string method, std::string pattern, RouteHandler handler,
 }
 
 const Router::Route* Router::Match(std::string_view method, std::string_view path,
-                                   std::map<std::string, std::string>* params,
-                                   Response* error) const {
+                                   std::map<std::string, std::string>* params, Response* error,
+                                   std::string_view* path_pattern) const {
   std::vector<std::string> segments = SplitPath(path);
   std::string allow;
   for (const Route& route : routes_) {
@@ -67,6 +67,7 @@ const Router::Route* Router::Match(std::string_view method, std::string_view pat
       }
     }
     if (!match) continue;
+    if (path_pattern->empty()) *path_pattern = route.pattern;
     if (route.method == method || route.method == "*") {
       *params = std::move(found);
       return &route;
@@ -86,18 +87,50 @@ const Router::Route* Router::Match(std::string_view method, std::string_view pat
   return nullptr;
 }
 
+void Router::Observe(std::string_view method, std::string_view pattern, int status,
+                     std::chrono::steady_clock::time_point start) const {
+  observer_(RouteObservation{method, pattern, status, std::chrono::steady_clock::now() - start});
+}
+
 HeadDecision Router::OnHead(const RequestHead& head) const {
+  const auto start = std::chrono::steady_clock::now();
   std::map<std::string, std::string> params;
   Response error;
-  const Route* route = Match(head.method, head.path, &params, &error);
-  if (route == nullptr) return HeadDecision{std::move(error), 0};
-  if (route->head_check) return route->head_check(head, params);
-  return HeadDecision{std::nullopt, default_body_limit_};
+  std::string_view pattern;
+  const Route* route = Match(head.method, head.path, &params, &error, &pattern);
+  HeadDecision decision;
+  if (route == nullptr) {
+    decision = HeadDecision{std::move(error), 0};
+  } else if (route->head_check) {
+    decision = route->head_check(head, params);
+  } else {
+    decision = HeadDecision{std::nullopt, default_body_limit_};
+  }
+  if (observer_) {
+    int status = decision.response ? decision.response->status : 0;
+    // Mirrors the server (server.cc, after OnHead): a Content-Length above the granted limit is
+    // answered 413 without reading the body, and Handle never runs. Change both together.
+    if (status == 0 && head.content_length && *head.content_length > decision.body_limit) {
+      status = 413;
+    }
+    if (status != 0) Observe(head.method, pattern, status, start);
+  }
+  return decision;
 }
 
 void Router::Handle(Request request, Reply reply) const {
+  const auto start = std::chrono::steady_clock::now();
   Response error;
-  const Route* route = Match(request.method, request.path, &request.path_params, &error);
+  std::string_view pattern;  // views routes_, which do not change once the server runs
+  const Route* route =
+      Match(request.method, request.path, &request.path_params, &error, &pattern);
+  if (observer_) {
+    reply = [this, reply = std::move(reply), method = request.method, pattern,
+             start](Response response) {
+      Observe(method, pattern, response.status, start);
+      reply(std::move(response));
+    };
+  }
   if (route == nullptr) {
     reply(std::move(error));
     return;

@@ -16,6 +16,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "filter/filter.h"
+#include "verify/catalog.h"
 
 namespace triggerd::ingest {
 
@@ -27,6 +28,9 @@ struct CachedSource {
   const verify::ProviderInfo* provider = nullptr;
   std::string hmac_header;   // redacted from stored headers
   std::string verification;  // what a passing request was checked with, stored on the event
+  // The provider may send a signed handshake (Slack url_verification, Discord PING) instead of
+  // an event: the body is then parsed and looked at before anything is stored.
+  bool expects_handshake = false;
 };
 
 struct CachedTrigger {
@@ -69,6 +73,10 @@ std::shared_ptr<const CachedSource> Build(const store::Source& source) {
   auto cached = std::make_shared<CachedSource>();
   cached->source = source;
   cached->provider = verify::FindProvider(source.kind);
+  if (const verify::ProviderCatalog* catalog = verify::FindCatalog(source.kind)) {
+    cached->expects_handshake =
+        catalog->handshake != nullptr && catalog->handshake->signed_by_provider;
+  }
   for (const auto& text : source.allowed_ips) {
     auto cidr = ParseCidr(text);
     // The API validates on write; an unparsable stored entry admits nobody rather than anybody.
@@ -628,7 +636,7 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
   store::NewEvent event;
   auto triggers = TriggersOf(source.id);
   const bool need_payload =
-      triggers->reads_payload ||
+      triggers->reads_payload || cached.expects_handshake ||
       (cached.provider != nullptr &&
        (cached.provider->event_type.source == verify::FieldSource::kBodyField ||
         cached.provider->delivery_id.source == verify::FieldSource::kBodyField));
@@ -638,6 +646,17 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
     ++refused_other_;
     done(parsed);
     return;
+  }
+
+  // A handshake is answered as the provider expects, and neither stored nor matched.
+  if (cached.expects_handshake) {
+    if (auto handshake = verify::DetectHandshake(source.kind, request.headers, payload)) {
+      IngestOutcome outcome;
+      outcome.handshake =
+          HandshakeAnswer{handshake->status, handshake->content_type, handshake->body};
+      done(std::move(outcome));
+      return;
+    }
   }
 
   event.id = NewTimeOrderedId("evt", now_micros);

@@ -109,11 +109,20 @@ struct StartedRun {
   std::string run_id;
 };
 
+// What to answer a provider's handshake (e.g. Slack url_verification) with.
+struct HandshakeAnswer {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+};
+
 struct IngestOutcome {
   std::string event_id;
   int64_t received_at = 0;
   bool duplicate = false;
   std::vector<StartedRun> runs;  // the runs committed with the event (none for a duplicate)
+  // Set when the request was the provider's handshake: answer this; nothing was stored.
+  std::optional<HandshakeAnswer> handshake;
 };
 
 // What an event is matched with. Nothing is owned.

@@ -273,6 +273,31 @@ struct StoreStats {
   uint64_t runs_created = 0;        // runs committed by appends and AppendMatches
 };
 
+// A webhook that starts runs of one agent directly, without a source or trigger of the user's
+// (the compatibility surfaces of docs/COMPATIBILITY.md). Kind "agent": the public
+// POST /agents/{agent_id}/webhook, checked by origin / IP / optional HMAC. Kind "dagu": the
+// Dagu-style per-workflow webhook, authenticated by a bearer token. At most one of each kind per
+// agent; deleting the agent deletes them. What one receives is appended as an ordinary event
+// (source_id = the webhook's id) with one match record and one run (trigger_id = the webhook's
+// id) through AppendEvent, so it is dispatched, listed and retried like any other run.
+struct AgentWebhook {
+  std::string id;  // whk_…
+  std::string workspace_id;
+  std::string agent_id;
+  std::string kind;  // "agent" | "dagu"
+  bool enabled = true;
+  std::string token_hash;    // hex SHA-256 of the bearer token; "" when none. Unique when set
+  std::string token_prefix;  // first characters of the token, shown to recognise it
+  std::string event_source;  // allowed origin URL or hostname; "" = any
+  std::vector<std::string> allowed_ips;  // IPs or CIDRs
+  std::string hmac_secret;               // "" when no signature is required
+  std::string description;
+  std::string metadata_json = "{}";  // a JSON object, opaque here
+  std::string created_by;            // API key id
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -403,6 +428,22 @@ class Store {
 
   // A snapshot of the counters. Not pure virtual, so test fakes of Store need not implement it.
   virtual StoreStats Stats() { return {}; }
+
+  // Agent webhooks (see AgentWebhook). CreateAgentWebhook: kNotFound when the agent is not in the
+  // webhook's workspace; kConflict when the agent already has a webhook of that kind or the token
+  // hash is taken. GetAgentWebhook and FindAgentWebhookByTokenHash are not scoped to a workspace
+  // (the public routes have none in their path; agent ids and tokens are unguessable): callers of
+  // a workspace check workspace_id themselves. UpdateAgentWebhook replaces every field of the
+  // webhook with that id (and workspace); DeleteAgentWebhook keeps its events and runs.
+  virtual Status CreateAgentWebhook(const AgentWebhook& webhook) = 0;
+  virtual Result<AgentWebhook> GetAgentWebhook(std::string_view agent_id,
+                                               std::string_view kind) = 0;
+  virtual Result<AgentWebhook> FindAgentWebhookByTokenHash(std::string_view token_hash) = 0;
+  // Newest first.
+  virtual Result<std::vector<AgentWebhook>> ListAgentWebhooks(std::string_view workspace_id,
+                                                              std::string_view kind) = 0;
+  virtual Status UpdateAgentWebhook(const AgentWebhook& webhook) = 0;
+  virtual Status DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) = 0;
 };
 
 struct SqliteOptions {

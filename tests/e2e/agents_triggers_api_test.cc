@@ -209,6 +209,24 @@ TEST_F(AgentsTriggersApiTest, AgentInUseByATriggerCannotBeDeleted) {
 
 // -------------------------------------------------------------------------------- triggers
 
+TEST_F(AgentsTriggersApiTest, AFilterNamingAFieldTheEventNeverHasIsSavedWithAWarning) {
+  json::object source = Expect(201, Api("POST", "/api/v1/sources",
+                                        json::object{{"name", "gh"}, {"kind", "github"}}));
+  json::object agent = NewAgent({{"target", HttpTarget("https://1.example.com")}});
+  json::object typo = NewTrigger({{"source_id", Str(source, "id")},
+                                  {"agent_id", Str(agent, "id")},
+                                  {"event_types", json::array{"pull_request"}},
+                                  {"filter", "(gt \"pull_request.chnged_files\" 20)"}});
+  ASSERT_EQ(Arr(typo, "warnings").size(), 1u) << json::serialize(typo);
+  EXPECT_NE(std::string(Arr(typo, "warnings")[0].as_string()).find("pull_request.changed_files"),
+            std::string::npos);
+  json::object fine = NewTrigger({{"source_id", Str(source, "id")},
+                                  {"agent_id", Str(agent, "id")},
+                                  {"event_types", json::array{"pull_request"}},
+                                  {"filter", "(gt \"pull_request.changed_files\" 20)"}});
+  EXPECT_TRUE(Arr(fine, "warnings").empty()) << json::serialize(fine);
+}
+
 TEST_F(AgentsTriggersApiTest, TriggerIsCreatedWithDefaultsListedFilteredChangedAndDeleted) {
   json::object source_a = NewSource("a");
   json::object source_b = NewSource("b");
@@ -266,6 +284,9 @@ TEST_F(AgentsTriggersApiTest, TriggerIsCreatedWithDefaultsListedFilteredChangedA
   EXPECT_TRUE(Arr(changed, "event_types").empty());
   EXPECT_EQ(Str(changed, "name"), "opened PRs");  // untouched members keep their values
   EXPECT_FALSE(changed["include_payload"].as_bool());
+  // A save answers the trigger plus its filter's warnings; a read, the trigger.
+  EXPECT_TRUE(Arr(changed, "warnings").empty());
+  changed.erase("warnings");
   EXPECT_EQ(json::serialize(GetJson("/api/v1/triggers/" + id2)), json::serialize(changed));
 
   // The source of a trigger cannot change; the same source may be restated.

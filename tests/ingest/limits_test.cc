@@ -1,5 +1,5 @@
-// Rate limits (token buckets per source and per workspace, 429) and backpressure (503) of the
-// ingest pipeline, against a real SQLite store, with a manual clock.
+// Rate limits (token buckets per source and per workspace, 429), backpressure (503) and
+// provider handshakes of the ingest pipeline, against a real SQLite store, with a manual clock.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -125,6 +125,74 @@ TEST_F(IngestLimitsTest, ABodyBeyondThePendingBudgetIsRefusedWith503) {
   EXPECT_TRUE(ingest(R"({"a":1})").has_value());
   EXPECT_TRUE(ingest(R"({"a":2})").has_value());
   EXPECT_EQ(ingestor_->stats().overloaded, 1u);
+}
+
+}  // namespace
+}  // namespace triggerd::ingest
+
+namespace triggerd::ingest {
+namespace {
+
+// A provider's signed handshake is answered as the provider expects and leaves no event.
+TEST(IngestHandshakeTest, SlackUrlVerificationIsAnsweredAndNotStored) {
+  testing::TempDir dir;
+  auto opened = store::OpenSqliteStore({(dir.path() / "t.db").string()});
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  auto store = std::move(opened).value();
+  ASSERT_OK(store->CreateWorkspace({"ws_a", "a", 1}));
+  store::Source source;
+  source.id = "src_slack";
+  source.workspace_id = "ws_a";
+  source.name = "slack";
+  source.kind = "slack";
+  source.url_secret = "s";
+  source.signing_secret = "8f742231b10e8888abcd99yyyzzz85a5";
+  ASSERT_OK(store->CreateSource(source));
+  ManualClock clock(1'700'000'000'000'000);
+  Ingestor ingestor(store.get(), &clock, Options{});
+  ASSERT_OK(ingestor.Reload());
+
+  auto send = [&](const std::string& body) {
+    auto settings = verify::ParseAuthSettingsJson("slack", source.auth_json);
+    EXPECT_TRUE(settings.has_value());
+    verify::SignRequest request;
+    request.body = body;
+    request.now_unix = clock.NowUnixSeconds();
+    auto headers = verify::Sign("slack", *settings, source.signing_secret, request);
+    EXPECT_TRUE(headers.has_value());
+    headers->push_back({"Content-Type", "application/json"});
+    HeadRequest head;
+    head.workspace_id = "ws_a";
+    head.source_id = "src_slack";
+    head.url_secret = "s";
+    head.method = "POST";
+    head.headers = &*headers;
+    head.remote_ip = "127.0.0.1";
+    auto admitted = ingestor.Admit(head);
+    EXPECT_TRUE(admitted.has_value());
+    std::promise<Result<IngestOutcome>> done;
+    ingestor.Ingest({admitted->source, "POST", "/x", *headers, "127.0.0.1", body},
+                    [&](Result<IngestOutcome> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  };
+  auto handshake = send(R"({"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmd",)"
+                        R"("type":"url_verification"})");
+  ASSERT_TRUE(handshake.has_value()) << handshake.error().ToString();
+  ASSERT_TRUE(handshake->handshake.has_value());
+  EXPECT_EQ(handshake->handshake->status, 200);
+  EXPECT_EQ(handshake->handshake->body,
+            R"({"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmd"})");
+  EXPECT_TRUE(handshake->event_id.empty());
+  // An ordinary event of the same source is stored as usual.
+  auto event = send(R"({"type":"event_callback","event":{"type":"message"}})");
+  ASSERT_TRUE(event.has_value()) << event.error().ToString();
+  EXPECT_FALSE(event->handshake.has_value());
+  store::EventQuery query;
+  query.workspace_id = "ws_a";
+  auto events = store->ListEvents(query);
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(events->items.size(), 1u);
+  EXPECT_EQ(events->items[0].id, event->event_id);
 }
 
 }  // namespace

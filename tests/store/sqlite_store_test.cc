@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/sqlite/migrations.h"
 #include "fault_injection_vfs.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -901,7 +902,9 @@ TEST_F(SqliteStoreTest, SequenceNumbersAreNeverReusedAfterDeletion) {
 
 TEST_F(SqliteStoreTest, OpensInWalModeWithSchemaVersionSet) {
   EXPECT_EQ(RawQueryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(RawQueryText(path_, "PRAGMA user_version"), "2");  // 002_agents_triggers_runs
+  // The newest built-in migration's version.
+  EXPECT_EQ(RawQueryText(path_, "PRAGMA user_version"),
+            std::to_string(sqlite::BuiltinMigrations().back().version));
   EXPECT_EQ(RawQueryText(path_, "PRAGMA application_id"), std::to_string(0x54524744));
 }
 

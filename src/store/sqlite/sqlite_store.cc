@@ -1869,3 +1869,141 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
 }
 
 }  // namespace triggerd::store
+
+// ---- Agent webhooks (schema/003_webhooks.sql) ----
+
+namespace triggerd::store::sqlite {
+namespace {
+
+constexpr std::string_view kAgentWebhookColumns =
+    "id, workspace_id, agent_id, kind, enabled, token_hash, token_prefix, event_source, "
+    "allowed_ips, hmac_secret, description, metadata_json, created_by, created_at, updated_at";
+
+Result<AgentWebhook> ReadAgentWebhook(const Statement& st) {
+  AgentWebhook w;
+  w.id = st.ColumnText(0);
+  w.workspace_id = st.ColumnText(1);
+  w.agent_id = st.ColumnText(2);
+  w.kind = st.ColumnText(3);
+  w.enabled = st.ColumnInt64(4) != 0;
+  w.token_hash = st.ColumnText(5);
+  w.token_prefix = st.ColumnText(6);
+  w.event_source = st.ColumnText(7);
+  if (!DecodeStringArray(st.ColumnText(8), &w.allowed_ips)) {
+    return Status::Internal("read agent webhook " + w.id + ": malformed allowed_ips");
+  }
+  w.hmac_secret = st.ColumnText(9);
+  w.description = st.ColumnText(10);
+  w.metadata_json = st.ColumnText(11);
+  w.created_by = st.ColumnText(12);
+  w.created_at = st.ColumnInt64(13);
+  w.updated_at = st.ColumnInt64(14);
+  return w;
+}
+
+// Binds every column but id and workspace_id to ?3..?15, shared by INSERT and UPDATE.
+void BindAgentWebhookFields(Statement& st, const AgentWebhook& w) {
+  st.BindText(3, w.agent_id)
+      .BindText(4, w.kind)
+      .BindInt64(5, w.enabled ? 1 : 0)
+      .BindText(6, w.token_hash)
+      .BindText(7, w.token_prefix)
+      .BindText(8, w.event_source)
+      .BindText(9, EncodeStringArray(w.allowed_ips))
+      .BindText(10, w.hmac_secret)
+      .BindText(11, w.description)
+      .BindText(12, w.metadata_json)
+      .BindText(13, w.created_by)
+      .BindInt64(14, w.created_at)
+      .BindInt64(15, w.updated_at);
+}
+
+}  // namespace
+
+Status SqliteStore::CreateAgentWebhook(const AgentWebhook& w) {
+  return Write([&](Connection& db) -> Status {
+    // The foreign key only knows that the agent exists somewhere.
+    Result<bool> agent = Exists(db, "SELECT 1 FROM agents WHERE id = ?1 AND workspace_id = ?2",
+                                "check webhook agent", w.agent_id, w.workspace_id);
+    if (!agent) return agent.error();
+    if (!*agent) return Status::NotFound("agent not found");
+    Result<Statement> st = db.Prepare(
+        Concat({"INSERT INTO agent_webhooks (", kAgentWebhookColumns,
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"}),
+        "create agent webhook");
+    if (!st) return st.error();
+    st->BindText(1, w.id).BindText(2, w.workspace_id);
+    BindAgentWebhookFields(*st, w);
+    return st->Run();  // UNIQUE (agent_id, kind) or token_hash: kConflict
+  });
+}
+
+Result<AgentWebhook> SqliteStore::GetAgentWebhook(std::string_view agent_id,
+                                                  std::string_view kind) {
+  return Read([&](Connection& db) -> Result<AgentWebhook> {
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kAgentWebhookColumns,
+                " FROM agent_webhooks WHERE agent_id = ?1 AND kind = ?2"}),
+        "get agent webhook");
+    if (!st) return st.error();
+    st->BindText(1, agent_id).BindText(2, kind);
+    return OneRow<AgentWebhook>(*st, ReadAgentWebhook, "webhook");
+  });
+}
+
+Result<AgentWebhook> SqliteStore::FindAgentWebhookByTokenHash(std::string_view token_hash) {
+  if (token_hash.empty()) return Status::NotFound("webhook not found");
+  return Read([&](Connection& db) -> Result<AgentWebhook> {
+    // The redundant `token_hash != ''` lets the planner use the partial index.
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kAgentWebhookColumns,
+                " FROM agent_webhooks WHERE token_hash = ?1 AND token_hash != ''"}),
+        "find agent webhook by token");
+    if (!st) return st.error();
+    st->BindText(1, token_hash);
+    return OneRow<AgentWebhook>(*st, ReadAgentWebhook, "webhook");
+  });
+}
+
+Result<std::vector<AgentWebhook>> SqliteStore::ListAgentWebhooks(std::string_view workspace_id,
+                                                                 std::string_view kind) {
+  return Read([&](Connection& db) -> Result<std::vector<AgentWebhook>> {
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kAgentWebhookColumns,
+                " FROM agent_webhooks WHERE workspace_id = ?1 AND kind = ?2 "
+                "ORDER BY created_at DESC, rowid DESC"}),
+        "list agent webhooks");
+    if (!st) return st.error();
+    st->BindText(1, workspace_id).BindText(2, kind);
+    return CollectRows<AgentWebhook>(*st, ReadAgentWebhook);
+  });
+}
+
+Status SqliteStore::UpdateAgentWebhook(const AgentWebhook& w) {
+  return Write([&](Connection& db) -> Status {
+    Result<Statement> st = db.Prepare(
+        "UPDATE agent_webhooks SET agent_id = ?3, kind = ?4, enabled = ?5, token_hash = ?6, "
+        "token_prefix = ?7, event_source = ?8, allowed_ips = ?9, hmac_secret = ?10, "
+        "description = ?11, metadata_json = ?12, created_by = ?13, created_at = ?14, "
+        "updated_at = ?15 WHERE id = ?1 AND workspace_id = ?2",
+        "update agent webhook");
+    if (!st) return st.error();
+    st->BindText(1, w.id).BindText(2, w.workspace_id);
+    BindAgentWebhookFields(*st, w);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    return RequireChanged(db, "webhook");
+  });
+}
+
+Status SqliteStore::DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) {
+  return Write([&](Connection& db) -> Status {
+    Result<Statement> st = db.Prepare(
+        "DELETE FROM agent_webhooks WHERE id = ?1 AND workspace_id = ?2", "delete agent webhook");
+    if (!st) return st.error();
+    st->BindText(1, id).BindText(2, workspace_id);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    return RequireChanged(db, "webhook");
+  });
+}
+
+}  // namespace triggerd::store::sqlite

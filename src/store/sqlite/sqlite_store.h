@@ -118,6 +118,13 @@ class SqliteStore final : public Store {
   void SetRunsQueuedListener(std::function<void()> listener) override;
   void Close() override;
   StoreStats Stats() override;
+  Status CreateAgentWebhook(const AgentWebhook& webhook) override;
+  Result<AgentWebhook> GetAgentWebhook(std::string_view agent_id, std::string_view kind) override;
+  Result<AgentWebhook> FindAgentWebhookByTokenHash(std::string_view token_hash) override;
+  Result<std::vector<AgentWebhook>> ListAgentWebhooks(std::string_view workspace_id,
+                                                      std::string_view kind) override;
+  Status UpdateAgentWebhook(const AgentWebhook& webhook) override;
+  Status DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) override;
 
  private:
   // One queued append. The event's outbox (matches and runs) travels inside it and is written by

@@ -1,0 +1,354 @@
+// Dagu-style per-workflow webhooks (docs/COMPATIBILITY.md). A Dagu "DAG" is an agent here; {name}
+// is the agent's id, or its name within the caller's workspace.
+//   POST   /api/v1/dags/{name}/webhook             create (201) {webhook, token}; token shown once
+//   GET    /api/v1/dags/{name}/webhook             the webhook
+//   DELETE /api/v1/dags/{name}/webhook             204
+//   POST   /api/v1/dags/{name}/webhook/regenerate  a new token, shown once; the old one stops
+//   POST   /api/v1/dags/{name}/webhook/toggle      {"enabled": bool}
+//   GET    /api/v1/webhooks                        every webhook of the workspace
+//   POST   /api/v1/webhooks/{name}                 trigger, Authorization: Bearer <webhook token>
+// Management takes an API key with the builder or admin role. The trigger route takes the
+// webhook's own token: 200 {dagRunId, dagName}; 401 missing/invalid token; 403 disabled; 404 no
+// webhook; 409 dagRunId already used; 413 body above 1,048,576 bytes (refused on the head).
+#include "api/compat/compat.h"
+#include "common/crypto.h"
+#include "common/ids.h"
+
+namespace triggerd::api::compat {
+namespace {
+
+constexpr std::string_view kKind = "dagu";
+constexpr size_t kMaxBodyBytes = 1024 * 1024;  // Dagu's limit
+constexpr size_t kTokenPrefixLength = 12;      // "trgd_wh_" + 4 characters
+constexpr size_t kMaxDagRunIdBytes = 64;
+
+std::string NewToken() { return "trgd_wh_" + crypto::RandomToken(40); }
+
+// Dagu's error body is {"code", "message"}; ours is {"error": {"type", "message"}}. Both, so
+// that clients of either read it.
+http::Response DaguError(const Status& status) {
+  const int http_status = http::HttpStatusFor(status.type());
+  std::string_view code = "internal_error";
+  switch (http_status) {
+    case 400: code = "bad_request"; break;
+    case 401: code = "unauthorized"; break;
+    case 403: code = "forbidden"; break;
+    case 404: code = "not_found"; break;
+    case 409: code = "already_exists"; break;
+    case 413: code = "payload_too_large"; break;
+    default: break;
+  }
+  boost::json::object body{
+      {"error", {{"type", status.code().empty() ? "internal" : status.code()},
+                 {"message", status.message()}}},
+      {"code", code},
+      {"message", status.message()}};
+  return Json(http_status, body);
+}
+
+// A run id as Dagu accepts one: 1..64 of [A-Za-z0-9_-].
+bool IsValidDagRunId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxDagRunIdBytes) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+// Dagu names a run it was not given a name for with a UUID v7 (time-ordered).
+std::string NewDagRunId(int64_t now_micros) {
+  std::string b = crypto::RandomBytes(16);
+  uint64_t ms = static_cast<uint64_t>(now_micros / 1000);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<char>((ms >> (8 * (5 - i))) & 0xff);
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x70);
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
+  std::string hex = crypto::HexEncode(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+boost::json::object WebhookJson(const store::AgentWebhook& w, const store::Agent& agent) {
+  return {{"id", w.id},
+          {"dagName", agent.name},
+          {"agentId", agent.id},
+          {"tokenPrefix", w.token_prefix},
+          {"enabled", w.enabled},
+          {"createdAt", Time(w.created_at)},
+          {"updatedAt", Time(w.updated_at)},
+          {"createdBy", w.created_by}};
+}
+
+// {name} in the caller's workspace: an agent id, else the one agent with that name (404 none,
+// 409 several).
+Result<store::Agent> ResolveDag(ApiContext* ctx, const std::string& workspace_id,
+                                const std::string& name) {
+  auto agent = ctx->store->GetAgent(workspace_id, name);
+  if (agent || agent.error().type() != ErrorType::kNotFound) return agent;
+  auto agents = ctx->store->ListAgents(workspace_id);
+  if (!agents) return agents.error();
+  std::optional<store::Agent> found;
+  for (auto& a : *agents) {
+    if (a.name != name) continue;
+    if (found) {
+      return Status::Conflict("several agents are named \"" + name + "\": use the agent id",
+                              "ambiguous_name");
+    }
+    found = std::move(a);
+  }
+  if (!found) return Status::NotFound("no DAG (agent) named \"" + name + "\"", "dag_not_found");
+  return std::move(*found);
+}
+
+// The DAG and its webhook for a management call (builder or admin).
+struct Managed {
+  store::Agent agent;
+  store::AgentWebhook webhook;
+};
+Result<store::Agent> ManagedDag(ApiContext* ctx, const Principal& p, const std::string& name) {
+  TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
+  return ResolveDag(ctx, p.workspace_id, name);
+}
+Result<Managed> ManagedWebhook(ApiContext* ctx, const Principal& p, const std::string& name) {
+  auto agent = ManagedDag(ctx, p, name);
+  if (!agent) return agent.error();
+  auto webhook = ctx->store->GetAgentWebhook(agent->id, kKind);
+  if (!webhook) {
+    if (webhook.error().type() == ErrorType::kNotFound) {
+      return Status::NotFound("this DAG has no webhook", "webhook_not_found");
+    }
+    return webhook.error();
+  }
+  return Managed{std::move(*agent), std::move(*webhook)};
+}
+
+// Management routes answer a missing or bad API key like the rest of the API.
+http::RouteHandler ManagementRoute(ApiContext* ctx, AuthedHandler handler) {
+  return Authed(ctx, std::move(handler));
+}
+
+// The trigger route's lookup, in Dagu's order (404 no webhook, then 401 token, then 403). By
+// agent id it is global (ids are unique and unguessable). By name it needs the token's workspace
+// (names are per workspace and the path has none): a missing or unknown token is then 401, a
+// valid token of another DAG is 401 when {name} has a webhook and 404 when it has none.
+Result<store::AgentWebhook> TriggerWebhook(ApiContext* ctx, const std::string& name,
+                                           std::string_view token) {
+  const std::string hash = token.empty() ? "" : HashSecret(token);
+  auto by_id = ctx->store->GetAgentWebhook(name, kKind);
+  if (by_id) {
+    if (token.empty()) {
+      return Status::Unauthenticated("send the webhook token as \"Authorization: Bearer <token>\"",
+                                     "missing_token");
+    }
+    if (!crypto::ConstantTimeEqual(hash, by_id->token_hash)) {
+      return Status::Unauthenticated("the webhook token is not valid", "invalid_token");
+    }
+    return by_id;
+  }
+  if (by_id.error().type() != ErrorType::kNotFound) return by_id.error();
+  if (IsWellFormedId(name, "agt")) {
+    return Status::NotFound("this DAG has no webhook", "webhook_not_found");
+  }
+  if (token.empty()) {
+    return Status::Unauthenticated("send the webhook token as \"Authorization: Bearer <token>\"",
+                                   "missing_token");
+  }
+  auto by_token = ctx->store->FindAgentWebhookByTokenHash(hash);
+  if (!by_token && by_token.error().type() != ErrorType::kNotFound) return by_token.error();
+  if (!by_token || by_token->kind != kKind) {
+    return Status::Unauthenticated("the webhook token is not valid", "invalid_token");
+  }
+  auto agent = ctx->store->GetAgent(by_token->workspace_id, by_token->agent_id);
+  if (agent && agent->name == name) return by_token;
+  auto named = ResolveDag(ctx, by_token->workspace_id, name);
+  if (named && ctx->store->GetAgentWebhook(named->id, kKind)) {
+    return Status::Unauthenticated("the webhook token is not valid for this DAG", "invalid_token");
+  }
+  return Status::NotFound("this DAG has no webhook", "webhook_not_found");
+}
+
+std::string BearerToken(const http::Request& r) {
+  auto header = FindHeader(r.headers, "Authorization");
+  constexpr std::string_view kScheme = "Bearer ";
+  if (!header || header->size() <= kScheme.size() ||
+      !HeaderNameEquals(header->substr(0, kScheme.size()), kScheme)) {
+    return "";
+  }
+  return std::string(header->substr(kScheme.size()));
+}
+
+void Trigger(ApiContext* ctx, http::Request request, http::Reply reply) {
+  const std::string name = request.path_params["name"];
+  auto webhook = TriggerWebhook(ctx, name, BearerToken(request));
+  if (!webhook) return reply(DaguError(webhook.error()));
+  if (!webhook->enabled) {
+    return reply(DaguError(Status::PermissionDenied("this DAG's webhook is disabled",
+                                                    "webhook_disabled")));
+  }
+  auto agent = ctx->store->GetAgent(webhook->workspace_id, webhook->agent_id);
+  if (!agent) return reply(DaguError(agent.error()));
+
+  // Payload rules: a top-level "payload" member is what the run gets, else the whole JSON body,
+  // else (no body) {}. "dagRunId" in the wrapper names the run.
+  std::string payload_json;
+  std::string dag_run_id;
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    payload_json = "{}";
+  } else {
+    boost::system::error_code ec;
+    boost::json::value body = boost::json::parse(request.body, ec);
+    if (ec) {
+      return reply(DaguError(Status::InvalidArgument(
+          "the request body is not valid JSON: " + ec.message(), "invalid_json")));
+    }
+    if (const boost::json::object* wrapper = body.if_object()) {
+      if (const boost::json::value* id = wrapper->if_contains("dagRunId"); id && !id->is_null()) {
+        if (!id->is_string() || !IsValidDagRunId(id->as_string())) {
+          return reply(DaguError(Status::InvalidArgument(
+              "dagRunId must be 1 to 64 characters of letters, digits, '-' and '_'",
+              "invalid_dag_run_id")));
+        }
+        dag_run_id = std::string(id->as_string());
+      }
+      if (const boost::json::value* payload = wrapper->if_contains("payload");
+          payload && !payload->is_null()) {
+        payload_json = boost::json::serialize(*payload);
+      }
+    }
+  }
+  if (dag_run_id.empty()) dag_run_id = NewDagRunId(ctx->clock->NowMicros());
+  DirectRunRequest run{&*webhook, "dagu.webhook", dag_run_id, std::move(payload_json), "bearer",
+                       &request};
+  StartDirectRun(ctx, std::move(run),
+                 [reply = std::move(reply), dag_run_id, dag_name = agent->name](
+                     Result<DirectRunOutcome> outcome) {
+                   if (!outcome) return reply(DaguError(outcome.error()));
+                   if (outcome->duplicate) {
+                     return reply(DaguError(Status::Conflict(
+                         "dagRunId \"" + dag_run_id + "\" was already used for this DAG",
+                         "dag_run_id_in_use")));
+                   }
+                   reply(Json(200, {{"dagRunId", dag_run_id},
+                                    {"dagName", dag_name},
+                                    {"runId", outcome->run_id},
+                                    {"eventId", outcome->event_id}}));
+                 });
+}
+
+}  // namespace
+
+void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
+  router->Add("POST", "/api/v1/dags/{name}/webhook",
+              ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto agent = ManagedDag(ctx, p, r.path_params["name"]);
+                if (!agent) return DaguError(agent.error());
+                const int64_t now = ctx->clock->NowMicros();
+                std::string token = NewToken();
+                store::AgentWebhook webhook;
+                webhook.id = NewId("whk");
+                webhook.workspace_id = p.workspace_id;
+                webhook.agent_id = agent->id;
+                webhook.kind = std::string(kKind);
+                webhook.token_hash = HashSecret(token);
+                webhook.token_prefix = token.substr(0, kTokenPrefixLength);
+                webhook.created_by = p.key_id;
+                webhook.created_at = webhook.updated_at = now;
+                if (Status s = ctx->store->CreateAgentWebhook(webhook); !s.ok()) {
+                  if (s.type() == ErrorType::kConflict) {
+                    return DaguError(Status::Conflict("this DAG already has a webhook",
+                                                      "webhook_exists"));
+                  }
+                  return DaguError(s);
+                }
+                return Json(201, {{"webhook", WebhookJson(webhook, *agent)}, {"token", token}});
+              }));
+
+  router->Add("GET", "/api/v1/dags/{name}/webhook",
+              ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto managed = ManagedWebhook(ctx, p, r.path_params["name"]);
+                if (!managed) return DaguError(managed.error());
+                return Json(200, WebhookJson(managed->webhook, managed->agent));
+              }));
+
+  router->Add("DELETE", "/api/v1/dags/{name}/webhook",
+              ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto managed = ManagedWebhook(ctx, p, r.path_params["name"]);
+                if (!managed) return DaguError(managed.error());
+                if (Status s = ctx->store->DeleteAgentWebhook(p.workspace_id, managed->webhook.id);
+                    !s.ok()) {
+                  return DaguError(s);
+                }
+                return http::Response{204, {}, "", ""};
+              }));
+
+  router->Add("POST", "/api/v1/dags/{name}/webhook/regenerate",
+              ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto managed = ManagedWebhook(ctx, p, r.path_params["name"]);
+                if (!managed) return DaguError(managed.error());
+                std::string token = NewToken();
+                managed->webhook.token_hash = HashSecret(token);
+                managed->webhook.token_prefix = token.substr(0, kTokenPrefixLength);
+                managed->webhook.updated_at = ctx->clock->NowMicros();
+                if (Status s = ctx->store->UpdateAgentWebhook(managed->webhook); !s.ok()) {
+                  return DaguError(s);
+                }
+                return Json(200, {{"webhook", WebhookJson(managed->webhook, managed->agent)},
+                                  {"token", token}});
+              }));
+
+  router->Add("POST", "/api/v1/dags/{name}/webhook/toggle",
+              ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto managed = ManagedWebhook(ctx, p, r.path_params["name"]);
+                if (!managed) return DaguError(managed.error());
+                auto body = ParseObject(r);
+                if (!body) return DaguError(body.error());
+                if (auto unknown = FirstUnknownField(*body, {"enabled"})) {
+                  return UnknownFieldResponse(*unknown);
+                }
+                const boost::json::value* enabled = body->if_contains("enabled");
+                if (enabled == nullptr || !enabled->is_bool()) {
+                  return FieldErrorResponse(
+                      Status::InvalidArgument("enabled is required: true or false"), "enabled");
+                }
+                managed->webhook.enabled = enabled->as_bool();
+                managed->webhook.updated_at = ctx->clock->NowMicros();
+                if (Status s = ctx->store->UpdateAgentWebhook(managed->webhook); !s.ok()) {
+                  return DaguError(s);
+                }
+                return Json(200, WebhookJson(managed->webhook, managed->agent));
+              }));
+
+  router->Add("GET", "/api/v1/webhooks", ManagementRoute(ctx, [ctx](const Principal& p, http::Request&) {
+                if (Status s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
+                  return DaguError(s);
+                }
+                auto webhooks = ctx->store->ListAgentWebhooks(p.workspace_id, kKind);
+                if (!webhooks) return DaguError(webhooks.error());
+                boost::json::array data;
+                for (const auto& w : *webhooks) {
+                  auto agent = ctx->store->GetAgent(p.workspace_id, w.agent_id);
+                  if (!agent) continue;  // deleted meanwhile (the cascade took the webhook)
+                  data.push_back(WebhookJson(w, *agent));
+                }
+                // "data"/"next_cursor" as every list of ours; "webhooks" as Dagu's.
+                boost::json::array copy = data;
+                return Json(200, {{"data", std::move(data)},
+                                  {"next_cursor", nullptr},
+                                  {"webhooks", std::move(copy)}});
+              }));
+
+  auto head_check = [](const http::RequestHead& head, const std::map<std::string, std::string>&) {
+    if (head.content_length && *head.content_length > kMaxBodyBytes) {
+      return http::HeadDecision{
+          DaguError(Status(ErrorType::kPayloadTooLarge, "payload_too_large",
+                           "the body is larger than 1048576 bytes")),
+          0};
+    }
+    return http::HeadDecision{std::nullopt, kMaxBodyBytes};
+  };
+  router->Add(
+      "POST", "/api/v1/webhooks/{name}",
+      [ctx](http::Request request, http::Reply reply) { Trigger(ctx, std::move(request), std::move(reply)); },
+      head_check);
+}
+
+}  // namespace triggerd::api::compat
