@@ -7,6 +7,7 @@
 #include "app/config.h"
 #include "app/filter_command.h"
 #include "app/serve.h"
+#include "app/sign_command.h"
 
 int main(int argc, char** argv) {
   using triggerd::app::Config;
@@ -38,6 +39,24 @@ int main(int argc, char** argv) {
   eval->add_option("PAYLOAD", payload_path, "JSON file, or - for standard input")->required();
   eval->add_flag("--explain", explain, "print why, clause by clause");
 
+  triggerd::app::SignOptions sign_options;
+  int64_t sign_timestamp = -1;
+  CLI::App* sign = cli.add_subcommand(
+      "sign", "print the headers a provider would send with BODY (to try a source with curl)");
+  sign->add_option("--scheme", sign_options.scheme,
+                   "a provider kind (github, stripe, slack, standard, …) or hmac")
+      ->required();
+  sign->add_option("--secret", sign_options.secret, "the signing secret")->required();
+  sign->add_option("--header", sign_options.header, "hmac: the signature header (X-Signature)");
+  sign->add_option("--algorithm", sign_options.algorithm, "hmac: sha1|sha256|sha512 (sha256)");
+  sign->add_option("--encoding", sign_options.encoding, "hmac: hex|base64 (hex)");
+  sign->add_option("--prefix", sign_options.prefix, "hmac: text before the digest, e.g. sha256=");
+  sign->add_option("--url", sign_options.url,
+                   "the URL, for schemes that sign it (twilio, hubspot)");
+  sign->add_option("--timestamp", sign_timestamp, "unix seconds to sign with (default now)");
+  sign->add_option("BODY", sign_options.body, "the body; @file reads a file, - standard input")
+      ->required();
+
   cli.add_subcommand("version", "print the version")->callback([] {
     std::printf("triggerd %s\n", TRIGGERD_VERSION);
   });
@@ -47,6 +66,10 @@ int main(int argc, char** argv) {
   if (check->parsed()) return triggerd::app::RunFilterCheck(filter_text, std::cout, std::cerr);
   if (eval->parsed()) {
     return triggerd::app::RunFilterEval(filter_text, payload_path, explain, std::cout, std::cerr);
+  }
+  if (sign->parsed()) {
+    if (sign_timestamp >= 0) sign_options.timestamp = sign_timestamp;
+    return triggerd::app::RunSign(sign_options, std::cout, std::cerr);
   }
   if (serve->parsed()) {
     if (!config_path.empty()) {
