@@ -1,6 +1,7 @@
 // The real server on 127.0.0.1:0, driven over loopback sockets.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "http/http.h"
@@ -20,7 +21,8 @@ class ServerTest : public ::testing::Test {
       reply(JsonResponse(200, std::to_string(r.body.size())));
     });
     // Answers from another thread, later, as the ingest path does after a group commit.
-    router_.Add("POST", "/later", [](Request r, Reply reply) {
+    router_.Add("POST", "/later", [this](Request r, Reply reply) {
+      ++later_started_;
       std::thread([reply = std::move(reply)] {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         reply(JsonResponse(200, "\"late\""));
@@ -56,6 +58,7 @@ class ServerTest : public ::testing::Test {
   }
   HttpClient Client() { return HttpClient("127.0.0.1", server_->port()); }
 
+  std::atomic<int> later_started_{0};  // /later handlers entered
   Router router_{kLimit};
   std::unique_ptr<Server> server_;
 };
@@ -169,7 +172,12 @@ TEST_F(ServerTest, StopFinishesInFlightRequestsAndClosesIdleOnes) {
     auto client = Client();
     status = client.Send("POST", "/later", "x").status;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Stop only once the request is really in flight (its handler has run): under ASan on a
+  // loaded machine, connecting alone can take longer than any fixed sleep.
+  for (int i = 0; later_started_ == 0 && i < 2000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(later_started_, 1);  // (no ASSERT: the thread must still be joined)
   server_->Stop(std::chrono::seconds(2));
   in_flight.join();
   EXPECT_EQ(status, 200);
