@@ -159,6 +159,17 @@ Result<std::optional<int64_t>> CursorParam(const http::Request& r) {
   return std::optional<int64_t>(*cursor);
 }
 
+std::optional<http::Response> ReadPageParams(const http::Request& r, int* limit,
+                                             std::optional<int64_t>* before_seq) {
+  auto parsed_limit = LimitParam(r);
+  if (!parsed_limit) return FieldErrorResponse(parsed_limit.error(), "limit");
+  auto cursor = CursorParam(r);
+  if (!cursor) return FieldErrorResponse(cursor.error(), "cursor");
+  *limit = *parsed_limit;
+  *before_seq = *cursor;
+  return std::nullopt;
+}
+
 http::Response PageJson(boost::json::array items, std::optional<int64_t> next_cursor) {
   boost::json::value next = nullptr;
   if (next_cursor) next = std::to_string(*next_cursor);

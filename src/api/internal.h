@@ -56,6 +56,10 @@ Result<int64_t> PositiveParam(const http::Request& r, const std::string& name, i
 // ?limit= (default 50, capped at 500) and ?cursor= (the opaque next_cursor of the previous page).
 Result<int> LimitParam(const http::Request& r);
 Result<std::optional<int64_t>> CursorParam(const http::Request& r);
+// Both of the above into a query's `limit` and `before_seq`; the 400 naming the field when one
+// is malformed.
+std::optional<http::Response> ReadPageParams(const http::Request& r, int* limit,
+                                             std::optional<int64_t>* before_seq);
 // {"data": items, "next_cursor": "<seq>" | null}.
 http::Response PageJson(boost::json::array items, std::optional<int64_t> next_cursor);
 

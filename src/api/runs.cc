@@ -92,12 +92,7 @@ void RegisterRunRoutes(http::Router* router, ApiContext* ctx) {
                 if (!until) return FieldErrorResponse(until.error(), "until");
                 query.since = *since;
                 query.until = *until;
-                auto limit = LimitParam(r);
-                if (!limit) return FieldErrorResponse(limit.error(), "limit");
-                query.limit = *limit;
-                auto cursor = CursorParam(r);
-                if (!cursor) return FieldErrorResponse(cursor.error(), "cursor");
-                query.before_seq = *cursor;
+                if (auto e = ReadPageParams(r, &query.limit, &query.before_seq)) return *e;
                 auto page = ctx->store->ListRuns(query);
                 if (!page) return http::ErrorResponse(page.error());
                 boost::json::array data;

@@ -366,12 +366,7 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
                         "outcome");
                   }
                 }
-                auto limit = LimitParam(r);
-                if (!limit) return FieldErrorResponse(limit.error(), "limit");
-                query.limit = *limit;
-                auto cursor = CursorParam(r);
-                if (!cursor) return FieldErrorResponse(cursor.error(), "cursor");
-                query.before_seq = *cursor;
+                if (auto e = ReadPageParams(r, &query.limit, &query.before_seq)) return *e;
                 auto page = ctx->store->ListTriggerMatches(query);
                 if (!page) return http::ErrorResponse(page.error());
                 boost::json::array data;
