@@ -6,6 +6,7 @@
 
 #include "app/config.h"
 #include "app/filter_command.h"
+#include "app/send_command.h"
 #include "app/serve.h"
 #include "app/sign_command.h"
 
@@ -57,6 +58,27 @@ int main(int argc, char** argv) {
   sign->add_option("BODY", sign_options.body, "the body; @file reads a file, - standard input")
       ->required();
 
+  triggerd::app::SendOptions send_options;
+  int64_t send_timestamp = -1;
+  CLI::App* send = cli.add_subcommand(
+      "send", "sign BODY like a provider (--scheme) and POST it to a source's URL");
+  send->add_option("URL", send_options.url, "the source's ingest URL")->required();
+  send->add_option("BODY", send_options.sign.body, "the body; @file reads a file, - standard input")
+      ->required();
+  send->add_option("--scheme", send_options.sign.scheme,
+                   "sign as a provider kind (github, stripe, slack, standard, …) or hmac; "
+                   "none = unsigned");
+  send->add_option("--secret", send_options.sign.secret, "the signing secret");
+  send->add_option("--token", send_options.token, "bearer token of the source");
+  send->add_option("--header,-H", send_options.headers, "extra header \"Name: value\" (repeatable)");
+  send->add_option("--content-type", send_options.content_type, "default application/json");
+  send->add_option("--timeout-ms", send_options.timeout_ms, "default 10000");
+  send->add_option("--sig-header", send_options.sign.header, "hmac: the signature header");
+  send->add_option("--algorithm", send_options.sign.algorithm, "hmac: sha1|sha256|sha512");
+  send->add_option("--encoding", send_options.sign.encoding, "hmac: hex|base64");
+  send->add_option("--prefix", send_options.sign.prefix, "hmac: text before the digest");
+  send->add_option("--timestamp", send_timestamp, "unix seconds to sign with (default now)");
+
   cli.add_subcommand("version", "print the version")->callback([] {
     std::printf("triggerd %s\n", TRIGGERD_VERSION);
   });
@@ -70,6 +92,14 @@ int main(int argc, char** argv) {
   if (sign->parsed()) {
     if (sign_timestamp >= 0) sign_options.timestamp = sign_timestamp;
     return triggerd::app::RunSign(sign_options, std::cout, std::cerr);
+  }
+  if (send->parsed()) {
+    if (!send_options.sign.scheme.empty() && send_options.sign.secret.empty()) {
+      std::fprintf(stderr, "triggerd: send: --scheme needs --secret\n");
+      return 2;
+    }
+    if (send_timestamp >= 0) send_options.sign.timestamp = send_timestamp;
+    return triggerd::app::RunSend(send_options, std::cout, std::cerr);
   }
   if (serve->parsed()) {
     if (!config_path.empty()) {

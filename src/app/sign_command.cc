@@ -14,7 +14,9 @@ namespace {
 
 constexpr int kUsage = 2;
 
-bool ReadBody(const std::string& spec, std::string* body, std::ostream& err) {
+}  // namespace
+
+bool ReadBodyArgument(const std::string& spec, std::string* body, std::ostream& err) {
   if (spec == "-") {
     *body = std::string(std::istreambuf_iterator<char>(std::cin), {});
     return true;
@@ -34,9 +36,7 @@ bool ReadBody(const std::string& spec, std::string* body, std::ostream& err) {
   return true;
 }
 
-}  // namespace
-
-int RunSign(const SignOptions& options, std::ostream& out, std::ostream& err) {
+int SignBody(const SignOptions& options, std::string* body, Headers* headers, std::ostream& err) {
   std::string kind = options.scheme == "standard" ? "standard-webhooks" : options.scheme;
   boost::json::object auth;
   if (kind == "hmac") {
@@ -55,18 +55,25 @@ int RunSign(const SignOptions& options, std::ostream& out, std::ostream& err) {
     err << "error: " << settings.error().message() << "\n";
     return kUsage;
   }
-  std::string body;
-  if (!ReadBody(options.body, &body, err)) return kUsage;
+  if (!ReadBodyArgument(options.body, body, err)) return kUsage;
   verify::SignRequest request;
-  request.body = body;
+  request.body = *body;
   request.now_unix = options.timestamp.value_or(SystemClock::Instance().NowUnixSeconds());
   request.url = options.url;
-  auto headers = verify::Sign(kind, *settings, options.secret, request);
-  if (!headers) {
-    err << "error: " << headers.error().message() << "\n";
+  auto signed_headers = verify::Sign(kind, *settings, options.secret, request);
+  if (!signed_headers) {
+    err << "error: " << signed_headers.error().message() << "\n";
     return kUsage;
   }
-  for (const auto& header : *headers) out << header.name << ": " << header.value << "\n";
+  headers->insert(headers->end(), signed_headers->begin(), signed_headers->end());
+  return 0;
+}
+
+int RunSign(const SignOptions& options, std::ostream& out, std::ostream& err) {
+  std::string body;
+  Headers headers;
+  if (int rc = SignBody(options, &body, &headers, err); rc != 0) return rc;
+  for (const auto& header : headers) out << header.name << ": " << header.value << "\n";
   return 0;
 }
 

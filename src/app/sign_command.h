@@ -13,6 +13,8 @@
 #include <ostream>
 #include <string>
 
+#include "common/headers.h"
+
 namespace triggerd::app {
 
 struct SignOptions {
@@ -31,5 +33,14 @@ struct SignOptions {
 };
 
 int RunSign(const SignOptions& options, std::ostream& out, std::ostream& err);
+
+// A BODY argument: the text itself, "@path" for a file's bytes, "-" for standard input. False,
+// with the reason on `err`, when the file cannot be read.
+bool ReadBodyArgument(const std::string& spec, std::string* body, std::ostream& err);
+
+// What RunSign prints, for callers that send it themselves (`triggerd send`): reads the body
+// (text, @file or -) into `body` and appends the provider's headers to `headers`. 0, or 2 with
+// the reason on `err`.
+int SignBody(const SignOptions& options, std::string* body, Headers* headers, std::ostream& err);
 
 }  // namespace triggerd::app

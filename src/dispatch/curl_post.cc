@@ -303,3 +303,22 @@ DeliveryResult ClassifyFailure(const PostResponse& response, int timeout_ms,
 }
 
 }  // namespace triggerd::dispatch::internal
+
+namespace triggerd::dispatch {
+
+PostOutcome PostOnce(const std::string& url, const std::vector<std::string>& header_lines,
+                     std::string_view body, int timeout_ms) {
+  internal::PostResponse response =
+      internal::Post({.url = url, .header_lines = header_lines, .body = body, .timeout_ms = timeout_ms});
+  PostOutcome outcome;
+  if (response.refused || response.transport_failed) {
+    outcome.transport_error = response.transport_error.empty() ? "the request failed"
+                                                               : response.transport_error;
+    return outcome;
+  }
+  outcome.status = response.status;
+  outcome.body = std::move(response.body);
+  return outcome;
+}
+
+}  // namespace triggerd::dispatch

@@ -174,4 +174,16 @@ class Target {
 // kInvalidArgument for a config that ParseTargetConfig would refuse.
 Result<std::unique_ptr<Target>> MakeTarget(const TargetConfig& config);
 
+// One POST outside any run (`triggerd send`): the exchange the http target makes, so the same
+// rules hold (redirects not followed, reply cut at kMaxReplyBytes, header lines "Name: value"
+// holding CR/LF refused unsent). `transport_error` is set, and `status` 0, when no complete
+// answer arrived.
+struct PostOutcome {
+  int status = 0;
+  std::string body;
+  std::string transport_error;
+};
+PostOutcome PostOnce(const std::string& url, const std::vector<std::string>& header_lines,
+                     std::string_view body, int timeout_ms);
+
 }  // namespace triggerd::dispatch
