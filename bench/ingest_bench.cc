@@ -328,6 +328,13 @@ class ImmediateStore final : public store::Store {
   }
   Status UpdateAgentWebhook(const store::AgentWebhook&) override { return Unused(); }
   Status DeleteAgentWebhook(std::string_view, std::string_view) override { return Unused(); }
+  Result<store::Trigger> FindTrigger(std::string_view) override { return Unused(); }
+  Result<store::TriggerExtras> GetTriggerExtras(std::string_view, std::string_view) override {
+    return Unused();
+  }
+  Status PutTriggerExtras(const store::TriggerExtras&) override { return Unused(); }
+  Result<store::LiveRunCounts> CountLiveRuns() override { return Unused(); }
+  Result<store::PurgeResult> Purge(const store::PurgeRequest&) override { return Unused(); }
 
  private:
   static Status Unused() { return Status::Internal("not used by the benchmark"); }

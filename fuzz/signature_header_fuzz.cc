@@ -6,8 +6,14 @@
 // become headers (any name, repeats kept); pseudo-headers `:now`, `:url` and `:method` set the
 // request; everything after a line `:body` is the raw body. Seeds in corpus/signature_header/
 // are valid requests for the secrets below (taken from ../shared/vectors/signatures.json).
+//
+// Every kind in verify::kProviders must have a target here (checked at start-up: a new scheme
+// without one aborts the first run), plus the variants that take other parsing paths: legacy
+// signatures (github, hubspot), a bearer token in front of a preset, replay windows turned off,
+// custom HMAC in each encoding and algorithm, bearer only, and an open custom source.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -80,10 +86,45 @@ std::vector<Target> BuildTargets() {
   }
   targets.push_back({"github", Make("github", none, {"It's a Secret to Everybody"})});
   targets.push_back({"github+legacy", Make("github", legacy, {"It's a Secret to Everybody"})});
+  verify::AuthSettings bearer;
+  bearer.bearer = true;
+  targets.push_back({"github+bearer", Make("github", bearer, {"It's a Secret to Everybody"})});
+  targets.push_back({"hubspot", Make("hubspot", none, {"yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"})});
   targets.push_back(
       {"hubspot+legacy", Make("hubspot", legacy, {"yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"})});
+  verify::AuthSettings no_window;
+  no_window.tolerance_seconds = 0;
+  targets.push_back({"discord+no-window",
+                     Make("discord", no_window,
+                          {"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"})});
+  targets.push_back({"zendesk+no-window",
+                     Make("zendesk", no_window, {"dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="})});
   targets.push_back({"custom", Make("custom", custom, {"fuzz-secret"})});
   targets.push_back({"custom-base64", Make("custom", custom_b64, {"fuzz-secret"})});
+  verify::AuthSettings custom_sha1 = custom_b64;
+  custom_sha1.hmac->algorithm = triggerd::crypto::DigestAlgorithm::kSha1;
+  custom_sha1.hmac->prefix = "sha1=";
+  targets.push_back({"custom-sha1", Make("custom", custom_sha1, {"fuzz-secret"})});
+  verify::AuthSettings custom_sha512 = custom;
+  custom_sha512.bearer = false;
+  custom_sha512.hmac->algorithm = triggerd::crypto::DigestAlgorithm::kSha512;
+  targets.push_back({"custom-sha512", Make("custom", custom_sha512, {"fuzz-secret"})});
+  targets.push_back({"custom-bearer", Make("custom", bearer, {})});
+  targets.push_back({"custom-open", Make("custom", none, {})});
+
+  for (const auto& provider : verify::kProviders) {
+    bool covered = false;
+    for (const auto& target : targets) {
+      covered = covered || target.kind == provider.kind ||
+                target.kind.starts_with(std::string(provider.kind) + "+") ||
+                target.kind.starts_with(std::string(provider.kind) + "-");
+    }
+    if (!covered) {
+      std::fprintf(stderr, "signature_header_fuzz: no target for kind \"%.*s\"\n",
+                   static_cast<int>(provider.kind.size()), provider.kind.data());
+      std::abort();
+    }
+  }
   return targets;
 }
 

@@ -1,6 +1,7 @@
 // Runs a libFuzzer target without libFuzzer: feeds every file named on the command line (a
 // directory means every regular file in it, in name order) to LLVMFuzzerTestOneInput once. This
-// keeps the corpus (seeds and past crashes) a regression test under any compiler.
+// keeps the corpus (seeds and past crashes) a regression test under any compiler. Calls
+// LLVMFuzzerInitialize first when the target defines it, as libFuzzer does.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -12,8 +13,11 @@
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+// Optional, as with libFuzzer: a target that needs one-time set-up defines it.
+extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc, char*** argv);
 
 int main(int argc, char** argv) {
+  if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
   std::vector<std::filesystem::path> files;
   for (int i = 1; i < argc; ++i) {
     std::filesystem::path arg(argv[i]);

@@ -7,8 +7,12 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libre2-dev libcurl4-openssl-dev libpq-dev
+  # Schedules' time zones (src/schedule): cctz over the system tzdb (g++ 12 has no chrono tz).
+  libcctz-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
+  # Memcheck of the filter engine, once per CI run (scripts/test.sh).
+  valgrind
   wrk nginx-light curl python3 procps
 )
 # Node.js and npm run the providers' official signing libraries in tests/providers (test tooling

@@ -29,6 +29,7 @@ boost::json::object AgentJson(const store::Agent& agent) {
   o["created_by"] = agent.created_by;
   o["created_at"] = Time(agent.created_at);
   o["updated_at"] = Time(agent.updated_at);
+  o["managed_by"] = ManagedByJson(agent.managed_by);
   return o;
 }
 
@@ -43,31 +44,38 @@ std::string TargetField(const std::string& message) {
   return end == std::string::npos ? "target" : message.substr(0, end);
 }
 
-// Applies the settable members of `body` to `agent`; on update only the ones sent change. An
-// http target without a signing secret gets one (also on rotate), reported in `issued`; other
-// targets have none. Returns the error response, if any.
-std::optional<http::Response> ApplyAgentFields(const boost::json::object& body, bool creating,
-                                               bool rotate, store::Agent* agent,
-                                               std::string* issued) {
+// A member's error, answered as FieldErrorResponse (UnknownFieldResponse for an unknown one).
+BodyError FieldError(Status status, std::string field) {
+  return BodyError{std::move(status), std::move(field), std::nullopt};
+}
+BodyError UnknownField(const std::string& field) {
+  return FieldError(Status::InvalidArgument("unknown field \"" + field + "\""), field);
+}
+
+}  // namespace
+
+// Applies the settable members of `body` to `agent` (see api.h). Errors are answered with
+// BodyErrorResponse.
+std::optional<BodyError> ApplyAgentBody(const boost::json::object& body, bool creating,
+                                        bool rotate, store::Agent* agent, std::string* issued) {
   if (auto unknown = FirstUnknownField(
           body, {"name", "instructions", "target", "max_attempts", "concurrency"})) {
-    return UnknownFieldResponse(*unknown);
+    return UnknownField(*unknown);
   }
   if (creating || body.contains("name")) {
     auto name = StringField(body, "name", std::nullopt);
-    if (!name) return FieldErrorResponse(name.error(), "name");
+    if (!name) return FieldError(name.error(), "name");
     if (name->empty() || name->size() > kMaxNameBytes) {
-      return FieldErrorResponse(Status::InvalidArgument("name must be 1 to 200 characters"),
-                                "name");
+      return FieldError(Status::InvalidArgument("name must be 1 to 200 characters"), "name");
     }
     agent->name = *name;
   }
   if (body.contains("instructions")) {
     auto instructions = StringField(body, "instructions", std::string());
-    if (!instructions) return FieldErrorResponse(instructions.error(), "instructions");
+    if (!instructions) return FieldError(instructions.error(), "instructions");
     if (instructions->size() > kMaxInstructionsBytes) {
-      return FieldErrorResponse(Status::InvalidArgument("instructions must be at most 65536 bytes"),
-                                "instructions");
+      return FieldError(Status::InvalidArgument("instructions must be at most 65536 bytes"),
+                        "instructions");
     }
     agent->instructions = *instructions;
   }
@@ -75,15 +83,15 @@ std::optional<http::Response> ApplyAgentFields(const boost::json::object& body, 
   if (creating || body.contains("target")) {
     const boost::json::value* target = body.if_contains("target");
     if (target == nullptr || target->is_null()) {
-      return FieldErrorResponse(Status::InvalidArgument("target is required"), "target");
+      return FieldError(Status::InvalidArgument("target is required"), "target");
     }
     auto config = dispatch::ParseTargetConfig(*target);
-    if (!config) return FieldErrorResponse(config.error(), TargetField(config.error().message()));
+    if (!config) return FieldError(config.error(), TargetField(config.error().message()));
     agent->target_json = boost::json::serialize(dispatch::TargetConfigToJson(*config));
     http_target = config->type == dispatch::TargetType::kHttp;
   } else {
     auto config = dispatch::ParseTargetConfigText(agent->target_json);
-    if (!config) return http::ErrorResponse(config.error());  // stored: not the caller's fault
+    if (!config) return FieldError(config.error(), "");  // stored: not the caller's fault
     http_target = config->type == dispatch::TargetType::kHttp;
   }
   if (!http_target) {
@@ -93,21 +101,23 @@ std::optional<http::Response> ApplyAgentFields(const boost::json::object& body, 
     *issued = agent->signing_secret;
   }
   auto max_attempts = IntField(body, "max_attempts", agent->max_attempts);
-  if (!max_attempts) return FieldErrorResponse(max_attempts.error(), "max_attempts");
+  if (!max_attempts) return FieldError(max_attempts.error(), "max_attempts");
   if (*max_attempts < 1 || *max_attempts > kMaxAttempts) {
-    return FieldErrorResponse(Status::InvalidArgument("max_attempts must be between 1 and 100"),
+    return FieldError(Status::InvalidArgument("max_attempts must be between 1 and 100"),
                               "max_attempts");
   }
   agent->max_attempts = static_cast<int>(*max_attempts);
   auto concurrency = IntField(body, "concurrency", agent->concurrency);
-  if (!concurrency) return FieldErrorResponse(concurrency.error(), "concurrency");
+  if (!concurrency) return FieldError(concurrency.error(), "concurrency");
   if (*concurrency < 1 || *concurrency > kMaxConcurrency) {
-    return FieldErrorResponse(Status::InvalidArgument("concurrency must be between 1 and 1000"),
+    return FieldError(Status::InvalidArgument("concurrency must be between 1 and 1000"),
                               "concurrency");
   }
   agent->concurrency = static_cast<int>(*concurrency);
   return std::nullopt;
 }
+
+namespace {
 
 http::Response WithIssued(int status, const store::Agent& agent, const std::string& issued) {
   boost::json::object out = AgentJson(agent);
@@ -143,7 +153,9 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
                 agent.created_by = p.key_id;
                 agent.created_at = agent.updated_at = ctx->clock->NowMicros();
                 std::string issued;
-                if (auto e = ApplyAgentFields(*body, true, false, &agent, &issued)) return *e;
+                if (auto e = ApplyAgentBody(*body, true, false, &agent, &issued)) {
+                  return BodyErrorResponse(*e);
+                }
                 if (auto s = ctx->store->CreateAgent(agent); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
@@ -169,6 +181,7 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
     return Authed(ctx, [ctx, rotate](const Principal& p, http::Request& r) {
       auto agent = AgentToChange(ctx, p, r.path_params["id"]);
       if (!agent) return http::ErrorResponse(agent.error());
+      if (auto e = RefuseManaged(*ctx, "agent", agent->name, agent->managed_by)) return *e;
       boost::json::object body;
       if (!rotate || !r.body.empty()) {
         auto parsed = ParseObject(r);
@@ -179,7 +192,9 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
         if (auto unknown = FirstUnknownField(body, {})) return UnknownFieldResponse(*unknown);
       }
       std::string issued;
-      if (auto e = ApplyAgentFields(body, false, rotate, &*agent, &issued)) return *e;
+      if (auto e = ApplyAgentBody(body, false, rotate, &*agent, &issued)) {
+        return BodyErrorResponse(*e);
+      }
       if (rotate && issued.empty()) {
         return http::ErrorResponse(Status::InvalidArgument(
             "only agents with an http target have a signing secret", "nothing_to_rotate"));
@@ -199,6 +214,9 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 auto agent = AgentToChange(ctx, p, r.path_params["id"]);
                 if (!agent) return http::ErrorResponse(agent.error());
+                if (auto e = RefuseManaged(*ctx, "agent", agent->name, agent->managed_by)) {
+                  return *e;
+                }
                 if (auto s = ctx->store->DeleteAgent(p.workspace_id, agent->id); !s.ok()) {
                   if (s.type() == ErrorType::kConflict) {
                     return http::ErrorResponse(Status::Conflict(

@@ -4,14 +4,21 @@
 // the work to store/ingest/verify.
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "common/result.h"
 #include "dispatch/dispatch.h"
+#include "filter/filter.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
+
+namespace triggerd::schedule {
+class Producer;
+}  // namespace triggerd::schedule
 
 namespace triggerd::metrics {
 class Registry;
@@ -36,7 +43,49 @@ struct ApiContext {
     metrics::Registry* registry = nullptr;
     bool require_key = false;
   } metrics;
+  // The declarative config file (app/declared.h), named in the 409 that answers a change of an
+  // object it manages. Empty: "the config file".
+  std::string config_file;
+  // Schedule and poll sources (src/schedule): told of source changes like the ingestor, so new
+  // schedules tick without a restart. Null in tests without a producer.
+  schedule::Producer* producer = nullptr;
 };
+
+// ---- Request-body validation, shared by the REST handlers and the declarative config ----
+// (app/declared.cc), so a body is accepted by the file exactly when POST would accept it.
+
+// What is wrong with a body: the Status (kInvalidArgument, or kInternal for a stored record that
+// no longer parses), the member at fault ("target.url", "filter"; "" = the body as a whole), and,
+// for a filter that does not compile, where in its text.
+struct BodyError {
+  Status status;
+  std::string field;
+  std::optional<filter::CompileError> filter_error;
+};
+
+// Secrets that a source body made and that are shown once, in the 201.
+struct IssuedSourceSecrets {
+  std::string secret;  // a generated HMAC/provider signing secret
+  std::string token;   // a generated bearer token (only its hash is kept in the source)
+};
+
+// Applies the members of a POST (creating) or PATCH body of /api/v1/sources to `source`; on
+// update only the members sent change. Generates the signing secret and bearer token the new
+// settings need and do not have yet (all of them when `rotate`), reported in `issued`, and proves
+// the result usable by building its verifier.
+std::optional<BodyError> ApplySourceBody(const boost::json::object& body, bool creating,
+                                         bool rotate, store::Source* source,
+                                         IssuedSourceSecrets* issued);
+// The same for /api/v1/agents. An http target without a signing secret gets one (also on
+// rotate), reported in `issued`; other targets have none.
+std::optional<BodyError> ApplyAgentBody(const boost::json::object& body, bool creating,
+                                        bool rotate, store::Agent* agent, std::string* issued);
+// The same for /api/v1/triggers. `references`: the store in which source_id and agent_id must
+// exist in the trigger's workspace; nullptr when the caller resolves them itself (the config
+// file refers to sources and agents by name).
+std::optional<BodyError> ApplyTriggerBody(store::Store* references,
+                                          const boost::json::object& body, bool creating,
+                                          store::Trigger* trigger);
 
 // Registers every route. `context` must outlive the router.
 void RegisterRoutes(http::Router* router, ApiContext* context);

@@ -38,6 +38,9 @@ boost::json::object EventJson(const store::Event& event, bool full) {
     const std::string& text = event.payload_json.empty() ? event.body : event.payload_json;
     boost::json::value payload = boost::json::parse(text, ec);
     o["payload"] = ec ? boost::json::value(nullptr) : std::move(payload);
+    // Retention emptied the body (store::PurgeRequest): say so rather than let null look like
+    // what was sent.
+    if (event.payload_json == "null") o["body_purged"] = true;
   }
   return o;
 }

@@ -63,6 +63,23 @@ std::string IngestedBody(const ingest::IngestOutcome& outcome) {
 
 }  // namespace
 
+http::Response IngestRefusal(const Status& status, const ingest::Ingestor& ingestor) {
+  return Refusal(status, ingestor);
+}
+
+http::Response IngestAnswer(Result<ingest::IngestOutcome> outcome,
+                            const ingest::Ingestor& ingestor) {
+  if (!outcome) return Refusal(outcome.error(), ingestor);
+  if (outcome->handshake) {
+    http::Response response;
+    response.status = outcome->handshake->status;
+    response.content_type = outcome->handshake->content_type;
+    response.body = std::move(outcome->handshake->body);
+    return response;
+  }
+  return http::JsonResponse(200, IngestedBody(*outcome));
+}
+
 void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
   auto head_check = [ctx](const http::RequestHead& head,
                           const std::map<std::string, std::string>& params) {
@@ -86,19 +103,7 @@ void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
                              std::move(request.body)};
     ctx->ingestor->Ingest(std::move(body), [ctx, reply = std::move(reply)](
                                                Result<ingest::IngestOutcome> outcome) {
-      if (!outcome) {
-        reply(Refusal(outcome.error(), *ctx->ingestor));
-        return;
-      }
-      if (outcome->handshake) {
-        http::Response response;
-        response.status = outcome->handshake->status;
-        response.content_type = outcome->handshake->content_type;
-        response.body = std::move(outcome->handshake->body);
-        reply(std::move(response));
-        return;
-      }
-      reply(http::JsonResponse(200, IngestedBody(*outcome)));
+      reply(IngestAnswer(std::move(outcome), *ctx->ingestor));
     });
   };
   // Every method is routed here so that the pipeline's order holds: an unknown source is 404

@@ -97,7 +97,27 @@ boost::json::object MatchJson(const store::Match& match);
 Result<std::set<std::string>> OwnTriggerIds(ApiContext* context, const Principal& principal,
                                             std::string_view source_id);
 
+// How the webhook ingest route answers (ingest_route.cc), for the compat surfaces that hand a
+// request to the same pipeline: a refusal of Admit or Ingest (the Status's code, Allow on 405,
+// Retry-After on 429/503); an outcome: the handshake's answer, or 200
+// {"event_id","received_at","duplicate","runs":[{"trigger_id","run_id"}…]}.
+http::Response IngestRefusal(const Status& status, const ingest::Ingestor& ingestor);
+http::Response IngestAnswer(Result<ingest::IngestOutcome> outcome,
+                            const ingest::Ingestor& ingestor);
+
 // 400 {"error":{"type":"invalid_filter","message":"l:c: …","line":l,"column":c}}.
 http::Response InvalidFilterResponse(const filter::CompileError& error);
+
+// A BodyError as the handlers answer it: InvalidFilterResponse for a filter, else the Status's
+// body plus "field" when there is one (sources.cc).
+http::Response BodyErrorResponse(const BodyError& error);
+// Objects declared in the config file are changed there, not through the API: 409
+// managed_by_config naming the file, for a PATCH/DELETE/rotate of an object whose managed_by is
+// set; nullopt otherwise. Reads stay allowed. `what`: "source", "agent", "trigger" (sources.cc).
+std::optional<http::Response> RefuseManaged(const ApiContext& context, std::string_view what,
+                                            const std::string& name,
+                                            const std::string& managed_by);
+// The "managed_by" member of the records: "config" or null (sources.cc).
+boost::json::value ManagedByJson(const std::string& managed_by);
 
 }  // namespace triggerd::api

@@ -11,6 +11,7 @@
 
 #include "api/internal.h"
 #include "metrics/metrics.h"
+#include "schedule/schedule.h"
 
 namespace triggerd::api {
 namespace {
@@ -27,6 +28,29 @@ std::string_view MethodLabel(std::string_view method) {
     if (method == known) return known;
   }
   return "other";
+}
+
+// Attempt durations by outcome and, for first attempts, the wait from the run's creation (its
+// event's commit) to the attempt's start: the two halves of dispatch latency.
+Status InstallDispatchMetrics(dispatch::Dispatcher* dispatcher, metrics::Registry* registry) {
+  auto attempts = registry->AddHistogram(
+      "triggerd_dispatch_attempt_duration_seconds",
+      "Time from the start of a dispatch attempt to its recorded result, by outcome "
+      "(succeeded, retried, failed, dead).",
+      {"outcome"}, kDurationBuckets);
+  if (!attempts) return attempts.error();
+  auto delay = registry->AddHistogram(
+      "triggerd_dispatch_first_attempt_delay_seconds",
+      "Time from a run's creation (the commit of its event) to the start of its first attempt.",
+      {}, kDurationBuckets);
+  if (!delay) return delay.error();
+  metrics::Histogram* first_delay = (*delay)->With(std::initializer_list<std::string_view>{});
+  dispatcher->SetAttemptObserver([attempts = *attempts,
+                                  first_delay](const dispatch::AttemptObservation& seen) {
+    attempts->With({seen.outcome})->Observe(seen.attempt_seconds);
+    if (seen.first_attempt_delay_seconds >= 0) first_delay->Observe(seen.first_attempt_delay_seconds);
+  });
+  return Status::Ok();
 }
 
 Status InstallHttpMetrics(http::Router* router, metrics::Registry* registry) {
@@ -72,6 +96,21 @@ void CollectModuleStats(ApiContext* ctx, metrics::Collection* c) {
     const uint64_t limited = s.rate_limited + s.overloaded;
     c->Counter("triggerd_ingest_refused_total", "",
                s.refused_other > limited ? s.refused_other - limited : 0, {{"reason", "other"}});
+    for (const auto& [source_id, count] : s.refused_auth_by_source) {
+      c->Counter("triggerd_ingest_auth_failures_total",
+                 "Webhook deliveries refused by a source's verification (missing or bad token "
+                 "or signature, timestamp outside tolerance), by source id.",
+                 count, {{"source_id", source_id}});
+    }
+    c->Counter("triggerd_filter_evaluations_total",
+               "Trigger filters evaluated (every enabled trigger considered for an event, "
+               "webhooks, generated events and replays alike).",
+               s.filter_evaluations);
+    c->Counter("triggerd_filter_matches_total", "Evaluations that matched (each started a run).",
+               s.filter_matched);
+    c->Counter("triggerd_filter_errors_total",
+               "Evaluations that could not run: the trigger's stored filter does not compile.",
+               s.filter_errors);
   }
   if (ctx->store != nullptr) {
     const store::StoreStats s = ctx->store->Stats();
@@ -101,6 +140,34 @@ void CollectModuleStats(ApiContext* ctx, metrics::Collection* c) {
     c->Gauge("triggerd_store_batch_size_max",
              "Most requests (appends and writes) committed in one transaction since start.",
              s.max_batch);
+    // Live runs only: finished ones are counted by triggerd_dispatch_attempts_total's outcomes.
+    if (Result<store::LiveRunCounts> live = ctx->store->CountLiveRuns(); live) {
+      const char* help = "Runs waiting or in flight now, by status.";
+      c->Gauge("triggerd_runs", help, static_cast<double>(live->queued), {{"status", "queued"}});
+      c->Gauge("triggerd_runs", "", static_cast<double>(live->retrying),
+               {{"status", "retrying"}});
+      c->Gauge("triggerd_runs", "", static_cast<double>(live->running), {{"status", "running"}});
+    } else {
+      spdlog::warn("metrics: counting runs: {}", live.error().ToString());
+    }
+  }
+  if (ctx->producer != nullptr) {
+    const schedule::ProducerStats s = ctx->producer->stats();
+    c->Counter("triggerd_schedule_ticks_total",
+               "Schedule ticks appended as events (fired), and ticks not fired on their own "
+               "(missed: collapsed into a catch-up tick or skipped).",
+               s.ticks_fired, {{"outcome", "fired"}});
+    c->Counter("triggerd_schedule_ticks_total", "", s.ticks_missed, {{"outcome", "missed"}});
+    c->Counter("triggerd_poll_requests_total",
+               "Feed polls by outcome: ok (a usable answer) or error (transport, status, JSON, "
+               "items_path).",
+               s.polls, {{"outcome", "ok"}});
+    c->Counter("triggerd_poll_requests_total", "", s.poll_errors, {{"outcome", "error"}});
+    c->Counter("triggerd_poll_items_total", "New feed items appended as events.",
+               s.items_appended);
+    c->Counter("triggerd_schedule_append_errors_total",
+               "Tick or item events the store refused (retried at the next tick or poll).",
+               s.append_errors);
   }
   if (ctx->dispatcher != nullptr) {
     const dispatch::DispatchStats s = ctx->dispatcher->stats();
@@ -128,6 +195,11 @@ void RegisterMetricsRoutes(http::Router* router, ApiContext* ctx) {
       spdlog::error("metrics: {}", s.message());
     } else {
       registry->AddCollector([ctx](metrics::Collection* c) { CollectModuleStats(ctx, c); });
+      if (ctx->dispatcher != nullptr) {
+        if (Status d = InstallDispatchMetrics(ctx->dispatcher, registry); !d.ok()) {
+          spdlog::error("metrics: {}", d.message());
+        }
+      }
     }
   }
   router->Add("GET", "/metrics", [ctx](http::Request request, http::Reply reply) {

@@ -2,6 +2,7 @@
 #include "api/internal.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "schedule/schedule.h"
 #include "verify/verify.h"
 
 namespace triggerd::api {
@@ -30,13 +31,36 @@ boost::json::object SourceJson(const std::string& base_url, const store::Source&
   o["allowed_origins"] = std::move(origins);
   o["delivery_id_header"] = source.delivery_id_header;
   o["max_body_bytes"] = source.max_body_bytes;
-  o["url"] = IngestUrl(base_url, source);
+  // A schedule or poll source receives nothing: no URL, and its config under its kind's name.
+  o["url"] = source.generated() ? boost::json::value(nullptr)
+                                : boost::json::value(IngestUrl(base_url, source));
+  if (source.generated()) o[source.kind] = schedule::ShownConfig(source);
   o["has_secret"] = !source.signing_secret.empty();
   o["has_token"] = !source.token_hash.empty();
   o["created_by"] = source.created_by;
   o["created_at"] = Time(source.created_at);
   o["updated_at"] = Time(source.updated_at);
+  o["managed_by"] = ManagedByJson(source.managed_by);
   return o;
+}
+
+// Where a schedule or poll source has got to: its cursor (cursor_data; a poll's last id and seen
+// ids) and when it acts next. GET routes only: one cursor read per such source.
+void AddProducerState(const ApiContext& ctx, const store::Source& source, boost::json::object* o) {
+  if (!source.generated()) return;
+  std::optional<store::SourceCursor> cursor;
+  if (auto stored = ctx.store->GetSourceCursor(source.id)) cursor = *stored;
+  boost::json::value data = nullptr;
+  if (cursor) {
+    boost::system::error_code ec;
+    data = boost::json::parse(cursor->cursor_data, ec);
+    if (ec) data = nullptr;
+  }
+  (*o)["cursor_data"] = std::move(data);
+  const auto last = cursor ? cursor->last_tick_at : std::nullopt;
+  (*o)["last_tick_at"] = last ? boost::json::value(Time(*last)) : nullptr;
+  const auto next = schedule::NextDueAt(source, cursor, ctx.clock->NowMicros());
+  (*o)["next_due_at"] = next ? boost::json::value(Time(*next)) : nullptr;
 }
 
 bool IsHeaderToken(std::string_view name) {
@@ -50,10 +74,7 @@ bool IsHeaderToken(std::string_view name) {
 }
 
 // Secrets shown once, when they are made.
-struct Issued {
-  std::string secret;
-  std::string token;
-};
+using Issued = IssuedSourceSecrets;
 
 // Applies the settable members of `body` to `source`. On create every member may be present;
 // on update only the ones sent change. Generates the signing secret and bearer token the new
@@ -63,7 +84,7 @@ Status ApplySourceFields(const boost::json::object& body, bool creating, bool ro
                          store::Source* source, Issued* issued) {
   TRIGGERD_RETURN_IF_ERROR(RejectUnknownFields(
       body, {"name", "kind", "enabled", "auth", "secret", "allowed_ips", "allowed_origins",
-             "delivery_id_header", "max_body_bytes"}));
+             "delivery_id_header", "max_body_bytes", "schedule", "poll"}));
   if (creating || body.contains("name")) {
     auto name = StringField(body, "name", std::nullopt);
     if (!name) return name.error();
@@ -78,15 +99,50 @@ Status ApplySourceFields(const boost::json::object& body, bool creating, bool ro
     if (!creating && *kind != source->kind) {
       return Status::InvalidArgument("kind cannot change; create a new source instead");
     }
-    if (verify::FindProvider(*kind) == nullptr) {
+    if (verify::FindProvider(*kind) == nullptr && *kind != schedule::kScheduleKind &&
+        *kind != schedule::kPollKind) {
       return Status::InvalidArgument("kind \"" + kind->substr(0, 50) +
-                                     "\" is not \"custom\" or a known provider");
+                                     "\" is not \"custom\", \"schedule\", \"poll\" or a "
+                                     "known provider");
     }
     source->kind = *kind;
   }
   auto enabled = BoolField(body, "enabled", source->enabled);
   if (!enabled) return enabled.error();
   source->enabled = *enabled;
+
+  // Schedule and poll sources (src/schedule): a config under the kind's name, and none of the
+  // webhook members (they have no ingest URL).
+  for (std::string_view kind : {schedule::kScheduleKind, schedule::kPollKind}) {
+    if (body.contains(kind) && source->kind != kind) {
+      return Status::InvalidArgument("\"" + std::string(kind) + "\" applies to sources of kind \"" +
+                                     std::string(kind) + "\" only");
+    }
+  }
+  if (source->generated()) {
+    for (std::string_view member : {"auth", "secret", "allowed_ips", "allowed_origins",
+                                    "delivery_id_header", "max_body_bytes"}) {
+      if (body.contains(member)) {
+        return Status::InvalidArgument("a " + source->kind + " source has no ingest URL: \"" +
+                                       std::string(member) + "\" does not apply");
+      }
+    }
+    const boost::json::value* config = body.if_contains(source->kind);
+    if (config == nullptr) {
+      if (creating) {
+        return Status::InvalidArgument("a " + source->kind + " source needs \"" + source->kind +
+                                       "\" (its configuration)");
+      }
+      return Status::Ok();
+    }
+    boost::system::error_code ec;
+    boost::json::value previous = boost::json::parse(source->trigger_config_json, ec);
+    auto normalized = schedule::NormalizeConfig(
+        source->kind, *config, !ec && previous.is_object() ? &previous.as_object() : nullptr);
+    if (!normalized) return normalized.error();
+    source->trigger_config_json = *normalized;
+    return Status::Ok();
+  }
 
   verify::AuthSettings settings;
   if (const auto* auth = body.if_contains("auth")) {
@@ -170,6 +226,37 @@ http::Response WithIssued(const std::string& base_url, int status, const store::
 
 }  // namespace
 
+std::optional<BodyError> ApplySourceBody(const boost::json::object& body, bool creating,
+                                         bool rotate, store::Source* source,
+                                         IssuedSourceSecrets* issued) {
+  // The handlers answer these with http::ErrorResponse: a BodyError without a field has the
+  // same body.
+  if (Status s = ApplySourceFields(body, creating, rotate, source, issued); !s.ok()) {
+    return BodyError{s, "", std::nullopt};
+  }
+  return std::nullopt;
+}
+
+http::Response BodyErrorResponse(const BodyError& error) {
+  if (error.filter_error) return InvalidFilterResponse(*error.filter_error);
+  return FieldErrorResponse(error.status, error.field);
+}
+
+std::optional<http::Response> RefuseManaged(const ApiContext& context, std::string_view what,
+                                            const std::string& name,
+                                            const std::string& managed_by) {
+  if (managed_by.empty()) return std::nullopt;
+  const std::string file = context.config_file.empty() ? "the config file" : context.config_file;
+  return http::ErrorResponse(Status::Conflict(
+      std::string(what) + " \"" + name.substr(0, 200) + "\" is managed by " + file +
+          ": change it there (applied on reload, SIGHUP or when the file changes)",
+      "managed_by_config"));
+}
+
+boost::json::value ManagedByJson(const std::string& managed_by) {
+  return managed_by.empty() ? boost::json::value(nullptr) : boost::json::value(managed_by);
+}
+
 void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
   router->Add("POST", "/api/v1/sources", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
@@ -191,6 +278,7 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
                   return http::ErrorResponse(s);
                 }
                 ctx->ingestor->Upsert(source);
+                if (ctx->producer != nullptr) ctx->producer->Upsert(source);
                 return WithIssued(BaseUrl(*ctx, r), 201, source, issued);
               }));
 
@@ -199,7 +287,11 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
                 if (!sources) return http::ErrorResponse(sources.error());
                 std::string base_url = BaseUrl(*ctx, r);
                 boost::json::array data;
-                for (const auto& source : *sources) data.push_back(SourceJson(base_url, source));
+                for (const auto& source : *sources) {
+                  boost::json::object o = SourceJson(base_url, source);
+                  AddProducerState(*ctx, source, &o);
+                  data.push_back(std::move(o));
+                }
                 return Json(200, {{"data", std::move(data)}, {"next_cursor", nullptr}});
               }));
 
@@ -207,7 +299,9 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 auto source = ctx->store->GetSource(p.workspace_id, r.path_params["id"]);
                 if (!source) return http::ErrorResponse(source.error());
-                return Json(200, SourceJson(BaseUrl(*ctx, r), *source));
+                boost::json::object o = SourceJson(BaseUrl(*ctx, r), *source);
+                AddProducerState(*ctx, *source, &o);
+                return Json(200, o);
               }));
 
   auto update = [ctx](bool rotate) {
@@ -216,6 +310,7 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
       auto source = ctx->store->GetSource(p.workspace_id, r.path_params["id"]);
       if (!source) return http::ErrorResponse(source.error());
       if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) return http::ErrorResponse(s);
+      if (auto e = RefuseManaged(*ctx, "source", source->name, source->managed_by)) return *e;
       boost::json::object body;
       if (!rotate || !r.body.empty()) {
         auto parsed = ParseObject(r);
@@ -236,6 +331,7 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
       source->updated_at = ctx->clock->NowMicros();
       if (auto s = ctx->store->UpdateSource(*source); !s.ok()) return http::ErrorResponse(s);
       ctx->ingestor->Upsert(*source);
+      if (ctx->producer != nullptr) ctx->producer->Upsert(*source);
       return WithIssued(BaseUrl(*ctx, r), 200, *source, issued);
     });
   };
@@ -249,10 +345,14 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
                 if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
+                if (auto e = RefuseManaged(*ctx, "source", source->name, source->managed_by)) {
+                  return *e;
+                }
                 if (auto s = ctx->store->DeleteSource(p.workspace_id, source->id); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
                 ctx->ingestor->Remove(source->id);
+                if (ctx->producer != nullptr) ctx->producer->Remove(source->id);
                 return http::Response{204, {}, "", ""};
               }));
 }

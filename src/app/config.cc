@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include <optional>
+
 #include <yaml-cpp/yaml.h>
 
 namespace triggerd::app {
@@ -11,6 +13,25 @@ Status At(const std::string& path, const YAML::Node& node, const std::string& me
 }
 
 }  // namespace
+
+std::optional<int64_t> ParseDurationSeconds(std::string_view text) {
+  if (text == "0") return 0;
+  if (text.size() < 2) return std::nullopt;
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return std::nullopt;
+  }
+  int64_t n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9' || n > 100'000'000) return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n * unit;
+}
 
 Status LoadConfigFile(const std::string& path, Config* config) {
   YAML::Node root;
@@ -40,6 +61,12 @@ Status LoadConfigFile(const std::string& path, Config* config) {
         config->threads = value.as<int>();
       } else if (key == "log_level") {
         config->log_level = value.as<std::string>();
+      } else if (key == "log_format") {
+        config->log_format = value.as<std::string>();
+        if (config->log_format != "text" && config->log_format != "json" &&
+            config->log_format != "auto") {
+          return At(path, value, "log_format must be text, json or auto");
+        }
       } else if (key == "shutdown_grace_seconds") {
         config->shutdown_grace_seconds = value.as<int>();
       } else if (key == "dispatch_workers") {
@@ -68,11 +95,31 @@ Status LoadConfigFile(const std::string& path, Config* config) {
         }
       } else if (key == "metrics_require_key") {
         config->metrics_require_key = value.as<bool>();
+      } else if (key == "retention_events" || key == "retention_bodies" ||
+                 key == "retention_interval") {
+        std::optional<int64_t> seconds = ParseDurationSeconds(value.as<std::string>());
+        if (!seconds || (key == "retention_interval" && *seconds < 1)) {
+          return At(path, value,
+                    key + " must be a duration such as 30d, 12h, 90m or 45s" +
+                        (key == "retention_interval" ? "" : " (0 = keep forever)"));
+        }
+        (key == "retention_events"   ? config->retention_events_seconds
+         : key == "retention_bodies" ? config->retention_bodies_seconds
+                                     : config->retention_interval_seconds) = *seconds;
+      } else if (key == "schedule_missed") {
+        config->schedule_missed = value.as<std::string>();
+        if (config->schedule_missed != "catch_up" && config->schedule_missed != "skip") {
+          return At(path, value, "schedule_missed must be \"catch_up\" or \"skip\"");
+        }
       } else if (key == "run_lease_seconds") {
         config->run_lease_seconds = value.as<int>();
         if (config->run_lease_seconds < 1) {
           return At(path, value, "run_lease_seconds must be positive");
         }
+      } else if (key == "watch_config") {
+        config->watch_config = value.as<bool>();
+      } else if (key == "workspaces") {
+        // Declared sources, agents and triggers: app/declared.cc reads and validates them.
       } else {
         return At(path, item.first, "unknown key \"" + key + "\"");
       }

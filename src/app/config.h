@@ -1,7 +1,10 @@
 // Service configuration: defaults, overlaid by triggerd.yaml, overlaid by command-line flags.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -20,6 +23,9 @@ struct Config {
   int threads = 0;
   // trace, debug, info, warn, error.
   std::string log_level = "info";
+  // text (for a terminal), json (one object per line, with request/workspace/source/event/run
+  // ids; app/logging.h) or auto (json unless standard error is a terminal).
+  std::string log_format = "text";
   // Seconds in-flight requests get to finish on SIGTERM/SIGINT.
   int shutdown_grace_seconds = 10;
   // Dispatch (see src/dispatch/dispatch.h): attempts in flight across agents; first retry delay
@@ -41,11 +47,33 @@ struct Config {
   // turn it on when the listen address is reachable by others (the scrape config then sends
   // `authorization: {credentials: <key>}`). The metrics name routes, never ids or payloads.
   bool metrics_require_key = false;
+  // Retention (src/retention): events older than this are deleted with their matches, runs and
+  // messages; bodies (payloads) may go sooner, keeping the metadata. Durations like "30d", "12h",
+  // "90m", "45s"; 0 = keep forever (bodies: as long as the events). A pass runs at start and
+  // then every retention_interval.
+  int64_t retention_events_seconds = 30LL * 24 * 3600;
+  int64_t retention_bodies_seconds = 0;
+  int64_t retention_interval_seconds = 3600;
+  // Schedule sources whose config does not say: what to do with the ticks missed while triggerd
+  // was down. "catch_up" (default): they collapse into ONE run at start (its payload counts
+  // them); "skip": they are dropped and the schedule resumes at its next tick. See
+  // schedule/schedule.h.
+  std::string schedule_missed = "catch_up";
+  // The config file (`serve --config`), set from the command line, not read from the file. Its
+  // `workspaces:` section declares sources, agents and triggers (app/declared.h), applied at
+  // start-up, on SIGHUP and — when `watch_config` (default true) — when the file changes
+  // (polled every second). Service settings above take effect on restart only.
+  std::string config_path;
+  bool watch_config = true;
 };
 
-// Reads a YAML file (keys as in Config). Unknown keys and wrong types are errors with the
-// file's line, e.g. "triggerd.yaml:3: unknown key \"listne\"".
+// Reads a YAML file (keys as in Config, plus `workspaces`, which app/declared.h reads). Unknown
+// keys and wrong types are errors with the file's line, e.g. "triggerd.yaml:3: unknown key
+// \"listne\"".
 Status LoadConfigFile(const std::string& path, Config* config);
+
+// "30d", "12h", "90m", "45s" or "0" in seconds; nullopt for anything else.
+std::optional<int64_t> ParseDurationSeconds(std::string_view text);
 
 // Splits "host:port" (or "[v6]:port"); kInvalidArgument when malformed.
 Status SplitListen(const std::string& listen, std::string* host, uint16_t* port);

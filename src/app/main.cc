@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body-bytes", max_body_bytes, "default body limit (1048576)");
   serve->add_option("--threads", threads, "io threads (0 = one per core)");
   serve->add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  std::string log_format;
+  serve->add_option("--log-format", log_format, "text|json|auto (text)");
 
   CLI::App* filter = cli.add_subcommand("filter", "check or evaluate a filter expression");
   filter->require_subcommand(1);
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "triggerd: %s\n", s.message().c_str());
         return 2;
       }
+      config.config_path = config_path;
     }
     if (!listen.empty()) config.listen = listen;
     if (!data_dir.empty()) config.data_dir = data_dir;
@@ -114,6 +117,7 @@ int main(int argc, char** argv) {
     if (max_body_bytes > 0) config.max_body_bytes = max_body_bytes;
     if (threads >= 0) config.threads = threads;
     if (!log_level.empty()) config.log_level = log_level;
+    if (!log_format.empty()) config.log_format = log_format;
     return triggerd::app::RunServe(config);
   }
   return 0;

@@ -24,8 +24,8 @@ struct SendOptions {
   // scheme empty = unsigned; else as SignOptions (its body field is the BODY argument, and its
   // url defaults to `url` for the schemes that sign the URL).
   SignOptions sign;
-  std::string token;                             // sent as Authorization: Bearer <token>
-  std::vector<std::string> headers;              // extra "Name: value" lines
+  std::string token;                 // sent as Authorization: Bearer <token>
+  std::vector<std::string> headers;  // extra "Name: value" lines
   std::string content_type = "application/json";
   int timeout_ms = 10'000;
 };

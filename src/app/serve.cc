@@ -1,6 +1,9 @@
 #include "app/serve.h"
 
+#include "app/logging.h"
+
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -8,14 +11,21 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "api/api.h"
+#include "app/declared.h"
 #include "common/clock.h"
+#include "common/crypto_master_key.h"
+#include "common/crypto_sealer.h"
 #include "dispatch/dispatch.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
+#include "retention/retention.h"
+#include "schedule/schedule.h"
 #include "store/store.h"
 
 namespace triggerd::app {
@@ -42,16 +52,32 @@ int RunServe(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reload the config file's declared objects
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // A peer or a command target that goes away mid-write must give EPIPE, not kill the service.
   std::signal(SIGPIPE, SIG_IGN);
 
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (Status s = ConfigureLogging(config.log_format, config.log_level); !s.ok()) {
+    std::fprintf(stderr, "triggerd: %s\n", s.message().c_str());
+    return 2;
+  }
   std::string host;
   uint16_t port = 0;
   if (Status s = SplitListen(config.listen, &host, &port); !s.ok()) {
     std::fprintf(stderr, "triggerd: %s\n", s.message().c_str());
     return 2;
+  }
+
+  // The declared objects are validated before anything is opened or created: a bad file stops
+  // the start with its file:line message.
+  std::optional<DeclaredConfig> declared;
+  if (!config.config_path.empty()) {
+    auto loaded = LoadDeclared(config.config_path, ProcessEnv());
+    if (!loaded) {
+      std::fprintf(stderr, "triggerd: %s\n", loaded.error().message().c_str());
+      return 2;
+    }
+    declared = std::move(*loaded);
   }
 
   std::error_code ec;
@@ -64,11 +90,36 @@ int RunServe(const Config& config) {
   }
   ::chmod(data_dir.c_str(), 0700);
 
+  // The master key that seals secrets at rest. Taken out of the environment at once (before any
+  // thread exists, as unsetenv requires): command targets inherit the server's environment.
+  std::optional<std::string> env_key;
+  if (const char* value = std::getenv(crypto::kMasterKeyEnv.data())) env_key = value;
+  ::unsetenv(crypto::kMasterKeyEnv.data());
+  auto master_key = crypto::LoadMasterKey(data_dir, env_key);
+  if (env_key) OPENSSL_cleanse(env_key->data(), env_key->size());
+  if (!master_key) {
+    std::fprintf(stderr, "triggerd: %s\n", master_key.error().message().c_str());
+    return 1;
+  }
+  if (master_key->created) {
+    std::printf("created master key %s: back it up, the secrets in the database cannot be "
+                "recovered without it\n",
+                master_key->origin.c_str());
+  }
+  spdlog::info("master key {} from {}", crypto::Sealer::KeyIdFor(master_key->bytes),
+               master_key->origin);
+
   store::SqliteOptions store_options;
   store_options.path = (data_dir / "triggerd.db").string();
+  store_options.master_key = master_key->bytes;
   auto store = store::OpenSqliteStore(store_options);
+  OPENSSL_cleanse(store_options.master_key.data(), store_options.master_key.size());
   if (!store) {
     std::fprintf(stderr, "triggerd: %s\n", store.error().message().c_str());
+    if (store.error().code() == crypto::Sealer::kWrongKey) {
+      std::fprintf(stderr, "triggerd: the master key in use came from %s\n",
+                   master_key->origin.c_str());
+    }
     return 1;
   }
   const Clock& clock = SystemClock::Instance();
@@ -114,6 +165,36 @@ int RunServe(const Config& config) {
     return 1;
   }
 
+  retention::Options retention_options;
+  retention_options.events_max_age = std::chrono::seconds(config.retention_events_seconds);
+  retention_options.bodies_max_age = std::chrono::seconds(config.retention_bodies_seconds);
+  retention_options.interval = std::chrono::seconds(config.retention_interval_seconds);
+  retention::Job retention_job(store->get(), &clock, retention_options);
+
+  DeclaredApplier applier(store->get(), &ingestor, &dispatcher, &clock);
+  if (declared) {
+    auto applied = applier.Apply(*declared);
+    if (!applied) {
+      std::fprintf(stderr, "triggerd: %s: %s\n", config.config_path.c_str(),
+                   declared->Redact(applied.error().message()).c_str());
+      dispatcher.Stop();
+      (*store)->Close();
+      return 2;
+    }
+    spdlog::info("{} ({})", applied->ToString(), config.config_path);
+  }
+  retention_job.Start();  // a pass now, then every retention_interval; stopped before Close
+  // SIGHUP and the file watcher: a refused file is logged and the running config stays.
+  auto reload = [&config, &applier](const char* why) {
+    auto applied = ReloadDeclared(config.config_path, ProcessEnv(), &applier);
+    if (!applied) {
+      spdlog::error("config reload ({}) refused, running config kept: {}", why,
+                    applied.error().message());
+    } else {
+      spdlog::info("{} ({}, {})", applied->ToString(), config.config_path, why);
+    }
+  };
+
   http::Router router(config.max_body_bytes);
   // Outlives the server: scrapes and the router's observer use it until Stop has returned.
   metrics::Registry metrics_registry;
@@ -122,7 +203,20 @@ int RunServe(const Config& config) {
                           &dispatcher,
                           &clock,
                           config.public_url,
-                          {&metrics_registry, config.metrics_require_key}};
+                          {&metrics_registry, config.metrics_require_key},
+                          config.config_path};
+  // Schedule and poll sources: their events go through the ingestor like webhooks. Started before
+  // the server, so a source created through the API is upserted into a running producer.
+  schedule::ProducerOptions producer_options;
+  producer_options.default_missed = schedule::ParseMissedPolicy(config.schedule_missed)
+                                       .value_or(schedule::MissedPolicy::kCatchUp);
+  schedule::Producer producer(store->get(), &ingestor, &clock, producer_options);
+  if (Status s = producer.Start(); !s.ok()) {
+    std::fprintf(stderr, "triggerd: starting schedules: %s\n", s.message().c_str());
+    return 1;
+  }
+  context.producer = &producer;
+  applier.SetProducer(&producer);  // before the watcher and SIGHUP can reload
   api::RegisterRoutes(&router, &context);
   http::ServerOptions server_options;
   server_options.address = host;
@@ -138,12 +232,28 @@ int RunServe(const Config& config) {
   spdlog::info("triggerd listening on {}:{} (data dir {})", host, (*server)->port(),
                config.data_dir);
 
+  std::unique_ptr<FileWatcher> watcher;
+  if (!config.config_path.empty() && config.watch_config) {
+    watcher = std::make_unique<FileWatcher>(config.config_path, std::chrono::seconds(1),
+                                            [&reload] { reload("file changed"); });
+  }
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  for (;;) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    if (config.config_path.empty()) {
+      spdlog::warn("SIGHUP: no --config file to reload");
+    } else {
+      reload("SIGHUP");
+    }
+  }
   spdlog::info("received signal {}; stopping", signal_number);
+  if (watcher) watcher->Stop();  // no reload runs once the server stops
   (*server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
+  producer.Stop();  // a tick or poll in flight finishes its appends first
   // Attempts in flight finish and record their results before the store closes.
   dispatcher.Stop();
+  retention_job.Stop();
   (*store)->Close();
   spdlog::info("stopped");
   return 0;

@@ -231,6 +231,80 @@ std::string RandomToken(size_t n) {
   return out;
 }
 
+namespace {
+
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+
+const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+// The nonce length is set explicitly although 12 is GCM's default: the call documents it, and a
+// future change of kAesGcmNonceBytes cannot silently disagree with OpenSSL's default.
+CipherCtx GcmContext(bool encrypt, std::string_view key, std::string_view nonce) {
+  CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  if (!ctx) Die("EVP_CIPHER_CTX_new");
+  const int enc = encrypt ? 1 : 0;
+  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr, enc) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
+                          nullptr) != 1 ||
+      EVP_CipherInit_ex(ctx.get(), nullptr, nullptr, Bytes(key), Bytes(nonce), enc) != 1) {
+    Die("EVP_CipherInit(aes-256-gcm)");
+  }
+  return ctx;
+}
+
+}  // namespace
+
+std::string AesGcmSeal(std::string_view key, std::string_view nonce, std::string_view plaintext,
+                       std::string_view aad) {
+  if (key.size() != kAesGcmKeyBytes || nonce.size() != kAesGcmNonceBytes) return "";
+  CipherCtx ctx = GcmContext(true, key, nonce);
+  std::string out(plaintext.size() + kAesGcmTagBytes, '\0');
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  int len = 0;
+  // GCM is a stream mode: the ciphertext has the plaintext's length, and Final writes nothing.
+  if ((!aad.empty() &&
+       EVP_CipherUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) != 1) ||
+      (!plaintext.empty() && EVP_CipherUpdate(ctx.get(), dst, &len, Bytes(plaintext),
+                                              static_cast<int>(plaintext.size())) != 1) ||
+      EVP_CipherFinal_ex(ctx.get(), dst + plaintext.size(), &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kAesGcmTagBytes),
+                          dst + plaintext.size()) != 1) {
+    Die("AES-256-GCM encryption");
+  }
+  return out;
+}
+
+std::optional<std::string> AesGcmOpen(std::string_view key, std::string_view nonce,
+                                      std::string_view ciphertext_and_tag, std::string_view aad) {
+  if (key.size() != kAesGcmKeyBytes || nonce.size() != kAesGcmNonceBytes ||
+      ciphertext_and_tag.size() < kAesGcmTagBytes) {
+    return std::nullopt;
+  }
+  std::string_view ciphertext =
+      ciphertext_and_tag.substr(0, ciphertext_and_tag.size() - kAesGcmTagBytes);
+  std::string tag(ciphertext_and_tag.substr(ciphertext.size()));  // SET_TAG takes a mutable pointer
+  CipherCtx ctx = GcmContext(false, key, nonce);
+  std::string out(ciphertext.size(), '\0');
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  int len = 0;
+  if ((!aad.empty() &&
+       EVP_CipherUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) != 1) ||
+      (!ciphertext.empty() && EVP_CipherUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
+                                               static_cast<int>(ciphertext.size())) != 1) ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag.size()),
+                          tag.data()) != 1) {
+    Die("AES-256-GCM decryption");
+  }
+  // Final is where the tag is checked; the plaintext computed above must not be used before.
+  if (EVP_CipherFinal_ex(ctx.get(), dst + ciphertext.size(), &len) != 1) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return std::nullopt;
+  }
+  return out;
+}
+
 bool Ed25519Verify(std::string_view public_key, std::string_view message,
                    std::string_view signature) {
   if (public_key.size() != 32 || signature.size() != 64) return false;

@@ -43,6 +43,22 @@ std::string RandomBytes(size_t n);
 // A random string of `n` characters from [0-9A-Za-z] (5.95 bits each), unbiased.
 std::string RandomToken(size_t n);
 
+// AES-256-GCM (NIST SP 800-38D): a 32-byte key, a 12-byte (96-bit) nonce, a 16-byte (128-bit)
+// tag. `aad` is authenticated but not encrypted: it binds the ciphertext to a context, so the
+// same bytes presented under another `aad` fail to open. REQUIRES: a nonce is never reused with
+// the same key (callers draw it from RandomBytes). Seal returns ciphertext || tag, or "" when the
+// key or nonce has the wrong size (a programmer error); Open returns the plaintext, or nullopt
+// when the key or nonce has the wrong size, the input is shorter than a tag, or the tag does not
+// verify (wrong key, wrong aad, altered bytes). Low level: the store seals secrets through
+// crypto::Sealer (common/crypto_sealer.h), which also owns the stored format and key ids.
+inline constexpr size_t kAesGcmKeyBytes = 32;
+inline constexpr size_t kAesGcmNonceBytes = 12;
+inline constexpr size_t kAesGcmTagBytes = 16;
+std::string AesGcmSeal(std::string_view key, std::string_view nonce, std::string_view plaintext,
+                       std::string_view aad);
+std::optional<std::string> AesGcmOpen(std::string_view key, std::string_view nonce,
+                                      std::string_view ciphertext_and_tag, std::string_view aad);
+
 // Ed25519 signature check; public key 32 raw bytes, signature 64 raw bytes.
 bool Ed25519Verify(std::string_view public_key, std::string_view message,
                    std::string_view signature);

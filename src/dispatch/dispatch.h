@@ -23,6 +23,7 @@
 
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -52,6 +53,15 @@ struct Options {
   std::chrono::milliseconds idle_poll{1000};
   // Release leases of other owners at start (single-process stores: SQLite).
   bool release_leases_on_start = true;
+};
+
+// One finished attempt, as an attempt observer (Dispatcher::SetAttemptObserver) sees it.
+struct AttemptObservation {
+  std::string_view outcome;  // "succeeded" | "retried" | "failed" | "dead"
+  double attempt_seconds = 0;  // from the start of the attempt to its recorded result
+  // For first attempts: from the run's creation (its event's commit) to the attempt's start,
+  // the queueing part of dispatch latency. Negative (not applicable) for later attempts.
+  double first_attempt_delay_seconds = -1;
 };
 
 // Counters, monotonic.
@@ -87,6 +97,10 @@ class Dispatcher {
 
   const std::string& owner_id() const;
   DispatchStats stats() const;
+  // Called by the worker after each recorded attempt (metrics histograms, wired by api/). May be
+  // set or replaced at any time, also while running; must be cheap and thread-safe.
+  using AttemptObserver = std::function<void(const AttemptObservation&)>;
+  void SetAttemptObserver(AttemptObserver observer);
 
  private:
   class Impl;

@@ -12,6 +12,8 @@
 #include "common/ids.h"
 #include "common/utf8.h"
 #include "dispatch/dispatch.h"
+
+#include "common/log_context.h"
 #include "dispatch/target.h"
 
 namespace triggerd::dispatch {
@@ -54,6 +56,10 @@ class Dispatcher::Impl {
       : store_(store), clock_(clock), options_(std::move(options)), owner_(NewId("dsp")) {
     options_.workers = std::max(1, options_.workers);
     options_.claim_batch = std::max(1, options_.claim_batch);
+  }
+
+  void SetAttemptObserver(std::shared_ptr<const Dispatcher::AttemptObserver> observer) {
+    attempt_observer_.store(std::move(observer));
   }
 
   Status Start() {
@@ -220,6 +226,9 @@ class Dispatcher::Impl {
 
   // One attempt of a claimed run, start to recorded end.
   void Attempt(const store::Run& run) {
+    ScopedLogContext log_context(
+        {.workspace_id = run.workspace_id, .event_id = run.event_id, .run_id = run.id});
+    const int64_t started_at = clock_->NowMicros();
     store::AttemptResult result;
     result.run_id = run.id;
     result.lease_owner = owner_;
@@ -303,6 +312,19 @@ class Dispatcher::Impl {
       }
       return;
     }
+    if (auto observer = attempt_observer_.load()) {
+      AttemptObservation seen;
+      seen.outcome = result.outcome == store::AttemptOutcome::kSucceeded ? "succeeded"
+                     : result.outcome == store::AttemptOutcome::kRetry   ? "retried"
+                     : result.outcome == store::AttemptOutcome::kFailed  ? "failed"
+                                                                         : "dead";
+      seen.attempt_seconds = static_cast<double>(now - started_at) / 1e6;
+      if (run.attempts == 1) {
+        seen.first_attempt_delay_seconds =
+            static_cast<double>(std::max<int64_t>(0, started_at - run.created_at)) / 1e6;
+      }
+      (*observer)(seen);
+    }
     switch (result.outcome) {
       case store::AttemptOutcome::kSucceeded:
         succeeded_.fetch_add(1);
@@ -329,6 +351,7 @@ class Dispatcher::Impl {
   store::Store* const store_;
   const Clock* const clock_;
   Options options_;
+  std::atomic<std::shared_ptr<const Dispatcher::AttemptObserver>> attempt_observer_;
   const std::string owner_;
 
   mutable std::mutex mu_;
@@ -358,5 +381,10 @@ void Dispatcher::Wake() { impl_->Wake(); }
 void Dispatcher::ForgetAgent(const std::string& agent_id) { impl_->ForgetAgent(agent_id); }
 const std::string& Dispatcher::owner_id() const { return impl_->owner(); }
 DispatchStats Dispatcher::stats() const { return impl_->stats(); }
+
+void Dispatcher::SetAttemptObserver(AttemptObserver observer) {
+  impl_->SetAttemptObserver(
+      observer ? std::make_shared<const AttemptObserver>(std::move(observer)) : nullptr);
+}
 
 }  // namespace triggerd::dispatch

@@ -156,4 +156,16 @@ class Server {
   virtual size_t open_connections() const = 0;
 };
 
+// One connection's exchange without a socket: parses `bytes` as the HTTP/1.1 requests a client
+// sent on one connection before half-closing it (pipelined requests included), with the server's
+// limits from `options` (head size; body limits come from the routes), and answers each through
+// `router` with the same steps as Server: head checks, 413 by Content-Length, 100-continue,
+// chunked bodies cut off at the limit, 400/431 for malformed input. Returns every byte the server
+// would write back. No timeouts apply (the input is all there is). Blocks until each route has
+// replied, so it must not run on a thread a reply depends on. For the fuzz target
+// (fuzz/http_request_fuzz.cc) and tests.
+std::string HandleRequestBytes(std::string_view bytes, const Router& router,
+                               const ServerOptions& options,
+                               const std::string& remote_ip = "127.0.0.1");
+
 }  // namespace triggerd::http

@@ -1,10 +1,27 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "common/ids.h"
+#include "common/log_context.h"
 #include "http/http.h"
 
 namespace triggerd::http {
 namespace {
+
+// A caller's X-Request-Id is kept when it is a plausible id (so a proxy's or sender's id ties
+// their logs to ours); anything else is replaced, so logs never carry arbitrary header bytes.
+std::string RequestIdFor(const Headers& headers) {
+  if (auto given = FindHeader(headers, "X-Request-Id"); given && !given->empty() &&
+                                                         given->size() <= 64) {
+    bool plain = true;
+    for (char c : *given) {
+      plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.');
+    }
+    if (plain) return std::string(*given);
+  }
+  return NewId("req");
+}
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> out;
@@ -124,13 +141,15 @@ void Router::Handle(Request request, Reply reply) const {
   std::string_view pattern;  // views routes_, which do not change once the server runs
   const Route* route =
       Match(request.method, request.path, &request.path_params, &error, &pattern);
-  if (observer_) {
-    reply = [this, reply = std::move(reply), method = request.method, pattern,
-             start](Response response) {
-      Observe(method, pattern, response.status, start);
-      reply(std::move(response));
-    };
-  }
+  // Every answer carries the request's id, and the handler's log lines on this thread too.
+  std::string request_id = RequestIdFor(request.headers);
+  ScopedLogContext log_context({.request_id = request_id});
+  reply = [this, reply = std::move(reply), method = request.method, pattern, start,
+           request_id](Response response) {
+    response.headers.push_back({"X-Request-Id", request_id});
+    if (observer_) Observe(method, pattern, response.status, start);
+    reply(std::move(response));
+  };
   if (route == nullptr) {
     reply(std::move(error));
     return;

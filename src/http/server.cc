@@ -6,11 +6,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
-#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "http/exchange.h"
 #include "http/http.h"
 
 namespace triggerd::http {
@@ -166,31 +166,6 @@ class ServerImpl final : public Server {
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
 };
 
-RequestHead MakeHead(const bhttp::request_parser<bhttp::string_body>& parser,
-                     const std::string& remote_ip) {
-  const auto& msg = parser.get();
-  RequestHead head;
-  head.method = std::string(msg.method_string());
-  head.target = std::string(msg.target());
-  head.path = head.target.substr(0, head.target.find('?'));
-  head.headers.reserve(16);
-  for (const auto& field : msg) {
-    head.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-  }
-  head.remote_ip = remote_ip;
-  if (auto length = parser.content_length()) head.content_length = *length;
-  return head;
-}
-
-Response PlainError(int status, std::string_view type, std::string message) {
-  ErrorType error_type = status == 413   ? ErrorType::kPayloadTooLarge
-                         : status == 503 ? ErrorType::kUnavailable
-                                         : ErrorType::kInvalidArgument;
-  Response response = ErrorResponse(Status(error_type, std::string(type), std::move(message)));
-  response.status = status;
-  return response;
-}
-
 }  // namespace
 
 void Session::RequestStop() {
@@ -245,25 +220,16 @@ net::awaitable<void> Session::Serve() {
       buffer.commit(n);
     }
 
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
-    // Beast checks Content-Length against its default body limit (1 MiB) while parsing the
-    // head; the route decides the limit (below), so Beast's must not fire first.
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    // The steps below are shared with HandleRequestBytes (exchange.cc), whose loop mirrors this
+    // one: change both together.
+    RequestParser parser;
+    ConfigureParser(parser, options);
     stream_.expires_after(options.header_timeout);
     auto [head_ec, head_n] = co_await bhttp::async_read_header(stream_, buffer, parser, kUseTuple);
     if (head_ec) {
-      if (head_ec == bhttp::error::header_limit) {
-        co_await WriteResponse(PlainError(431, "headers_too_large",
-                                          "request headers exceed " +
-                                              std::to_string(options.max_header_bytes) + " bytes"),
-                               11, false);
-        co_await LingeringClose(buffer);
-      } else if (head_ec != beast::error::timeout && head_ec != bhttp::error::end_of_stream &&
-                 head_ec != net::error::eof && head_ec != net::error::operation_aborted &&
-                 head_ec != net::error::connection_reset) {
-        co_await WriteResponse(PlainError(400, "bad_request", "malformed HTTP request"), 11,
-                               false);
+      if (auto response = HeadErrorResponse(head_ec, options)) {
+        co_await WriteResponse(std::move(*response), 11, false);
+        if (head_ec == bhttp::error::header_limit) co_await LingeringClose(buffer);
       }
       co_return;
     }
@@ -271,17 +237,10 @@ net::awaitable<void> Session::Serve() {
     const unsigned version = parser.get().version();
     const bool client_keep_alive = parser.get().keep_alive();
     RequestHead head = MakeHead(parser, remote_ip);
-    HeadDecision decision = server_->router()->OnHead(head);
-    if (!decision.response && head.content_length && *head.content_length > decision.body_limit) {
-      decision.response = PlainError(
-          413, "payload_too_large",
-          "request body of " + std::to_string(*head.content_length) + " bytes exceeds the limit of " +
-              std::to_string(decision.body_limit) + " bytes");
-    }
+    HeadDecision decision = DecideOnHead(*server_->router(), head);
     if (decision.response) {
       // Answered from the head alone. Keep the connection only when no body is left unread.
-      const bool body_pending = !parser.is_done();
-      const bool keep = client_keep_alive && !body_pending;
+      const bool keep = KeepAfterHeadAnswer(parser);
       if (!co_await WriteResponse(std::move(*decision.response), version, keep)) co_return;
       if (!keep) {
         co_await LingeringClose(buffer);
@@ -290,10 +249,7 @@ net::awaitable<void> Session::Serve() {
       continue;
     }
 
-    parser.body_limit(decision.body_limit);
-    const auto& fields = parser.get();
-    if (!parser.is_done() &&
-        beast::iequals(fields[bhttp::field::expect], "100-continue")) {
+    if (GrantBody(parser, decision)) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
       auto [cont_ec, cont_n] = co_await bhttp::async_write(stream_, cont, kUseTuple);
       if (cont_ec) co_return;
@@ -301,28 +257,14 @@ net::awaitable<void> Session::Serve() {
     stream_.expires_after(options.body_timeout);
     auto [body_ec, body_n] = co_await bhttp::async_read(stream_, buffer, parser, kUseTuple);
     if (body_ec) {
-      if (body_ec == bhttp::error::body_limit) {
-        co_await WriteResponse(PlainError(413, "payload_too_large",
-                                          "request body exceeds the limit of " +
-                                              std::to_string(decision.body_limit) + " bytes"),
-                               version, false);
-        co_await LingeringClose(buffer);
-      } else if (body_ec == beast::error::timeout) {
-        co_await WriteResponse(PlainError(408, "request_timeout", "request body not received in time"),
-                               version, false);
-      } else if (body_ec != net::error::eof && body_ec != bhttp::error::partial_message &&
-                 body_ec != net::error::connection_reset &&
-                 body_ec != net::error::operation_aborted) {
-        co_await WriteResponse(PlainError(400, "bad_request", "malformed HTTP request body"),
-                               version, false);
+      if (auto response = BodyErrorResponse(body_ec, decision.body_limit)) {
+        co_await WriteResponse(std::move(*response), version, false);
+        if (body_ec == bhttp::error::body_limit) co_await LingeringClose(buffer);
       }
       co_return;
     }
 
-    Request request;
-    static_cast<RequestHead&>(request) = std::move(head);
-    request.body = std::move(parser.get().body());
-    Response response = co_await Dispatch(std::move(request));
+    Response response = co_await Dispatch(TakeRequest(parser, std::move(head)));
     const bool keep = client_keep_alive && !stop_requested_ && !server_->stopping();
     if (!co_await WriteResponse(std::move(response), version, keep) || !keep) co_return;
   }
@@ -354,12 +296,8 @@ net::awaitable<Response> Session::Dispatch(Request request) {
             state->complete(std::move(response));
           };
           // The initiation runs after the coroutine has suspended, outside its try block: an
-          // exception here would escape io_context::run, so it is caught and answered here.
-          try {
-            router->Handle(std::move(request), reply);
-          } catch (const std::exception&) {
-            reply(ErrorResponse(Status::Internal("internal error while handling the request")));
-          }
+          // exception here would escape io_context::run, so HandleOrFail catches and answers it.
+          HandleOrFail(*router, std::move(request), reply);
         },
         net::use_awaitable);
   } catch (const std::exception& e) {
@@ -368,15 +306,7 @@ net::awaitable<Response> Session::Dispatch(Request request) {
 }
 
 net::awaitable<bool> Session::WriteResponse(Response response, unsigned version, bool keep_alive) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
-  res.set(bhttp::field::server, "triggerd");
-  if (!response.body.empty() || !response.content_type.empty()) {
-    res.set(bhttp::field::content_type, response.content_type);
-  }
-  for (auto& header : response.headers) res.insert(header.name, header.value);
-  res.body() = std::move(response.body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
+  auto res = MakeMessage(std::move(response), version, keep_alive);
   stream_.expires_after(server_->options().body_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
   co_return !ec;

@@ -1,4 +1,5 @@
 #include "ingest/ingest.h"
+#include "ingest/body.h"
 
 #include <spdlog/spdlog.h>
 
@@ -15,6 +16,7 @@
 
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/log_context.h"
 #include "filter/filter.h"
 #include "verify/catalog.h"
 
@@ -72,6 +74,12 @@ bool CreatedBefore(const std::shared_ptr<const CachedTrigger>& a,
 std::shared_ptr<const CachedSource> Build(const store::Source& source) {
   auto cached = std::make_shared<CachedSource>();
   cached->source = source;
+  if (source.generated()) {
+    // A schedule or poll source (src/schedule) receives nothing: Admit refuses every request.
+    cached->verification = source.kind;
+    cached->verifier_error = Status::Internal("a " + source.kind + " source has no ingest URL");
+    return cached;
+  }
   cached->provider = verify::FindProvider(source.kind);
   if (const verify::ProviderCatalog* catalog = verify::FindCatalog(source.kind)) {
     cached->expects_handshake =
@@ -171,10 +179,12 @@ class ValidatingHandler {
   bool top_is_container_ = false;
 };
 
+}  // namespace
+
 // Parses the body into the event's JSON payload. `payload_json` is left empty when the body
 // itself is the JSON payload (no need to store it twice). With `need_payload` false (nothing is
 // read from the body), a JSON body is only validated, not built into `payload`, which stays null:
-// same answers, no document.
+// same answers, no document. Declared in body.h (for the fuzz target).
 Status ParseBody(std::string_view content_type, std::string_view body, bool need_payload,
                  boost::json::value* payload, std::string* payload_json) {
   if (body.empty()) return Status::InvalidArgument("the request body is empty", "invalid_body");
@@ -245,6 +255,8 @@ Status ParseBody(std::string_view content_type, std::string_view body, bool need
   }
   return Status::Ok();
 }
+
+namespace {
 
 // Reads a header or a dotted body field; "" when absent or not a string/number.
 std::string ReadField(const verify::FieldRef& ref, const Headers& headers,
@@ -466,7 +478,7 @@ Evaluation Ingestor::EvaluateTriggers(const EventToMatch& event, int64_t now, bo
 }
 
 Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch& event,
-                              int64_t now, bool replay) {
+                              int64_t now, bool replay) const {
   Evaluation evaluation;
   static const boost::json::value kNullPayload;
   const boost::json::value& payload = event.payload ? *event.payload : kNullPayload;
@@ -505,6 +517,14 @@ Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch
     }
     evaluation.matches.push_back(std::move(match));
   });
+  uint64_t evaluated = 0, errors = 0;
+  for (const store::Match& match : evaluation.matches) {
+    evaluated += match.outcome != store::MatchOutcome::kDisabled ? 1 : 0;
+    errors += match.outcome == store::MatchOutcome::kFilterError ? 1 : 0;
+  }
+  filter_evaluations_.fetch_add(evaluated, std::memory_order_relaxed);
+  filter_matched_.fetch_add(evaluation.runs.size(), std::memory_order_relaxed);
+  filter_errors_.fetch_add(errors, std::memory_order_relaxed);
   return evaluation;
 }
 
@@ -518,6 +538,9 @@ void Ingestor::Remove(std::string_view source_id) {
   std::unique_lock lock(mu_);
   sources_.erase(std::string(source_id));
   triggers_.erase(std::string(source_id));  // the store deletes a source's triggers with it
+  lock.unlock();
+  std::lock_guard counts(refused_auth_mu_);
+  refused_auth_by_source_.erase(std::string(source_id));
 }
 
 Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
@@ -537,10 +560,17 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
   // source with neither token nor signature, the secret URL is the only credential.
   const bool secret_ok =
       request.url_secret ? crypto::ConstantTimeEqual(*request.url_secret, source.url_secret)
-                         : cached->verification != "url_secret";
+                         : cached->verification != "url_secret" && !source.generated();
   if (!secret_ok) {
     ++refused_other_;
     return NotFound();
+  }
+  if (source.generated()) {
+    // Known only to whoever holds its secret URL, which the API never shows for such a source.
+    ++refused_other_;
+    return Status::Conflict("this source is a " + source.kind +
+                                ": triggerd makes its events itself, it accepts no webhooks",
+                            "not_a_webhook_source");
   }
   if (request.method != "POST") {
     ++refused_other_;
@@ -601,6 +631,7 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
 void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done) {
   const CachedSource& cached = *request.source;
   const store::Source& source = cached.source;
+  ScopedLogContext log_context({.workspace_id = source.workspace_id, .source_id = source.id});
   if (!cached.verifier) {
     ++refused_other_;
     spdlog::error("ingest: source {} has unusable auth settings: {}", source.id,
@@ -620,6 +651,10 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
   Status auth = cached.verifier->Verify(verify_request);
   if (!auth.ok()) {
     ++refused_auth_;
+    {
+      std::lock_guard lock(refused_auth_mu_);
+      ++refused_auth_by_source_[source.id];
+    }
     spdlog::warn("ingest: source {} refused request from {}: {}", source.id, request.remote_ip,
                  auth.code());
     done(auth);
@@ -689,7 +724,63 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
   event.body = std::move(request.body);
   event.remote_addr = request.remote_ip;
   event.verification = cached.verification;
+  Append(std::move(event), std::move(started), std::move(done));
+}
 
+void Ingestor::IngestGenerated(GeneratedEvent generated,
+                               std::function<void(Result<IngestOutcome>)> done) {
+  std::shared_ptr<const CachedSource> cached;
+  {
+    std::shared_lock lock(mu_);
+    auto it = sources_.find(generated.source_id);
+    if (it != sources_.end()) cached = it->second;
+  }
+  if (!cached || !cached->source.generated()) {
+    done(Status::NotFound("no such schedule or poll source"));
+    return;
+  }
+  const store::Source& source = cached->source;
+  if (!source.enabled) {
+    done(Status::PermissionDenied("this source is disabled", "source_disabled"));
+    return;
+  }
+  if (generated.delivery_id.empty() || generated.delivery_id.size() > 256) {
+    done(Status::InvalidArgument("a generated event needs a delivery id of 1 to 256 bytes"));
+    return;
+  }
+  boost::json::value payload;
+  boost::system::error_code ec;
+  payload = boost::json::parse(generated.body, ec);
+  if (ec || !payload.is_object()) {
+    done(Status::InvalidArgument("a generated event's body must be a JSON object",
+                                 "invalid_body"));
+    return;
+  }
+  const int64_t now_micros = clock_->NowMicros();
+  store::NewEvent event;
+  event.id = NewTimeOrderedId("evt", now_micros);
+  event.workspace_id = source.workspace_id;
+  event.source_id = source.id;
+  event.received_at = generated.received_at != 0 ? generated.received_at : now_micros;
+  event.content_type = "application/json";
+  event.event_type = std::move(generated.event_type);
+  event.delivery_id = std::move(generated.delivery_id);
+  Evaluation evaluation = EvaluateTriggers(
+      EventToMatch{event.workspace_id, event.source_id, event.id, event.event_type, &payload,
+                   &event.headers},
+      now_micros, /*replay=*/false);
+  std::vector<StartedRun> started;
+  started.reserve(evaluation.runs.size());
+  for (const auto& run : evaluation.runs) started.push_back({run.trigger_id, run.id});
+  event.matches = std::move(evaluation.matches);
+  event.runs = std::move(evaluation.runs);
+  event.body = std::move(generated.body);
+  event.verification = source.kind;  // "schedule" | "poll": made here, not received
+  Append(std::move(event), std::move(started), std::move(done));
+}
+
+void Ingestor::Append(store::NewEvent event, std::vector<StartedRun> started,
+                      std::function<void(Result<IngestOutcome>)> done) {
   // Runs on the store's writer thread, between two group commits: only counts and hands the
   // outcome over (the reply is built by `done`'s owner; see api/ingest_route.cc).
   // Backpressure: the body now waits for the group commit; count it until that answers.
@@ -719,8 +810,13 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
 }
 
 IngestStats Ingestor::stats() const {
-  return IngestStats{accepted_.load(),     duplicates_.load(),   refused_auth_.load(),
-                     refused_other_.load(), rate_limited_.load(), overloaded_.load()};
+  IngestStats stats{accepted_.load(),       duplicates_.load(),     refused_auth_.load(),
+                    refused_other_.load(),  rate_limited_.load(),   overloaded_.load(),
+                    filter_evaluations_.load(), filter_matched_.load(), filter_errors_.load()};
+  std::lock_guard lock(refused_auth_mu_);
+  stats.refused_auth_by_source.assign(refused_auth_by_source_.begin(),
+                                      refused_auth_by_source_.end());
+  return stats;
 }
 
 }  // namespace triggerd::ingest

@@ -135,6 +135,18 @@ struct EventToMatch {
   const Headers* headers = nullptr;
 };
 
+// An event triggerd makes itself rather than receives: a schedule's tick or a polled feed's new
+// item (src/schedule). It takes the webhooks' path from matching on: the source's triggers are
+// evaluated and the event is appended with its match records and runs in one transaction.
+struct GeneratedEvent {
+  std::string source_id;    // a source whose kind is generated() ("schedule" / "poll")
+  std::string event_type;   // e.g. "schedule.tick", "poll.item"
+  std::string delivery_id;  // required: the (source, delivery id) de-duplication makes a repeat
+                            // (after a crash, on another node) a duplicate that starts no run
+  std::string body;         // a JSON object: the payload, stored as the event's body
+  int64_t received_at = 0;  // 0 = the clock's now
+};
+
 // The match records and the runs an evaluation produced, ready for the store's outbox.
 struct Evaluation {
   std::vector<store::Match> matches;  // one per trigger of the source
@@ -149,6 +161,13 @@ struct IngestStats {
   uint64_t refused_other = 0;
   uint64_t rate_limited = 0;  // 429s (also counted in refused_other)
   uint64_t overloaded = 0;    // 503s for backpressure (also counted in refused_other)
+  // Trigger evaluations (webhooks, generated events and replays): every enabled trigger
+  // considered, those whose filter matched, and those whose stored filter does not compile.
+  uint64_t filter_evaluations = 0;
+  uint64_t filter_matched = 0;
+  uint64_t filter_errors = 0;
+  // refused_auth by source id (sources that never refused one are absent).
+  std::vector<std::pair<std::string, uint64_t>> refused_auth_by_source;
 };
 
 // Thread-safe. Keeps every source in memory (a webhook must not cost a database read to be
@@ -185,6 +204,12 @@ class Ingestor {
   // The body phase. `done` runs once: after the event is durable (or found to be a duplicate),
   // or with the refusal; possibly on another thread, before or after Ingest returns.
   void Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done);
+  // Matches and appends a GeneratedEvent, with the same callback contract as Ingest. Refuses
+  // (through `done`) a source that is unknown or not generated (kNotFound), disabled
+  // (kPermissionDenied), a body that is not a JSON object or a delivery id that is empty or
+  // longer than 256 bytes (kInvalidArgument), and backpressure (kUnavailable). Counted in stats()
+  // like webhooks.
+  void IngestGenerated(GeneratedEvent event, std::function<void(Result<IngestOutcome>)> done);
 
   IngestStats stats() const;
   // What a 429 from the rate limits should put in Retry-After: the seconds a bucket takes to
@@ -194,8 +219,12 @@ class Ingestor {
  private:
   // The triggers of one source (never null: an empty set when it has none).
   std::shared_ptr<const SourceTriggers> TriggersOf(std::string_view source_id) const;
-  static Evaluation Evaluate(const SourceTriggers& triggers, const EventToMatch& event,
-                             int64_t now, bool replay);
+  // Counts into the filter_* stats.
+  Evaluation Evaluate(const SourceTriggers& triggers, const EventToMatch& event, int64_t now,
+                      bool replay) const;
+  // The tail Ingest and IngestGenerated share: backpressure accounting, the append, the counts.
+  void Append(store::NewEvent event, std::vector<StartedRun> started,
+              std::function<void(Result<IngestOutcome>)> done);
   // Drops the trigger from whichever source has it, then adds `replacement` (if not null) to
   // its source. REQUIRES: mu_ held exclusively.
   void ReplaceTrigger(std::string_view trigger_id,
@@ -223,6 +252,10 @@ class Ingestor {
   std::atomic<uint64_t> accepted_{0}, duplicates_{0};
   mutable std::atomic<uint64_t> refused_auth_{0}, refused_other_{0}, rate_limited_{0},
       overloaded_{0};
+  mutable std::atomic<uint64_t> filter_evaluations_{0}, filter_matched_{0}, filter_errors_{0};
+  // Only failures take this lock; bounded by the sources that exist (Remove drops the entry).
+  mutable std::mutex refused_auth_mu_;
+  std::unordered_map<std::string, uint64_t> refused_auth_by_source_;
 };
 
 }  // namespace triggerd::ingest

@@ -33,6 +33,10 @@ enum class Role { kAdmin, kBuilder, kUser };
 std::string_view RoleName(Role role);                     // "admin" | "builder" | "user"
 std::optional<Role> ParseRole(std::string_view name);
 
+// Marks sources, agents and triggers declared in the config file (Source::managed_by): the
+// config applier (app/declared.h) owns them, and the REST API refuses to change them (409).
+inline constexpr std::string_view kManagedByConfig = "config";
+
 struct Workspace {
   std::string id;  // ws_…
   std::string name;
@@ -56,7 +60,10 @@ struct Source {
   std::string id;  // src_…
   std::string workspace_id;
   std::string name;
-  std::string kind = "custom";  // "custom" or a provider preset name
+  // "custom", a provider preset name, or "schedule" / "poll": a source whose events triggerd
+  // makes itself (src/schedule: a schedule's ticks, a polled feed's new items); those have no
+  // ingest URL and are configured by `trigger_config_json`.
+  std::string kind = "custom";
   std::string url_secret;       // path segment of the secret ingest URL
   bool enabled = true;
   // Non-secret verification settings as a JSON object text, owned by the ingest/verify layers
@@ -70,6 +77,24 @@ struct Source {
   int64_t max_body_bytes = 0;                // 0 = the server-wide default
   std::string created_by;
   int64_t created_at = 0;
+  int64_t updated_at = 0;
+  std::string managed_by;  // "" = made through the API; kManagedByConfig = the config file's
+  // For "schedule" and "poll" sources: their configuration as a JSON object text, owned and
+  // validated by src/schedule (e.g. {"cron":"*/5 * * * *","timezone":"Europe/Paris"}); "{}" for
+  // the others. May hold credentials (a poll's headers): never logged, redacted when shown.
+  std::string trigger_config_json = "{}";
+
+  // Whether triggerd makes this source's events itself (see `kind`).
+  bool generated() const { return kind == "schedule" || kind == "poll"; }
+};
+
+// Where a "schedule" or "poll" source has got to (src/schedule owns the meaning). Written only
+// after the events it covers are durable.
+struct SourceCursor {
+  std::string source_id;
+  std::string cursor_data = "{}";      // JSON object text, e.g. a poll's {"last_id":…}
+  std::optional<int64_t> last_tick_at;  // schedule: latest tick handled; poll: latest poll
+  std::optional<int64_t> next_due_at;   // when the producer means to act next
   int64_t updated_at = 0;
 };
 
@@ -87,6 +112,7 @@ struct Agent {
   std::string created_by;          // API key id
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  std::string managed_by;  // as Source::managed_by
 };
 
 // A trigger binds a source to an agent, with an optional filter (filter-language.md).
@@ -103,6 +129,7 @@ struct Trigger {
   std::string created_by;  // the owner (API key id); a trigger's runs are visible to it and admins
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  std::string managed_by;  // as Source::managed_by
 };
 
 // The outcome of evaluating one trigger against one event.
@@ -298,6 +325,45 @@ struct AgentWebhook {
   int64_t updated_at = 0;
 };
 
+// What the Stack AI-style triggers API (docs/COMPATIBILITY.md) keeps about a trigger beyond the
+// domain model: the trigger, its source, filter and event types stay in Trigger and Source. At
+// most one per trigger; deleting the trigger deletes it.
+struct TriggerExtras {
+  std::string trigger_id;
+  std::string workspace_id;
+  std::string connection_id;  // the caller's connection id, opaque; "" = none
+  bool owns_source = false;   // the source was made with the trigger (deleted with its last one)
+  std::string updated_by;     // API key id of the last change through that API
+  int64_t updated_at = 0;
+};
+
+struct LiveRunCounts {
+  int64_t queued = 0;
+  int64_t retrying = 0;
+  int64_t running = 0;
+};
+
+// Retention: events received before `events_before` are deleted with their match records, runs
+// and run messages; events received before `bodies_before` keep their metadata (headers, type,
+// delivery id, matches, runs) but lose their body, and their payload reads as JSON null. 0 turns
+// either off. At most `limit` events are deleted or emptied per call (one short write
+// transaction, so ingest is never stalled behind a long delete); callers repeat while `more`.
+// Bodies are emptied oldest first from `bodies_after_seq`, an opaque cursor the caller carries
+// from the previous result (0 at first), so the emptied ones are not walked again.
+struct PurgeRequest {
+  int64_t events_before = 0;
+  int64_t bodies_before = 0;
+  int limit = 500;
+  int64_t bodies_after_seq = 0;
+};
+struct PurgeResult {
+  int64_t events_deleted = 0;
+  int64_t runs_deleted = 0;
+  int64_t bodies_emptied = 0;
+  int64_t bodies_after_seq = 0;  // pass back in the next request
+  bool more = false;             // the limit was reached: call again
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -429,6 +495,14 @@ class Store {
   // A snapshot of the counters. Not pure virtual, so test fakes of Store need not implement it.
   virtual StoreStats Stats() { return {}; }
 
+  // Operations: the gauges /metrics shows and the retention job (src/retention).
+  // Runs waiting or in flight now, over every workspace. Cheap: served from the partial
+  // dispatch indexes, whose size is the live runs, never the history.
+  virtual Result<LiveRunCounts> CountLiveRuns() = 0;
+  // One bounded step of retention (see PurgeRequest). Events with a run still queued, retrying
+  // or running are kept whole, whatever their age: dispatch needs them.
+  virtual Result<PurgeResult> Purge(const PurgeRequest& request) = 0;
+
   // Agent webhooks (see AgentWebhook). CreateAgentWebhook: kNotFound when the agent is not in the
   // webhook's workspace; kConflict when the agent already has a webhook of that kind or the token
   // hash is taken. GetAgentWebhook and FindAgentWebhookByTokenHash are not scoped to a workspace
@@ -444,6 +518,29 @@ class Store {
                                                               std::string_view kind) = 0;
   virtual Status UpdateAgentWebhook(const AgentWebhook& webhook) = 0;
   virtual Status DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) = 0;
+
+  // Cursors of "schedule" and "poll" sources (see SourceCursor). Not scoped to a workspace:
+  // source ids are unique. GetSourceCursor: kNotFound when none was written yet.
+  // PutSourceCursor inserts or replaces the source's cursor and returns once that is durable;
+  // kNotFound when the source no longer exists (deleting a source deletes its cursor).
+  // Not pure virtual, so test fakes of Store need not implement them (they answer kInternal).
+  virtual Result<SourceCursor> GetSourceCursor(std::string_view source_id) {
+    return Status::Internal("source cursors are not supported by this store");
+  }
+  virtual Status PutSourceCursor(const SourceCursor& cursor) {
+    return Status::Internal("source cursors are not supported by this store");
+  }
+
+  // The Stack AI-style triggers API (see TriggerExtras). FindTrigger is not scoped to a
+  // workspace (POST /v1/webhooks/{trigger_id} has none in its path; trigger ids are unique and
+  // unguessable): callers of a workspace use GetTrigger. GetTriggerExtras: kNotFound when the
+  // trigger has none (made through /api/v1 or the config file) or is not in the workspace.
+  // PutTriggerExtras inserts or replaces the row; kNotFound when the trigger is not in
+  // `extras.workspace_id`.
+  virtual Result<Trigger> FindTrigger(std::string_view trigger_id) = 0;
+  virtual Result<TriggerExtras> GetTriggerExtras(std::string_view workspace_id,
+                                                 std::string_view trigger_id) = 0;
+  virtual Status PutTriggerExtras(const TriggerExtras& extras) = 0;
 };
 
 struct SqliteOptions {
@@ -471,6 +568,12 @@ struct SqliteOptions {
   // Time for the few writes whose call carries none (DeleteAgent's cancellations). Must outlive
   // the store. nullptr = SystemClock::Instance().
   const Clock* clock = nullptr;
+  // The master key (32 raw bytes) that seals the secret columns at rest (docs/storage.md,
+  // "Secrets at rest"; crypto/master key loading: common/crypto_master_key.h). At open, plaintext
+  // secrets of an older database are sealed in place, and a database sealed under another key is
+  // refused (code "wrong_master_key"). "" = no sealing, secrets stored in plaintext: only for
+  // tests of other modules; a database holding sealed values then fails to open.
+  std::string master_key;
 };
 
 // Opens (creating when needed) the SQLite store. Errors when the file cannot be opened, is not a

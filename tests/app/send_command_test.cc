@@ -50,7 +50,8 @@ TEST(SendCommandTest, PostsTheBodySignedSoThatTheSchemesVerifierAcceptsIt) {
   secrets.signing.push_back(options.sign.secret);
   auto verifier = verify::MakeVerifier("github", *settings, secrets);
   ASSERT_TRUE(verifier.has_value());
-  EXPECT_TRUE((*verifier)->Verify(verify::Request{got[0].headers, got[0].body, "POST", "", 0}).ok());
+  EXPECT_TRUE(
+      (*verifier)->Verify(verify::Request{got[0].headers, got[0].body, "POST", "", 0}).ok());
   // Not for another body.
   EXPECT_FALSE((*verifier)->Verify(verify::Request{got[0].headers, "{}", "POST", "", 0}).ok());
 }
@@ -101,7 +102,8 @@ TEST(SendCommandTest, NoAnswerExitsThree) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   std::ostringstream out, err;
-  SendOptions options = GithubSend("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/");
+  SendOptions options =
+      GithubSend("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/");
   EXPECT_EQ(RunSend(options, out, err), 3);
   EXPECT_NE(err.str().find("no answer"), std::string::npos) << err.str();
 }

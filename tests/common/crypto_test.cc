@@ -65,5 +65,45 @@ TEST(CryptoTest, Ed25519VerifiesRfc8032TestVector1) {
   EXPECT_FALSE(Ed25519Verify(pk.substr(1), "", sig));
 }
 
+// NIST GCM test vectors (gcmEncryptExtIV256.rsp, the CAVP file of "The Galois/Counter Mode of
+// Operation" validation): Keylen 256, IVlen 96, PTlen 128, AADlen 128, Taglen 128, Count 0.
+TEST(CryptoTest, AesGcmMatchesNistVectorWithAad) {
+  const std::string key =
+      HexDecode("92e11dcdaa866f5ce790fd24501f92509aacf4cb8b1339d50c9c1240935dd08b").value();
+  const std::string nonce = HexDecode("ac93a1a6145299bde902f21a").value();
+  const std::string plaintext = HexDecode("2d71bcfa914e4ac045b2aa60955fad24").value();
+  const std::string aad = HexDecode("1e0889016f67601c8ebea4943bc23ad6").value();
+  const std::string sealed = AesGcmSeal(key, nonce, plaintext, aad);
+  EXPECT_EQ(HexEncode(sealed),
+            "8995ae2e6df3dbf96fac7b7137bae67f"    // ciphertext
+            "eca5aa77d51d4a0a14d9c51e1da474ab");  // tag
+  EXPECT_EQ(AesGcmOpen(key, nonce, sealed, aad).value(), plaintext);
+}
+
+TEST(CryptoTest, AesGcmRefusesWrongKeyAadTamperingAndSizes) {
+  const std::string key(kAesGcmKeyBytes, 'k');
+  const std::string nonce(kAesGcmNonceBytes, 'n');
+  const std::string sealed = AesGcmSeal(key, nonce, "a secret", "here");
+  ASSERT_EQ(sealed.size(), 8 + kAesGcmTagBytes);
+  ASSERT_EQ(AesGcmOpen(key, nonce, sealed, "here").value(), "a secret");
+
+  EXPECT_FALSE(AesGcmOpen(std::string(kAesGcmKeyBytes, 'K'), nonce, sealed, "here"));
+  EXPECT_FALSE(AesGcmOpen(key, nonce, sealed, "there"));
+  EXPECT_FALSE(AesGcmOpen(key, std::string(kAesGcmNonceBytes, 'N'), sealed, "here"));
+  for (size_t i = 0; i < sealed.size(); ++i) {  // every byte: ciphertext and tag alike
+    std::string tampered = sealed;
+    tampered[i] = static_cast<char>(tampered[i] ^ 0x01);
+    EXPECT_FALSE(AesGcmOpen(key, nonce, tampered, "here")) << "byte " << i;
+  }
+  EXPECT_FALSE(AesGcmOpen(key, nonce, sealed.substr(0, kAesGcmTagBytes - 1), "here"));
+  EXPECT_EQ(AesGcmSeal(key.substr(1), nonce, "x", ""), "");
+  EXPECT_EQ(AesGcmSeal(key, nonce.substr(1), "x", ""), "");
+  // The empty plaintext is a tag alone, and still authenticated.
+  const std::string empty = AesGcmSeal(key, nonce, "", "aad");
+  EXPECT_EQ(empty.size(), kAesGcmTagBytes);
+  EXPECT_EQ(AesGcmOpen(key, nonce, empty, "aad").value(), "");
+  EXPECT_FALSE(AesGcmOpen(key, nonce, empty, "other"));
+}
+
 }  // namespace
 }  // namespace triggerd::crypto

@@ -12,8 +12,8 @@ class DustIngestTest : public ApiE2eTest {
  protected:
   void SetUp() override {
     ApiE2eTest::SetUp();
-    source_ = Expect(201, Api("POST", "/api/v1/sources",
-                              R"({"name":"from-dust","auth":{"bearer":true}})"));
+    source_ = Expect(
+        201, Api("POST", "/api/v1/sources", R"({"name":"from-dust","auth":{"bearer":true}})"));
     token_ = Str(source_, "token");
     ASSERT_FALSE(token_.empty());
     const std::string url = Str(source_, "url");

@@ -107,10 +107,10 @@ TEST_F(IsolationTest, AnotherWorkspaceCannotReadChangeOrLearnOfAnything) {
   std::vector<std::string> secrets_of_a;
   for (const auto& [prefix, id] : a_ids) secrets_of_a.push_back(id);
   for (const std::string& list : std::vector<std::string>{
-           "/api/v1/sources", "/api/v1/agents", "/api/v1/triggers", "/api/v1/events", "/api/v1/runs",
-        "/api/v1/keys", "/api/v1/webhooks", "/api/v1/workspaces",
-        "/api/v1/events?source_id=" + Str(source, "id"),
-        "/api/v1/runs?trigger_id=" + Str(trigger, "id"),
+           "/api/v1/sources", "/api/v1/agents", "/api/v1/triggers", "/api/v1/events",
+           "/api/v1/runs", "/api/v1/keys", "/api/v1/webhooks", "/api/v1/workspaces",
+           "/api/v1/events?source_id=" + Str(source, "id"),
+           "/api/v1/runs?trigger_id=" + Str(trigger, "id"),
            "/api/v1/runs?agent_id=" + Str(agent, "id")}) {
     HttpResult r = Api("GET", list, "", b_admin);
     EXPECT_TRUE(r.status == 200 || r.status == 400) << list << ": " << r.body;
@@ -148,7 +148,8 @@ TEST_F(IsolationTest, AnotherWorkspaceCannotReadChangeOrLearnOfAnything) {
   const std::string a_ws = path.substr(10, path.find('/', 10) - 10);
   std::string under_b = path;
   under_b.replace(10, a_ws.size(), Str(b, "id"));
-  HttpResult cross = client_->Send("POST", under_b, R"({"x":1})", {{"Content-Type", "application/json"}});
+  HttpResult cross =
+      client_->Send("POST", under_b, R"({"x":1})", {{"Content-Type", "application/json"}});
   EXPECT_EQ(cross.status, 404) << cross.body;
 
   // Nothing of A changed: B's PATCH, DELETE, rotate, toggle and cancel calls all missed.

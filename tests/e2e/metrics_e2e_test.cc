@@ -7,8 +7,10 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "http_client.h"
+#include "recording_target.h"
 #include "test_util.h"
 #include "triggerd_process.h"
 
@@ -204,8 +206,11 @@ TEST_F(MetricsE2eTest, WebhooksAndApiCallsMoveTheirCounters) {
   EXPECT_EQ(m.Get(requests, {{"route", "/api/v1/me"}, {"method", "GET"}, {"code", "401"}}), 1);
   EXPECT_EQ(m.Get(requests, {{"route", "/metrics"}, {"method", "GET"}, {"code", "200"}}), 1);
   for (const auto& [key, value] : m.samples) {
+    // Only the by-source failure count names a source (by id, never by URL secret).
+    if (key.rfind("triggerd_ingest_auth_failures_total{", 0) == 0) continue;
     EXPECT_EQ(key.find(source_id), std::string::npos) << "raw path in a label: " << key;
   }
+  EXPECT_EQ(m.Get("triggerd_ingest_auth_failures_total", {{"source_id", source_id}}), 1);
   // The duration histogram counts every answered request of the route, head answers included.
   const std::string duration = "triggerd_http_request_duration_seconds";
   EXPECT_EQ(m.Get(duration + "_count", {{"route", kIngestRoute}}), 7);
@@ -235,6 +240,53 @@ TEST_F(MetricsE2eTest, WebhooksAndApiCallsMoveTheirCounters) {
   EXPECT_EQ(m.Get("triggerd_dispatch_claimed_total"), 0);  // no triggers: no runs
   EXPECT_EQ(m.Get("triggerd_dispatch_attempts_total", {{"outcome", "succeeded"}}), 0);
   EXPECT_EQ(m.Get("triggerd_dispatch_in_flight"), 0);
+}
+
+TEST_F(MetricsE2eTest, FiltersRunsAndDispatchLatencyAreCounted) {
+  testing::RecordingTarget agent_endpoint(
+      [](const auto&, const auto&) { return testing::RecordingTarget::Reply(200, "{}"); });
+  Start();
+  auto post = [&](const std::string& path, const std::string& body) {
+    HttpResult r = client_->Send("POST", path, body,
+                                 {{"Authorization", "Bearer " + admin_},
+                                  {"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body).as_object();
+  };
+  json::object source = post("/api/v1/sources", R"({"name":"s"})");
+  json::object agent = post("/api/v1/agents", R"({"name":"a","target":{"type":"http","url":")" +
+                                                  agent_endpoint.Url("/run") + R"("}})");
+  post("/api/v1/triggers", R"({"name":"opened","source_id":")" +
+                               std::string(source.at("id").as_string()) + R"(","agent_id":")" +
+                               std::string(agent.at("id").as_string()) +
+                               R"j(","filter":"(eq \"action\" \"opened\")"})j");
+  std::string url(source.at("url").as_string());
+  url = url.substr(url.find("/api/v1/w/"));
+  for (const char* action : {"opened", "closed", "opened"}) {
+    HttpResult r = client_->Send("POST", url, std::string(R"({"action":")") + action + "\"}",
+                                 {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  ASSERT_TRUE(agent_endpoint.WaitFor([](const auto& got) { return got.size() >= 2; },
+                                     std::chrono::seconds(20)));
+  // The attempts are recorded just after the agent answers: scrape until both are counted.
+  Scrape m;
+  for (int i = 0; i < 400; ++i) {
+    m = ScrapeMetrics();
+    if (m.Get("triggerd_dispatch_attempts_total", {{"outcome", "succeeded"}}) == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(m.Get("triggerd_filter_evaluations_total"), 3);
+  EXPECT_EQ(m.Get("triggerd_filter_matches_total"), 2);
+  EXPECT_EQ(m.Get("triggerd_filter_errors_total"), 0);
+  EXPECT_EQ(m.Get("triggerd_dispatch_attempt_duration_seconds_count", {{"outcome", "succeeded"}}),
+            2);
+  EXPECT_EQ(m.Get("triggerd_dispatch_first_attempt_delay_seconds_count"), 2);
+  EXPECT_EQ(m.types["triggerd_dispatch_attempt_duration_seconds"], "histogram");
+  // Live runs: none waiting once both succeeded.
+  EXPECT_EQ(m.Get("triggerd_runs", {{"status", "queued"}}), 0);
+  EXPECT_EQ(m.Get("triggerd_runs", {{"status", "running"}}), 0);
+  EXPECT_EQ(m.types["triggerd_runs"], "gauge");
 }
 
 TEST_F(MetricsE2eTest, OpenApiDocumentIsServedWithoutAKey) {

@@ -18,9 +18,7 @@ class ReplayDedupTest : public ApiE2eTest {
     json::object spec{{"name", name}, {"kind", "standard-webhooks"}};
     if (!auth.empty()) spec["auth"] = auth;
     json::object source = Expect(201, Api("POST", "/api/v1/sources", spec));
-    NewTrigger({{"name", name},
-                {"source_id", Str(source, "id")},
-                {"agent_id", Str(agent_, "id")}});
+    NewTrigger({{"name", name}, {"source_id", Str(source, "id")}, {"agent_id", Str(agent_, "id")}});
     return source;
   }
 
@@ -40,9 +38,7 @@ class ReplayDedupTest : public ApiE2eTest {
                           {"webhook-signature", "v1," + crypto::Base64Encode(mac)}});
   }
 
-  size_t Count(const std::string& list_path) {
-    return Arr(GetJson(list_path), "data").size();
-  }
+  size_t Count(const std::string& list_path) { return Arr(GetJson(list_path), "data").size(); }
 
   void SetUp() override {
     ApiE2eTest::SetUp();

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "common/status.h"
@@ -34,6 +35,11 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A fixed master key (32 raw bytes) for stores opened by tests (SqliteOptions::master_key), so
+// that what tests exercise is the sealing store that ships. Never a key to use anywhere else.
+inline constexpr std::string_view kTestMasterKey = "triggerd-tests-fixed-master-key!";
+static_assert(kTestMasterKey.size() == 32);
 
 // Absolute path of a file in ../shared (e.g. "vectors/filters.json").
 std::filesystem::path SharedPath(const std::string& relative);

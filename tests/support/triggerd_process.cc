@@ -27,11 +27,17 @@ bool TriggerdProcess::Start() {
   std::vector<std::string> args = {TRIGGERD_BINARY, "serve", "--listen", "127.0.0.1:0",
                                    "--data-dir", data_dir_.string(), "--threads", "2"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  // Another TriggerdProcess on the same data dir names its logs alike: a stale log's "listening"
+  // line must not pass for this run's.
+  std::error_code ignored;
+  std::filesystem::remove(log_path_, ignored);
   pid_ = fork();
   if (pid_ == 0) {
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(fd, 1);
     dup2(fd, 2);
+    unsetenv("TRIGGERD_MASTER_KEY");
+    for (const auto& [name, value] : env_) setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -60,6 +66,10 @@ bool TriggerdProcess::Start() {
   error_ = "triggerd did not start listening:\n" + Output();
   Kill();
   return false;
+}
+
+void TriggerdProcess::SetEnv(std::string name, std::string value) {
+  env_.emplace_back(std::move(name), std::move(value));
 }
 
 int TriggerdProcess::Stop() {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace triggerd::testing {
@@ -20,6 +21,10 @@ class TriggerdProcess {
   // Starts and waits (up to 20 s) until it listens. False (with the output in `error()`) when
   // it exits or does not come up.
   bool Start();
+  // Sets an environment variable for the next Start()s. The child never inherits
+  // TRIGGERD_MASTER_KEY from the test's own environment; it gets one only from here (otherwise
+  // triggerd uses, or creates, <data_dir>/master.key).
+  void SetEnv(std::string name, std::string value);
   // SIGTERM and wait; returns the exit status (or -1).
   int Stop();
   // SIGKILL and wait: a crash, from the service's point of view.
@@ -37,6 +42,7 @@ class TriggerdProcess {
  private:
   std::filesystem::path data_dir_;
   std::vector<std::string> extra_args_;
+  std::vector<std::pair<std::string, std::string>> env_;
   std::filesystem::path log_path_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;

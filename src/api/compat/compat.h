@@ -12,11 +12,13 @@
 
 namespace triggerd::api::compat {
 
-// Registers every compatibility route (agent webhooks, Dagu-style webhooks).
+// Registers every compatibility route (agent webhooks, Dagu-style webhooks, Stack AI-style
+// triggers).
 void RegisterCompatRoutes(http::Router* router, ApiContext* context);
 
 void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* context);
 void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* context);
+void RegisterStackAiTriggerRoutes(http::Router* router, ApiContext* context);
 
 // What a direct webhook request becomes: an event of source `webhook.id` with one match record
 // and one run of `webhook.agent_id` (trigger_id = webhook.id, owner = webhook.created_by).

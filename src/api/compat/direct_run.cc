@@ -9,6 +9,7 @@ namespace triggerd::api::compat {
 void RegisterCompatRoutes(http::Router* router, ApiContext* context) {
   RegisterAgentWebhookRoutes(router, context);
   RegisterDaguWebhookRoutes(router, context);
+  RegisterStackAiTriggerRoutes(router, context);
 }
 
 void StartDirectRun(ApiContext* ctx, DirectRunRequest request,

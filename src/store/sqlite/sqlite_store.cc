@@ -56,18 +56,18 @@ Result<ApiKey> ReadApiKey(const Statement& st) {
 constexpr std::string_view kSourceColumns =
     "id, workspace_id, name, kind, url_secret, enabled, auth_json, signing_secret, token_hash, "
     "allowed_ips, allowed_origins, delivery_id_header, max_body_bytes, created_by, created_at, "
-    "updated_at";
+    "updated_at, managed_by, trigger_config";
 
-Result<Source> ReadSource(const Statement& st) {
+// The secret columns (store/sqlite/secrets.h) go through `secrets`: sealed on bind, opened on
+// read, so the file never holds them in plaintext and callers never see them sealed.
+Result<Source> ReadSource(const Statement& st, const SecretCodec& secrets) {
   Source s;
   s.id = st.ColumnText(0);
   s.workspace_id = st.ColumnText(1);
   s.name = st.ColumnText(2);
   s.kind = st.ColumnText(3);
-  s.url_secret = st.ColumnText(4);
   s.enabled = st.ColumnInt64(5) != 0;
   s.auth_json = st.ColumnText(6);
-  s.signing_secret = st.ColumnText(7);
   s.token_hash = st.ColumnText(8);
   if (!DecodeStringArray(st.ColumnText(9), &s.allowed_ips) ||
       !DecodeStringArray(st.ColumnText(10), &s.allowed_origins)) {
@@ -78,18 +78,28 @@ Result<Source> ReadSource(const Statement& st) {
   s.created_by = st.ColumnText(13);
   s.created_at = st.ColumnInt64(14);
   s.updated_at = st.ColumnInt64(15);
+  s.managed_by = st.ColumnText(16);
+  Result<std::string> url_secret = secrets.Open(kSourceUrlSecret, s.id, st.ColumnText(4));
+  if (!url_secret) return url_secret.error();
+  s.url_secret = std::move(url_secret).value();
+  Result<std::string> signing = secrets.Open(kSourceSigningSecret, s.id, st.ColumnText(7));
+  if (!signing) return signing.error();
+  s.signing_secret = std::move(signing).value();
+  Result<std::string> config = secrets.Open(kSourceTriggerConfig, s.id, st.ColumnText(17));
+  if (!config) return config.error();
+  s.trigger_config_json = std::move(config).value();
   return s;
 }
 
-// Binds every non-key column of a source to ?3..?16 (?1 = id, ?2 = workspace_id), shared by
+// Binds every non-key column of a source to ?3..?18 (?1 = id, ?2 = workspace_id), shared by
 // INSERT and UPDATE so the two cannot drift apart.
-void BindSourceFields(Statement& st, const Source& s) {
+void BindSourceFields(Statement& st, const Source& s, const SecretCodec& secrets) {
   st.BindText(3, s.name)
       .BindText(4, s.kind)
-      .BindText(5, s.url_secret)
+      .BindText(5, secrets.Seal(kSourceUrlSecret, s.id, s.url_secret))
       .BindInt64(6, s.enabled ? 1 : 0)
       .BindText(7, s.auth_json)
-      .BindText(8, s.signing_secret)
+      .BindText(8, secrets.Seal(kSourceSigningSecret, s.id, s.signing_secret))
       .BindText(9, s.token_hash)
       .BindText(10, EncodeStringArray(s.allowed_ips))
       .BindText(11, EncodeStringArray(s.allowed_origins))
@@ -97,7 +107,9 @@ void BindSourceFields(Statement& st, const Source& s) {
       .BindInt64(13, s.max_body_bytes)
       .BindText(14, s.created_by)
       .BindInt64(15, s.created_at)
-      .BindInt64(16, s.updated_at);
+      .BindInt64(16, s.updated_at)
+      .BindText(17, s.managed_by)
+      .BindText(18, secrets.Seal(kSourceTriggerConfig, s.id, s.trigger_config_json));
 }
 
 constexpr std::string_view kEventColumns =
@@ -163,41 +175,47 @@ std::string Concat(std::initializer_list<std::string_view> parts) {
 
 constexpr std::string_view kAgentColumns =
     "id, workspace_id, name, instructions, target_json, signing_secret, max_attempts, "
-    "concurrency, created_by, created_at, updated_at";
+    "concurrency, created_by, created_at, updated_at, managed_by";
 
-Agent ReadAgent(const Statement& st) {
+Result<Agent> ReadAgent(const Statement& st, const SecretCodec& secrets) {
   Agent a;
   a.id = st.ColumnText(0);
   a.workspace_id = st.ColumnText(1);
   a.name = st.ColumnText(2);
   a.instructions = st.ColumnText(3);
-  a.target_json = st.ColumnText(4);
-  a.signing_secret = st.ColumnText(5);
   a.max_attempts = static_cast<int>(st.ColumnInt64(6));
   a.concurrency = static_cast<int>(st.ColumnInt64(7));
   a.created_by = st.ColumnText(8);
   a.created_at = st.ColumnInt64(9);
   a.updated_at = st.ColumnInt64(10);
+  a.managed_by = st.ColumnText(11);
+  Result<std::string> target = secrets.Open(kAgentTargetJson, a.id, st.ColumnText(4));
+  if (!target) return target.error();
+  a.target_json = std::move(target).value();
+  Result<std::string> signing = secrets.Open(kAgentSigningSecret, a.id, st.ColumnText(5));
+  if (!signing) return signing.error();
+  a.signing_secret = std::move(signing).value();
   return a;
 }
 
-// Binds every non-key column of an agent to ?3..?11 (?1 = id, ?2 = workspace_id), shared by
+// Binds every non-key column of an agent to ?3..?12 (?1 = id, ?2 = workspace_id), shared by
 // INSERT and UPDATE.
-void BindAgentFields(Statement& st, const Agent& a) {
+void BindAgentFields(Statement& st, const Agent& a, const SecretCodec& secrets) {
   st.BindText(3, a.name)
       .BindText(4, a.instructions)
-      .BindText(5, a.target_json)
-      .BindText(6, a.signing_secret)
+      .BindText(5, secrets.Seal(kAgentTargetJson, a.id, a.target_json))
+      .BindText(6, secrets.Seal(kAgentSigningSecret, a.id, a.signing_secret))
       .BindInt64(7, a.max_attempts)
       .BindInt64(8, a.concurrency)
       .BindText(9, a.created_by)
       .BindInt64(10, a.created_at)
-      .BindInt64(11, a.updated_at);
+      .BindInt64(11, a.updated_at)
+      .BindText(12, a.managed_by);
 }
 
 constexpr std::string_view kTriggerColumns =
     "id, workspace_id, source_id, agent_id, name, filter, event_types, include_payload, enabled, "
-    "created_by, created_at, updated_at";
+    "created_by, created_at, updated_at, managed_by";
 
 Result<Trigger> ReadTrigger(const Statement& st) {
   Trigger t;
@@ -215,10 +233,11 @@ Result<Trigger> ReadTrigger(const Statement& st) {
   t.created_by = st.ColumnText(9);
   t.created_at = st.ColumnInt64(10);
   t.updated_at = st.ColumnInt64(11);
+  t.managed_by = st.ColumnText(12);
   return t;
 }
 
-// Binds every non-key column of a trigger to ?3..?12 (?1 = id, ?2 = workspace_id).
+// Binds every non-key column of a trigger to ?3..?13 (?1 = id, ?2 = workspace_id).
 void BindTriggerFields(Statement& st, const Trigger& t) {
   st.BindText(3, t.source_id)
       .BindText(4, t.agent_id)
@@ -229,7 +248,8 @@ void BindTriggerFields(Statement& st, const Trigger& t) {
       .BindInt64(9, t.enabled ? 1 : 0)
       .BindText(10, t.created_by)
       .BindInt64(11, t.created_at)
-      .BindInt64(12, t.updated_at);
+      .BindInt64(12, t.updated_at)
+      .BindText(13, t.managed_by);
 }
 
 constexpr std::string_view kMatchColumns =
@@ -423,6 +443,9 @@ Result<uint64_t> WriteOutbox(Connection& db, std::string_view workspace_id,
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
   if (options.path.empty()) return Status::InvalidArgument("open store: empty database path");
+  // Before the file is touched: a malformed key must not get as far as sealing anything.
+  Result<SecretCodec> secrets = SecretCodec::Create(options.master_key);
+  if (!secrets) return Status::InvalidArgument("open store: " + secrets.error().message());
   Result<std::unique_ptr<Connection>> writer = Connection::Open(options.path, options.vfs, true);
   if (!writer) return writer.error();
   Connection& db = **writer;
@@ -440,6 +463,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   TRIGGERD_RETURN_IF_ERROR(
       db.Exec("PRAGMA journal_size_limit = 67108864", "set journal_size_limit"));
   TRIGGERD_RETURN_IF_ERROR(ApplyMigrations(db, BuiltinMigrations()));
+  // Before anything is served: a database sealed under another key is refused here, and one
+  // written before secrets were sealed (or without a key) is sealed in place.
+  TRIGGERD_RETURN_IF_ERROR(SealSecretsAtRest(db, *secrets));
   // No inline checkpoint after a COMMIT: it would run on the writer thread, between a batch's
   // fsync and the next batch, and cost every event its share. The checkpointer thread does it
   // (the WAL hook installed by the constructor replaces SQLite's auto-checkpoint hook; the pragma
@@ -457,16 +483,18 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   if (!tables) return tables.error();
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(writer).value(),
-                                                     std::move(checkpointer).value()));
+                                                     std::move(checkpointer).value(),
+                                                     std::move(secrets).value()));
   return store;
 }
 
 SqliteStore::SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer,
-                         std::unique_ptr<Connection> checkpointer)
+                         std::unique_ptr<Connection> checkpointer, SecretCodec secrets)
     : path_(options.path),
       vfs_(options.vfs),
       max_batch_(static_cast<size_t>(std::max(1, options.max_batch_events))),
       clock_(options.clock != nullptr ? options.clock : &SystemClock::Instance()),
+      secrets_(std::move(secrets)),
       writer_(std::move(writer)),
       checkpoint_pages_(std::max(1, options.checkpoint_wal_pages)),
       restart_pages_(std::max(std::max(1, options.checkpoint_wal_pages), options.restart_wal_pages)),
@@ -980,12 +1008,12 @@ Status SqliteStore::CreateSource(const Source& s) {
     Result<Statement> st = db.Prepare(
         "INSERT INTO sources (id, workspace_id, name, kind, url_secret, enabled, auth_json, "
         "signing_secret, token_hash, allowed_ips, allowed_origins, delivery_id_header, "
-        "max_body_bytes, created_by, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        "max_body_bytes, created_by, created_at, updated_at, managed_by, trigger_config) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         "create source");
     if (!st) return st.error();
     st->BindText(1, s.id).BindText(2, s.workspace_id);
-    BindSourceFields(*st, s);
+    BindSourceFields(*st, s, secrets_);
     return st->Run();
   });
 }
@@ -1000,7 +1028,7 @@ Result<Source> SqliteStore::GetSource(std::string_view workspace_id, std::string
     Result<bool> row = st->Step();
     if (!row) return row.error();
     if (!*row) return Status::NotFound("source not found");
-    return ReadSource(*st);
+    return ReadSource(*st, secrets_);
   });
 }
 
@@ -1012,7 +1040,8 @@ Result<std::vector<Source>> SqliteStore::ListSources(std::string_view workspace_
         "list sources");
     if (!st) return st.error();
     st->BindText(1, workspace_id);
-    return CollectRows<Source>(*st, ReadSource);
+    return CollectRows<Source>(*st,
+                               [this](const Statement& row) { return ReadSource(row, secrets_); });
   });
 }
 
@@ -1022,7 +1051,8 @@ Result<std::vector<Source>> SqliteStore::ListAllSources() {
         Concat({"SELECT ", kSourceColumns, " FROM sources ORDER BY workspace_id, created_at"}),
         "list all sources");
     if (!st) return st.error();
-    return CollectRows<Source>(*st, ReadSource);
+    return CollectRows<Source>(*st,
+                               [this](const Statement& row) { return ReadSource(row, secrets_); });
   });
 }
 
@@ -1032,11 +1062,12 @@ Status SqliteStore::UpdateSource(const Source& s) {
         "UPDATE sources SET name = ?3, kind = ?4, url_secret = ?5, enabled = ?6, auth_json = ?7, "
         "signing_secret = ?8, token_hash = ?9, allowed_ips = ?10, allowed_origins = ?11, "
         "delivery_id_header = ?12, max_body_bytes = ?13, created_by = ?14, created_at = ?15, "
-        "updated_at = ?16 WHERE id = ?1 AND workspace_id = ?2",
+        "updated_at = ?16, managed_by = ?17, trigger_config = ?18 "
+        "WHERE id = ?1 AND workspace_id = ?2",
         "update source");
     if (!st) return st.error();
     st->BindText(1, s.id).BindText(2, s.workspace_id);
-    BindSourceFields(*st, s);
+    BindSourceFields(*st, s, secrets_);
     TRIGGERD_RETURN_IF_ERROR(st->Run());
     return RequireChanged(db, "source");
   });
@@ -1122,12 +1153,12 @@ Status SqliteStore::CreateAgent(const Agent& a) {
   return Write([&](Connection& db) -> Status {
     Result<Statement> st = db.Prepare(
         "INSERT INTO agents (id, workspace_id, name, instructions, target_json, signing_secret, "
-        "max_attempts, concurrency, created_by, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "max_attempts, concurrency, created_by, created_at, updated_at, managed_by) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         "create agent");
     if (!st) return st.error();
     st->BindText(1, a.id).BindText(2, a.workspace_id);
-    BindAgentFields(*st, a);
+    BindAgentFields(*st, a, secrets_);
     return st->Run();
   });
 }
@@ -1139,7 +1170,8 @@ Result<Agent> SqliteStore::GetAgent(std::string_view workspace_id, std::string_v
         "get agent");
     if (!st) return st.error();
     st->BindText(1, id).BindText(2, workspace_id);
-    return OneRow<Agent>(*st, ReadAgent, "agent");
+    return OneRow<Agent>(
+        *st, [this](const Statement& row) { return ReadAgent(row, secrets_); }, "agent");
   });
 }
 
@@ -1151,7 +1183,8 @@ Result<std::vector<Agent>> SqliteStore::ListAgents(std::string_view workspace_id
         "list agents");
     if (!st) return st.error();
     st->BindText(1, workspace_id);
-    return CollectRows<Agent>(*st, ReadAgent);
+    return CollectRows<Agent>(*st,
+                              [this](const Statement& row) { return ReadAgent(row, secrets_); });
   });
 }
 
@@ -1159,12 +1192,12 @@ Status SqliteStore::UpdateAgent(const Agent& a) {
   return Write([&](Connection& db) -> Status {
     Result<Statement> st = db.Prepare(
         "UPDATE agents SET name = ?3, instructions = ?4, target_json = ?5, signing_secret = ?6, "
-        "max_attempts = ?7, concurrency = ?8, created_by = ?9, created_at = ?10, updated_at = ?11 "
-        "WHERE id = ?1 AND workspace_id = ?2",
+        "max_attempts = ?7, concurrency = ?8, created_by = ?9, created_at = ?10, updated_at = ?11, "
+        "managed_by = ?12 WHERE id = ?1 AND workspace_id = ?2",
         "update agent");
     if (!st) return st.error();
     st->BindText(1, a.id).BindText(2, a.workspace_id);
-    BindAgentFields(*st, a);
+    BindAgentFields(*st, a, secrets_);
     TRIGGERD_RETURN_IF_ERROR(st->Run());
     return RequireChanged(db, "agent");
   });
@@ -1230,8 +1263,8 @@ Status SqliteStore::CreateTrigger(const Trigger& t) {
     TRIGGERD_RETURN_IF_ERROR(CheckTriggerReferences(db, t));
     Result<Statement> st = db.Prepare(
         "INSERT INTO triggers (id, workspace_id, source_id, agent_id, name, filter, event_types, "
-        "include_payload, enabled, created_by, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "include_payload, enabled, created_by, created_at, updated_at, managed_by) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         "create trigger");
     if (!st) return st.error();
     st->BindText(1, t.id).BindText(2, t.workspace_id);
@@ -1289,7 +1322,7 @@ Status SqliteStore::UpdateTrigger(const Trigger& t) {
     Result<Statement> st = db.Prepare(
         "UPDATE triggers SET source_id = ?3, agent_id = ?4, name = ?5, filter = ?6, "
         "event_types = ?7, include_payload = ?8, enabled = ?9, created_by = ?10, "
-        "created_at = ?11, updated_at = ?12 WHERE id = ?1 AND workspace_id = ?2",
+        "created_at = ?11, updated_at = ?12, managed_by = ?13 WHERE id = ?1 AND workspace_id = ?2",
         "update trigger");
     if (!st) return st.error();
     st->BindText(1, t.id).BindText(2, t.workspace_id);
@@ -1803,6 +1836,152 @@ Status SqliteStore::FinishAttempt(const AttemptResult& r) {
   });
 }
 
+// ---- Operations: live run counts and retention ----
+
+Result<LiveRunCounts> SqliteStore::CountLiveRuns() {
+  return Read([&](Connection& db) -> Result<LiveRunCounts> {
+    // The WHERE clauses repeat the partial indexes' (runs_waiting, runs_running) so the counts
+    // walk only live runs.
+    Result<Statement> st = db.Prepare(
+        "SELECT (SELECT count(*) FROM runs WHERE status IN ('queued', 'retrying') "
+        "AND status = 'queued'), "
+        "(SELECT count(*) FROM runs WHERE status IN ('queued', 'retrying') "
+        "AND status = 'retrying'), "
+        "(SELECT count(*) FROM runs WHERE status = 'running')",
+        "count live runs");
+    if (!st) return st.error();
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    LiveRunCounts counts;
+    if (*row) {
+      counts.queued = st->ColumnInt64(0);
+      counts.retrying = st->ColumnInt64(1);
+      counts.running = st->ColumnInt64(2);
+    }
+    return counts;
+  });
+}
+
+Result<PurgeResult> SqliteStore::Purge(const PurgeRequest& request) {
+  PurgeResult result;
+  result.bodies_after_seq = request.bodies_after_seq;
+  const int limit = std::max(1, request.limit);
+  Status written = Write([&](Connection& db) -> Status {
+    // A failed write rolls back: report nothing of it.
+    result = PurgeResult{};
+    result.bodies_after_seq = request.bodies_after_seq;
+    // Whether an event still has a run that dispatch will read it for.
+    auto has_live_runs = [&](const std::string& workspace_id,
+                             const std::string& event_id) -> Result<bool> {
+      Result<Statement> live = db.Prepare(
+          "SELECT EXISTS (SELECT 1 FROM runs WHERE workspace_id = ?1 AND event_id = ?2 "
+          "AND status IN ('queued', 'retrying', 'running'))",
+          "purge: live runs");
+      if (!live) return live.error();
+      live->BindText(1, workspace_id).BindText(2, event_id);
+      Result<bool> row = live->Step();
+      if (!row) return row.error();
+      return *row && live->ColumnInt64(0) != 0;
+    };
+
+    if (request.events_before > 0) {
+      // Oldest first by seq: old events sit at the front of the table, so the scan stops soon
+      // after the cutoff. Events kept for their live runs are stepped over (few, and short-lived).
+      struct Doomed {
+        int64_t seq;
+        std::string id, workspace_id;
+      };
+      std::vector<Doomed> doomed;
+      {
+        Result<Statement> old = db.Prepare(
+            "SELECT seq, id, workspace_id FROM events WHERE received_at < ?1 ORDER BY seq",
+            "purge: old events");
+        if (!old) return old.error();
+        old->BindInt64(1, request.events_before);
+        for (;;) {
+          Result<bool> row = old->Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          if (static_cast<int>(doomed.size()) == limit) {
+            result.more = true;
+            break;
+          }
+          Doomed d{old->ColumnInt64(0), old->ColumnText(1), old->ColumnText(2)};
+          Result<bool> busy = has_live_runs(d.workspace_id, d.id);
+          if (!busy) return busy.error();
+          if (!*busy) doomed.push_back(std::move(d));
+        }
+      }  // the scan's statement ends before the deletes
+      for (const Doomed& d : doomed) {
+        Result<Statement> runs =
+            db.Prepare("DELETE FROM runs WHERE workspace_id = ?1 AND event_id = ?2", "purge: runs");
+        if (!runs) return runs.error();
+        runs->BindText(1, d.workspace_id).BindText(2, d.id);
+        TRIGGERD_RETURN_IF_ERROR(runs->Run());  // their messages go by ON DELETE CASCADE
+        result.runs_deleted += db.changes();
+        Result<Statement> matches =
+            db.Prepare("DELETE FROM matches WHERE event_id = ?1", "purge: matches");
+        if (!matches) return matches.error();
+        matches->BindText(1, d.id);
+        TRIGGERD_RETURN_IF_ERROR(matches->Run());
+        Result<Statement> event = db.Prepare("DELETE FROM events WHERE seq = ?1", "purge: event");
+        if (!event) return event.error();
+        event->BindInt64(1, d.seq);
+        TRIGGERD_RETURN_IF_ERROR(event->Run());
+        ++result.events_deleted;
+      }
+    }
+
+    if (request.bodies_before > 0 && !result.more) {
+      // payload_json 'null' marks an emptied body: no stored event has it otherwise (a payload
+      // is a JSON object or array, or the form fields as an object).
+      std::vector<int64_t> emptied;
+      {
+        Result<Statement> old = db.Prepare(
+            "SELECT seq, id, workspace_id, payload_json = 'null' FROM events "
+            "WHERE seq > ?1 AND received_at < ?2 ORDER BY seq",
+            "purge: old bodies");
+        if (!old) return old.error();
+        old->BindInt64(1, request.bodies_after_seq).BindInt64(2, request.bodies_before);
+        int examined = 0;
+        for (;;) {
+          Result<bool> row = old->Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          if (examined == limit) {
+            result.more = true;
+            break;
+          }
+          ++examined;
+          const int64_t seq = old->ColumnInt64(0);
+          if (old->ColumnInt64(3) != 0) {
+            result.bodies_after_seq = seq;
+            continue;
+          }
+          Result<bool> busy = has_live_runs(old->ColumnText(2), old->ColumnText(1));
+          if (!busy) return busy.error();
+          // An event kept for its live runs stops the cursor: it is looked at again next time.
+          if (*busy) break;
+          emptied.push_back(seq);
+          result.bodies_after_seq = seq;
+        }
+      }  // the scan's statement ends before the updates
+      for (int64_t seq : emptied) {
+        Result<Statement> empty =
+            db.Prepare("UPDATE events SET body = x'', payload_json = 'null' WHERE seq = ?1",
+                       "purge: empty body");
+        if (!empty) return empty.error();
+        empty->BindInt64(1, seq);
+        TRIGGERD_RETURN_IF_ERROR(empty->Run());
+        ++result.bodies_emptied;
+      }
+    }
+    return Status::Ok();
+  });
+  if (!written.ok()) return written;
+  return result;
+}
+
 Result<std::optional<int64_t>> SqliteStore::NextDueTime() {
   return Read([&](Connection& db) -> Result<std::optional<int64_t>> {
     // Several statements: one read transaction, so they see one snapshot.
@@ -1879,7 +2058,8 @@ constexpr std::string_view kAgentWebhookColumns =
     "id, workspace_id, agent_id, kind, enabled, token_hash, token_prefix, event_source, "
     "allowed_ips, hmac_secret, description, metadata_json, created_by, created_at, updated_at";
 
-Result<AgentWebhook> ReadAgentWebhook(const Statement& st) {
+// hmac_secret goes through `secrets`, as the secret columns of sources and agents do.
+Result<AgentWebhook> ReadAgentWebhook(const Statement& st, const SecretCodec& secrets) {
   AgentWebhook w;
   w.id = st.ColumnText(0);
   w.workspace_id = st.ColumnText(1);
@@ -1892,7 +2072,9 @@ Result<AgentWebhook> ReadAgentWebhook(const Statement& st) {
   if (!DecodeStringArray(st.ColumnText(8), &w.allowed_ips)) {
     return Status::Internal("read agent webhook " + w.id + ": malformed allowed_ips");
   }
-  w.hmac_secret = st.ColumnText(9);
+  Result<std::string> hmac_secret = secrets.Open(kAgentWebhookHmacSecret, w.id, st.ColumnText(9));
+  if (!hmac_secret) return hmac_secret.error();
+  w.hmac_secret = std::move(hmac_secret).value();
   w.description = st.ColumnText(10);
   w.metadata_json = st.ColumnText(11);
   w.created_by = st.ColumnText(12);
@@ -1902,7 +2084,7 @@ Result<AgentWebhook> ReadAgentWebhook(const Statement& st) {
 }
 
 // Binds every column but id and workspace_id to ?3..?15, shared by INSERT and UPDATE.
-void BindAgentWebhookFields(Statement& st, const AgentWebhook& w) {
+void BindAgentWebhookFields(Statement& st, const AgentWebhook& w, const SecretCodec& secrets) {
   st.BindText(3, w.agent_id)
       .BindText(4, w.kind)
       .BindInt64(5, w.enabled ? 1 : 0)
@@ -1910,7 +2092,7 @@ void BindAgentWebhookFields(Statement& st, const AgentWebhook& w) {
       .BindText(7, w.token_prefix)
       .BindText(8, w.event_source)
       .BindText(9, EncodeStringArray(w.allowed_ips))
-      .BindText(10, w.hmac_secret)
+      .BindText(10, secrets.Seal(kAgentWebhookHmacSecret, w.id, w.hmac_secret))
       .BindText(11, w.description)
       .BindText(12, w.metadata_json)
       .BindText(13, w.created_by)
@@ -1933,7 +2115,7 @@ Status SqliteStore::CreateAgentWebhook(const AgentWebhook& w) {
         "create agent webhook");
     if (!st) return st.error();
     st->BindText(1, w.id).BindText(2, w.workspace_id);
-    BindAgentWebhookFields(*st, w);
+    BindAgentWebhookFields(*st, w, secrets_);
     return st->Run();  // UNIQUE (agent_id, kind) or token_hash: kConflict
   });
 }
@@ -1947,7 +2129,8 @@ Result<AgentWebhook> SqliteStore::GetAgentWebhook(std::string_view agent_id,
         "get agent webhook");
     if (!st) return st.error();
     st->BindText(1, agent_id).BindText(2, kind);
-    return OneRow<AgentWebhook>(*st, ReadAgentWebhook, "webhook");
+    return OneRow<AgentWebhook>(
+        *st, [this](const Statement& row) { return ReadAgentWebhook(row, secrets_); }, "webhook");
   });
 }
 
@@ -1961,7 +2144,8 @@ Result<AgentWebhook> SqliteStore::FindAgentWebhookByTokenHash(std::string_view t
         "find agent webhook by token");
     if (!st) return st.error();
     st->BindText(1, token_hash);
-    return OneRow<AgentWebhook>(*st, ReadAgentWebhook, "webhook");
+    return OneRow<AgentWebhook>(
+        *st, [this](const Statement& row) { return ReadAgentWebhook(row, secrets_); }, "webhook");
   });
 }
 
@@ -1975,7 +2159,8 @@ Result<std::vector<AgentWebhook>> SqliteStore::ListAgentWebhooks(std::string_vie
         "list agent webhooks");
     if (!st) return st.error();
     st->BindText(1, workspace_id).BindText(2, kind);
-    return CollectRows<AgentWebhook>(*st, ReadAgentWebhook);
+    return CollectRows<AgentWebhook>(
+        *st, [this](const Statement& row) { return ReadAgentWebhook(row, secrets_); });
   });
 }
 
@@ -1989,7 +2174,7 @@ Status SqliteStore::UpdateAgentWebhook(const AgentWebhook& w) {
         "update agent webhook");
     if (!st) return st.error();
     st->BindText(1, w.id).BindText(2, w.workspace_id);
-    BindAgentWebhookFields(*st, w);
+    BindAgentWebhookFields(*st, w, secrets_);
     TRIGGERD_RETURN_IF_ERROR(st->Run());
     return RequireChanged(db, "webhook");
   });
@@ -2003,6 +2188,123 @@ Status SqliteStore::DeleteAgentWebhook(std::string_view workspace_id, std::strin
     st->BindText(1, id).BindText(2, workspace_id);
     TRIGGERD_RETURN_IF_ERROR(st->Run());
     return RequireChanged(db, "webhook");
+  });
+}
+
+// ---- Source cursors (schedule and poll sources, src/schedule) ----
+
+Result<SourceCursor> SqliteStore::GetSourceCursor(std::string_view source_id) {
+  return Read([&](Connection& db) -> Result<SourceCursor> {
+    Result<Statement> st = db.Prepare(
+        "SELECT source_id, cursor_data, last_tick_at, next_due_at, updated_at "
+        "FROM source_cursors WHERE source_id = ?1",
+        "get source cursor");
+    if (!st) return st.error();
+    st->BindText(1, source_id);
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    if (!*row) return Status::NotFound("source cursor not found");
+    SourceCursor c;
+    c.source_id = st->ColumnText(0);
+    c.cursor_data = st->ColumnText(1);
+    if (!st->ColumnIsNull(2)) c.last_tick_at = st->ColumnInt64(2);
+    if (!st->ColumnIsNull(3)) c.next_due_at = st->ColumnInt64(3);
+    c.updated_at = st->ColumnInt64(4);
+    return c;
+  });
+}
+
+Status SqliteStore::PutSourceCursor(const SourceCursor& c) {
+  return Write([&](Connection& db) -> Status {
+    // Only while the source exists (a source deleted meanwhile is kNotFound, not a constraint
+    // error); the upsert keeps one row per source.
+    Result<Statement> st = db.Prepare(
+        "INSERT INTO source_cursors (source_id, cursor_data, last_tick_at, next_due_at, "
+        "updated_at) SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM sources WHERE id = ?1) "
+        "ON CONFLICT (source_id) DO UPDATE SET cursor_data = excluded.cursor_data, "
+        "last_tick_at = excluded.last_tick_at, next_due_at = excluded.next_due_at, "
+        "updated_at = excluded.updated_at",
+        "put source cursor");
+    if (!st) return st.error();
+    st->BindText(1, c.source_id).BindText(2, c.cursor_data);
+    if (c.last_tick_at) {
+      st->BindInt64(3, *c.last_tick_at);
+    } else {
+      st->BindNull(3);
+    }
+    if (c.next_due_at) {
+      st->BindInt64(4, *c.next_due_at);
+    } else {
+      st->BindNull(4);
+    }
+    st->BindInt64(5, c.updated_at);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    return RequireChanged(db, "source");
+  });
+}
+
+}  // namespace triggerd::store::sqlite
+
+// ---- Stack AI-style trigger extras (schema/006_stackai_triggers.sql) ----
+
+namespace triggerd::store::sqlite {
+
+Result<Trigger> SqliteStore::FindTrigger(std::string_view trigger_id) {
+  return Read([&](Connection& db) -> Result<Trigger> {
+    Result<Statement> st = db.Prepare(
+        Concat({"SELECT ", kTriggerColumns, " FROM triggers WHERE id = ?1"}), "find trigger");
+    if (!st) return st.error();
+    st->BindText(1, trigger_id);
+    return OneRow<Trigger>(*st, ReadTrigger, "trigger");
+  });
+}
+
+Result<TriggerExtras> SqliteStore::GetTriggerExtras(std::string_view workspace_id,
+                                                    std::string_view trigger_id) {
+  return Read([&](Connection& db) -> Result<TriggerExtras> {
+    Result<Statement> st = db.Prepare(
+        "SELECT trigger_id, workspace_id, connection_id, owns_source, updated_by, updated_at "
+        "FROM trigger_extras WHERE trigger_id = ?1 AND workspace_id = ?2",
+        "get trigger extras");
+    if (!st) return st.error();
+    st->BindText(1, trigger_id).BindText(2, workspace_id);
+    return OneRow<TriggerExtras>(
+        *st,
+        [](const Statement& row) -> Result<TriggerExtras> {
+          TriggerExtras e;
+          e.trigger_id = row.ColumnText(0);
+          e.workspace_id = row.ColumnText(1);
+          e.connection_id = row.ColumnText(2);
+          e.owns_source = row.ColumnInt64(3) != 0;
+          e.updated_by = row.ColumnText(4);
+          e.updated_at = row.ColumnInt64(5);
+          return e;
+        },
+        "trigger extras");
+  });
+}
+
+Status SqliteStore::PutTriggerExtras(const TriggerExtras& e) {
+  return Write([&](Connection& db) -> Status {
+    // Only for a trigger of that workspace (the foreign key alone knows only that it exists
+    // somewhere); the upsert keeps one row per trigger.
+    Result<Statement> st = db.Prepare(
+        "INSERT INTO trigger_extras (trigger_id, workspace_id, connection_id, owns_source, "
+        "updated_by, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS "
+        "(SELECT 1 FROM triggers WHERE id = ?1 AND workspace_id = ?2) "
+        "ON CONFLICT (trigger_id) DO UPDATE SET connection_id = excluded.connection_id, "
+        "owns_source = excluded.owns_source, updated_by = excluded.updated_by, "
+        "updated_at = excluded.updated_at",
+        "put trigger extras");
+    if (!st) return st.error();
+    st->BindText(1, e.trigger_id)
+        .BindText(2, e.workspace_id)
+        .BindText(3, e.connection_id)
+        .BindInt64(4, e.owns_source ? 1 : 0)
+        .BindText(5, e.updated_by)
+        .BindInt64(6, e.updated_at);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    return RequireChanged(db, "trigger");
   });
 }
 

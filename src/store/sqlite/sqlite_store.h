@@ -54,6 +54,7 @@
 #include <variant>
 #include <vector>
 
+#include "store/sqlite/secrets.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -118,6 +119,8 @@ class SqliteStore final : public Store {
   void SetRunsQueuedListener(std::function<void()> listener) override;
   void Close() override;
   StoreStats Stats() override;
+  Result<LiveRunCounts> CountLiveRuns() override;
+  Result<PurgeResult> Purge(const PurgeRequest& request) override;
   Status CreateAgentWebhook(const AgentWebhook& webhook) override;
   Result<AgentWebhook> GetAgentWebhook(std::string_view agent_id, std::string_view kind) override;
   Result<AgentWebhook> FindAgentWebhookByTokenHash(std::string_view token_hash) override;
@@ -125,6 +128,12 @@ class SqliteStore final : public Store {
                                                       std::string_view kind) override;
   Status UpdateAgentWebhook(const AgentWebhook& webhook) override;
   Status DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) override;
+  Result<SourceCursor> GetSourceCursor(std::string_view source_id) override;
+  Status PutSourceCursor(const SourceCursor& cursor) override;
+  Result<Trigger> FindTrigger(std::string_view trigger_id) override;
+  Result<TriggerExtras> GetTriggerExtras(std::string_view workspace_id,
+                                         std::string_view trigger_id) override;
+  Status PutTriggerExtras(const TriggerExtras& extras) override;
 
  private:
   // One queued append. The event's outbox (matches and runs) travels inside it and is written by
@@ -155,7 +164,7 @@ class SqliteStore final : public Store {
   };
 
   SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer,
-              std::unique_ptr<Connection> checkpointer);
+              std::unique_ptr<Connection> checkpointer, SecretCodec secrets);
 
   // Writer thread.
   void WriterLoop();
@@ -191,6 +200,8 @@ class SqliteStore final : public Store {
   const std::string vfs_;
   const size_t max_batch_;
   const Clock* const clock_;
+  // Seals and opens the secret columns in the row mapping (store/sqlite/secrets.h).
+  const SecretCodec secrets_;
 
   // The queue between callers and the writer thread.
   std::mutex mu_;

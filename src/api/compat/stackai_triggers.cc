@@ -1,0 +1,765 @@
+// Stack AI-style triggers API (docs/COMPATIBILITY.md, section 4). A project is an agent of the
+// caller's workspace, the organisation is the workspace, and a Stack AI trigger record is a view
+// of one trigger with its source; nothing is stored twice (store::TriggerExtras keeps only what
+// the domain model has no place for).
+//   POST   /projects/{project_id}/triggers          source + trigger in one go (status DISABLED)
+//   GET    /projects/{project_id}/triggers          the project's triggers
+//   GET    /triggers                                every trigger of the workspace
+//   GET    /triggers/{id}, DELETE /triggers/{id}    one; DELETE also drops the source it made
+//   POST   /triggers/{id}/enable, …/disable         status ENABLED / DISABLED
+//   GET    /providers/{provider_id}/triggers[/{trigger_id}]   the catalog's event types
+//   POST   /v1/webhooks/{webhook_id}                a trigger id or a provider name: ingest
+//   GET    /api/v0/project-triggers/{id}/test-samples         the last payloads, else samples
+// API key as the rest of the API: builder or admin to change, any role to read; visibility as
+// /api/v1/triggers (admins see every trigger, others their own; anything else is 404). Bodies are
+// validated by ApplySourceBody and ApplyTriggerBody, the functions POST /api/v1/sources and
+// /api/v1/triggers (and the config file) use; webhooks go through ingest::Ingestor.
+#include <algorithm>
+#include <map>
+
+#include "api/compat/compat.h"
+#include "common/crypto.h"
+#include "common/ids.h"
+#include "dispatch/dispatch.h"
+#include "schedule/schedule.h"
+#include "verify/catalog.h"
+#include "verify/verify.h"
+
+namespace triggerd::api::compat {
+namespace {
+
+namespace json = boost::json;
+
+constexpr size_t kMaxSamples = 10;  // test-samples answers at most this many payloads
+constexpr int kSampleScan = 200;    // of the source's latest events, newest first
+constexpr size_t kMaxConnectionIdBytes = 200;
+constexpr std::string_view kAnyEvent = "any";
+
+// The source settings a webhook trigger's trigger_config may carry: the members of a POST
+// /api/v1/sources body that configure verification and admission (`secret` travels in
+// webhook_data; `filter` is the trigger's).
+constexpr std::string_view kWebhookSettings[] = {"auth", "allowed_ips", "allowed_origins",
+                                                 "delivery_id_header", "max_body_bytes"};
+
+bool GeneratedKind(std::string_view kind) {
+  store::Source probe;
+  probe.kind = std::string(kind);
+  return probe.generated();
+}
+
+// Stack AI's "webhook" is our "custom".
+std::string SourceKind(std::string_view provider_id) {
+  return provider_id == "webhook" ? "custom" : std::string(provider_id);
+}
+
+json::value NullIfEmpty(const std::string& s) {
+  return s.empty() ? json::value(nullptr) : json::value(s);
+}
+
+// Whether ingest's short path (no URL secret) is open to the source: it authenticates requests by
+// a signature or a token (ingest::Ingestor::Admit), so /v1/webhooks/{trigger_id} reaches it.
+bool AuthenticatesRequests(const store::Source& source) {
+  if (source.generated()) return false;
+  if (source.kind != "custom") return true;
+  auto settings = verify::ParseAuthSettingsJson(source.kind, source.auth_json);
+  return settings && (settings->bearer || settings->hmac);
+}
+
+std::string IngestUrl(const std::string& base_url, const store::Source& source) {
+  return base_url + "/api/v1/w/" + source.workspace_id + "/triggers/hooks/" + source.id + "/" +
+         source.url_secret;
+}
+
+// ---- The trigger record ----
+
+// "any" for every event type, else the subscribed types joined by ",".
+std::string TriggerIdOf(const store::Trigger& trigger) {
+  if (trigger.event_types.empty()) return std::string(kAnyEvent);
+  std::string joined;
+  for (const auto& type : trigger.event_types) {
+    if (!joined.empty()) joined += ",";
+    joined += type;
+  }
+  return joined;
+}
+
+// Where to send webhooks. null for a schedule or poll source (it receives none). `url` is the
+// route of this surface when the source authenticates requests, else the secret ingest URL.
+json::value WebhookData(const std::string& base_url, const store::Source* source,
+                        const store::Trigger& trigger) {
+  if (source == nullptr || source->generated()) return nullptr;
+  const std::string ingest_url = IngestUrl(base_url, *source);
+  json::object o;
+  o["url"] = AuthenticatesRequests(*source) ? base_url + "/v1/webhooks/" + trigger.id : ingest_url;
+  o["ingest_url"] = ingest_url;
+  o["provider_url"] = verify::FindCatalog(source->kind) != nullptr
+                          ? json::value(base_url + "/v1/webhooks/" + source->kind)
+                          : json::value(nullptr);
+  o["has_secret"] = !source->signing_secret.empty();
+  o["has_token"] = !source->token_hash.empty();
+  return o;
+}
+
+// The trigger's configuration as trigger_config reads on create: `filter`, and the source's
+// settings (a schedule's or poll's config, poll headers redacted; a webhook source's auth and
+// admission settings). Read from the trigger and the source, so a change made through /api/v1
+// shows here too.
+json::object TriggerConfig(const store::Source* source, const store::Trigger& trigger) {
+  json::object o;
+  if (source != nullptr && source->generated()) {
+    o = schedule::ShownConfig(*source);
+  } else if (source != nullptr) {
+    boost::system::error_code ec;
+    json::value auth = json::parse(source->auth_json, ec);
+    o["auth"] = ec ? json::value(json::object()) : auth;
+    o["allowed_ips"] = json::array(source->allowed_ips.begin(), source->allowed_ips.end());
+    o["allowed_origins"] =
+        json::array(source->allowed_origins.begin(), source->allowed_origins.end());
+    o["delivery_id_header"] = source->delivery_id_header;
+    o["max_body_bytes"] = source->max_body_bytes;
+  }
+  o["filter"] = NullIfEmpty(trigger.filter);
+  return o;
+}
+
+// A schedule's or poll's cursor (src/schedule), null for webhook sources and before the first
+// tick or poll.
+json::value CursorData(ApiContext* ctx, const store::Source* source) {
+  if (source == nullptr || !source->generated()) return nullptr;
+  auto cursor = ctx->store->GetSourceCursor(source->id);
+  if (!cursor) return nullptr;
+  boost::system::error_code ec;
+  json::value data = json::parse(cursor->cursor_data, ec);
+  return ec ? json::value(nullptr) : data;
+}
+
+json::object RecordJson(ApiContext* ctx, const std::string& base_url, const store::Trigger& trigger,
+                        const store::Source* source, const store::TriggerExtras* extras) {
+  json::object o;
+  o["id"] = trigger.id;
+  o["project_id"] = trigger.agent_id;
+  o["provider_id"] = source != nullptr ? json::value(source->kind) : json::value(nullptr);
+  o["trigger_id"] = TriggerIdOf(trigger);
+  o["connection_id"] = extras != nullptr ? NullIfEmpty(extras->connection_id) : nullptr;
+  o["webhook_data"] = WebhookData(base_url, source, trigger);
+  o["cursor_data"] = CursorData(ctx, source);
+  o["trigger_config"] = TriggerConfig(source, trigger);
+  o["status"] = trigger.enabled ? "ENABLED" : "DISABLED";
+  o["source_id"] = trigger.source_id;
+  o["created_by"] = trigger.created_by;
+  o["updated_by"] = extras != nullptr ? NullIfEmpty(extras->updated_by) : nullptr;
+  o["created_at"] = Time(trigger.created_at);
+  o["updated_at"] = Time(std::max(trigger.updated_at, extras != nullptr ? extras->updated_at : 0));
+  return o;
+}
+
+// The record of one trigger, reading its source and extras.
+Result<json::object> Record(ApiContext* ctx, const http::Request& r,
+                            const store::Trigger& trigger) {
+  auto source = ctx->store->GetSource(trigger.workspace_id, trigger.source_id);
+  if (!source && source.error().type() != ErrorType::kNotFound) return source.error();
+  auto extras = ctx->store->GetTriggerExtras(trigger.workspace_id, trigger.id);
+  if (!extras && extras.error().type() != ErrorType::kNotFound) return extras.error();
+  return RecordJson(ctx, BaseUrl(*ctx, r), trigger, source ? &*source : nullptr,
+                    extras ? &*extras : nullptr);
+}
+
+http::Response RecordResponse(ApiContext* ctx, const http::Request& r, int status,
+                              const store::Trigger& trigger) {
+  auto record = Record(ctx, r, trigger);
+  if (!record) return http::ErrorResponse(record.error());
+  return Json(status, *record);
+}
+
+// {"data": [record…], "next_cursor": null}, newest first: the triggers of `agent_id` ("" = all)
+// that the principal may see.
+http::Response ListResponse(ApiContext* ctx, const Principal& p, const http::Request& r,
+                            const std::string& agent_id) {
+  auto triggers = ctx->store->ListTriggers(p.workspace_id, "", agent_id);
+  if (!triggers) return http::ErrorResponse(triggers.error());
+  auto sources = ctx->store->ListSources(p.workspace_id);
+  if (!sources) return http::ErrorResponse(sources.error());
+  std::map<std::string, const store::Source*, std::less<>> by_id;
+  for (const auto& s : *sources) by_id[s.id] = &s;
+  const std::string base_url = BaseUrl(*ctx, r);
+  json::array data;
+  for (const auto& trigger : *triggers) {
+    if (!CanSee(p, trigger.created_by)) continue;
+    auto extras = ctx->store->GetTriggerExtras(p.workspace_id, trigger.id);
+    if (!extras && extras.error().type() != ErrorType::kNotFound) {
+      return http::ErrorResponse(extras.error());
+    }
+    auto source = by_id.find(trigger.source_id);
+    data.push_back(RecordJson(ctx, base_url, trigger,
+                              source == by_id.end() ? nullptr : source->second,
+                              extras ? &*extras : nullptr));
+  }
+  return PageJson(std::move(data), std::nullopt);
+}
+
+// As /api/v1/triggers: unknown, of another workspace, or another non-admin's: the same 404.
+Result<store::Trigger> VisibleTrigger(ApiContext* ctx, const Principal& p, const std::string& id) {
+  auto trigger = ctx->store->GetTrigger(p.workspace_id, id);
+  if (trigger && CanSee(p, trigger->created_by)) return trigger;
+  if (!trigger && trigger.error().type() != ErrorType::kNotFound) return trigger.error();
+  return Status::NotFound("no trigger \"" + id.substr(0, 100) + "\"", "trigger_not_found");
+}
+
+Result<store::Agent> Project(ApiContext* ctx, const Principal& p, const std::string& id) {
+  auto agent = ctx->store->GetAgent(p.workspace_id, id);
+  if (!agent && agent.error().type() == ErrorType::kNotFound) {
+    return Status::NotFound("no project (agent) \"" + id.substr(0, 100) + "\"",
+                            "project_not_found");
+  }
+  return agent;
+}
+
+// ---- Create ----
+
+// A validation error of the shared body functions, reported under this surface's member name
+// (an invalid filter keeps its line and column).
+http::Response RenamedFieldError(const BodyError& error, std::string_view field) {
+  http::Response response = BodyErrorResponse(error);
+  boost::system::error_code ec;
+  json::value body = json::parse(response.body, ec);
+  if (!ec && body.is_object()) {
+    if (json::value* e = body.as_object().if_contains("error"); e && e->is_object()) {
+      e->as_object()["field"] = field;
+      response.body = json::serialize(body);
+    }
+  }
+  return response;
+}
+
+http::Response BadField(const std::string& message, std::string_view field) {
+  return FieldErrorResponse(Status::InvalidArgument(message), field);
+}
+
+// An optional member that must be an object when present and not null.
+std::optional<http::Response> OptionalObject(const json::object& body, std::string_view name,
+                                             json::object* out) {
+  const json::value* v = body.if_contains(name);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_object()) return BadField(std::string(name) + " must be an object", name);
+  *out = v->as_object();
+  return std::nullopt;
+}
+
+http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
+  // Existence first, so a key of another workspace gets 404 whatever its role.
+  auto agent = Project(ctx, p, r.path_params["project_id"]);
+  if (!agent) return http::ErrorResponse(agent.error());
+  if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) return http::ErrorResponse(s);
+  auto body = ParseObject(r);
+  if (!body) return http::ErrorResponse(body.error());
+  if (auto unknown = FirstUnknownField(*body, {"provider_id", "trigger_id", "connection_id",
+                                               "trigger_config", "webhook_data"})) {
+    return UnknownFieldResponse(*unknown);
+  }
+
+  auto provider_id = StringField(*body, "provider_id", std::nullopt);
+  if (!provider_id) return FieldErrorResponse(provider_id.error(), "provider_id");
+  const std::string kind = SourceKind(*provider_id);
+  // Routing only: which shape the source body takes. ApplySourceBody validates the kind itself.
+  const bool generated = GeneratedKind(kind);
+  if (!generated && verify::FindProvider(kind) == nullptr) {
+    return FieldErrorResponse(
+        Status::InvalidArgument("provider_id \"" + provider_id->substr(0, 50) +
+                                    "\" is not a provider of GET /api/v1/providers, \"webhook\", "
+                                    "\"custom\", \"schedule\" or \"poll\"",
+                                "unknown_provider"),
+        "provider_id");
+  }
+  auto event = StringField(*body, "trigger_id", std::string(kAnyEvent));
+  if (!event) return FieldErrorResponse(event.error(), "trigger_id");
+  std::string connection_id;
+  if (const json::value* c = body->if_contains("connection_id"); c && !c->is_null()) {
+    if (!c->is_string() || c->as_string().size() > kMaxConnectionIdBytes) {
+      return BadField("connection_id must be a string of at most 200 characters", "connection_id");
+    }
+    connection_id = std::string(c->as_string());
+  }
+  json::object config;
+  if (auto e = OptionalObject(*body, "trigger_config", &config)) return *e;
+  json::object webhook_data;
+  if (auto e = OptionalObject(*body, "webhook_data", &webhook_data)) return *e;
+  if (auto unknown = FirstUnknownField(webhook_data, {"secret"})) {
+    return UnknownFieldResponse("webhook_data." + *unknown);
+  }
+
+  // The source: POST /api/v1/sources's body, from provider_id, trigger_config and webhook_data.
+  const std::string name = kind + " trigger of " + agent->id;
+  json::object source_body{{"name", name}, {"kind", kind}, {"enabled", true}};
+  json::value filter = nullptr;
+  json::object settings;
+  for (const auto& [member, value] : config) {
+    if (member == "filter") {
+      filter = value;
+    } else {
+      settings[member] = value;
+    }
+  }
+  if (generated) {
+    if (!webhook_data.empty()) {
+      return BadField("a " + kind + " trigger receives no webhooks: webhook_data does not apply",
+                      "webhook_data");
+    }
+    source_body[kind] = std::move(settings);
+  } else {
+    for (const auto& [member, value] : settings) {
+      if (std::find(std::begin(kWebhookSettings), std::end(kWebhookSettings), member) ==
+          std::end(kWebhookSettings)) {
+        return UnknownFieldResponse("trigger_config." + std::string(member));
+      }
+      source_body[member] = value;
+    }
+    // A generic webhook authenticates by a generated token unless trigger_config.auth says
+    // otherwise, so /v1/webhooks/{trigger id} can take it (a source with no auth is reachable
+    // only by its secret ingest URL).
+    if (kind == "custom" && !source_body.contains("auth")) source_body["auth"] = {{"bearer", true}};
+    if (const json::value* secret = webhook_data.if_contains("secret")) {
+      source_body["secret"] = *secret;
+    }
+  }
+  const int64_t now = ctx->clock->NowMicros();
+  store::Source source;
+  source.id = NewId("src");
+  source.workspace_id = p.workspace_id;
+  source.url_secret = crypto::RandomToken(32);
+  source.created_by = p.key_id;
+  source.created_at = source.updated_at = now;
+  IssuedSourceSecrets issued;
+  if (auto e = ApplySourceBody(source_body, true, false, &source, &issued)) {
+    const bool about_secret = e->status.message().starts_with("secret");
+    return RenamedFieldError(*e, about_secret ? "webhook_data.secret" : "trigger_config");
+  }
+
+  // The trigger: POST /api/v1/triggers's body. Status DISABLED until enabled.
+  json::array event_types;
+  if (!event->empty() && *event != kAnyEvent) event_types.emplace_back(*event);
+  json::object trigger_body{{"source_id", source.id}, {"agent_id", agent->id},
+                            {"name", name},           {"event_types", std::move(event_types)},
+                            {"filter", filter},       {"enabled", false}};
+  store::Trigger trigger;
+  trigger.id = NewId("trg");
+  trigger.workspace_id = p.workspace_id;
+  trigger.created_by = p.key_id;
+  trigger.created_at = trigger.updated_at = now;
+  if (auto e = ApplyTriggerBody(nullptr, trigger_body, true, &trigger)) {
+    if (e->field == "filter") return RenamedFieldError(*e, "trigger_config.filter");
+    if (e->field == "event_types") return RenamedFieldError(*e, "trigger_id");
+    return BodyErrorResponse(*e);
+  }
+
+  // Three writes; a failure after the first removes the source, which takes the trigger and the
+  // extras with it (ON DELETE CASCADE), so nothing half-made stays behind.
+  if (auto s = ctx->store->CreateSource(source); !s.ok()) return http::ErrorResponse(s);
+  store::TriggerExtras extras{trigger.id, p.workspace_id, connection_id, true, p.key_id, now};
+  Status written = ctx->store->CreateTrigger(trigger);
+  if (written.ok()) written = ctx->store->PutTriggerExtras(extras);
+  if (!written.ok()) {
+    (void)ctx->store->DeleteSource(p.workspace_id, source.id);
+    if (written.type() == ErrorType::kNotFound) {  // the agent was deleted meanwhile
+      return http::ErrorResponse(
+          Status::NotFound("no project (agent) \"" + agent->id + "\"", "project_not_found"));
+    }
+    return http::ErrorResponse(written);
+  }
+  ctx->ingestor->Upsert(source);
+  if (ctx->producer != nullptr) ctx->producer->Upsert(source);
+  ctx->ingestor->UpsertTrigger(trigger);
+
+  json::object record = RecordJson(ctx, BaseUrl(*ctx, r), trigger, &source, &extras);
+  // Shown once, as POST /api/v1/sources shows them.
+  if (json::value* data = record.if_contains("webhook_data"); data && data->is_object()) {
+    if (!issued.secret.empty()) data->as_object()["secret"] = issued.secret;
+    if (!issued.token.empty()) data->as_object()["token"] = issued.token;
+  }
+  return Json(201, record);
+}
+
+// ---- Enable, disable, delete ----
+
+// The trigger for a change: visible, builder or admin, not managed by the config file.
+Result<store::Trigger> ChangeableTrigger(ApiContext* ctx, const Principal& p, const std::string& id,
+                                         std::optional<http::Response>* refused) {
+  auto trigger = VisibleTrigger(ctx, p, id);
+  if (!trigger) return trigger;
+  TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
+  *refused = RefuseManaged(*ctx, "trigger", trigger->name, trigger->managed_by);
+  return trigger;
+}
+
+http::Response SetStatus(ApiContext* ctx, const Principal& p, http::Request& r, bool enabled) {
+  std::optional<http::Response> refused;
+  auto trigger = ChangeableTrigger(ctx, p, r.path_params["id"], &refused);
+  if (!trigger) return http::ErrorResponse(trigger.error());
+  if (refused) return *refused;
+  const int64_t now = ctx->clock->NowMicros();
+  trigger->enabled = enabled;
+  trigger->updated_at = now;
+  if (auto s = ctx->store->UpdateTrigger(*trigger); !s.ok()) return http::ErrorResponse(s);
+  ctx->ingestor->UpsertTrigger(*trigger);
+  store::TriggerExtras extras;
+  if (auto stored = ctx->store->GetTriggerExtras(p.workspace_id, trigger->id)) {
+    extras = std::move(*stored);
+  } else if (stored.error().type() != ErrorType::kNotFound) {
+    return http::ErrorResponse(stored.error());
+  } else {
+    extras.trigger_id = trigger->id;
+    extras.workspace_id = p.workspace_id;
+  }
+  extras.updated_by = p.key_id;
+  extras.updated_at = now;
+  if (auto s = ctx->store->PutTriggerExtras(extras); !s.ok()) return http::ErrorResponse(s);
+  return RecordResponse(ctx, r, 200, *trigger);
+}
+
+http::Response Delete(ApiContext* ctx, const Principal& p, http::Request& r) {
+  std::optional<http::Response> refused;
+  auto trigger = ChangeableTrigger(ctx, p, r.path_params["id"], &refused);
+  if (!trigger) return http::ErrorResponse(trigger.error());
+  if (refused) return *refused;
+  auto extras = ctx->store->GetTriggerExtras(p.workspace_id, trigger->id);
+  if (auto s = ctx->store->DeleteTrigger(p.workspace_id, trigger->id); !s.ok()) {
+    return http::ErrorResponse(s);
+  }
+  ctx->ingestor->RemoveTrigger(trigger->id);
+  // The source this surface made goes with its last trigger (another trigger may have been bound
+  // to it through /api/v1 since).
+  if (extras && extras->owns_source) {
+    auto others = ctx->store->ListTriggers(p.workspace_id, trigger->source_id, "");
+    if (others && others->empty() &&
+        ctx->store->DeleteSource(p.workspace_id, trigger->source_id).ok()) {
+      ctx->ingestor->Remove(trigger->source_id);
+      if (ctx->producer != nullptr) ctx->producer->Remove(trigger->source_id);
+    }
+  }
+  return http::Response{204, {}, "", ""};
+}
+
+// ---- The catalog as trigger definitions ----
+
+json::value ParseEmbedded(std::string_view text) {
+  if (text.empty()) return nullptr;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+json::object Definition(std::string_view provider_id, std::string_view display_name,
+                        std::string_view id, std::string_view description, std::string_view sample,
+                        std::string_view schema) {
+  return {{"id", id},
+          {"name", std::string(display_name) + ": " + std::string(id)},
+          {"provider_id", provider_id},
+          {"description", description},
+          {"sample", ParseEmbedded(sample)},
+          {"schema", ParseEmbedded(schema)}};
+}
+
+// Every provider_id's definitions, by id; built once (the catalog is compiled in).
+using Definitions = std::map<std::string, std::vector<json::object>, std::less<>>;
+const Definitions& AllDefinitions() {
+  static const Definitions* definitions = [] {
+    auto* out = new Definitions();
+    for (const auto& provider : verify::Catalog()) {
+      const verify::ProviderInfo* info = verify::FindProvider(provider.kind);
+      const std::string_view display = info != nullptr ? info->display_name : provider.kind;
+      auto& list = (*out)[std::string(provider.kind)];
+      for (const auto& e : provider.event_types) {
+        list.push_back(
+            Definition(provider.kind, display, e.name, e.description, e.sample, e.schema_json));
+      }
+    }
+    for (std::string_view generic : {"custom", "webhook"}) {
+      (*out)[std::string(generic)].push_back(
+          Definition(generic, "Webhook", kAnyEvent, "Every request the webhook receives", "", ""));
+    }
+    if (GeneratedKind(schedule::kScheduleKind)) {
+      (*out)[std::string(schedule::kScheduleKind)].push_back(
+          Definition(schedule::kScheduleKind, "Schedule", "schedule.tick",
+                     "A tick of the schedule (trigger_config: cron and timezone, or "
+                     "interval_seconds)",
+                     "", ""));
+    }
+    if (GeneratedKind(schedule::kPollKind)) {
+      (*out)[std::string(schedule::kPollKind)].push_back(Definition(
+          schedule::kPollKind, "Poll", "poll.item",
+          "A new item of the polled feed (trigger_config: url, interval_seconds, …)", "", ""));
+    }
+    return out;
+  }();
+  return *definitions;
+}
+
+const std::vector<json::object>* DefinitionsOf(std::string_view provider_id) {
+  auto it = AllDefinitions().find(provider_id);
+  return it == AllDefinitions().end() ? nullptr : &it->second;
+}
+
+Status UnknownProvider(const std::string& provider_id) {
+  return Status::NotFound(
+      "no provider \"" + provider_id.substr(0, 100) + "\"; GET /api/v1/providers lists them",
+      "provider_not_found");
+}
+
+// ---- Test samples ----
+
+bool Subscribed(const store::Trigger& trigger, std::string_view event_type) {
+  return trigger.event_types.empty() ||
+         std::find(trigger.event_types.begin(), trigger.event_types.end(), event_type) !=
+             trigger.event_types.end();
+}
+
+http::Response TestSamples(ApiContext* ctx, const Principal& p, http::Request& r) {
+  auto trigger = VisibleTrigger(ctx, p, r.path_params["id"]);
+  if (!trigger) return http::ErrorResponse(trigger.error());
+  store::EventQuery query;
+  query.workspace_id = p.workspace_id;
+  query.source_id = trigger->source_id;
+  query.limit = kSampleScan;
+  auto events = ctx->store->ListEvents(query);
+  if (!events) return http::ErrorResponse(events.error());
+  json::array data;
+  for (const auto& event : events->items) {
+    if (data.size() >= kMaxSamples) break;
+    if (!Subscribed(*trigger, event.event_type)) continue;
+    boost::system::error_code ec;
+    json::value payload = json::parse(dispatch::EventPayload(event), ec);
+    data.push_back(json::object{{"event_id", event.id},
+                                {"event_type", NullIfEmpty(event.event_type)},
+                                {"received_at", Time(event.received_at)},
+                                {"payload", ec ? json::value(nullptr) : payload}});
+  }
+  const bool from_events = !data.empty();
+  if (!from_events) {
+    // Nothing received yet: the catalog's samples of the subscribed types (all when "any").
+    auto source = ctx->store->GetSource(p.workspace_id, trigger->source_id);
+    const verify::ProviderCatalog* catalog = source ? verify::FindCatalog(source->kind) : nullptr;
+    if (catalog != nullptr) {
+      for (const auto& e : catalog->event_types) {
+        if (data.size() >= kMaxSamples) break;
+        if (!Subscribed(*trigger, e.name)) continue;
+        data.push_back(json::object{{"event_id", nullptr},
+                                    {"event_type", e.name},
+                                    {"received_at", nullptr},
+                                    {"payload", ParseEmbedded(e.sample)}});
+      }
+    }
+  }
+  return Json(200, {{"trigger_id", trigger->id},
+                    {"origin", from_events ? "events" : "catalog"},
+                    {"data", std::move(data)}});
+}
+
+// ---- POST /v1/webhooks/{webhook_id} ----
+
+ingest::HeadRequest HeadFor(const store::Source& source, const http::RequestHead& head,
+                            std::optional<uint64_t> content_length, bool charge) {
+  ingest::HeadRequest request;
+  request.workspace_id = source.workspace_id;
+  request.source_id = source.id;
+  request.method = head.method;
+  request.headers = &head.headers;
+  request.remote_ip = head.remote_ip;
+  request.content_length = content_length;
+  request.charge_rate_limits = charge;
+  return request;
+}
+
+Status NoSuchWebhook() {
+  return Status::NotFound("no trigger or provider of that id", "webhook_not_found");
+}
+
+// The sources of a provider kind over every workspace, for the provider route (which carries no
+// workspace). One read of the sources per request: this route trades speed for not needing a
+// per-source URL.
+Result<std::vector<store::Source>> SourcesOfKind(ApiContext* ctx, std::string_view kind) {
+  auto all = ctx->store->ListAllSources();
+  if (!all) return all.error();
+  std::vector<store::Source> out;
+  for (auto& source : *all) {
+    if (source.kind == kind) out.push_back(std::move(source));
+  }
+  if (out.empty()) {
+    return Status::NotFound("no " + std::string(kind) + " source on this server",
+                            "webhook_not_found");
+  }
+  return out;
+}
+
+// The trigger's source, for a trigger id: the one lookup of the trigger route.
+Result<store::Source> SourceOfTrigger(ApiContext* ctx, const std::string& trigger_id) {
+  if (!IsWellFormedId(trigger_id, "trg")) return NoSuchWebhook();
+  auto trigger = ctx->store->FindTrigger(trigger_id);
+  if (!trigger) {
+    return trigger.error().type() == ErrorType::kNotFound ? NoSuchWebhook() : trigger.error();
+  }
+  auto source = ctx->store->GetSource(trigger->workspace_id, trigger->source_id);
+  if (!source && source.error().type() == ErrorType::kNotFound) return NoSuchWebhook();
+  return source;
+}
+
+http::HeadDecision WebhookHead(ApiContext* ctx, const http::RequestHead& head,
+                               const std::map<std::string, std::string>& params) {
+  const std::string& id = params.at("webhook_id");
+  auto refuse = [ctx](const Status& s) {
+    return http::HeadDecision{IngestRefusal(s, *ctx->ingestor), 0};
+  };
+  if (verify::FindCatalog(id) != nullptr) {
+    auto sources = SourcesOfKind(ctx, id);
+    if (!sources) return refuse(sources.error());
+    // Which source it is for is known only once the body's signature is checked: read up to the
+    // largest limit of the sources that would admit it.
+    size_t limit = 0;
+    std::optional<Status> first_refusal;
+    for (const auto& source : *sources) {
+      auto admitted = ctx->ingestor->Admit(HeadFor(source, head, head.content_length, false));
+      if (admitted) {
+        limit = std::max(limit, admitted->body_limit);
+      } else if (!first_refusal) {
+        first_refusal = admitted.error();
+      }
+    }
+    if (limit == 0) return refuse(*first_refusal);
+    return http::HeadDecision{std::nullopt, limit};
+  }
+  auto source = SourceOfTrigger(ctx, id);
+  if (!source) return refuse(source.error());
+  auto admitted = ctx->ingestor->Admit(HeadFor(*source, head, head.content_length, true));
+  if (!admitted) return refuse(admitted.error());
+  return http::HeadDecision{std::nullopt, admitted->body_limit};
+}
+
+// The provider route's choice: of the sources of that kind that admit the request, the one whose
+// verifier accepts it. None: 401 (the first refusal's code); several (two sources given the same
+// secret): 409, since delivering to either would be a guess.
+Result<store::Source> PickSource(ApiContext* ctx, const std::string& kind,
+                                 const http::Request& request) {
+  auto sources = SourcesOfKind(ctx, kind);
+  if (!sources) return sources.error();
+  const std::string url = BaseUrl(*ctx, request) + request.target;
+  const verify::Request verify_request{request.headers, request.body, request.method, url,
+                                       ctx->clock->NowUnixSeconds()};
+  std::optional<Status> first_refusal;
+  std::vector<store::Source*> accepted;
+  for (auto& source : *sources) {
+    auto admitted = ctx->ingestor->Admit(HeadFor(source, request, request.body.size(), false));
+    if (!admitted) {
+      if (!first_refusal) first_refusal = admitted.error();
+      continue;
+    }
+    auto settings = verify::ParseAuthSettingsJson(source.kind, source.auth_json);
+    if (!settings) continue;  // ingest refuses it too (source_misconfigured)
+    verify::Secrets secrets;
+    if (!source.signing_secret.empty()) secrets.signing.push_back(source.signing_secret);
+    if (!source.token_hash.empty()) secrets.bearer_token_sha256.push_back(source.token_hash);
+    auto verifier = verify::MakeVerifier(source.kind, *settings, secrets);
+    if (!verifier) continue;
+    Status verified = (*verifier)->Verify(verify_request);
+    if (verified.ok()) {
+      accepted.push_back(&source);
+    } else if (!first_refusal || first_refusal->type() != ErrorType::kUnauthenticated) {
+      first_refusal = Status::Unauthenticated(
+          "no " + kind + " source accepts this request: " + verified.message(), verified.code());
+    }
+  }
+  if (accepted.size() > 1) {
+    return Status::Conflict("several " + kind +
+                                " sources accept this request (they share a secret): send it to "
+                                "/v1/webhooks/{trigger id} instead",
+                            "ambiguous_webhook");
+  }
+  if (accepted.empty()) {
+    return first_refusal ? *first_refusal : NoSuchWebhook();
+  }
+  return std::move(*accepted.front());
+}
+
+void Webhook(ApiContext* ctx, http::Request request, http::Reply reply) {
+  const std::string id = request.path_params["webhook_id"];
+  const bool by_provider = verify::FindCatalog(id) != nullptr;
+  auto source = by_provider ? PickSource(ctx, id, request) : SourceOfTrigger(ctx, id);
+  if (!source) return reply(IngestRefusal(source.error(), *ctx->ingestor));
+  // Admitted again with the body in hand, as the ingest route does (the source may have changed
+  // while the body was read); the provider route charges the rate limits now that it knows the
+  // source.
+  auto admitted = ctx->ingestor->Admit(HeadFor(*source, request, request.body.size(), by_provider));
+  if (!admitted) return reply(IngestRefusal(admitted.error(), *ctx->ingestor));
+  ingest::BodyRequest body{std::move(admitted->source), request.method,    request.target,
+                           std::move(request.headers),  request.remote_ip, std::move(request.body)};
+  ctx->ingestor->Ingest(std::move(body),
+                        [ctx, reply = std::move(reply)](Result<ingest::IngestOutcome> outcome) {
+                          reply(IngestAnswer(std::move(outcome), *ctx->ingestor));
+                        });
+}
+
+}  // namespace
+
+void RegisterStackAiTriggerRoutes(http::Router* router, ApiContext* ctx) {
+  router->Add(
+      "POST", "/projects/{project_id}/triggers",
+      Authed(ctx, [ctx](const Principal& p, http::Request& r) { return Create(ctx, p, r); }));
+  router->Add("GET", "/projects/{project_id}/triggers",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto agent = Project(ctx, p, r.path_params["project_id"]);
+                if (!agent) return http::ErrorResponse(agent.error());
+                return ListResponse(ctx, p, r, agent->id);
+              }));
+  router->Add("GET", "/triggers", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                return ListResponse(ctx, p, r, "");
+              }));
+  router->Add("GET", "/triggers/{id}", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                auto trigger = VisibleTrigger(ctx, p, r.path_params["id"]);
+                if (!trigger) return http::ErrorResponse(trigger.error());
+                return RecordResponse(ctx, r, 200, *trigger);
+              }));
+  router->Add("DELETE", "/triggers/{id}", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                return Delete(ctx, p, r);
+              }));
+  router->Add("POST", "/triggers/{id}/enable",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                return SetStatus(ctx, p, r, true);
+              }));
+  router->Add("POST", "/triggers/{id}/disable",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                return SetStatus(ctx, p, r, false);
+              }));
+  router->Add("GET", "/providers/{provider_id}/triggers",
+              Authed(ctx, [](const Principal&, http::Request& r) {
+                const std::string& provider_id = r.path_params["provider_id"];
+                const auto* definitions = DefinitionsOf(provider_id);
+                if (definitions == nullptr)
+                  return http::ErrorResponse(UnknownProvider(provider_id));
+                return PageJson(json::array(definitions->begin(), definitions->end()),
+                                std::nullopt);
+              }));
+  router->Add(
+      "GET", "/providers/{provider_id}/triggers/{trigger_id}",
+      Authed(ctx, [](const Principal&, http::Request& r) {
+        const std::string& provider_id = r.path_params["provider_id"];
+        const std::string& trigger_id = r.path_params["trigger_id"];
+        const auto* definitions = DefinitionsOf(provider_id);
+        if (definitions == nullptr) return http::ErrorResponse(UnknownProvider(provider_id));
+        for (const auto& d : *definitions) {
+          if (d.at("id").as_string() == trigger_id) return Json(200, d);
+        }
+        return http::ErrorResponse(Status::NotFound(
+            "provider \"" + provider_id + "\" has no trigger \"" + trigger_id.substr(0, 100) + "\"",
+            "trigger_definition_not_found"));
+      }));
+  router->Add(
+      "GET", "/api/v0/project-triggers/{id}/test-samples",
+      Authed(ctx, [ctx](const Principal& p, http::Request& r) { return TestSamples(ctx, p, r); }));
+  router->Add(
+      "POST", "/v1/webhooks/{webhook_id}",
+      [ctx](http::Request request, http::Reply reply) {
+        Webhook(ctx, std::move(request), std::move(reply));
+      },
+      [ctx](const http::RequestHead& head, const std::map<std::string, std::string>& params) {
+        return WebhookHead(ctx, head, params);
+      });
+}
+
+}  // namespace triggerd::api::compat

@@ -1,0 +1,187 @@
+// Declarative config: sources, agents and triggers declared in the config file's `workspaces:`
+// section, for operators who keep their hooks in version control (as with adnanh/webhook's
+// hooks.yaml, Dagu or Argo Events). The file's objects are applied at start-up and on every
+// reload (SIGHUP, or the file changing), after the whole file has been validated: a file with any
+// error is refused with "file:line: message" and the running config stays as it was.
+//
+//   workspaces:
+//     - name: default                  # created when missing; never deleted
+//       sources:
+//         - name: github-main          # members as in POST /api/v1/sources, plus `token`
+//           kind: github
+//           secret: ${GITHUB_WEBHOOK_SECRET}
+//       agents:
+//         - name: triage               # as in POST /api/v1/agents, plus `signing_secret`
+//           target: {type: http, url: "http://127.0.0.1:9000/run"}
+//       triggers:
+//         - name: big-prs              # as in POST /api/v1/triggers, but `source` and `agent`
+//           source: github-main        # name a source and an agent declared in the same
+//           agent: triage              # workspace instead of source_id / agent_id
+//           filter: '(eq "action" "opened")'
+//
+// Every object body goes through the REST API's own validators (api::ApplySourceBody, …), so the
+// file accepts exactly what the API accepts. Differences, all because nobody could ever read a
+// secret the service generated for a file-declared object:
+//   - a source that verifies signatures must give `secret`, one with bearer auth `token` (kept
+//     only as its hash, as the API does);
+//   - an agent with an http target may give `signing_secret` (whsec_ + base64); without one, a
+//     secret is generated once and kept across reloads.
+//
+// Identity and ownership: a declared object is keyed by (workspace name, kind of object, name)
+// and marked managed_by = "config" in the store. Applying creates the missing ones, updates the
+// changed ones (updated_at moves only then), leaves the unchanged ones alone, and deletes the
+// managed ones the file no longer declares. Objects made through the API are never touched, and
+// the API answers 409 to changes of managed ones. A source keeps its id and URL secret for life,
+// so its ingest URL is stable across restarts and reloads (GET /api/v1/sources shows it).
+//
+// Secrets: `${NAME}` in any value is replaced by the environment variable NAME when the file is
+// read (an unset one is an error with its line); `$${` stands for a literal `${`. A value that
+// contained `${` is always a string. Expanded values never appear in messages or logs.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/status.h"
+
+namespace triggerd::store {
+class Store;
+}  // namespace triggerd::store
+namespace triggerd::ingest {
+class Ingestor;
+}  // namespace triggerd::ingest
+namespace triggerd::dispatch {
+class Dispatcher;
+}  // namespace triggerd::dispatch
+namespace triggerd::schedule {
+class Producer;
+}  // namespace triggerd::schedule
+
+namespace triggerd::app {
+
+// Looks an environment variable up; nullopt when unset. Tests pass their own.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+// The process environment (getenv).
+EnvLookup ProcessEnv();
+
+// Expands ${NAME} (NAME = [A-Za-z_][A-Za-z0-9_]*) from `env` and $${ to a literal ${; any other
+// `$` is kept. kInvalidArgument naming the variable when it is unset, or for a `${` without a
+// valid name and closing brace. `used` (optional) gets the names expanded.
+Result<std::string> ExpandEnv(std::string_view text, const EnvLookup& env,
+                              std::vector<std::string>* used = nullptr);
+
+// One declared object, validated. `body` is its REST API body (file-only members removed).
+struct DeclaredObject {
+  std::string name;
+  int line = 0;  // of the object in the file, 1-based
+  boost::json::object body;
+  std::string token;           // sources: the bearer token ("" when none)
+  std::string signing_secret;  // agents: given in the file ("" = generate once)
+  std::string source;          // triggers: name of the source in the same workspace
+  std::string agent;           // triggers: name of the agent in the same workspace
+};
+
+struct DeclaredWorkspace {
+  std::string name;
+  int line = 0;
+  std::vector<DeclaredObject> sources, agents, triggers;
+};
+
+struct DeclaredConfig {
+  std::string path;
+  std::vector<DeclaredWorkspace> workspaces;
+  // Expanded secret values with the ${NAME} they came from, so that messages built from the
+  // file's values can be scrubbed (Redact).
+  std::vector<std::pair<std::string, std::string>> expansions;
+
+  // `text` with every expanded value of 4 or more characters replaced by its ${NAME}.
+  std::string Redact(std::string text) const;
+};
+
+// Reads the `workspaces:` section of the YAML file at `path` (other top-level keys are the
+// service settings of config.h and are ignored here), expands ${NAME}, and validates every
+// object through the REST API's validators, names (unique per workspace and kind) and the
+// triggers' references. kInvalidArgument "path:line: message" for the first error; an absent
+// section is an empty config (nothing declared: applying it deletes every managed object).
+Result<DeclaredConfig> LoadDeclared(const std::string& path, const EnvLookup& env);
+
+// What one Apply did, by kind of object.
+struct ApplyCounts {
+  int created = 0;
+  int updated = 0;
+  int deleted = 0;
+  int unchanged = 0;
+};
+struct ApplySummary {
+  int workspaces_created = 0;
+  ApplyCounts sources, agents, triggers;
+  // "config applied: 1 source created, 2 triggers updated, 0 deleted, 3 unchanged".
+  std::string ToString() const;
+};
+
+// Applies validated declared configs to the store and the caches the REST handlers keep fresh
+// (the ingest source and trigger caches, the dispatcher's agent targets). Thread-safe: applies
+// are serialised (SIGHUP and the file watcher may ask at the same time).
+class DeclaredApplier {
+ public:
+  // `store` and `ingestor` required, `dispatcher` may be null; all must outlive this.
+  DeclaredApplier(store::Store* store, ingest::Ingestor* ingestor, dispatch::Dispatcher* dispatcher,
+                  const Clock* clock);
+
+  // Makes the store's managed objects match `config`. Checked before anything is written: a
+  // managed source or agent that the file no longer declares but that a trigger made through the
+  // API still uses is not deleted, and the whole apply is refused (kConflict) — deleting it would
+  // delete or break that trigger. The store has no multi-statement transaction across calls, so
+  // the writes are ordered to leave a consistent state if one fails midway (sources and agents
+  // first, then triggers; deletes of triggers before those of agents and sources) and the next
+  // apply converges: objects are matched by name, never by what a previous apply did.
+  Result<ApplySummary> Apply(const DeclaredConfig& config);
+
+  // The schedule/poll producer, told of source changes like the ingestor so that a declared
+  // schedule ticks without a restart. Set before the first Apply that may see one (the producer
+  // starts after the start-up apply, and loads every source itself then). Null = none.
+  void SetProducer(schedule::Producer* producer) { producer_ = producer; }
+
+ private:
+  store::Store* store_;
+  ingest::Ingestor* ingestor_;
+  schedule::Producer* producer_ = nullptr;
+  dispatch::Dispatcher* dispatcher_;
+  const Clock* clock_;
+  std::mutex mu_;  // one apply at a time
+};
+
+// A reload: re-reads the whole file at `path` — its service settings too, which must stay valid
+// although only a restart applies them — and applies its declared objects. The first error
+// (nothing applied), else what changed.
+Result<ApplySummary> ReloadDeclared(const std::string& path, const EnvLookup& env,
+                                    DeclaredApplier* applier);
+
+// Polls a file (content fingerprint, every `interval`) on a thread of its own and calls
+// `on_change` once the content has changed and then stayed the same for one more poll (editors
+// write in steps; this debounces them). A missing file counts as a content too. `on_change` runs
+// on the watcher's thread. Stop (or the destructor) returns promptly.
+class FileWatcher {
+ public:
+  FileWatcher(std::string path, std::chrono::milliseconds interval,
+              std::function<void()> on_change);
+  ~FileWatcher();
+  void Stop();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace triggerd::app

@@ -1,0 +1,58 @@
+// Internal to http/: the steps of one request/response exchange that do not depend on how the
+// bytes travel. Session::Serve (server.cc, async on a TCP stream) and HandleRequestBytes
+// (exchange.cc, synchronous over bytes in memory) both run them, so the parser limits, the
+// decisions taken on the head and the error answers exist once.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/http.h"
+
+namespace triggerd::http {
+
+namespace bhttp = boost::beast::http;
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+// A parser for the next request with the server's limits: the head at most
+// `options.max_header_bytes`. Beast checks Content-Length against its default body limit (1 MiB)
+// while parsing the head; the route decides the limit (GrantBody), so Beast's must not fire first.
+void ConfigureParser(RequestParser& parser, const ServerOptions& options);
+
+// The answer to a failed head read, or nullopt when the connection is to be closed silently
+// (the peer went away or timed out before sending a head: nobody to answer).
+std::optional<Response> HeadErrorResponse(const boost::system::error_code& ec,
+                                          const ServerOptions& options);
+
+RequestHead MakeHead(const RequestParser& parser, const std::string& remote_ip);
+
+// The router's head check plus the server's own: a Content-Length above the granted body limit
+// is 413 without reading the body (Router::OnHead's observer mirrors this).
+HeadDecision DecideOnHead(const Router& router, const RequestHead& head);
+
+// After an answer from the head alone, the connection can stay open only when the client asked
+// for keep-alive and no body is left unread (else: lingering close).
+bool KeepAfterHeadAnswer(const RequestParser& parser);
+
+// Applies the decision's body limit; true when the client waits for "100 Continue" before it
+// sends the body (then send one).
+bool GrantBody(RequestParser& parser, const HeadDecision& decision);
+
+// The answer to a failed body read, or nullopt to close silently (peer gone, message cut short).
+std::optional<Response> BodyErrorResponse(const boost::system::error_code& ec, size_t body_limit);
+
+// The complete request for the router, from a parser that is done.
+Request TakeRequest(RequestParser& parser, RequestHead head);
+
+// Router::Handle, with an exception from a handler (a bug) answered 500 through `reply`.
+void HandleOrFail(const Router& router, Request request, const Reply& reply);
+
+// A JSON error answer with an explicit status (413, 431, 503, 400, 408 from the server itself).
+Response PlainError(int status, std::string_view type, std::string message);
+
+bhttp::response<bhttp::string_body> MakeMessage(Response response, unsigned version,
+                                                bool keep_alive);
+
+}  // namespace triggerd::http

@@ -1,0 +1,26 @@
+// The body decoding step of ingest (ingest.cc), callable on its own for the body fuzz target
+// (fuzz/body_fuzz.cc) and tests. Plain types only.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace triggerd::ingest {
+
+// Decodes a webhook body by its Content-Type (parameters such as charset ignored):
+//   application/x-www-form-urlencoded: the `payload` field when there is one (GitHub's form
+//     delivery; must be a JSON object or array), else an object of every field ("+" is a space);
+//     `payload_json` gets the payload serialised, since it differs from the body;
+//   application/json, */*+json or no Content-Type: the body must be a JSON object or array
+//     (depth at most 128); `payload_json` stays empty (the body is the payload);
+//   anything else: kUnsupportedMediaType (415).
+// An empty or undecodable body is kInvalidArgument, code "invalid_body" (400). With
+// `need_payload` false, a JSON body is only validated and `payload` stays null (same answers,
+// no document built); form bodies are always decoded. `payload` allocates from its own storage.
+Status ParseBody(std::string_view content_type, std::string_view body, bool need_payload,
+                 boost::json::value* payload, std::string* payload_json);
+
+}  // namespace triggerd::ingest

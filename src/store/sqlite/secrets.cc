@@ -1,0 +1,175 @@
+#include "store/sqlite/secrets.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+
+namespace triggerd::store::sqlite {
+namespace {
+
+std::string Where(const SealedColumn& column, std::string_view row_id) {
+  std::string s;
+  s.append(column.table).append(".").append(column.column).append(" of ").append(row_id);
+  return s;
+}
+
+// The Sealer's context (additional authenticated data) of one value.
+std::string Context(const SealedColumn& column, std::string_view row_id) {
+  std::string s;
+  s.append(column.table).append(".").append(column.column).append(":").append(row_id);
+  return s;
+}
+
+struct PendingSeal {
+  const SealedColumn* column;
+  std::string row_id;
+  std::string plaintext;
+};
+
+// Reads the sealed columns of `table`: checks the sealed values, collects the plaintext ones.
+Status ScanTable(Connection& db, const SecretCodec& codec, std::string_view table,
+                 std::vector<PendingSeal>* pending) {
+  std::vector<const SealedColumn*> columns;
+  std::string sql = "SELECT id";
+  for (const SealedColumn& column : kSealedColumns) {
+    if (column.table != table) continue;
+    columns.push_back(&column);
+    sql.append(", ").append(column.column);
+  }
+  sql.append(" FROM ").append(table);
+  Result<Statement> st = db.Prepare(sql, "read secrets at open");
+  if (!st) return st.error();
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    if (!*row) return Status::Ok();
+    const std::string id = st->ColumnText(0);
+    for (size_t i = 0; i < columns.size(); ++i) {
+      std::string stored = st->ColumnText(static_cast<int>(i) + 1);
+      if (stored.empty()) continue;
+      if (crypto::Sealer::IsSealed(stored)) {
+        if (!codec.sealing()) {
+          return Status::InvalidArgument("the database holds sealed secrets (" +
+                                             Where(*columns[i], id) +
+                                             ") but the store was opened without a master key",
+                                         std::string(crypto::Sealer::kCorrupt));
+        }
+        Result<std::string> opened = codec.Open(*columns[i], id, stored);
+        if (opened) continue;
+        if (opened.error().code() == crypto::Sealer::kWrongKey) {
+          std::string needed = crypto::Sealer::KeyIdOf(stored).value_or("?");
+          return Status::InvalidArgument(
+              "the secrets in this database were sealed with master key " + needed +
+                  ", but the master key in use is " + codec.key_id() +
+                  ": start with the key this database was created with (a copy of its "
+                  "master.key, or TRIGGERD_MASTER_KEY); secrets sealed with a lost key cannot be "
+                  "recovered",
+              std::string(crypto::Sealer::kWrongKey));
+        }
+        return Status::InvalidArgument(
+            opened.error().message() + " (the database file was altered or is damaged)",
+            std::string(crypto::Sealer::kCorrupt));
+      }
+      if (codec.sealing()) pending->push_back({columns[i], id, std::move(stored)});
+    }
+  }
+}
+
+Status SealPending(Connection& db, const SecretCodec& codec,
+                   const std::vector<PendingSeal>& pending) {
+  for (const PendingSeal& p : pending) {
+    // Compare-and-set on the plaintext: the row is rewritten only if it still holds what was read.
+    std::string sql;
+    sql.append("UPDATE ").append(p.column->table).append(" SET ").append(p.column->column);
+    sql.append(" = ?1 WHERE id = ?2 AND ").append(p.column->column).append(" = ?3");
+    Result<Statement> st = db.Prepare(sql, "seal secrets at open");
+    if (!st) return st.error();
+    st->BindText(1, codec.Seal(*p.column, p.row_id, p.plaintext))
+        .BindText(2, p.row_id)
+        .BindText(3, p.plaintext);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<SecretCodec> SecretCodec::Create(std::string_view master_key) {
+  if (master_key.empty()) return SecretCodec(std::nullopt);
+  Result<crypto::Sealer> sealer = crypto::Sealer::Create(master_key);
+  if (!sealer) return sealer.error();
+  return SecretCodec(std::move(sealer).value());
+}
+
+std::string SecretCodec::Seal(const SealedColumn& column, std::string_view row_id,
+                              std::string_view plaintext) const {
+  if (!sealer_ || plaintext.empty()) return std::string(plaintext);
+  return sealer_->Seal(plaintext, Context(column, row_id));
+}
+
+Result<std::string> SecretCodec::Open(const SealedColumn& column, std::string_view row_id,
+                                      std::string_view stored) const {
+  if (!sealer_ || stored.empty()) return std::string(stored);
+  if (!crypto::Sealer::IsSealed(stored)) {
+    // Every write seals and the scan at open sealed what was there: plaintext here means the
+    // file was changed behind the store's back. Refused, not served: it could be a secret an
+    // attacker with write access to the file chose.
+    return Status::Internal(Where(column, row_id) + ": stored in plaintext, expected sealed",
+                            std::string(crypto::Sealer::kCorrupt));
+  }
+  Result<std::string> opened = sealer_->Open(stored, Context(column, row_id));
+  if (!opened) {
+    return Status::Internal(Where(column, row_id) + ": " + opened.error().message(),
+                            opened.error().code());
+  }
+  return opened;
+}
+
+Status SealSecretsAtRest(Connection& db, const SecretCodec& codec, int* sealed) {
+  if (sealed != nullptr) *sealed = 0;
+  // Restored afterwards: SQLite may be built with secure_delete on by default.
+  Result<int64_t> secure_delete = db.QueryInt64("PRAGMA secure_delete", "seal secrets at open");
+  if (!secure_delete) return secure_delete.error();
+  const std::string restore_secure_delete =
+      "PRAGMA secure_delete = " + std::to_string(*secure_delete);
+  std::vector<PendingSeal> pending;
+  TRIGGERD_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "seal secrets at open"));
+  Status status = [&]() -> Status {
+    std::string_view last_table;
+    for (const SealedColumn& column : kSealedColumns) {
+      if (column.table == last_table) continue;  // grouped by table: one scan per table
+      last_table = column.table;
+      TRIGGERD_RETURN_IF_ERROR(ScanTable(db, codec, column.table, &pending));
+    }
+    if (pending.empty()) return Status::Ok();
+    // Zeroes the cells the updates free, in this transaction; VACUUM below does the rest.
+    TRIGGERD_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete = ON", "seal secrets at open"));
+    return SealPending(db, codec, pending);
+  }();
+  if (!status.ok()) {
+    (void)db.Exec("ROLLBACK", "seal secrets at open");
+    (void)db.Exec(restore_secure_delete, "seal secrets at open");
+    return status;
+  }
+  TRIGGERD_RETURN_IF_ERROR(db.Exec("COMMIT", "seal secrets at open"));
+  if (pending.empty()) return Status::Ok();
+  TRIGGERD_RETURN_IF_ERROR(db.Exec(restore_secure_delete, "seal secrets at open"));
+  TRIGGERD_RETURN_IF_ERROR(db.Exec("VACUUM", "rewrite the database after sealing secrets"));
+  // TRUNCATE: every WAL frame (those of the VACUUM, and older ones that held plaintext pages)
+  // is copied into the database file and the WAL is cut to zero bytes. The store is opening:
+  // no other connection of ours reads, so nothing keeps the checkpoint from completing.
+  Result<int64_t> busy =
+      db.QueryInt64("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint after sealing");
+  if (!busy) return busy.error();
+  if (*busy != 0) {
+    return Status::Internal(
+        "checkpoint after sealing secrets: the database is busy (another "
+        "process has it open?)");
+  }
+  if (sealed != nullptr) *sealed = static_cast<int>(pending.size());
+  return Status::Ok();
+}
+
+}  // namespace triggerd::store::sqlite

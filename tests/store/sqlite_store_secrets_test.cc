@@ -1,0 +1,364 @@
+// Secrets at rest in the SQLite store (store/sqlite/secrets.h, docs/storage.md "Secrets at
+// rest"): sealed columns hold only sealed text, the Store API gives plaintext back, a database of
+// an older version is sealed in place at open, and a wrong key or an altered value stops the open.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/crypto_sealer.h"
+#include "store/store.h"
+#include "test_util.h"
+
+namespace triggerd::store {
+namespace {
+
+using triggerd::testing::kTestMasterKey;
+using triggerd::testing::TempDir;
+
+constexpr std::string_view kOtherKey = "another-master-key-32-bytes-long";
+static_assert(kOtherKey.size() == 32);
+
+// Distinct, greppable plaintexts.
+constexpr char kUrlSecret[] = "URLSECRETplaintext0123456789abcd";
+constexpr char kSourceSecret[] = "whsec_SOURCEsigningSECRETplain==";
+constexpr char kTriggerConfig[] =
+    R"({"url":"https://feed.example","headers":{"X-Api":"POLLCREDplain"}})";
+constexpr char kTargetJson[] = R"({"type":"http","url":"https://agent.example/hook",)"
+                               R"("headers":{"Authorization":"Bearer AGENTAUTHplain"}})";
+constexpr char kAgentSecret[] = "whsec_AGENTsigningSECRETplain===";
+constexpr char kWebhookSecret[] = "WEBHOOKhmacSECRETplain";
+
+// Raw access to the file, as someone holding a copy of it would have.
+class RawDb {
+ public:
+  explicit RawDb(const std::filesystem::path& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  void Exec(const std::string& sql) {
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << sql << ": " << (error ? error : "");
+    sqlite3_free(error);
+  }
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    std::string out;
+    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    } else {
+      ADD_FAILURE() << "no row: " << sql;
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteStoreSecretsTest : public ::testing::Test {
+ protected:
+  std::filesystem::path DbPath() const { return dir_.path() / "triggerd.db"; }
+
+  Result<std::unique_ptr<Store>> Open(std::string_view key) {
+    SqliteOptions options;
+    options.path = DbPath().string();
+    options.master_key = std::string(key);
+    return OpenSqliteStore(options);
+  }
+
+  // Every byte of the database files (main file and WAL, when there is one).
+  std::string FileBytes() const {
+    std::string bytes;
+    for (const char* suffix : {"", "-wal"}) {
+      std::filesystem::path path = DbPath().string() + suffix;
+      if (std::filesystem::exists(path)) bytes += testing::ReadFileOrDie(path);
+    }
+    return bytes;
+  }
+
+  static std::vector<std::string> Plaintexts() {
+    return {kUrlSecret,    "POLLCREDplain", "AGENTAUTHplain",
+            kSourceSecret, kAgentSecret,    kWebhookSecret};
+  }
+
+  static Source MakeSource(const std::string& id) {
+    Source s;
+    s.id = id;
+    s.workspace_id = "ws_1";
+    s.name = id;
+    s.url_secret = kUrlSecret;
+    s.signing_secret = kSourceSecret;
+    s.trigger_config_json = kTriggerConfig;
+    s.created_at = s.updated_at = 1;
+    return s;
+  }
+
+  // A workspace, a source, an agent and an agent webhook, each with its secrets.
+  void Populate(Store& store) {
+    ASSERT_OK(store.CreateWorkspace({"ws_1", "one", 1}));
+    ASSERT_OK(store.CreateSource(MakeSource("src_1")));
+    Agent agent;
+    agent.id = "agt_1";
+    agent.workspace_id = "ws_1";
+    agent.name = "agent";
+    agent.target_json = kTargetJson;
+    agent.signing_secret = kAgentSecret;
+    ASSERT_OK(store.CreateAgent(agent));
+    AgentWebhook webhook;
+    webhook.id = "whk_1";
+    webhook.workspace_id = "ws_1";
+    webhook.agent_id = "agt_1";
+    webhook.kind = "agent";
+    webhook.hmac_secret = kWebhookSecret;
+    ASSERT_OK(store.CreateAgentWebhook(webhook));
+  }
+
+  // The Store API answers with the plaintexts.
+  void ExpectPlaintexts(Store& store) {
+    auto source = store.GetSource("ws_1", "src_1");
+    ASSERT_TRUE(source) << source.error().ToString();
+    EXPECT_EQ(source->url_secret, kUrlSecret);
+    EXPECT_EQ(source->signing_secret, kSourceSecret);
+    EXPECT_EQ(source->trigger_config_json, kTriggerConfig);
+    auto all = store.ListAllSources();
+    ASSERT_TRUE(all) << all.error().ToString();
+    ASSERT_EQ(all->size(), 1u);
+    EXPECT_EQ((*all)[0].signing_secret, kSourceSecret);
+    auto agent = store.GetAgent("ws_1", "agt_1");
+    ASSERT_TRUE(agent) << agent.error().ToString();
+    EXPECT_EQ(agent->target_json, kTargetJson);
+    EXPECT_EQ(agent->signing_secret, kAgentSecret);
+    auto agents = store.ListAgents("ws_1");
+    ASSERT_TRUE(agents) << agents.error().ToString();
+    EXPECT_EQ((*agents)[0].target_json, kTargetJson);
+    auto webhook = store.GetAgentWebhook("agt_1", "agent");
+    ASSERT_TRUE(webhook) << webhook.error().ToString();
+    EXPECT_EQ(webhook->hmac_secret, kWebhookSecret);
+    auto webhooks = store.ListAgentWebhooks("ws_1", "agent");
+    ASSERT_TRUE(webhooks) << webhooks.error().ToString();
+    EXPECT_EQ((*webhooks)[0].hmac_secret, kWebhookSecret);
+  }
+
+  void ExpectNoPlaintextInFiles() {
+    const std::string bytes = FileBytes();
+    ASSERT_FALSE(bytes.empty());
+    for (const std::string& secret : Plaintexts()) {
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << secret << " is in the database files";
+    }
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(SqliteStoreSecretsTest, SecretColumnsHoldSealedTextAndTheApiPlaintext) {
+  {
+    auto store = Open(kTestMasterKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    Populate(**store);
+    ExpectPlaintexts(**store);
+    ExpectNoPlaintextInFiles();  // the WAL too: the store is still open
+  }
+  RawDb raw(DbPath());
+  const std::string key_id = crypto::Sealer::KeyIdFor(kTestMasterKey);
+  for (const char* sql :
+       {"SELECT url_secret FROM sources", "SELECT signing_secret FROM sources",
+        "SELECT trigger_config FROM sources", "SELECT target_json FROM agents",
+        "SELECT signing_secret FROM agents", "SELECT hmac_secret FROM agent_webhooks"}) {
+    EXPECT_EQ(raw.Text(sql).rfind("enc:v1:" + key_id + ":", 0), 0u) << sql;
+  }
+  // "none" stays '' (the API tells whether a secret is set anyway).
+  raw.Exec("UPDATE sources SET signing_secret = '' WHERE id = 'src_1'");
+  auto store = Open(kTestMasterKey);
+  ASSERT_TRUE(store) << store.error().ToString();
+  EXPECT_EQ((*store)->GetSource("ws_1", "src_1")->signing_secret, "");
+  ExpectNoPlaintextInFiles();
+}
+
+TEST_F(SqliteStoreSecretsTest, UpdatesAreSealedToo) {
+  auto store = Open(kTestMasterKey);
+  ASSERT_TRUE(store) << store.error().ToString();
+  Populate(**store);
+  Source source = MakeSource("src_1");
+  source.signing_secret = "whsec_ROTATEDsecretPLAIN";
+  ASSERT_OK((*store)->UpdateSource(source));
+  Agent agent = (*store)->GetAgent("ws_1", "agt_1").value();
+  agent.signing_secret = "whsec_ROTATEDagentPLAIN";
+  ASSERT_OK((*store)->UpdateAgent(agent));
+  AgentWebhook webhook = (*store)->GetAgentWebhook("agt_1", "agent").value();
+  webhook.hmac_secret = "ROTATEDwebhookPLAIN";
+  ASSERT_OK((*store)->UpdateAgentWebhook(webhook));
+  EXPECT_EQ((*store)->GetSource("ws_1", "src_1")->signing_secret, "whsec_ROTATEDsecretPLAIN");
+  EXPECT_EQ((*store)->GetAgent("ws_1", "agt_1")->signing_secret, "whsec_ROTATEDagentPLAIN");
+  EXPECT_EQ((*store)->GetAgentWebhook("agt_1", "agent")->hmac_secret, "ROTATEDwebhookPLAIN");
+  const std::string bytes = FileBytes();
+  for (const char* secret :
+       {"whsec_ROTATEDsecretPLAIN", "whsec_ROTATEDagentPLAIN", "ROTATEDwebhookPLAIN"}) {
+    EXPECT_EQ(bytes.find(secret), std::string::npos) << secret;
+  }
+}
+
+TEST_F(SqliteStoreSecretsTest, WrongKeyOnAnExistingDatabaseIsRefusedAtOpen) {
+  {
+    auto store = Open(kTestMasterKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    Populate(**store);
+  }
+  auto wrong = Open(kOtherKey);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code(), crypto::Sealer::kWrongKey);
+  // Names the key the database needs and the one in use, never a secret.
+  EXPECT_NE(wrong.error().message().find(crypto::Sealer::KeyIdFor(kTestMasterKey)),
+            std::string::npos)
+      << wrong.error().message();
+  EXPECT_NE(wrong.error().message().find(crypto::Sealer::KeyIdFor(kOtherKey)), std::string::npos);
+  for (const std::string& secret : Plaintexts()) {
+    EXPECT_EQ(wrong.error().message().find(secret), std::string::npos);
+  }
+  // Without any key, a sealed database does not open either.
+  auto keyless = Open("");
+  ASSERT_FALSE(keyless);
+  EXPECT_NE(keyless.error().message().find("without a master key"), std::string::npos);
+  // Refusing changed nothing: the right key still opens it.
+  auto right = Open(kTestMasterKey);
+  ASSERT_TRUE(right) << right.error().ToString();
+  ExpectPlaintexts(**right);
+}
+
+TEST_F(SqliteStoreSecretsTest, MalformedKeyIsRefusedBeforeTheFileIsCreated) {
+  auto store = Open("too short");
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().type(), ErrorType::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(DbPath()));
+}
+
+TEST_F(SqliteStoreSecretsTest, ValueMovedToAnotherRowOrColumnIsRefused) {
+  {
+    auto store = Open(kTestMasterKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    Populate(**store);
+    Source second = MakeSource("src_2");
+    second.signing_secret = "whsec_SECONDsource";
+    ASSERT_OK((*store)->CreateSource(second));
+  }
+  {
+    // src_1's sealed secret pasted into src_2: same key, but bound to another row.
+    RawDb raw(DbPath());
+    raw.Exec(
+        "UPDATE sources SET signing_secret = (SELECT signing_secret FROM sources WHERE id = "
+        "'src_1') WHERE id = 'src_2'");
+  }
+  auto moved_row = Open(kTestMasterKey);
+  ASSERT_FALSE(moved_row);
+  EXPECT_EQ(moved_row.error().code(), crypto::Sealer::kCorrupt);
+  EXPECT_NE(moved_row.error().message().find("src_2"), std::string::npos)
+      << moved_row.error().message();
+  {
+    // And a row's url_secret pasted into its own signing_secret: bound to another column.
+    RawDb raw(DbPath());
+    raw.Exec("UPDATE sources SET signing_secret = url_secret");
+  }
+  auto moved_column = Open(kTestMasterKey);
+  ASSERT_FALSE(moved_column);
+  EXPECT_EQ(moved_column.error().code(), crypto::Sealer::kCorrupt);
+}
+
+TEST_F(SqliteStoreSecretsTest, TamperedValueIsRefused) {
+  {
+    auto store = Open(kTestMasterKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    Populate(**store);
+  }
+  {
+    RawDb raw(DbPath());
+    std::string sealed = raw.Text("SELECT target_json FROM agents");
+    // Flip one character of the base64 blob (A <-> B changes a bit of the ciphertext or tag).
+    char& c = sealed[sealed.size() - 10];
+    c = c == 'A' ? 'B' : 'A';
+    raw.Exec("UPDATE agents SET target_json = '" + sealed + "'");
+  }
+  auto store = Open(kTestMasterKey);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code(), crypto::Sealer::kCorrupt);
+  EXPECT_NE(store.error().message().find("agents.target_json of agt_1"), std::string::npos)
+      << store.error().message();
+}
+
+TEST_F(SqliteStoreSecretsTest, PlaintextDatabaseIsSealedInPlaceOnceAndServesTheSamePlaintext) {
+  {
+    // The schema only: an older version's database, whose rows follow, written with raw SQL.
+    auto schema = Open("");
+    ASSERT_TRUE(schema) << schema.error().ToString();
+  }
+  {
+    RawDb raw(DbPath());
+    raw.Exec("INSERT INTO workspaces (id, name, created_at) VALUES ('ws_1', 'one', 1)");
+    // A secret rotated before the upgrade: its old value sits in a freed cell of the page.
+    raw.Exec(std::string("INSERT INTO sources (id, workspace_id, name, kind, url_secret, enabled, "
+                         "auth_json, signing_secret, token_hash, allowed_ips, allowed_origins, "
+                         "delivery_id_header, max_body_bytes, created_by, created_at, updated_at, "
+                         "trigger_config) VALUES ('src_1', 'ws_1', 'src_1', 'custom', '") +
+             kUrlSecret + "', 1, '{}', 'whsec_OLDrotatedBEFOREupgrade', '', '[]', '[]', '', 0, " +
+             "'key_1', 1, 1, '" + kTriggerConfig + "')");
+    raw.Exec(std::string("UPDATE sources SET signing_secret = '") + kSourceSecret + "'");
+    raw.Exec(std::string("INSERT INTO agents (id, workspace_id, name, instructions, target_json, "
+                         "signing_secret, max_attempts, concurrency, created_by, created_at, "
+                         "updated_at) VALUES ('agt_1', 'ws_1', 'agent', '', '") +
+             kTargetJson + "', '" + kAgentSecret + "', 8, 4, 'key_1', 1, 1)");
+    raw.Exec(std::string("INSERT INTO agent_webhooks (id, workspace_id, agent_id, kind, enabled, "
+                         "token_hash, token_prefix, event_source, allowed_ips, hmac_secret, "
+                         "description, metadata_json, created_by, created_at, updated_at) VALUES "
+                         "('whk_1', 'ws_1', 'agt_1', 'agent', 1, '', '', '', '[]', '") +
+             kWebhookSecret + "', '', '{}', 'key_1', 1, 1)");
+    ASSERT_NE(FileBytes().find(kSourceSecret), std::string::npos) << "the setup wrote plaintext";
+    ASSERT_NE(FileBytes().find("whsec_OLDrotatedBEFOREupgrade"), std::string::npos);
+  }
+
+  std::string sealed_before;
+  {
+    auto store = Open(kTestMasterKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    ExpectPlaintexts(**store);
+    ExpectNoPlaintextInFiles();
+    EXPECT_EQ(FileBytes().find("whsec_OLDrotatedBEFOREupgrade"), std::string::npos);
+  }
+  {
+    RawDb raw(DbPath());
+    sealed_before = raw.Text("SELECT signing_secret || url_secret FROM sources") +
+                    raw.Text("SELECT target_json || signing_secret FROM agents") +
+                    raw.Text("SELECT hmac_secret FROM agent_webhooks");
+    EXPECT_EQ(sealed_before.find("plain"), std::string::npos);
+  }
+  {
+    // Idempotent: a second open finds everything sealed and rewrites nothing (a second seal
+    // would have drawn new nonces).
+    auto store = Open(kTestMasterKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    ExpectPlaintexts(**store);
+  }
+  RawDb raw(DbPath());
+  EXPECT_EQ(raw.Text("SELECT signing_secret || url_secret FROM sources") +
+                raw.Text("SELECT target_json || signing_secret FROM agents") +
+                raw.Text("SELECT hmac_secret FROM agent_webhooks"),
+            sealed_before);
+}
+
+TEST_F(SqliteStoreSecretsTest, KeylessStoreKeepsPlaintextForTestsOfOtherModules) {
+  auto store = Open("");
+  ASSERT_TRUE(store) << store.error().ToString();
+  Populate(**store);
+  ExpectPlaintexts(**store);
+  store->reset();
+  RawDb raw(DbPath());
+  EXPECT_EQ(raw.Text("SELECT signing_secret FROM sources"), kSourceSecret);
+}
+
+}  // namespace
+}  // namespace triggerd::store

@@ -1,0 +1,123 @@
+// SqliteStore's trigger extras (schema/006_stackai_triggers.sql), kept for the Stack AI-style
+// triggers API: round trip and upsert, workspace scoping, the unscoped FindTrigger, and the
+// cascade when the trigger or its source is deleted.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+#include "test_util.h"
+
+namespace triggerd::store {
+namespace {
+
+using triggerd::testing::TempDir;
+
+class SqliteStoreTriggerExtrasTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteOptions options;
+    options.path = (dir_.path() / "triggerd.db").string();
+    auto opened = OpenSqliteStore(options);
+    ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+    store_ = std::move(opened).value();
+    ASSERT_OK(store_->CreateWorkspace({"ws_one", "one", 1}));
+    ASSERT_OK(store_->CreateWorkspace({"ws_two", "two", 1}));
+    Source source;
+    source.id = "src_one";
+    source.workspace_id = "ws_one";
+    source.name = "gh";
+    source.kind = "github";
+    source.url_secret = "u";
+    source.signing_secret = "s";
+    ASSERT_OK(store_->CreateSource(source));
+    Agent agent;
+    agent.id = "agt_one";
+    agent.workspace_id = "ws_one";
+    agent.name = "bot";
+    ASSERT_OK(store_->CreateAgent(agent));
+    ASSERT_OK(store_->CreateTrigger(MakeTrigger("trg_one")));
+  }
+
+  static Trigger MakeTrigger(std::string id) {
+    Trigger t;
+    t.id = std::move(id);
+    t.workspace_id = "ws_one";
+    t.source_id = "src_one";
+    t.agent_id = "agt_one";
+    t.event_types = {"pull_request"};
+    t.enabled = false;
+    t.created_by = "key_one";
+    return t;
+  }
+
+  static TriggerExtras Extras(std::string connection_id, std::string updated_by, int64_t at) {
+    return TriggerExtras{"trg_one", "ws_one", std::move(connection_id), true, std::move(updated_by),
+                         at};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTriggerExtrasTest, RoundTripsAndReplaces) {
+  EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one").error().type(), ErrorType::kNotFound);
+  ASSERT_OK(store_->PutTriggerExtras(Extras("conn_1", "key_one", 10)));
+  auto got = store_->GetTriggerExtras("ws_one", "trg_one");
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->trigger_id, "trg_one");
+  EXPECT_EQ(got->workspace_id, "ws_one");
+  EXPECT_EQ(got->connection_id, "conn_1");
+  EXPECT_TRUE(got->owns_source);
+  EXPECT_EQ(got->updated_by, "key_one");
+  EXPECT_EQ(got->updated_at, 10);
+
+  TriggerExtras changed = Extras("", "key_two", 20);
+  changed.owns_source = false;
+  ASSERT_OK(store_->PutTriggerExtras(changed));
+  got = store_->GetTriggerExtras("ws_one", "trg_one");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->connection_id, "");
+  EXPECT_FALSE(got->owns_source);
+  EXPECT_EQ(got->updated_by, "key_two");
+  EXPECT_EQ(got->updated_at, 20);
+}
+
+TEST_F(SqliteStoreTriggerExtrasTest, ScopedToTheTriggersWorkspace) {
+  ASSERT_OK(store_->PutTriggerExtras(Extras("conn_1", "key_one", 10)));
+  EXPECT_EQ(store_->GetTriggerExtras("ws_two", "trg_one").error().type(), ErrorType::kNotFound);
+  TriggerExtras foreign = Extras("conn_x", "key_x", 30);
+  foreign.workspace_id = "ws_two";
+  EXPECT_EQ(store_->PutTriggerExtras(foreign).type(), ErrorType::kNotFound);
+  TriggerExtras unknown = Extras("conn_x", "key_x", 30);
+  unknown.trigger_id = "trg_nope";
+  EXPECT_EQ(store_->PutTriggerExtras(unknown).type(), ErrorType::kNotFound);
+  EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one")->connection_id, "conn_1");
+}
+
+TEST_F(SqliteStoreTriggerExtrasTest, FindTriggerIsGlobal) {
+  auto found = store_->FindTrigger("trg_one");
+  ASSERT_TRUE(found.has_value()) << found.error().ToString();
+  EXPECT_EQ(found->workspace_id, "ws_one");
+  EXPECT_EQ(found->source_id, "src_one");
+  EXPECT_EQ(found->event_types, std::vector<std::string>{"pull_request"});
+  EXPECT_EQ(store_->FindTrigger("trg_nope").error().type(), ErrorType::kNotFound);
+}
+
+TEST_F(SqliteStoreTriggerExtrasTest, DeletedWithTheTriggerOrItsSource) {
+  ASSERT_OK(store_->PutTriggerExtras(Extras("conn_1", "key_one", 10)));
+  ASSERT_OK(store_->DeleteTrigger("ws_one", "trg_one"));
+  EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one").error().type(), ErrorType::kNotFound);
+
+  // Re-created under the same id: no leftover row.
+  ASSERT_OK(store_->CreateTrigger(MakeTrigger("trg_one")));
+  EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one").error().type(), ErrorType::kNotFound);
+  ASSERT_OK(store_->PutTriggerExtras(Extras("conn_2", "key_one", 40)));
+  ASSERT_OK(store_->DeleteSource("ws_one", "src_one"));
+  EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one").error().type(), ErrorType::kNotFound);
+  EXPECT_EQ(store_->FindTrigger("trg_one").error().type(), ErrorType::kNotFound);
+}
+
+}  // namespace
+}  // namespace triggerd::store
