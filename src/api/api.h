@@ -99,4 +99,14 @@ struct Bootstrap {
 Result<std::optional<Bootstrap>> BootstrapIfEmpty(store::Store* store, const Clock& clock,
                                                   const std::string& name);
 
+// A new API key, as POST /api/v1/keys makes one (`triggerd key create` too): the record is
+// stored, the full key returned once and never kept.
+struct IssuedKey {
+  store::ApiKey record;
+  std::string secret;
+};
+Result<IssuedKey> IssueApiKey(store::Store* store, const Clock& clock,
+                              const std::string& workspace_id, const std::string& name,
+                              store::Role role, const std::string& created_by);
+
 }  // namespace triggerd::api

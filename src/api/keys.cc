@@ -63,6 +63,14 @@ Result<std::optional<Bootstrap>> BootstrapIfEmpty(store::Store* store, const Clo
   return std::optional<Bootstrap>(Bootstrap{workspace.id, key.secret});
 }
 
+Result<IssuedKey> IssueApiKey(store::Store* store, const Clock& clock,
+                              const std::string& workspace_id, const std::string& name,
+                              store::Role role, const std::string& created_by) {
+  NewKey key = MakeKey(workspace_id, name, role, created_by, clock.NowMicros());
+  TRIGGERD_RETURN_IF_ERROR(store->CreateApiKey(key.record));
+  return IssuedKey{std::move(key.record), std::move(key.secret)};
+}
+
 void RegisterKeyRoutes(http::Router* router, ApiContext* ctx) {
   router->Add("GET", "/api/v1/me", Authed(ctx, [](const Principal& p, http::Request&) {
                 return Json(200, {{"workspace_id", p.workspace_id},

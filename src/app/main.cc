@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/admin_commands.h"
 #include "app/config.h"
 #include "app/filter_command.h"
 #include "app/send_command.h"
@@ -81,6 +82,26 @@ int main(int argc, char** argv) {
   send->add_option("--prefix", send_options.sign.prefix, "hmac: text before the digest");
   send->add_option("--timestamp", send_timestamp, "unix seconds to sign with (default now)");
 
+  triggerd::app::KeyCommand key_command;
+  CLI::App* key = cli.add_subcommand("key", "create, list or revoke API keys in a data dir");
+  key->require_subcommand(1);
+  key->add_option("--data-dir", key_command.data_dir, "the server's data dir (./data)");
+  CLI::App* key_create = key->add_subcommand("create", "issue a key and print it once");
+  key_create->add_option("--workspace", key_command.workspace, "workspace id or name (default)");
+  key_create->add_option("--role", key_command.role, "admin|builder|user (admin)");
+  key_create->add_option("--name", key_command.name, "what the key is for (cli)");
+  key->add_subcommand("list", "every key of every workspace (never the keys themselves)");
+  CLI::App* key_revoke = key->add_subcommand("revoke", "revoke a key at once");
+  key_revoke->add_option("KEY_ID", key_command.key_id, "the key's id (key_…)")->required();
+  for (CLI::App* sub : key->get_subcommands({})) {
+    sub->add_option("--data-dir", key_command.data_dir, "the server's data dir (./data)");
+  }
+
+  std::string migrate_data_dir = "./data";
+  CLI::App* migrate =
+      cli.add_subcommand("migrate", "apply pending database migrations and exit");
+  migrate->add_option("--data-dir", migrate_data_dir, "the server's data dir (./data)");
+
   cli.add_subcommand("version", "print the version")->callback([] {
     std::printf("triggerd %s\n", TRIGGERD_VERSION);
   });
@@ -95,6 +116,11 @@ int main(int argc, char** argv) {
     if (sign_timestamp >= 0) sign_options.timestamp = sign_timestamp;
     return triggerd::app::RunSign(sign_options, std::cout, std::cerr);
   }
+  if (key->parsed()) {
+    for (CLI::App* sub : key->get_subcommands()) key_command.action = sub->get_name();
+    return triggerd::app::RunKey(key_command, std::cout, std::cerr);
+  }
+  if (migrate->parsed()) return triggerd::app::RunMigrate(migrate_data_dir, std::cout, std::cerr);
   if (send->parsed()) {
     if (!send_options.sign.scheme.empty() && send_options.sign.secret.empty()) {
       std::fprintf(stderr, "triggerd: send: --scheme needs --secret\n");

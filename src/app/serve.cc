@@ -1,9 +1,9 @@
 #include "app/serve.h"
 
+#include "app/data_dir.h"
 #include "app/logging.h"
 
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -18,8 +18,6 @@
 #include "api/api.h"
 #include "app/declared.h"
 #include "common/clock.h"
-#include "common/crypto_master_key.h"
-#include "common/crypto_sealer.h"
 #include "dispatch/dispatch.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -80,51 +78,22 @@ int RunServe(const Config& config) {
     declared = std::move(*loaded);
   }
 
-  std::error_code ec;
-  std::filesystem::path data_dir(config.data_dir);
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "triggerd: cannot create data dir %s: %s\n", config.data_dir.c_str(),
-                 ec.message().c_str());
+  auto opened = OpenDataDir(config.data_dir);
+  if (!opened) {
+    std::fprintf(stderr, "triggerd: %s\n", opened.error().message().c_str());
     return 1;
   }
-  ::chmod(data_dir.c_str(), 0700);
-
-  // The master key that seals secrets at rest. Taken out of the environment at once (before any
-  // thread exists, as unsetenv requires): command targets inherit the server's environment.
-  std::optional<std::string> env_key;
-  if (const char* value = std::getenv(crypto::kMasterKeyEnv.data())) env_key = value;
-  ::unsetenv(crypto::kMasterKeyEnv.data());
-  auto master_key = crypto::LoadMasterKey(data_dir, env_key);
-  if (env_key) OPENSSL_cleanse(env_key->data(), env_key->size());
-  if (!master_key) {
-    std::fprintf(stderr, "triggerd: %s\n", master_key.error().message().c_str());
-    return 1;
-  }
-  if (master_key->created) {
+  if (opened->key_created) {
     std::printf("created master key %s: back it up, the secrets in the database cannot be "
                 "recovered without it\n",
-                master_key->origin.c_str());
+                opened->key_origin.c_str());
   }
-  spdlog::info("master key {} from {}", crypto::Sealer::KeyIdFor(master_key->bytes),
-               master_key->origin);
-
-  store::SqliteOptions store_options;
-  store_options.path = (data_dir / "triggerd.db").string();
-  store_options.master_key = master_key->bytes;
-  auto store = store::OpenSqliteStore(store_options);
-  OPENSSL_cleanse(store_options.master_key.data(), store_options.master_key.size());
-  if (!store) {
-    std::fprintf(stderr, "triggerd: %s\n", store.error().message().c_str());
-    if (store.error().code() == crypto::Sealer::kWrongKey) {
-      std::fprintf(stderr, "triggerd: the master key in use came from %s\n",
-                   master_key->origin.c_str());
-    }
-    return 1;
-  }
+  spdlog::info("master key {} from {}", opened->key_id, opened->key_origin);
+  std::filesystem::path data_dir(config.data_dir);
+  store::Store* const store = opened->store.get();
   const Clock& clock = SystemClock::Instance();
 
-  auto bootstrap = api::BootstrapIfEmpty(store->get(), clock, "default");
+  auto bootstrap = api::BootstrapIfEmpty(store, clock, "default");
   if (!bootstrap) {
     std::fprintf(stderr, "triggerd: bootstrap failed: %s\n", bootstrap.error().message().c_str());
     return 1;
@@ -146,7 +115,7 @@ int RunServe(const Config& config) {
   ingest_options.per_source = {config.source_rate_limit, config.source_rate_burst};
   ingest_options.per_workspace = {config.workspace_rate_limit, config.workspace_rate_burst};
   ingest_options.max_pending_bytes = config.max_pending_bytes;
-  ingest::Ingestor ingestor(store->get(), &clock, ingest_options);
+  ingest::Ingestor ingestor(store, &clock, ingest_options);
   if (Status s = ingestor.Reload(); !s.ok()) {
     std::fprintf(stderr, "triggerd: loading sources: %s\n", s.message().c_str());
     return 1;
@@ -159,7 +128,7 @@ int RunServe(const Config& config) {
   dispatch_options.lease = std::chrono::seconds(config.run_lease_seconds);
   // SQLite is one process's file: leases of a previous process are released at once.
   dispatch_options.release_leases_on_start = true;
-  dispatch::Dispatcher dispatcher(store->get(), &clock, dispatch_options);
+  dispatch::Dispatcher dispatcher(store, &clock, dispatch_options);
   if (Status s = dispatcher.Start(); !s.ok()) {
     std::fprintf(stderr, "triggerd: starting dispatch: %s\n", s.message().c_str());
     return 1;
@@ -169,16 +138,16 @@ int RunServe(const Config& config) {
   retention_options.events_max_age = std::chrono::seconds(config.retention_events_seconds);
   retention_options.bodies_max_age = std::chrono::seconds(config.retention_bodies_seconds);
   retention_options.interval = std::chrono::seconds(config.retention_interval_seconds);
-  retention::Job retention_job(store->get(), &clock, retention_options);
+  retention::Job retention_job(store, &clock, retention_options);
 
-  DeclaredApplier applier(store->get(), &ingestor, &dispatcher, &clock);
+  DeclaredApplier applier(store, &ingestor, &dispatcher, &clock);
   if (declared) {
     auto applied = applier.Apply(*declared);
     if (!applied) {
       std::fprintf(stderr, "triggerd: %s: %s\n", config.config_path.c_str(),
                    declared->Redact(applied.error().message()).c_str());
       dispatcher.Stop();
-      (*store)->Close();
+      store->Close();
       return 2;
     }
     spdlog::info("{} ({})", applied->ToString(), config.config_path);
@@ -198,7 +167,7 @@ int RunServe(const Config& config) {
   http::Router router(config.max_body_bytes);
   // Outlives the server: scrapes and the router's observer use it until Stop has returned.
   metrics::Registry metrics_registry;
-  api::ApiContext context{store->get(),
+  api::ApiContext context{store,
                           &ingestor,
                           &dispatcher,
                           &clock,
@@ -210,7 +179,7 @@ int RunServe(const Config& config) {
   schedule::ProducerOptions producer_options;
   producer_options.default_missed = schedule::ParseMissedPolicy(config.schedule_missed)
                                        .value_or(schedule::MissedPolicy::kCatchUp);
-  schedule::Producer producer(store->get(), &ingestor, &clock, producer_options);
+  schedule::Producer producer(store, &ingestor, &clock, producer_options);
   if (Status s = producer.Start(); !s.ok()) {
     std::fprintf(stderr, "triggerd: starting schedules: %s\n", s.message().c_str());
     return 1;
@@ -254,7 +223,7 @@ int RunServe(const Config& config) {
   // Attempts in flight finish and record their results before the store closes.
   dispatcher.Stop();
   retention_job.Stop();
-  (*store)->Close();
+  store->Close();
   spdlog::info("stopped");
   return 0;
 }

@@ -579,5 +579,7 @@ struct SqliteOptions {
 // Opens (creating when needed) the SQLite store. Errors when the file cannot be opened, is not a
 // triggerd database, or has a schema newer than this binary knows.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
+// The schema version OpenSqliteStore brings a database to (the number of built-in migrations).
+int LatestSqliteSchemaVersion();
 
 }  // namespace triggerd::store

@@ -2041,6 +2041,10 @@ Status SqliteStore::ReleaseLeases(std::string_view keep_owner, int64_t now) {
 
 namespace triggerd::store {
 
+int LatestSqliteSchemaVersion() {
+  return static_cast<int>(sqlite::BuiltinMigrations().size());
+}
+
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
   Result<std::unique_ptr<sqlite::SqliteStore>> store = sqlite::SqliteStore::Open(options);
   if (!store) return store.error();
