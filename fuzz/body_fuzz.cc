@@ -13,6 +13,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -30,6 +31,35 @@ namespace {
   std::abort();
 }
 
+// Value equality where NaN equals NaN: Boost.JSON 1.81 reads some numbers with huge exponents
+// (0.0e4300) as NaN, and the same text read twice must count as the same payload.
+bool SameValue(const boost::json::value& a, const boost::json::value& b) {
+  if (a.is_double() && b.is_double() && std::isnan(a.get_double()) && std::isnan(b.get_double())) {
+    return true;
+  }
+  if (a.kind() != b.kind()) return a == b;
+  if (a.is_array()) {
+    const auto& x = a.get_array();
+    const auto& y = b.get_array();
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (!SameValue(x[i], y[i])) return false;
+    }
+    return true;
+  }
+  if (a.is_object()) {
+    const auto& x = a.get_object();
+    const auto& y = b.get_object();
+    if (x.size() != y.size()) return false;
+    for (const auto& [key, value] : x) {
+      const boost::json::value* other = y.if_contains(key);
+      if (other == nullptr || !SameValue(value, *other)) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
 // What ingest keeps for an accepted body must read back as the payload it matched on.
 void CheckStoredFormReparses(const boost::json::value& payload, const std::string& payload_json,
                              std::string_view content_type, std::string_view body) {
@@ -39,7 +69,8 @@ void CheckStoredFormReparses(const boost::json::value& payload, const std::strin
   const std::string_view stored = payload_json.empty() ? body : std::string_view(payload_json);
   boost::json::value reparsed = boost::json::parse(stored, ec, {}, options);
   if (ec) Fail("the stored payload does not re-parse", content_type, body);
-  if (reparsed != payload) Fail("the stored payload re-parses to another value", content_type, body);
+  if (!SameValue(reparsed, payload))
+    Fail("the stored payload re-parses to another value", content_type, body);
 }
 
 }  // namespace
@@ -48,7 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view input(reinterpret_cast<const char*>(data), size);
   const size_t eol = input.find('\n');
   std::string_view content_type = eol == std::string_view::npos ? input : input.substr(0, eol);
-  std::string_view body = eol == std::string_view::npos ? std::string_view() : input.substr(eol + 1);
+  std::string_view body =
+      eol == std::string_view::npos ? std::string_view() : input.substr(eol + 1);
 
   boost::json::value decoded;
   std::string decoded_json;
