@@ -12,8 +12,9 @@ namespace triggerd::ingest {
 
 // Decodes a webhook body by its Content-Type (parameters such as charset ignored):
 //   application/x-www-form-urlencoded: the `payload` field when there is one (GitHub's form
-//     delivery; must be a JSON object or array), else an object of every field ("+" is a space);
-//     `payload_json` gets the payload serialised, since it differs from the body;
+//     delivery; must be a JSON object or array; `payload_json` gets the field's decoded text
+//     as sent), else an object of every field ("+" is a space; `payload_json` gets it
+//     serialised); either way it is what re-parses to `payload`, since the body is not JSON;
 //   application/json, */*+json or no Content-Type: the body must be a JSON object or array
 //     (depth at most 128); `payload_json` stays empty (the body is the payload);
 //   anything else: kUnsupportedMediaType (415).
