@@ -487,6 +487,20 @@ class Store {
   // is never called again (a call in progress is waited for), so its owner may be destroyed;
   // hence do not call this while holding a lock that the listener takes.
   virtual void SetRunsQueuedListener(std::function<void()> listener) = 0;
+  // Several nodes on one database (PostgreSQL): `listener` runs (on a store thread; it must not
+  // block or call the store) within a second after ANOTHER process committed a change to what
+  // nodes cache — workspaces, API keys, sources, agents, triggers (and their webhooks/extras) —
+  // so the caller reloads its caches. Same replacement contract as SetRunsQueuedListener. The
+  // SQLite store has one process, whose own writes its callers already know of: never called.
+  virtual void SetConfigChangedListener(std::function<void()> listener) { (void)listener; }
+  // Several nodes: records that `node_id` is alive at `now` (micros), forgets nodes not seen for
+  // `ttl_micros`, and returns how many nodes are alive, this one included. Nodes call it every
+  // few seconds to share the ingest rate limits (ingest::Ingestor::SetRateShare) and to show the
+  // cluster in /metrics. A one-process store (SQLite) answers 1.
+  virtual Result<int> HeartbeatNode(std::string_view node_id, int64_t now, int64_t ttl_micros) {
+    (void)node_id, (void)now, (void)ttl_micros;
+    return 1;
+  }
 
   // Stops accepting appends, commits everything already queued, waits for it to be durable and
   // closes the database. Idempotent. The destructor calls it.
@@ -581,5 +595,26 @@ struct SqliteOptions {
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
 // The schema version OpenSqliteStore brings a database to (the number of built-in migrations).
 int LatestSqliteSchemaVersion();
+
+struct PostgresOptions {
+  // A libpq connection URI or key/value string, e.g. postgres://user@127.0.0.1:5432/triggerd.
+  std::string url;
+  // Connections for reads and writes (each request borrows one); plus one LISTEN connection.
+  int pool_size = 8;
+  // Upper bound on appends committed in one group-commit transaction (one round trip batch).
+  int max_batch_events = 512;
+  // As SqliteOptions::clock.
+  const Clock* clock = nullptr;
+  // As SqliteOptions::master_key. Every node of a cluster must use the same key.
+  std::string master_key;
+  // Shown as the connections' application_name (pg_stat_activity); e.g. the node's id.
+  std::string application_name = "triggerd";
+};
+
+// Opens the PostgreSQL store: connects, applies pending migrations under an advisory lock (so
+// nodes starting together migrate once), and refuses a schema newer than this binary knows.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
+// The schema version OpenPostgresStore brings a database to.
+int LatestPostgresSchemaVersion();
 
 }  // namespace triggerd::store

@@ -9,19 +9,6 @@
 namespace triggerd::store::sqlite {
 namespace {
 
-std::string Where(const SealedColumn& column, std::string_view row_id) {
-  std::string s;
-  s.append(column.table).append(".").append(column.column).append(" of ").append(row_id);
-  return s;
-}
-
-// The Sealer's context (additional authenticated data) of one value.
-std::string Context(const SealedColumn& column, std::string_view row_id) {
-  std::string s;
-  s.append(column.table).append(".").append(column.column).append(":").append(row_id);
-  return s;
-}
-
 struct PendingSeal {
   const SealedColumn* column;
   std::string row_id;
@@ -48,31 +35,9 @@ Status ScanTable(Connection& db, const SecretCodec& codec, std::string_view tabl
     const std::string id = st->ColumnText(0);
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string stored = st->ColumnText(static_cast<int>(i) + 1);
-      if (stored.empty()) continue;
-      if (crypto::Sealer::IsSealed(stored)) {
-        if (!codec.sealing()) {
-          return Status::InvalidArgument("the database holds sealed secrets (" +
-                                             Where(*columns[i], id) +
-                                             ") but the store was opened without a master key",
-                                         std::string(crypto::Sealer::kCorrupt));
-        }
-        Result<std::string> opened = codec.Open(*columns[i], id, stored);
-        if (opened) continue;
-        if (opened.error().code() == crypto::Sealer::kWrongKey) {
-          std::string needed = crypto::Sealer::KeyIdOf(stored).value_or("?");
-          return Status::InvalidArgument(
-              "the secrets in this database were sealed with master key " + needed +
-                  ", but the master key in use is " + codec.key_id() +
-                  ": start with the key this database was created with (a copy of its "
-                  "master.key, or TRIGGERD_MASTER_KEY); secrets sealed with a lost key cannot be "
-                  "recovered",
-              std::string(crypto::Sealer::kWrongKey));
-        }
-        return Status::InvalidArgument(
-            opened.error().message() + " (the database file was altered or is damaged)",
-            std::string(crypto::Sealer::kCorrupt));
-      }
-      if (codec.sealing()) pending->push_back({columns[i], id, std::move(stored)});
+      bool needs_sealing = false;
+      TRIGGERD_RETURN_IF_ERROR(codec.CheckStored(*columns[i], id, stored, &needs_sealing));
+      if (needs_sealing) pending->push_back({columns[i], id, std::move(stored)});
     }
   }
 }
@@ -95,37 +60,6 @@ Status SealPending(Connection& db, const SecretCodec& codec,
 }
 
 }  // namespace
-
-Result<SecretCodec> SecretCodec::Create(std::string_view master_key) {
-  if (master_key.empty()) return SecretCodec(std::nullopt);
-  Result<crypto::Sealer> sealer = crypto::Sealer::Create(master_key);
-  if (!sealer) return sealer.error();
-  return SecretCodec(std::move(sealer).value());
-}
-
-std::string SecretCodec::Seal(const SealedColumn& column, std::string_view row_id,
-                              std::string_view plaintext) const {
-  if (!sealer_ || plaintext.empty()) return std::string(plaintext);
-  return sealer_->Seal(plaintext, Context(column, row_id));
-}
-
-Result<std::string> SecretCodec::Open(const SealedColumn& column, std::string_view row_id,
-                                      std::string_view stored) const {
-  if (!sealer_ || stored.empty()) return std::string(stored);
-  if (!crypto::Sealer::IsSealed(stored)) {
-    // Every write seals and the scan at open sealed what was there: plaintext here means the
-    // file was changed behind the store's back. Refused, not served: it could be a secret an
-    // attacker with write access to the file chose.
-    return Status::Internal(Where(column, row_id) + ": stored in plaintext, expected sealed",
-                            std::string(crypto::Sealer::kCorrupt));
-  }
-  Result<std::string> opened = sealer_->Open(stored, Context(column, row_id));
-  if (!opened) {
-    return Status::Internal(Where(column, row_id) + ": " + opened.error().message(),
-                            opened.error().code());
-  }
-  return opened;
-}
 
 Status SealSecretsAtRest(Connection& db, const SecretCodec& codec, int* sealed) {
   if (sealed != nullptr) *sealed = 0;

@@ -8,8 +8,8 @@
 // '' (the "none" of these columns) is kept as '': that a source has no signing secret is not a
 // secret (the API says so, has_secret), and '' must keep meaning "none" to every reader.
 //
-// Adding a secret column: add it to kSealedColumns (which drives the scan at open), and Seal/Open
-// it in the row mapping of sqlite_store.cc (the bind and read functions of its table).
+// Adding a secret column: see store/secret_codec.h (kSealedColumns, and every backend's row
+// mapping).
 //
 // Internal to store/sqlite. Thread safety: SecretCodec is immutable; SealSecretsAtRest uses only
 // the connection it is given.
@@ -23,60 +23,14 @@
 #include "common/crypto_sealer.h"
 #include "common/result.h"
 #include "common/status.h"
+#include "store/secret_codec.h"
 
 namespace triggerd::store::sqlite {
 
 class Connection;
 
-// A column holding a secret. Every table listed has a TEXT primary key `id`.
-struct SealedColumn {
-  std::string_view table;
-  std::string_view column;
-};
-
-inline constexpr SealedColumn kSourceUrlSecret{"sources", "url_secret"};
-inline constexpr SealedColumn kSourceSigningSecret{"sources", "signing_secret"};
-// A schedule's or poll's configuration (schema 004): a poll's headers may carry credentials.
-inline constexpr SealedColumn kSourceTriggerConfig{"sources", "trigger_config"};
-// The whole target object: an http target's headers may carry credentials (Authorization, API
-// keys) and its URL userinfo or query may too; a command's argv may hold a token.
-inline constexpr SealedColumn kAgentTargetJson{"agents", "target_json"};
-inline constexpr SealedColumn kAgentSigningSecret{"agents", "signing_secret"};
-inline constexpr SealedColumn kAgentWebhookHmacSecret{"agent_webhooks", "hmac_secret"};
-
-// Every sealed column, grouped by table (SealSecretsAtRest reads one table at a time).
-// Not sealed, on purpose: the *_hash columns (SHA-256 of high-entropy tokens: nothing to
-// recover), sources.auth_json (settings only: header names, algorithms, tolerances),
-// token_prefix / prefix (a few characters to recognise a token, shown by the API).
-inline constexpr SealedColumn kSealedColumns[] = {kSourceUrlSecret,     kSourceSigningSecret,
-                                                  kSourceTriggerConfig, kAgentTargetJson,
-                                                  kAgentSigningSecret,  kAgentWebhookHmacSecret};
-
-class SecretCodec {
- public:
-  // `master_key`: 32 raw bytes, or "" for a store without sealing, which writes these columns in
-  // plaintext: for tests of other modules only (triggerd serve always passes a key; see
-  // SqliteOptions::master_key). kInvalidArgument for any other size.
-  static Result<SecretCodec> Create(std::string_view master_key);
-
-  bool sealing() const { return sealer_.has_value(); }
-  // The key id of the master key ("" when not sealing), for messages.
-  std::string key_id() const { return sealer_ ? sealer_->key_id() : ""; }
-
-  // The text to store for `plaintext` in `column` of row `row_id`.
-  std::string Seal(const SealedColumn& column, std::string_view row_id,
-                   std::string_view plaintext) const;
-  // The plaintext of a stored value. kInternal (naming the column and row, never the value) when
-  // it does not open: another key (code crypto::Sealer::kWrongKey), altered, moved, or a sealed
-  // value met by a store without a key. Without sealing, a value is returned as stored.
-  Result<std::string> Open(const SealedColumn& column, std::string_view row_id,
-                           std::string_view stored) const;
-
- private:
-  explicit SecretCodec(std::optional<crypto::Sealer> sealer) : sealer_(std::move(sealer)) {}
-
-  std::optional<crypto::Sealer> sealer_;
-};
+// SealedColumn, kSealedColumns and SecretCodec are shared with the PostgreSQL store:
+// store/secret_codec.h.
 
 // Run once at open, on the writer connection before the store serves anything, after the
 // migrations. Reads every value of kSealedColumns in one IMMEDIATE transaction:

@@ -1,4 +1,9 @@
-// Tests of SqliteStore on real SQLite files in a temporary directory.
+// The storage contract (store/store.h), run against every backend: value-parameterised over
+// {"sqlite", "postgres"} (store_backend.h picks and opens the backend; a real SQLite file in a
+// temporary directory, or a fresh schema on the PostgreSQL server of TRIGGERD_TEST_PG_URL).
+// Workspaces, API keys, sources, the event log, group commit, listing, reopening and Close.
+// The tests of SQLite's own machinery (writes sharing the group commit, the WAL checkpointer,
+// file-level refusals, fault injection at the VFS) are TEST_F(SqliteStoreTest, …) at the end.
 #include "store/sqlite/sqlite_store.h"
 
 #include <gmock/gmock.h>
@@ -17,9 +22,10 @@
 #include <thread>
 #include <vector>
 
-#include "store/sqlite/migrations.h"
 #include "fault_injection_vfs.h"
+#include "store/sqlite/migrations.h"
 #include "store/store.h"
+#include "store_backend.h"
 #include "test_util.h"
 
 namespace triggerd::store {
@@ -27,13 +33,15 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::BackendNames;
+using testing::BackendParamName;
 using triggerd::testing::TempDir;
 
 constexpr char kWs[] = "ws_one";
 constexpr char kOtherWs[] = "ws_two";
 constexpr char kSrc[] = "src_one";
 
-// Runs SQL on the file through a separate plain connection, to inspect or tamper with it.
+// Runs SQL on a SQLite file through a separate plain connection (the SQLite-only tests).
 void RawExec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -42,21 +50,6 @@ void RawExec(const std::string& path, const std::string& sql) {
   EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << " in " << sql;
   sqlite3_free(err);
   sqlite3_close(db);
-}
-
-std::string RawQueryText(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    const unsigned char* text = sqlite3_column_text(st, 0);
-    out = text ? reinterpret_cast<const char*>(text) : "";
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
 }
 
 Workspace MakeWorkspace(const std::string& id, int64_t created_at = 1000) {
@@ -121,30 +114,37 @@ void ExpectSourcesEqual(const Source& a, const Source& b) {
   EXPECT_EQ(a.updated_at, b.updated_at);
 }
 
-class SqliteStoreTest : public ::testing::Test {
+// The fixture of both kinds of test; the backend is the parameter (StoreContractTest) or SQLite
+// (SqliteStoreTest).
+class StoreTestBase : public ::testing::Test {
  protected:
+  virtual std::string BackendName() const = 0;
+
   void SetUp() override {
-    path_ = (dir_.path() / "triggerd.db").string();
+    backend_ = testing::RequireBackend(BackendName());
+    if (backend_ == nullptr) return;  // skipped (or failed, under CI)
     ASSERT_NO_FATAL_FAILURE(Reopen());
     ASSERT_OK(store_->CreateWorkspace(MakeWorkspace(kWs)));
     ASSERT_OK(store_->CreateWorkspace(MakeWorkspace(kOtherWs, 1001)));
     ASSERT_OK(store_->CreateSource(MakeSource(kWs, kSrc)));
   }
 
+  // SQLite-only tests: the options the backend opens the file with.
   SqliteOptions Options() {
     SqliteOptions options;
-    options.path = path_;
-    options.max_batch_events = max_batch_events_;
-    options.checkpoint_wal_pages = checkpoint_wal_pages_;
-    options.restart_wal_pages = restart_wal_pages_;
-    options.vfs = vfs_;
+    options.path = backend_->location();
+    options.max_batch_events = options_.max_batch_events;
+    options.checkpoint_wal_pages = options_.checkpoint_wal_pages;
+    options.restart_wal_pages = options_.restart_wal_pages;
+    options.vfs = options_.vfs;
+    options.master_key = options_.master_key;
     return options;
   }
 
-  // Closes the current store (if any) and opens the file again.
+  // Closes the current store (if any) and opens the database again.
   void Reopen() {
     store_.reset();
-    Result<std::unique_ptr<Store>> opened = OpenSqliteStore(Options());
+    Result<std::unique_ptr<Store>> opened = backend_->Open(options_);
     ASSERT_OK(opened);
     store_ = std::move(opened).value();
   }
@@ -195,20 +195,28 @@ class SqliteStoreTest : public ::testing::Test {
     return future;
   }
 
-  int64_t CountEvents() { return std::stoll(RawQueryText(path_, "SELECT count(*) FROM events")); }
+  int64_t CountEvents() { return backend_->Int("SELECT count(*) FROM events"); }
 
-  TempDir dir_;
-  std::string path_;
-  int max_batch_events_ = 512;
-  int checkpoint_wal_pages_ = SqliteOptions{}.checkpoint_wal_pages;
-  int restart_wal_pages_ = SqliteOptions{}.restart_wal_pages;
-  std::string vfs_;
+  std::unique_ptr<testing::StoreBackend> backend_;  // outlives store_ (declared first)
+  testing::BackendOptions options_;
   std::unique_ptr<Store> store_;
+};
+
+class StoreContractTest : public StoreTestBase, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::string BackendName() const override { return GetParam(); }
+};
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::ValuesIn(BackendNames()),
+                         BackendParamName);
+
+class SqliteStoreTest : public StoreTestBase {
+ protected:
+  std::string BackendName() const override { return "sqlite"; }
 };
 
 // ---- Workspaces ----
 
-TEST_F(SqliteStoreTest, CreatesGetsAndListsWorkspacesNewestFirst) {
+TEST_P(StoreContractTest, CreatesGetsAndListsWorkspacesNewestFirst) {
   Result<Workspace> got = store_->GetWorkspace(kWs);
   ASSERT_OK(got);
   EXPECT_EQ(got->id, kWs);
@@ -222,13 +230,13 @@ TEST_F(SqliteStoreTest, CreatesGetsAndListsWorkspacesNewestFirst) {
   EXPECT_EQ((*all)[1].id, kWs);
 }
 
-TEST_F(SqliteStoreTest, RejectsDuplicateWorkspaceIdAsConflict) {
+TEST_P(StoreContractTest, RejectsDuplicateWorkspaceIdAsConflict) {
   Status s = store_->CreateWorkspace(MakeWorkspace(kWs));
   EXPECT_EQ(s.type(), ErrorType::kConflict) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("create workspace"));
 }
 
-TEST_F(SqliteStoreTest, UnknownWorkspaceIsNotFound) {
+TEST_P(StoreContractTest, UnknownWorkspaceIsNotFound) {
   EXPECT_EQ(store_->GetWorkspace("ws_nope").error().type(), ErrorType::kNotFound);
 }
 
@@ -247,7 +255,7 @@ ApiKey MakeKey(const std::string& id, const std::string& workspace_id, int64_t c
   return k;
 }
 
-TEST_F(SqliteStoreTest, ApiKeyRoundTripsAndIsFoundByHash) {
+TEST_P(StoreContractTest, ApiKeyRoundTripsAndIsFoundByHash) {
   ApiKey key = MakeKey("key_a", kWs, 10);
   key.role = Role::kAdmin;
   ASSERT_OK(store_->CreateApiKey(key));
@@ -265,18 +273,18 @@ TEST_F(SqliteStoreTest, ApiKeyRoundTripsAndIsFoundByHash) {
   EXPECT_EQ(store_->FindApiKeyByHash("hash_other").error().type(), ErrorType::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, ApiKeyHashIsUnique) {
+TEST_P(StoreContractTest, ApiKeyHashIsUnique) {
   ASSERT_OK(store_->CreateApiKey(MakeKey("key_a", kWs, 10)));
   ApiKey clash = MakeKey("key_b", kOtherWs, 11);
   clash.hash = "hash_key_a";
   EXPECT_EQ(store_->CreateApiKey(clash).type(), ErrorType::kConflict);
 }
 
-TEST_F(SqliteStoreTest, ApiKeyInUnknownWorkspaceIsNotFound) {
+TEST_P(StoreContractTest, ApiKeyInUnknownWorkspaceIsNotFound) {
   EXPECT_EQ(store_->CreateApiKey(MakeKey("key_a", "ws_nope", 10)).type(), ErrorType::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, ListsApiKeysOfOneWorkspaceNewestFirst) {
+TEST_P(StoreContractTest, ListsApiKeysOfOneWorkspaceNewestFirst) {
   ASSERT_OK(store_->CreateApiKey(MakeKey("key_a", kWs, 10)));
   ASSERT_OK(store_->CreateApiKey(MakeKey("key_b", kWs, 30)));
   ASSERT_OK(store_->CreateApiKey(MakeKey("key_c", kWs, 20)));
@@ -288,7 +296,7 @@ TEST_F(SqliteStoreTest, ListsApiKeysOfOneWorkspaceNewestFirst) {
   EXPECT_THAT(ids, ElementsAre("key_b", "key_c", "key_a"));
 }
 
-TEST_F(SqliteStoreTest, RevokedKeyIsNoLongerFoundButStillListed) {
+TEST_P(StoreContractTest, RevokedKeyIsNoLongerFoundButStillListed) {
   ASSERT_OK(store_->CreateApiKey(MakeKey("key_a", kWs, 10)));
   ASSERT_OK(store_->RevokeApiKey(kWs, "key_a", 99));
   EXPECT_EQ(store_->FindApiKeyByHash("hash_key_a").error().type(), ErrorType::kNotFound);
@@ -300,7 +308,7 @@ TEST_F(SqliteStoreTest, RevokedKeyIsNoLongerFoundButStillListed) {
   EXPECT_EQ((*keys)[0].revoked_at, std::optional<int64_t>(99));
 }
 
-TEST_F(SqliteStoreTest, RevokingKeyOfAnotherWorkspaceIsNotFound) {
+TEST_P(StoreContractTest, RevokingKeyOfAnotherWorkspaceIsNotFound) {
   ASSERT_OK(store_->CreateApiKey(MakeKey("key_a", kWs, 10)));
   EXPECT_EQ(store_->RevokeApiKey(kOtherWs, "key_a", 99).type(), ErrorType::kNotFound);
   EXPECT_EQ(store_->RevokeApiKey(kWs, "key_nope", 99).type(), ErrorType::kNotFound);
@@ -309,13 +317,13 @@ TEST_F(SqliteStoreTest, RevokingKeyOfAnotherWorkspaceIsNotFound) {
 
 // ---- Sources ----
 
-TEST_F(SqliteStoreTest, SourceRoundTripsEveryField) {
+TEST_P(StoreContractTest, SourceRoundTripsEveryField) {
   Result<Source> got = store_->GetSource(kWs, kSrc);
   ASSERT_OK(got);
   ExpectSourcesEqual(*got, MakeSource(kWs, kSrc));
 }
 
-TEST_F(SqliteStoreTest, SourceWithEmptyListsAndDisabledRoundTrips) {
+TEST_P(StoreContractTest, SourceWithEmptyListsAndDisabledRoundTrips) {
   Source s = MakeSource(kWs, "src_two");
   s.enabled = false;
   s.allowed_ips.clear();
@@ -327,7 +335,7 @@ TEST_F(SqliteStoreTest, SourceWithEmptyListsAndDisabledRoundTrips) {
   ExpectSourcesEqual(*got, s);
 }
 
-TEST_F(SqliteStoreTest, SourceOfAnotherWorkspaceIsNotFoundForEveryOperation) {
+TEST_P(StoreContractTest, SourceOfAnotherWorkspaceIsNotFoundForEveryOperation) {
   EXPECT_EQ(store_->GetSource(kOtherWs, kSrc).error().type(), ErrorType::kNotFound);
   Source moved = MakeSource(kOtherWs, kSrc);
   moved.name = "hijacked";
@@ -338,12 +346,12 @@ TEST_F(SqliteStoreTest, SourceOfAnotherWorkspaceIsNotFoundForEveryOperation) {
   EXPECT_EQ(still->name, MakeSource(kWs, kSrc).name);
 }
 
-TEST_F(SqliteStoreTest, DuplicateSourceIdIsConflictAndUnknownWorkspaceNotFound) {
+TEST_P(StoreContractTest, DuplicateSourceIdIsConflictAndUnknownWorkspaceNotFound) {
   EXPECT_EQ(store_->CreateSource(MakeSource(kWs, kSrc)).type(), ErrorType::kConflict);
   EXPECT_EQ(store_->CreateSource(MakeSource("ws_nope", "src_x")).type(), ErrorType::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, UpdateSourceReplacesEveryField) {
+TEST_P(StoreContractTest, UpdateSourceReplacesEveryField) {
   Source s = MakeSource(kWs, kSrc);
   s.name = "renamed";
   s.kind = "stripe";
@@ -366,7 +374,7 @@ TEST_F(SqliteStoreTest, UpdateSourceReplacesEveryField) {
   EXPECT_EQ(store_->UpdateSource(MakeSource(kWs, "src_nope")).type(), ErrorType::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, ListsSourcesPerWorkspaceAndAll) {
+TEST_P(StoreContractTest, ListsSourcesPerWorkspaceAndAll) {
   Source b = MakeSource(kWs, "src_b");
   b.created_at = 5000;
   ASSERT_OK(store_->CreateSource(b));
@@ -385,7 +393,7 @@ TEST_F(SqliteStoreTest, ListsSourcesPerWorkspaceAndAll) {
   EXPECT_EQ(ids, (std::set<std::string>{kSrc, "src_b", "src_c"}));
 }
 
-TEST_F(SqliteStoreTest, DeletingSourceKeepsItsEvents) {
+TEST_P(StoreContractTest, DeletingSourceKeepsItsEvents) {
   ASSERT_OK(AppendSync(MakeEvent("evt_1")));
   ASSERT_OK(store_->DeleteSource(kWs, kSrc));
   EXPECT_EQ(store_->GetSource(kWs, kSrc).error().type(), ErrorType::kNotFound);
@@ -401,7 +409,7 @@ TEST_F(SqliteStoreTest, DeletingSourceKeepsItsEvents) {
 
 // ---- Events: append and read back ----
 
-TEST_F(SqliteStoreTest, AppendedEventRoundTripsEveryField) {
+TEST_P(StoreContractTest, AppendedEventRoundTripsEveryField) {
   NewEvent e = MakeEvent("evt_all", kWs, kSrc, "dlv-1", 1'700'000'000'123'456);
   e.content_type = "application/x-www-form-urlencoded";
   e.event_type = "pull_request";
@@ -445,7 +453,7 @@ TEST_F(SqliteStoreTest, AppendedEventRoundTripsEveryField) {
   EXPECT_EQ(got->verification, e.verification);
 }
 
-TEST_F(SqliteStoreTest, EmptyBodyAndNoHeadersRoundTrip) {
+TEST_P(StoreContractTest, EmptyBodyAndNoHeadersRoundTrip) {
   NewEvent e = MakeEvent("evt_empty");
   e.body.clear();
   e.headers.clear();
@@ -458,7 +466,7 @@ TEST_F(SqliteStoreTest, EmptyBodyAndNoHeadersRoundTrip) {
   EXPECT_EQ(got->event_type, "");
 }
 
-TEST_F(SqliteStoreTest, EventOfAnotherWorkspaceIsNotFound) {
+TEST_P(StoreContractTest, EventOfAnotherWorkspaceIsNotFound) {
   ASSERT_OK(AppendSync(MakeEvent("evt_1")));
   EXPECT_EQ(store_->GetEvent(kOtherWs, "evt_1").error().type(), ErrorType::kNotFound);
   EXPECT_EQ(store_->GetEvent(kWs, "evt_nope").error().type(), ErrorType::kNotFound);
@@ -469,7 +477,7 @@ TEST_F(SqliteStoreTest, EventOfAnotherWorkspaceIsNotFound) {
   EXPECT_TRUE(page->items.empty());
 }
 
-TEST_F(SqliteStoreTest, AppendWithDuplicateEventIdFailsWithConflict) {
+TEST_P(StoreContractTest, AppendWithDuplicateEventIdFailsWithConflict) {
   ASSERT_OK(AppendSync(MakeEvent("evt_1")));
   Result<AppendOutcome> again = AppendSync(MakeEvent("evt_1"));
   ASSERT_FALSE(again.has_value());
@@ -479,7 +487,7 @@ TEST_F(SqliteStoreTest, AppendWithDuplicateEventIdFailsWithConflict) {
 
 // ---- De-duplication ----
 
-TEST_F(SqliteStoreTest, RepeatedDeliveryIdReturnsTheFirstEvent) {
+TEST_P(StoreContractTest, RepeatedDeliveryIdReturnsTheFirstEvent) {
   Result<AppendOutcome> first = AppendSync(MakeEvent("evt_1", kWs, kSrc, "dlv", 100));
   ASSERT_OK(first);
   EXPECT_FALSE(first->duplicate);
@@ -492,7 +500,7 @@ TEST_F(SqliteStoreTest, RepeatedDeliveryIdReturnsTheFirstEvent) {
   EXPECT_EQ(store_->Stats().duplicates, 1u);
 }
 
-TEST_F(SqliteStoreTest, SameDeliveryIdOnAnotherSourceOrEmptyIsNotADuplicate) {
+TEST_P(StoreContractTest, SameDeliveryIdOnAnotherSourceOrEmptyIsNotADuplicate) {
   ASSERT_OK(AppendSync(MakeEvent("evt_1", kWs, kSrc, "dlv")));
   Result<AppendOutcome> other_source = AppendSync(MakeEvent("evt_2", kWs, "src_two", "dlv"));
   ASSERT_OK(other_source);
@@ -504,7 +512,7 @@ TEST_F(SqliteStoreTest, SameDeliveryIdOnAnotherSourceOrEmptyIsNotADuplicate) {
   EXPECT_EQ(CountEvents(), 4);
 }
 
-TEST_F(SqliteStoreTest, ConcurrentAppendsOfOneDeliveryIdStoreExactlyOneEvent) {
+TEST_P(StoreContractTest, ConcurrentAppendsOfOneDeliveryIdStoreExactlyOneEvent) {
   constexpr int kThreads = 16;
   std::vector<Result<AppendOutcome>> outcomes(kThreads, Status::Internal("not run"));
   std::vector<std::thread> threads;
@@ -532,7 +540,7 @@ TEST_F(SqliteStoreTest, ConcurrentAppendsOfOneDeliveryIdStoreExactlyOneEvent) {
   EXPECT_EQ(CountEvents(), 1);
 }
 
-TEST_F(SqliteStoreTest, RepeatedDeliveryIdWithinOneBatchIsCaught) {
+TEST_P(StoreContractTest, RepeatedDeliveryIdWithinOneBatchIsCaught) {
   WriterGate gate(*store_);
   uint64_t batches_before = store_->Stats().batches;
   auto a = AppendAsync(MakeEvent("evt_a", kWs, kSrc, "dlv", 10));
@@ -550,7 +558,7 @@ TEST_F(SqliteStoreTest, RepeatedDeliveryIdWithinOneBatchIsCaught) {
 
 // ---- Group commit ----
 
-TEST_F(SqliteStoreTest, QueuedAppendsCommitInOneTransaction) {
+TEST_P(StoreContractTest, QueuedAppendsCommitInOneTransaction) {
   WriterGate gate(*store_);
   StoreStats before = store_->Stats();
   std::vector<std::future<Result<AppendOutcome>>> futures;
@@ -566,8 +574,8 @@ TEST_F(SqliteStoreTest, QueuedAppendsCommitInOneTransaction) {
   EXPECT_EQ(after.queue_depth, 0u);
 }
 
-TEST_F(SqliteStoreTest, BatchesAreCappedAtMaxBatchEvents) {
-  max_batch_events_ = 10;
+TEST_P(StoreContractTest, BatchesAreCappedAtMaxBatchEvents) {
+  options_.max_batch_events = 10;
   ASSERT_NO_FATAL_FAILURE(Reopen());
   WriterGate gate(*store_);
   StoreStats before = store_->Stats();
@@ -581,7 +589,7 @@ TEST_F(SqliteStoreTest, BatchesAreCappedAtMaxBatchEvents) {
   EXPECT_EQ(after.max_batch, 10u);
 }
 
-TEST_F(SqliteStoreTest, ConcurrentAppendersShareCommits) {
+TEST_P(StoreContractTest, ConcurrentAppendersShareCommits) {
   constexpr int kThreads = 64;
   constexpr int kPerThread = 50;
   StoreStats before = store_->Stats();
@@ -611,7 +619,7 @@ TEST_F(SqliteStoreTest, ConcurrentAppendersShareCommits) {
 }
 
 // One event's failure inside a batch fails only that event; the batch still commits.
-TEST_F(SqliteStoreTest, FailingEventInBatchFailsOnlyItself) {
+TEST_P(StoreContractTest, FailingEventInBatchFailsOnlyItself) {
   ASSERT_OK(AppendSync(MakeEvent("evt_taken")));
   WriterGate gate(*store_);
   auto ok1 = AppendAsync(MakeEvent("evt_ok1", kWs, kSrc, "d1"));
@@ -694,8 +702,8 @@ TEST_F(SqliteStoreTest, FailingWriteInABatchFailsOnlyItself) {
 // RESTART the WAL under steady appends, so the -wal file stays near restart_wal_pages instead of
 // growing with everything ever written.
 TEST_F(SqliteStoreTest, BackgroundCheckpointerRestartsTheWalSoItStaysBounded) {
-  checkpoint_wal_pages_ = 16;
-  restart_wal_pages_ = 64;
+  options_.checkpoint_wal_pages = 16;
+  options_.restart_wal_pages = 64;
   ASSERT_NO_FATAL_FAILURE(Reopen());
   constexpr int kThreads = 8;
   constexpr int kMinEvents = 2000;  // ~8 MB of bodies: far more than the bound below
@@ -727,8 +735,8 @@ TEST_F(SqliteStoreTest, BackgroundCheckpointerRestartsTheWalSoItStaysBounded) {
   // restart threshold: what it holds at most is that plus the commits made meanwhile (~2x here).
   // 8x the threshold is a loose bound for slow machines that still fails if the WAL grows with
   // the data, which is several times more.
-  const uintmax_t wal_bytes = std::filesystem::file_size(path_ + "-wal");
-  const uintmax_t bound = 8u * restart_wal_pages_ * (4096 + 24);
+  const uintmax_t wal_bytes = std::filesystem::file_size(backend_->location() + "-wal");
+  const uintmax_t bound = 8u * options_.restart_wal_pages * (4096 + 24);
   const uintmax_t written = static_cast<uintmax_t>(appended.load()) * body.size();
   EXPECT_LE(wal_bytes, bound) << "wal=" << wal_bytes << " written=" << written;
   EXPECT_GT(written, 3 * bound);
@@ -737,11 +745,12 @@ TEST_F(SqliteStoreTest, BackgroundCheckpointerRestartsTheWalSoItStaysBounded) {
 
 // ---- Listing ----
 
-class SqliteStoreListTest : public SqliteStoreTest {
+class StoreListTest : public StoreContractTest {
  protected:
   // 10 events: evt_00..evt_09, received_at 100, 200, …; odd ones from src_odd.
   void SetUp() override {
-    SqliteStoreTest::SetUp();
+    StoreContractTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     for (int i = 0; i < 10; ++i) {
       char id[16];
       std::snprintf(id, sizeof(id), "evt_%02d", i);
@@ -762,8 +771,10 @@ class SqliteStoreListTest : public SqliteStoreTest {
     return page ? std::move(page).value() : Page<Event>{};
   }
 };
+INSTANTIATE_TEST_SUITE_P(Backends, StoreListTest, ::testing::ValuesIn(BackendNames()),
+                         BackendParamName);
 
-TEST_F(SqliteStoreListTest, PagesNewestFirstWithCursorUntilTheEnd) {
+TEST_P(StoreListTest, PagesNewestFirstWithCursorUntilTheEnd) {
   EventQuery q;
   q.workspace_id = kWs;
   q.limit = 4;
@@ -783,7 +794,7 @@ TEST_F(SqliteStoreListTest, PagesNewestFirstWithCursorUntilTheEnd) {
   EXPECT_FALSE(p3.next_cursor.has_value());
 }
 
-TEST_F(SqliteStoreListTest, ExactlyFullLastPageHasNoCursor) {
+TEST_P(StoreListTest, ExactlyFullLastPageHasNoCursor) {
   EventQuery q;
   q.workspace_id = kWs;
   q.limit = 10;
@@ -794,7 +805,7 @@ TEST_F(SqliteStoreListTest, ExactlyFullLastPageHasNoCursor) {
   EXPECT_TRUE(List(q).next_cursor.has_value());
 }
 
-TEST_F(SqliteStoreListTest, FiltersBySource) {
+TEST_P(StoreListTest, FiltersBySource) {
   EventQuery q;
   q.workspace_id = kWs;
   q.source_id = "src_odd";
@@ -805,7 +816,7 @@ TEST_F(SqliteStoreListTest, FiltersBySource) {
   EXPECT_THAT(Ids(List(q)), ElementsAre("evt_03", "evt_01"));
 }
 
-TEST_F(SqliteStoreListTest, FiltersBySinceAndUntilHalfOpen) {
+TEST_P(StoreListTest, FiltersBySinceAndUntilHalfOpen) {
   EventQuery q;
   q.workspace_id = kWs;
   q.since = 300;  // inclusive: evt_02
@@ -819,8 +830,8 @@ TEST_F(SqliteStoreListTest, FiltersBySinceAndUntilHalfOpen) {
   EXPECT_THAT(Ids(List(q)), ElementsAre("evt_00"));
 }
 
-TEST_F(SqliteStoreListTest, FiltersByStatus) {
-  RawExec(path_, "UPDATE events SET status = 'dispatched' WHERE id IN ('evt_02', 'evt_07')");
+TEST_P(StoreListTest, FiltersByStatus) {
+  backend_->Exec("UPDATE events SET status = 'dispatched' WHERE id IN ('evt_02', 'evt_07')");
   EventQuery q;
   q.workspace_id = kWs;
   q.status = "dispatched";
@@ -831,8 +842,8 @@ TEST_F(SqliteStoreListTest, FiltersByStatus) {
   EXPECT_EQ(List(q).items.size(), 8u);
 }
 
-TEST_F(SqliteStoreListTest, CombinesEveryFilter) {
-  RawExec(path_, "UPDATE events SET status = 'x' WHERE id IN ('evt_03', 'evt_05', 'evt_09')");
+TEST_P(StoreListTest, CombinesEveryFilter) {
+  backend_->Exec("UPDATE events SET status = 'x' WHERE id IN ('evt_03', 'evt_05', 'evt_09')");
   EventQuery q;
   q.workspace_id = kWs;
   q.source_id = "src_odd";
@@ -845,7 +856,7 @@ TEST_F(SqliteStoreListTest, CombinesEveryFilter) {
   EXPECT_THAT(Ids(List(q)), ElementsAre("evt_03"));
 }
 
-TEST_F(SqliteStoreListTest, ClampsLimitTo1Through500) {
+TEST_P(StoreListTest, ClampsLimitTo1Through500) {
   EventQuery q;
   q.workspace_id = kWs;
   q.limit = 0;
@@ -866,7 +877,7 @@ TEST_F(SqliteStoreListTest, ClampsLimitTo1Through500) {
 
 // ---- Durability across reopen, schema versions ----
 
-TEST_F(SqliteStoreTest, ReopeningTheFileKeepsEverything) {
+TEST_P(StoreContractTest, ReopeningTheFileKeepsEverything) {
   ApiKey key = MakeKey("key_a", kWs, 10);
   ASSERT_OK(store_->CreateApiKey(key));
   NewEvent e = MakeEvent("evt_1", kWs, kSrc, "dlv");
@@ -891,35 +902,35 @@ TEST_F(SqliteStoreTest, ReopeningTheFileKeepsEverything) {
   EXPECT_EQ(dup->event_id, "evt_1");
 }
 
-TEST_F(SqliteStoreTest, SequenceNumbersAreNeverReusedAfterDeletion) {
+TEST_P(StoreContractTest, SequenceNumbersAreNeverReusedAfterDeletion) {
   ASSERT_OK(AppendSync(MakeEvent("evt_1")));
   ASSERT_OK(AppendSync(MakeEvent("evt_2")));
   int64_t seq2 = store_->GetEvent(kWs, "evt_2")->seq;
-  RawExec(path_, "DELETE FROM events WHERE id = 'evt_2'");
+  backend_->Exec("DELETE FROM events WHERE id = 'evt_2'");
   ASSERT_OK(AppendSync(MakeEvent("evt_3")));
   EXPECT_GT(store_->GetEvent(kWs, "evt_3")->seq, seq2);
 }
 
 TEST_F(SqliteStoreTest, OpensInWalModeWithSchemaVersionSet) {
-  EXPECT_EQ(RawQueryText(path_, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(backend_->Text("PRAGMA journal_mode"), "wal");
   // The newest built-in migration's version.
-  EXPECT_EQ(RawQueryText(path_, "PRAGMA user_version"),
+  EXPECT_EQ(backend_->Text("PRAGMA user_version"),
             std::to_string(sqlite::BuiltinMigrations().back().version));
-  EXPECT_EQ(RawQueryText(path_, "PRAGMA application_id"), std::to_string(0x54524744));
+  EXPECT_EQ(backend_->Text("PRAGMA application_id"), std::to_string(0x54524744));
 }
 
 TEST_F(SqliteStoreTest, RefusesDatabaseWithNewerSchemaVersion) {
   store_->Close();
-  RawExec(path_, "PRAGMA user_version = 99");
+  backend_->Exec("PRAGMA user_version = 99");
   Result<std::unique_ptr<Store>> opened = OpenSqliteStore(Options());
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().code(), "schema_too_new");
   EXPECT_THAT(opened.error().message(), HasSubstr("99"));
-  EXPECT_EQ(RawQueryText(path_, "PRAGMA user_version"), "99");  // untouched
+  EXPECT_EQ(backend_->Text("PRAGMA user_version"), "99");  // untouched
 }
 
 TEST_F(SqliteStoreTest, RefusesSqliteFileOfAnotherApplication) {
-  std::string other = (dir_.path() / "other.db").string();
+  std::string other = (std::filesystem::path(backend_->location()).parent_path() / "other.db").string();
   RawExec(other, "CREATE TABLE t (x); PRAGMA user_version = 1;");
   SqliteOptions options = Options();
   options.path = other;
@@ -927,7 +938,7 @@ TEST_F(SqliteStoreTest, RefusesSqliteFileOfAnotherApplication) {
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().code(), "not_triggerd_database");
 
-  std::string unversioned = (dir_.path() / "unversioned.db").string();
+  std::string unversioned = (std::filesystem::path(backend_->location()).parent_path() / "unversioned.db").string();
   RawExec(unversioned, "CREATE TABLE t (x)");
   options.path = unversioned;
   opened = OpenSqliteStore(options);
@@ -936,7 +947,7 @@ TEST_F(SqliteStoreTest, RefusesSqliteFileOfAnotherApplication) {
 }
 
 TEST_F(SqliteStoreTest, RefusesFileThatIsNotADatabase) {
-  std::string junk = (dir_.path() / "junk.db").string();
+  std::string junk = (std::filesystem::path(backend_->location()).parent_path() / "junk.db").string();
   FILE* f = std::fopen(junk.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   std::fputs("this is not a database, just some text long enough to be a header......", f);
@@ -951,7 +962,7 @@ TEST_F(SqliteStoreTest, RefusesFileThatIsNotADatabase) {
 
 TEST_F(SqliteStoreTest, ErrorsWhenDirectoryDoesNotExist) {
   SqliteOptions options = Options();
-  options.path = (dir_.path() / "missing" / "triggerd.db").string();
+  options.path = (std::filesystem::path(backend_->location()).parent_path() / "missing" / "triggerd.db").string();
   Result<std::unique_ptr<Store>> opened = OpenSqliteStore(options);
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().type(), ErrorType::kInternal);
@@ -960,7 +971,7 @@ TEST_F(SqliteStoreTest, ErrorsWhenDirectoryDoesNotExist) {
 
 // ---- Close ----
 
-TEST_F(SqliteStoreTest, CloseDrainsQueuedAppendsAndThenRejects) {
+TEST_P(StoreContractTest, CloseDrainsQueuedAppendsAndThenRejects) {
   struct Probe {
     std::atomic<bool> done{false};
     Status status;
@@ -1009,7 +1020,7 @@ TEST_F(SqliteStoreTest, CloseDrainsQueuedAppendsAndThenRejects) {
   EXPECT_EQ(store_->GetEvent(kWs, "evt_late").error().type(), ErrorType::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, CloseIsIdempotentAndLaterCallsAreUnavailable) {
+TEST_P(StoreContractTest, CloseIsIdempotentAndLaterCallsAreUnavailable) {
   store_->Close();
   store_->Close();
   EXPECT_EQ(store_->CreateWorkspace(MakeWorkspace("ws_late")).type(), ErrorType::kUnavailable);
@@ -1019,7 +1030,7 @@ TEST_F(SqliteStoreTest, CloseIsIdempotentAndLaterCallsAreUnavailable) {
   EXPECT_EQ(store_->ListEvents(q).error().type(), ErrorType::kUnavailable);
 }
 
-TEST_F(SqliteStoreTest, ConcurrentCloseCallsAllReturnAfterTheDrain) {
+TEST_P(StoreContractTest, ConcurrentCloseCallsAllReturnAfterTheDrain) {
   auto pending = AppendAsync(MakeEvent("evt_1"));
   std::thread a([this] { store_->Close(); });
   std::thread b([this] { store_->Close(); });
@@ -1050,7 +1061,7 @@ TEST_F(SqliteStoreTest, ManagementWriteFromAnAppendCallbackFailsInsteadOfDeadloc
   EXPECT_EQ(s.type(), ErrorType::kInternal);
 }
 
-TEST_F(SqliteStoreTest, ReadsRunConcurrentlyWithAppends) {
+TEST_P(StoreContractTest, ReadsRunConcurrentlyWithAppends) {
   std::atomic<bool> stop{false};
   std::atomic<int> reads{0};
   std::vector<std::thread> readers;
@@ -1076,7 +1087,7 @@ TEST_F(SqliteStoreTest, ReadsRunConcurrentlyWithAppends) {
 class SqliteStoreFaultTest : public SqliteStoreTest {
  protected:
   void SetUp() override {
-    vfs_ = testing::FaultInjectionVfs::Instance().name();
+    options_.vfs = testing::FaultInjectionVfs::Instance().name();
     SqliteStoreTest::SetUp();
   }
   void TearDown() override { testing::FaultInjectionVfs::Instance().set_fail_sync(false); }
@@ -1167,7 +1178,7 @@ TEST_F(SqliteStoreFaultTest, FailedFsyncFailsAManagementWrite) {
 
 // ---- Measurement (not a check): run with --gtest_also_run_disabled_tests ----
 
-TEST_F(SqliteStoreTest, DISABLED_MeasureAppendThroughput) {
+TEST_P(StoreContractTest, DISABLED_MeasureAppendThroughput) {
   auto run = [&](int threads, int per_thread, const std::string& tag) {
     StoreStats before = store_->Stats();
     auto start = std::chrono::steady_clock::now();

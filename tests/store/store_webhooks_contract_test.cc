@@ -1,4 +1,5 @@
-// SqliteStore's agent webhooks (schema/003_webhooks.sql): one per agent and kind, token lookup,
+// The Store's agent webhooks (schema/003_webhooks.sql; PostgreSQL: schema/postgres/001_init.sql),
+// on every backend (store_backend.h): one per agent and kind, token lookup,
 // workspace scoping of writes, and the cascade when the agent is deleted.
 #include <gtest/gtest.h>
 
@@ -6,19 +7,21 @@
 #include <string>
 
 #include "store/store.h"
+#include "store_backend.h"
 #include "test_util.h"
 
 namespace triggerd::store {
 namespace {
 
-using triggerd::testing::TempDir;
 
-class SqliteStoreWebhooksTest : public ::testing::Test {
+class StoreWebhooksTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    SqliteOptions options;
-    options.path = (dir_.path() / "triggerd.db").string();
-    auto opened = OpenSqliteStore(options);
+    backend_ = testing::RequireBackend(GetParam());
+    if (backend_ == nullptr) return;  // skipped (or failed, under CI)
+    testing::BackendOptions options;
+    options.master_key = "";  // secrets at rest: store_secrets_contract_test.cc
+    auto opened = backend_->Open(options);
     ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
     store_ = std::move(opened).value();
     ASSERT_OK(store_->CreateWorkspace({"ws_one", "one", 1}));
@@ -46,11 +49,13 @@ class SqliteStoreWebhooksTest : public ::testing::Test {
     return w;
   }
 
-  TempDir dir_;
+  std::unique_ptr<testing::StoreBackend> backend_;  // outlives store_ (declared first)
   std::unique_ptr<Store> store_;
 };
+INSTANTIATE_TEST_SUITE_P(Backends, StoreWebhooksTest, ::testing::ValuesIn(testing::BackendNames()),
+                         testing::BackendParamName);
 
-TEST_F(SqliteStoreWebhooksTest, RoundTripsEveryFieldAndFindsByToken) {
+TEST_P(StoreWebhooksTest, RoundTripsEveryFieldAndFindsByToken) {
   ASSERT_OK(store_->CreateAgentWebhook(Webhook("whk_d", "dagu", "hash1")));
   auto got = store_->GetAgentWebhook("agt_one", "dagu");
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
@@ -67,7 +72,7 @@ TEST_F(SqliteStoreWebhooksTest, RoundTripsEveryFieldAndFindsByToken) {
   EXPECT_EQ(store_->GetAgentWebhook("agt_one", "agent").error().type(), ErrorType::kNotFound);
 }
 
-TEST_F(SqliteStoreWebhooksTest, OneWebhookPerAgentAndKind) {
+TEST_P(StoreWebhooksTest, OneWebhookPerAgentAndKind) {
   ASSERT_OK(store_->CreateAgentWebhook(Webhook("whk_d", "dagu", "hash1")));
   EXPECT_EQ(store_->CreateAgentWebhook(Webhook("whk_d2", "dagu", "hash2")).type(),
             ErrorType::kConflict);
@@ -78,7 +83,7 @@ TEST_F(SqliteStoreWebhooksTest, OneWebhookPerAgentAndKind) {
   EXPECT_EQ(store_->ListAgentWebhooks("ws_two", "dagu")->size(), 0u);
 }
 
-TEST_F(SqliteStoreWebhooksTest, WritesAreScopedToTheWorkspace) {
+TEST_P(StoreWebhooksTest, WritesAreScopedToTheWorkspace) {
   AgentWebhook foreign = Webhook("whk_x", "dagu", "hash9");
   foreign.workspace_id = "ws_two";  // the agent is in ws_one
   EXPECT_EQ(store_->CreateAgentWebhook(foreign).type(), ErrorType::kNotFound);
@@ -98,7 +103,7 @@ TEST_F(SqliteStoreWebhooksTest, WritesAreScopedToTheWorkspace) {
   EXPECT_EQ(store_->GetAgentWebhook("agt_one", "dagu").error().type(), ErrorType::kNotFound);
 }
 
-TEST_F(SqliteStoreWebhooksTest, DeletingTheAgentDeletesItsWebhooks) {
+TEST_P(StoreWebhooksTest, DeletingTheAgentDeletesItsWebhooks) {
   ASSERT_OK(store_->CreateAgentWebhook(Webhook("whk_d", "dagu", "hash1")));
   ASSERT_OK(store_->CreateAgentWebhook(Webhook("whk_a", "agent", "")));
   ASSERT_OK(store_->DeleteAgent("ws_one", "agt_one"));  // not blocked, unlike by a trigger

@@ -1,8 +1,9 @@
-// Secrets at rest in the SQLite store (store/sqlite/secrets.h, docs/storage.md "Secrets at
-// rest"): sealed columns hold only sealed text, the Store API gives plaintext back, a database of
-// an older version is sealed in place at open, and a wrong key or an altered value stops the open.
+// Secrets at rest (store/secret_codec.h, docs/storage.md "Secrets at rest") on every backend
+// (store_backend.h): sealed columns hold only sealed text, the Store API gives plaintext back, a
+// database of an older version is sealed in place at open, and a wrong key or an altered value
+// stops the open. That no plaintext is left anywhere in the files (freed cells, the WAL) is
+// SQLite's promise (VACUUM at the upgrade); on PostgreSQL the columns are checked instead.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <filesystem>
 #include <memory>
@@ -11,13 +12,13 @@
 
 #include "common/crypto_sealer.h"
 #include "store/store.h"
+#include "store_backend.h"
 #include "test_util.h"
 
 namespace triggerd::store {
 namespace {
 
 using triggerd::testing::kTestMasterKey;
-using triggerd::testing::TempDir;
 
 constexpr std::string_view kOtherKey = "another-master-key-32-bytes-long";
 static_assert(kOtherKey.size() == 32);
@@ -32,57 +33,52 @@ constexpr char kTargetJson[] = R"({"type":"http","url":"https://agent.example/ho
 constexpr char kAgentSecret[] = "whsec_AGENTsigningSECRETplain===";
 constexpr char kWebhookSecret[] = "WEBHOOKhmacSECRETplain";
 
-// Raw access to the file, as someone holding a copy of it would have.
-class RawDb {
- public:
-  explicit RawDb(const std::filesystem::path& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~RawDb() { sqlite3_close(db_); }
-  void Exec(const std::string& sql) {
-    char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-        << sql << ": " << (error ? error : "");
-    sqlite3_free(error);
-  }
-  std::string Text(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
-    std::string out;
-    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    } else {
-      ADD_FAILURE() << "no row: " << sql;
-    }
-    sqlite3_finalize(st);
-    return out;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-class SqliteStoreSecretsTest : public ::testing::Test {
+class StoreSecretsTest : public ::testing::TestWithParam<std::string> {
  protected:
-  std::filesystem::path DbPath() const { return dir_.path() / "triggerd.db"; }
+  void SetUp() override {
+    backend_ = testing::RequireBackend(GetParam());
+    if (backend_ == nullptr) return;  // skipped (or failed, under CI)
+  }
 
   Result<std::unique_ptr<Store>> Open(std::string_view key) {
-    SqliteOptions options;
-    options.path = DbPath().string();
+    testing::BackendOptions options;
     options.master_key = std::string(key);
-    return OpenSqliteStore(options);
+    return backend_->Open(options);
   }
 
-  // Every byte of the database files (main file and WAL, when there is one).
-  std::string FileBytes() const {
+  // Raw access to the database, as someone holding a copy of it would have.
+  testing::StoreBackend& raw() { return *backend_; }
+
+  // SQLite: every byte of the database files (main file and WAL, when there is one).
+  // PostgreSQL: every value of the secret columns (the server's files are not ours to read).
+  std::string FileBytes() {
     std::string bytes;
-    for (const char* suffix : {"", "-wal"}) {
-      std::filesystem::path path = DbPath().string() + suffix;
-      if (std::filesystem::exists(path)) bytes += testing::ReadFileOrDie(path);
+    if (backend_->sqlite()) {
+      for (const char* suffix : {"", "-wal"}) {
+        std::filesystem::path path = backend_->location() + suffix;
+        if (std::filesystem::exists(path)) bytes += triggerd::testing::ReadFileOrDie(path);
+      }
+      return bytes;
     }
-    return bytes;
+    for (const char* sql :
+         {"SELECT coalesce(string_agg(url_secret || signing_secret || trigger_config, ''), '') "
+          "FROM sources",
+          "SELECT coalesce(string_agg(target_json || signing_secret, ''), '') FROM agents",
+          "SELECT coalesce(string_agg(hmac_secret, ''), '') FROM agent_webhooks"}) {
+      bytes += backend_->Text(sql);
+    }
+    return bytes.empty() ? std::string("(no secret columns)") : bytes;
   }
+
+  // True when opening created the database (a file, or tables in the schema).
+  bool DatabaseCreated() {
+    if (backend_->sqlite()) return std::filesystem::exists(backend_->location());
+    return backend_->Int("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_schema = current_schema()") > 0;
+  }
+
+  // A boolean literal for raw SQL.
+  std::string True() const { return backend_->sqlite() ? "1" : "true"; }
 
   static std::vector<std::string> Plaintexts() {
     return {kUrlSecret,    "POLLCREDplain", "AGENTAUTHplain",
@@ -155,10 +151,12 @@ class SqliteStoreSecretsTest : public ::testing::Test {
     }
   }
 
-  TempDir dir_;
+  std::unique_ptr<testing::StoreBackend> backend_;
 };
+INSTANTIATE_TEST_SUITE_P(Backends, StoreSecretsTest, ::testing::ValuesIn(testing::BackendNames()),
+                         testing::BackendParamName);
 
-TEST_F(SqliteStoreSecretsTest, SecretColumnsHoldSealedTextAndTheApiPlaintext) {
+TEST_P(StoreSecretsTest, SecretColumnsHoldSealedTextAndTheApiPlaintext) {
   {
     auto store = Open(kTestMasterKey);
     ASSERT_TRUE(store) << store.error().ToString();
@@ -166,23 +164,22 @@ TEST_F(SqliteStoreSecretsTest, SecretColumnsHoldSealedTextAndTheApiPlaintext) {
     ExpectPlaintexts(**store);
     ExpectNoPlaintextInFiles();  // the WAL too: the store is still open
   }
-  RawDb raw(DbPath());
   const std::string key_id = crypto::Sealer::KeyIdFor(kTestMasterKey);
   for (const char* sql :
        {"SELECT url_secret FROM sources", "SELECT signing_secret FROM sources",
         "SELECT trigger_config FROM sources", "SELECT target_json FROM agents",
         "SELECT signing_secret FROM agents", "SELECT hmac_secret FROM agent_webhooks"}) {
-    EXPECT_EQ(raw.Text(sql).rfind("enc:v1:" + key_id + ":", 0), 0u) << sql;
+    EXPECT_EQ(raw().Text(sql).rfind("enc:v1:" + key_id + ":", 0), 0u) << sql;
   }
   // "none" stays '' (the API tells whether a secret is set anyway).
-  raw.Exec("UPDATE sources SET signing_secret = '' WHERE id = 'src_1'");
+  raw().Exec("UPDATE sources SET signing_secret = '' WHERE id = 'src_1'");
   auto store = Open(kTestMasterKey);
   ASSERT_TRUE(store) << store.error().ToString();
   EXPECT_EQ((*store)->GetSource("ws_1", "src_1")->signing_secret, "");
   ExpectNoPlaintextInFiles();
 }
 
-TEST_F(SqliteStoreSecretsTest, UpdatesAreSealedToo) {
+TEST_P(StoreSecretsTest, UpdatesAreSealedToo) {
   auto store = Open(kTestMasterKey);
   ASSERT_TRUE(store) << store.error().ToString();
   Populate(**store);
@@ -205,7 +202,7 @@ TEST_F(SqliteStoreSecretsTest, UpdatesAreSealedToo) {
   }
 }
 
-TEST_F(SqliteStoreSecretsTest, WrongKeyOnAnExistingDatabaseIsRefusedAtOpen) {
+TEST_P(StoreSecretsTest, WrongKeyOnAnExistingDatabaseIsRefusedAtOpen) {
   {
     auto store = Open(kTestMasterKey);
     ASSERT_TRUE(store) << store.error().ToString();
@@ -232,14 +229,14 @@ TEST_F(SqliteStoreSecretsTest, WrongKeyOnAnExistingDatabaseIsRefusedAtOpen) {
   ExpectPlaintexts(**right);
 }
 
-TEST_F(SqliteStoreSecretsTest, MalformedKeyIsRefusedBeforeTheFileIsCreated) {
+TEST_P(StoreSecretsTest, MalformedKeyIsRefusedBeforeTheDatabaseIsCreated) {
   auto store = Open("too short");
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().type(), ErrorType::kInvalidArgument);
-  EXPECT_FALSE(std::filesystem::exists(DbPath()));
+  EXPECT_FALSE(DatabaseCreated());
 }
 
-TEST_F(SqliteStoreSecretsTest, ValueMovedToAnotherRowOrColumnIsRefused) {
+TEST_P(StoreSecretsTest, ValueMovedToAnotherRowOrColumnIsRefused) {
   {
     auto store = Open(kTestMasterKey);
     ASSERT_TRUE(store) << store.error().ToString();
@@ -250,8 +247,7 @@ TEST_F(SqliteStoreSecretsTest, ValueMovedToAnotherRowOrColumnIsRefused) {
   }
   {
     // src_1's sealed secret pasted into src_2: same key, but bound to another row.
-    RawDb raw(DbPath());
-    raw.Exec(
+      raw().Exec(
         "UPDATE sources SET signing_secret = (SELECT signing_secret FROM sources WHERE id = "
         "'src_1') WHERE id = 'src_2'");
   }
@@ -262,27 +258,25 @@ TEST_F(SqliteStoreSecretsTest, ValueMovedToAnotherRowOrColumnIsRefused) {
       << moved_row.error().message();
   {
     // And a row's url_secret pasted into its own signing_secret: bound to another column.
-    RawDb raw(DbPath());
-    raw.Exec("UPDATE sources SET signing_secret = url_secret");
+      raw().Exec("UPDATE sources SET signing_secret = url_secret");
   }
   auto moved_column = Open(kTestMasterKey);
   ASSERT_FALSE(moved_column);
   EXPECT_EQ(moved_column.error().code(), crypto::Sealer::kCorrupt);
 }
 
-TEST_F(SqliteStoreSecretsTest, TamperedValueIsRefused) {
+TEST_P(StoreSecretsTest, TamperedValueIsRefused) {
   {
     auto store = Open(kTestMasterKey);
     ASSERT_TRUE(store) << store.error().ToString();
     Populate(**store);
   }
   {
-    RawDb raw(DbPath());
-    std::string sealed = raw.Text("SELECT target_json FROM agents");
+      std::string sealed = raw().Text("SELECT target_json FROM agents");
     // Flip one character of the base64 blob (A <-> B changes a bit of the ciphertext or tag).
     char& c = sealed[sealed.size() - 10];
     c = c == 'A' ? 'B' : 'A';
-    raw.Exec("UPDATE agents SET target_json = '" + sealed + "'");
+    raw().Exec("UPDATE agents SET target_json = '" + sealed + "'");
   }
   auto store = Open(kTestMasterKey);
   ASSERT_FALSE(store);
@@ -291,34 +285,35 @@ TEST_F(SqliteStoreSecretsTest, TamperedValueIsRefused) {
       << store.error().message();
 }
 
-TEST_F(SqliteStoreSecretsTest, PlaintextDatabaseIsSealedInPlaceOnceAndServesTheSamePlaintext) {
+TEST_P(StoreSecretsTest, PlaintextDatabaseIsSealedInPlaceOnceAndServesTheSamePlaintext) {
   {
     // The schema only: an older version's database, whose rows follow, written with raw SQL.
     auto schema = Open("");
     ASSERT_TRUE(schema) << schema.error().ToString();
   }
   {
-    RawDb raw(DbPath());
-    raw.Exec("INSERT INTO workspaces (id, name, created_at) VALUES ('ws_1', 'one', 1)");
+      raw().Exec("INSERT INTO workspaces (id, name, created_at) VALUES ('ws_1', 'one', 1)");
     // A secret rotated before the upgrade: its old value sits in a freed cell of the page.
-    raw.Exec(std::string("INSERT INTO sources (id, workspace_id, name, kind, url_secret, enabled, "
+    raw().Exec(std::string("INSERT INTO sources (id, workspace_id, name, kind, url_secret, enabled, "
                          "auth_json, signing_secret, token_hash, allowed_ips, allowed_origins, "
                          "delivery_id_header, max_body_bytes, created_by, created_at, updated_at, "
                          "trigger_config) VALUES ('src_1', 'ws_1', 'src_1', 'custom', '") +
-             kUrlSecret + "', 1, '{}', 'whsec_OLDrotatedBEFOREupgrade', '', '[]', '[]', '', 0, " +
+             kUrlSecret + "', " + True() + ", '{}', 'whsec_OLDrotatedBEFOREupgrade', '', '[]', '[]', '', 0, " +
              "'key_1', 1, 1, '" + kTriggerConfig + "')");
-    raw.Exec(std::string("UPDATE sources SET signing_secret = '") + kSourceSecret + "'");
-    raw.Exec(std::string("INSERT INTO agents (id, workspace_id, name, instructions, target_json, "
+    raw().Exec(std::string("UPDATE sources SET signing_secret = '") + kSourceSecret + "'");
+    raw().Exec(std::string("INSERT INTO agents (id, workspace_id, name, instructions, target_json, "
                          "signing_secret, max_attempts, concurrency, created_by, created_at, "
                          "updated_at) VALUES ('agt_1', 'ws_1', 'agent', '', '") +
              kTargetJson + "', '" + kAgentSecret + "', 8, 4, 'key_1', 1, 1)");
-    raw.Exec(std::string("INSERT INTO agent_webhooks (id, workspace_id, agent_id, kind, enabled, "
+    raw().Exec(std::string("INSERT INTO agent_webhooks (id, workspace_id, agent_id, kind, enabled, "
                          "token_hash, token_prefix, event_source, allowed_ips, hmac_secret, "
                          "description, metadata_json, created_by, created_at, updated_at) VALUES "
-                         "('whk_1', 'ws_1', 'agt_1', 'agent', 1, '', '', '', '[]', '") +
+                         "('whk_1', 'ws_1', 'agt_1', 'agent', " + True() + ", '', '', '', '[]', '") +
              kWebhookSecret + "', '', '{}', 'key_1', 1, 1)");
     ASSERT_NE(FileBytes().find(kSourceSecret), std::string::npos) << "the setup wrote plaintext";
-    ASSERT_NE(FileBytes().find("whsec_OLDrotatedBEFOREupgrade"), std::string::npos);
+    if (backend_->sqlite()) {
+      ASSERT_NE(FileBytes().find("whsec_OLDrotatedBEFOREupgrade"), std::string::npos);
+    }
   }
 
   std::string sealed_before;
@@ -327,13 +322,13 @@ TEST_F(SqliteStoreSecretsTest, PlaintextDatabaseIsSealedInPlaceOnceAndServesTheS
     ASSERT_TRUE(store) << store.error().ToString();
     ExpectPlaintexts(**store);
     ExpectNoPlaintextInFiles();
+    // SQLite rewrites its files (VACUUM); PostgreSQL's old row versions go with its own VACUUM.
     EXPECT_EQ(FileBytes().find("whsec_OLDrotatedBEFOREupgrade"), std::string::npos);
   }
   {
-    RawDb raw(DbPath());
-    sealed_before = raw.Text("SELECT signing_secret || url_secret FROM sources") +
-                    raw.Text("SELECT target_json || signing_secret FROM agents") +
-                    raw.Text("SELECT hmac_secret FROM agent_webhooks");
+      sealed_before = raw().Text("SELECT signing_secret || url_secret FROM sources") +
+                    raw().Text("SELECT target_json || signing_secret FROM agents") +
+                    raw().Text("SELECT hmac_secret FROM agent_webhooks");
     EXPECT_EQ(sealed_before.find("plain"), std::string::npos);
   }
   {
@@ -343,21 +338,19 @@ TEST_F(SqliteStoreSecretsTest, PlaintextDatabaseIsSealedInPlaceOnceAndServesTheS
     ASSERT_TRUE(store) << store.error().ToString();
     ExpectPlaintexts(**store);
   }
-  RawDb raw(DbPath());
-  EXPECT_EQ(raw.Text("SELECT signing_secret || url_secret FROM sources") +
-                raw.Text("SELECT target_json || signing_secret FROM agents") +
-                raw.Text("SELECT hmac_secret FROM agent_webhooks"),
+  EXPECT_EQ(raw().Text("SELECT signing_secret || url_secret FROM sources") +
+                raw().Text("SELECT target_json || signing_secret FROM agents") +
+                raw().Text("SELECT hmac_secret FROM agent_webhooks"),
             sealed_before);
 }
 
-TEST_F(SqliteStoreSecretsTest, KeylessStoreKeepsPlaintextForTestsOfOtherModules) {
+TEST_P(StoreSecretsTest, KeylessStoreKeepsPlaintextForTestsOfOtherModules) {
   auto store = Open("");
   ASSERT_TRUE(store) << store.error().ToString();
   Populate(**store);
   ExpectPlaintexts(**store);
   store->reset();
-  RawDb raw(DbPath());
-  EXPECT_EQ(raw.Text("SELECT signing_secret FROM sources"), kSourceSecret);
+  EXPECT_EQ(raw().Text("SELECT signing_secret FROM sources"), kSourceSecret);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// SqliteStore's trigger extras (schema/006_stackai_triggers.sql), kept for the Stack AI-style
+// The Store's trigger extras (schema/006_stackai_triggers.sql; PostgreSQL: schema/postgres/001_init.sql),
+// on every backend (store_backend.h), kept for the Stack AI-style
 // triggers API: round trip and upsert, workspace scoping, the unscoped FindTrigger, and the
 // cascade when the trigger or its source is deleted.
 #include <gtest/gtest.h>
@@ -7,19 +8,21 @@
 #include <string>
 
 #include "store/store.h"
+#include "store_backend.h"
 #include "test_util.h"
 
 namespace triggerd::store {
 namespace {
 
-using triggerd::testing::TempDir;
 
-class SqliteStoreTriggerExtrasTest : public ::testing::Test {
+class StoreTriggerExtrasTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    SqliteOptions options;
-    options.path = (dir_.path() / "triggerd.db").string();
-    auto opened = OpenSqliteStore(options);
+    backend_ = testing::RequireBackend(GetParam());
+    if (backend_ == nullptr) return;  // skipped (or failed, under CI)
+    testing::BackendOptions options;
+    options.master_key = "";  // secrets at rest: store_secrets_contract_test.cc
+    auto opened = backend_->Open(options);
     ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
     store_ = std::move(opened).value();
     ASSERT_OK(store_->CreateWorkspace({"ws_one", "one", 1}));
@@ -57,11 +60,13 @@ class SqliteStoreTriggerExtrasTest : public ::testing::Test {
                          at};
   }
 
-  TempDir dir_;
+  std::unique_ptr<testing::StoreBackend> backend_;  // outlives store_ (declared first)
   std::unique_ptr<Store> store_;
 };
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTriggerExtrasTest, ::testing::ValuesIn(testing::BackendNames()),
+                         testing::BackendParamName);
 
-TEST_F(SqliteStoreTriggerExtrasTest, RoundTripsAndReplaces) {
+TEST_P(StoreTriggerExtrasTest, RoundTripsAndReplaces) {
   EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one").error().type(), ErrorType::kNotFound);
   ASSERT_OK(store_->PutTriggerExtras(Extras("conn_1", "key_one", 10)));
   auto got = store_->GetTriggerExtras("ws_one", "trg_one");
@@ -84,7 +89,7 @@ TEST_F(SqliteStoreTriggerExtrasTest, RoundTripsAndReplaces) {
   EXPECT_EQ(got->updated_at, 20);
 }
 
-TEST_F(SqliteStoreTriggerExtrasTest, ScopedToTheTriggersWorkspace) {
+TEST_P(StoreTriggerExtrasTest, ScopedToTheTriggersWorkspace) {
   ASSERT_OK(store_->PutTriggerExtras(Extras("conn_1", "key_one", 10)));
   EXPECT_EQ(store_->GetTriggerExtras("ws_two", "trg_one").error().type(), ErrorType::kNotFound);
   TriggerExtras foreign = Extras("conn_x", "key_x", 30);
@@ -96,7 +101,7 @@ TEST_F(SqliteStoreTriggerExtrasTest, ScopedToTheTriggersWorkspace) {
   EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one")->connection_id, "conn_1");
 }
 
-TEST_F(SqliteStoreTriggerExtrasTest, FindTriggerIsGlobal) {
+TEST_P(StoreTriggerExtrasTest, FindTriggerIsGlobal) {
   auto found = store_->FindTrigger("trg_one");
   ASSERT_TRUE(found.has_value()) << found.error().ToString();
   EXPECT_EQ(found->workspace_id, "ws_one");
@@ -105,7 +110,7 @@ TEST_F(SqliteStoreTriggerExtrasTest, FindTriggerIsGlobal) {
   EXPECT_EQ(store_->FindTrigger("trg_nope").error().type(), ErrorType::kNotFound);
 }
 
-TEST_F(SqliteStoreTriggerExtrasTest, DeletedWithTheTriggerOrItsSource) {
+TEST_P(StoreTriggerExtrasTest, DeletedWithTheTriggerOrItsSource) {
   ASSERT_OK(store_->PutTriggerExtras(Extras("conn_1", "key_one", 10)));
   ASSERT_OK(store_->DeleteTrigger("ws_one", "trg_one"));
   EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one").error().type(), ErrorType::kNotFound);

@@ -1,0 +1,678 @@
+// PostgresStore: workspaces, API keys, sources, events (reads), agents, triggers, match records,
+// agent webhooks, source cursors and trigger extras. The statements mirror sqlite_store.cc; where
+// that one relies on its single writer, these take row locks (see the comments).
+#include <algorithm>
+
+#include "common/clock.h"
+#include "store/postgres/pg_rows.h"
+#include "store/postgres/pg_store.h"
+
+namespace triggerd::store::postgres {
+namespace {
+
+constexpr int kMaxListLimit = 500;
+constexpr std::string_view kAgentDeletedError = "agent deleted";
+constexpr std::string_view kTriggerDeletedError = "trigger deleted";
+
+// For UPDATE/DELETE keyed by (workspace, id): no row changed means no such row in that workspace.
+Status RequireChanged(const PgResult& r, std::string_view what) {
+  return r.affected() > 0 ? Status::Ok() : Status::NotFound(std::string(what) + " not found");
+}
+
+Status ExecChanged(PgConnection& db, std::string_view sql, const Params& p, std::string_view op,
+                   std::string_view what) {
+  Result<PgResult> r = db.Exec(sql, p, op);
+  if (!r) return r.error();
+  return RequireChanged(*r, what);
+}
+
+Status ExecOnly(PgConnection& db, std::string_view sql, const Params& p, std::string_view op) {
+  Result<PgResult> r = db.Exec(sql, p, op);
+  return r ? Status::Ok() : r.error();
+}
+
+// True when `sql` (binding $1 = id, $2 = workspace_id) returns a row.
+Result<bool> Exists(PgConnection& db, std::string_view sql, std::string_view op,
+                    std::string_view id, std::string_view workspace_id) {
+  Result<PgResult> r = db.Exec(sql, Params().Text(id).Text(workspace_id), op);
+  if (!r) return r.error();
+  return r->rows() > 0;
+}
+
+}  // namespace
+
+// ---- Workspaces ----
+
+Status PostgresStore::CreateWorkspace(const Workspace& w) {
+  return Write("create workspace", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    return ExecOnly(db, "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)",
+                    Params().Text(w.id).Text(w.name).Int64(w.created_at), "create workspace");
+  });
+}
+
+Result<Workspace> PostgresStore::GetWorkspace(std::string_view id) {
+  return Read([&](PgConnection& db) -> Result<Workspace> {
+    Result<PgResult> r =
+        db.Exec(Concat({"SELECT ", kWorkspaceColumns, " FROM workspaces WHERE id = $1"}),
+                Params().Text(id), "get workspace");
+    if (!r) return r.error();
+    return OneRow<Workspace>(*r, ReadWorkspace, "workspace");
+  });
+}
+
+Result<std::vector<Workspace>> PostgresStore::ListWorkspaces() {
+  return Read([&](PgConnection& db) -> Result<std::vector<Workspace>> {
+    Result<PgResult> r = db.Exec(Concat({"SELECT ", kWorkspaceColumns,
+                                         " FROM workspaces ORDER BY created_at DESC, seq DESC"}),
+                                 Params(), "list workspaces");
+    if (!r) return r.error();
+    return CollectRows<Workspace>(*r, ReadWorkspace);
+  });
+}
+
+// ---- API keys ----
+
+Status PostgresStore::CreateApiKey(const ApiKey& k) {
+  return Write("create api key", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    return ExecOnly(db,
+                    "INSERT INTO api_keys (id, workspace_id, name, role, prefix, hash, created_by, "
+                    "created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    Params()
+                        .Text(k.id)
+                        .Text(k.workspace_id)
+                        .Text(k.name)
+                        .Text(RoleName(k.role))
+                        .Text(k.prefix)
+                        .Text(k.hash)
+                        .Text(k.created_by)
+                        .Int64(k.created_at)
+                        .OptInt64(k.revoked_at),
+                    "create api key");
+  });
+}
+
+Result<ApiKey> PostgresStore::FindApiKeyByHash(std::string_view hash) {
+  return Read([&](PgConnection& db) -> Result<ApiKey> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kApiKeyColumns, " FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"}),
+        Params().Text(hash), "find api key");
+    if (!r) return r.error();
+    return OneRow<ApiKey>(*r, ReadApiKey, "api key");
+  });
+}
+
+Result<std::vector<ApiKey>> PostgresStore::ListApiKeys(std::string_view workspace_id) {
+  return Read([&](PgConnection& db) -> Result<std::vector<ApiKey>> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kApiKeyColumns,
+                " FROM api_keys WHERE workspace_id = $1 ORDER BY created_at DESC, seq DESC"}),
+        Params().Text(workspace_id), "list api keys");
+    if (!r) return r.error();
+    return CollectRows<ApiKey>(*r, ReadApiKey);
+  });
+}
+
+Status PostgresStore::RevokeApiKey(std::string_view workspace_id, std::string_view key_id,
+                                   int64_t revoked_at) {
+  return Write("revoke api key", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    // Revoking twice succeeds and keeps the first time: the key is revoked either way.
+    return ExecChanged(db,
+                       "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) "
+                       "WHERE id = $1 AND workspace_id = $2",
+                       Params().Text(key_id).Text(workspace_id).Int64(revoked_at),
+                       "revoke api key", "api key");
+  });
+}
+
+// ---- Sources ----
+
+Status PostgresStore::CreateSource(const Source& s) {
+  return Write("create source", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    Params p;
+    AddSourceParams(p, s, secrets_);
+    return ExecOnly(db,
+                    Concat({"INSERT INTO sources (", kSourceColumns,
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                            "$14, $15, $16, $17, $18)"}),
+                    p, "create source");
+  });
+}
+
+Result<Source> PostgresStore::GetSource(std::string_view workspace_id, std::string_view id) {
+  return Read([&](PgConnection& db) -> Result<Source> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kSourceColumns, " FROM sources WHERE id = $1 AND workspace_id = $2"}),
+        Params().Text(id).Text(workspace_id), "get source");
+    if (!r) return r.error();
+    return OneRow<Source>(
+        *r, [this](const PgResult& rr, int i) { return ReadSource(rr, i, secrets_); }, "source");
+  });
+}
+
+Result<std::vector<Source>> PostgresStore::ListSources(std::string_view workspace_id) {
+  return Read([&](PgConnection& db) -> Result<std::vector<Source>> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kSourceColumns,
+                " FROM sources WHERE workspace_id = $1 ORDER BY created_at DESC, seq DESC"}),
+        Params().Text(workspace_id), "list sources");
+    if (!r) return r.error();
+    return CollectRows<Source>(
+        *r, [this](const PgResult& rr, int i) { return ReadSource(rr, i, secrets_); });
+  });
+}
+
+Result<std::vector<Source>> PostgresStore::ListAllSources() {
+  return Read([&](PgConnection& db) -> Result<std::vector<Source>> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kSourceColumns, " FROM sources ORDER BY workspace_id, created_at, seq"}),
+        Params(), "list all sources");
+    if (!r) return r.error();
+    return CollectRows<Source>(
+        *r, [this](const PgResult& rr, int i) { return ReadSource(rr, i, secrets_); });
+  });
+}
+
+Status PostgresStore::UpdateSource(const Source& s) {
+  return Write("update source", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    Params p;
+    AddSourceParams(p, s, secrets_);
+    return ExecChanged(
+        db,
+        "UPDATE sources SET name = $3, kind = $4, url_secret = $5, enabled = $6, auth_json = $7, "
+        "signing_secret = $8, token_hash = $9, allowed_ips = $10, allowed_origins = $11, "
+        "delivery_id_header = $12, max_body_bytes = $13, created_by = $14, created_at = $15, "
+        "updated_at = $16, managed_by = $17, trigger_config = $18 "
+        "WHERE id = $1 AND workspace_id = $2",
+        p, "update source", "source");
+  });
+}
+
+Status PostgresStore::DeleteSource(std::string_view workspace_id, std::string_view id) {
+  const int64_t now = clock_->NowMicros();
+  return Write("delete source", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    // Its triggers go with it (ON DELETE CASCADE), and, as for DeleteTrigger, their waiting runs
+    // are cancelled first, while the triggers still say which runs are theirs.
+    TRIGGERD_RETURN_IF_ERROR(ExecOnly(
+        db,
+        "UPDATE runs SET status = 'cancelled', finished_at = $3, last_error = $4 "
+        "WHERE workspace_id = $2 AND status IN ('queued', 'retrying') AND trigger_id IN "
+        "(SELECT id FROM triggers WHERE source_id = $1 AND workspace_id = $2)",
+        Params().Text(id).Text(workspace_id).Int64(now).Text(kTriggerDeletedError),
+        "cancel runs of deleted source"));
+    return ExecChanged(db, "DELETE FROM sources WHERE id = $1 AND workspace_id = $2",
+                       Params().Text(id).Text(workspace_id), "delete source", "source");
+  });
+}
+
+// ---- Events ----
+
+Result<Event> PostgresStore::GetEvent(std::string_view workspace_id, std::string_view id) {
+  return Read([&](PgConnection& db) -> Result<Event> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kEventColumns, " FROM events WHERE id = $1 AND workspace_id = $2"}),
+        Params().Text(id).Text(workspace_id), "get event");
+    if (!r) return r.error();
+    return OneRow<Event>(*r, ReadEvent, "event");
+  });
+}
+
+Result<Page<Event>> PostgresStore::ListEvents(const EventQuery& q) {
+  const int limit = std::clamp(q.limit, 1, kMaxListLimit);
+  // Only the filters present are in the text; their parameters are numbered in order.
+  Params p;
+  p.Text(q.workspace_id);
+  std::string sql = Concat({"SELECT ", kEventColumns, " FROM events WHERE workspace_id = $1"});
+  auto next = [&p] { return Placeholder(p.size()); };
+  if (!q.source_id.empty()) sql += " AND source_id = " + (p.Text(q.source_id), next());
+  if (!q.status.empty()) sql += " AND status = " + (p.Text(q.status), next());
+  if (q.since) sql += " AND received_at >= " + (p.Int64(*q.since), next());
+  if (q.until) sql += " AND received_at < " + (p.Int64(*q.until), next());
+  if (q.before_seq) sql += " AND seq < " + (p.Int64(*q.before_seq), next());
+  sql += " ORDER BY seq DESC LIMIT " + (p.Int64(limit + 1), next());
+  return Read([&](PgConnection& db) -> Result<Page<Event>> {
+    Result<PgResult> r = db.Exec(sql, p, "list events");
+    if (!r) return r.error();
+    Result<std::vector<Event>> rows = CollectRows<Event>(*r, ReadEvent);
+    if (!rows) return rows.error();
+    return ToPage(std::move(rows).value(), limit);
+  });
+}
+
+// ---- Agents ----
+
+Status PostgresStore::CreateAgent(const Agent& a) {
+  return Write("create agent", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    Params p;
+    AddAgentParams(p, a, secrets_);
+    return ExecOnly(db,
+                    Concat({"INSERT INTO agents (", kAgentColumns,
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"}),
+                    p, "create agent");
+  });
+}
+
+Result<Agent> PostgresStore::GetAgent(std::string_view workspace_id, std::string_view id) {
+  return Read([&](PgConnection& db) -> Result<Agent> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kAgentColumns, " FROM agents WHERE id = $1 AND workspace_id = $2"}),
+        Params().Text(id).Text(workspace_id), "get agent");
+    if (!r) return r.error();
+    return OneRow<Agent>(
+        *r, [this](const PgResult& rr, int i) { return ReadAgent(rr, i, secrets_); }, "agent");
+  });
+}
+
+Result<std::vector<Agent>> PostgresStore::ListAgents(std::string_view workspace_id) {
+  return Read([&](PgConnection& db) -> Result<std::vector<Agent>> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kAgentColumns,
+                " FROM agents WHERE workspace_id = $1 ORDER BY created_at DESC, seq DESC"}),
+        Params().Text(workspace_id), "list agents");
+    if (!r) return r.error();
+    return CollectRows<Agent>(
+        *r, [this](const PgResult& rr, int i) { return ReadAgent(rr, i, secrets_); });
+  });
+}
+
+Status PostgresStore::UpdateAgent(const Agent& a) {
+  return Write("update agent", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    Params p;
+    AddAgentParams(p, a, secrets_);
+    return ExecChanged(
+        db,
+        "UPDATE agents SET name = $3, instructions = $4, target_json = $5, signing_secret = $6, "
+        "max_attempts = $7, concurrency = $8, created_by = $9, created_at = $10, updated_at = $11, "
+        "managed_by = $12 WHERE id = $1 AND workspace_id = $2",
+        p, "update agent", "agent");
+  });
+}
+
+Status PostgresStore::DeleteAgent(std::string_view workspace_id, std::string_view id) {
+  const int64_t now = clock_->NowMicros();
+  return Write("delete agent", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    // FOR UPDATE: a trigger created concurrently (on any node) takes a key-share lock on the
+    // agent for its foreign key, so it either committed before this lock (and is seen below) or
+    // waits and then fails its foreign key check.
+    Result<bool> exists =
+        Exists(db, "SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2 FOR UPDATE",
+               "delete agent", id, workspace_id);
+    if (!exists) return exists.error();
+    if (!*exists) return Status::NotFound("agent not found");
+    Result<PgResult> used = db.Exec("SELECT 1 FROM triggers WHERE agent_id = $1 LIMIT 1",
+                                    Params().Text(id), "delete agent");
+    if (!used) return used.error();
+    if (used->rows() > 0) {
+      return Status::Conflict("delete agent: triggers still use it; delete or change them first");
+    }
+    TRIGGERD_RETURN_IF_ERROR(
+        ExecOnly(db,
+                 "UPDATE runs SET status = 'cancelled', finished_at = $2, last_error = $3 "
+                 "WHERE agent_id = $1 AND status IN ('queued', 'retrying')",
+                 Params().Text(id).Int64(now).Text(kAgentDeletedError),
+                 "cancel runs of deleted agent"));
+    return ExecChanged(db, "DELETE FROM agents WHERE id = $1 AND workspace_id = $2",
+                       Params().Text(id).Text(workspace_id), "delete agent", "agent");
+  });
+}
+
+// ---- Triggers ----
+
+namespace {
+
+// A trigger's source and agent must be in its workspace. The foreign keys only know that they
+// exist somewhere, and their failure would not say which one is missing.
+Status CheckTriggerReferences(PgConnection& db, const Trigger& t) {
+  Result<bool> source = Exists(db, "SELECT 1 FROM sources WHERE id = $1 AND workspace_id = $2",
+                               "check trigger source", t.source_id, t.workspace_id);
+  if (!source) return source.error();
+  if (!*source) return Status::NotFound("source not found");
+  Result<bool> agent = Exists(db, "SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2",
+                              "check trigger agent", t.agent_id, t.workspace_id);
+  if (!agent) return agent.error();
+  if (!*agent) return Status::NotFound("agent not found");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PostgresStore::CreateTrigger(const Trigger& t) {
+  return Write("create trigger", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    TRIGGERD_RETURN_IF_ERROR(CheckTriggerReferences(db, t));
+    Params p;
+    AddTriggerParams(p, t);
+    return ExecOnly(db,
+                    Concat({"INSERT INTO triggers (", kTriggerColumns,
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"}),
+                    p, "create trigger");
+  });
+}
+
+Result<Trigger> PostgresStore::GetTrigger(std::string_view workspace_id, std::string_view id) {
+  return Read([&](PgConnection& db) -> Result<Trigger> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kTriggerColumns, " FROM triggers WHERE id = $1 AND workspace_id = $2"}),
+        Params().Text(id).Text(workspace_id), "get trigger");
+    if (!r) return r.error();
+    return OneRow<Trigger>(*r, ReadTrigger, "trigger");
+  });
+}
+
+Result<std::vector<Trigger>> PostgresStore::ListTriggers(std::string_view workspace_id,
+                                                         std::string_view source_id,
+                                                         std::string_view agent_id) {
+  Params p;
+  p.Text(workspace_id);
+  std::string sql = Concat({"SELECT ", kTriggerColumns, " FROM triggers WHERE workspace_id = $1"});
+  if (!source_id.empty()) {
+    p.Text(source_id);
+    sql += " AND source_id = " + Placeholder(p.size());
+  }
+  if (!agent_id.empty()) {
+    p.Text(agent_id);
+    sql += " AND agent_id = " + Placeholder(p.size());
+  }
+  sql += " ORDER BY created_at DESC, seq DESC";
+  return Read([&](PgConnection& db) -> Result<std::vector<Trigger>> {
+    Result<PgResult> r = db.Exec(sql, p, "list triggers");
+    if (!r) return r.error();
+    return CollectRows<Trigger>(*r, ReadTrigger);
+  });
+}
+
+Result<std::vector<Trigger>> PostgresStore::ListAllTriggers() {
+  return Read([&](PgConnection& db) -> Result<std::vector<Trigger>> {
+    Result<PgResult> r =
+        db.Exec(Concat({"SELECT ", kTriggerColumns, " FROM triggers ORDER BY created_at, seq"}),
+                Params(), "list all triggers");
+    if (!r) return r.error();
+    return CollectRows<Trigger>(*r, ReadTrigger);
+  });
+}
+
+Status PostgresStore::UpdateTrigger(const Trigger& t) {
+  return Write("update trigger", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    TRIGGERD_RETURN_IF_ERROR(CheckTriggerReferences(db, t));
+    Params p;
+    AddTriggerParams(p, t);
+    return ExecChanged(
+        db,
+        "UPDATE triggers SET source_id = $3, agent_id = $4, name = $5, filter = $6, "
+        "event_types = $7, include_payload = $8, enabled = $9, created_by = $10, "
+        "created_at = $11, updated_at = $12, managed_by = $13 WHERE id = $1 AND workspace_id = $2",
+        p, "update trigger", "trigger");
+  });
+}
+
+Status PostgresStore::DeleteTrigger(std::string_view workspace_id, std::string_view id) {
+  const int64_t now = clock_->NowMicros();
+  return Write("delete trigger", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    TRIGGERD_RETURN_IF_ERROR(ExecChanged(db,
+                                         "DELETE FROM triggers WHERE id = $1 AND workspace_id = $2",
+                                         Params().Text(id).Text(workspace_id), "delete trigger",
+                                         "trigger"));
+    // Whoever deletes a trigger wants it to stop: its waiting runs are cancelled (a running
+    // attempt finishes; finished runs stay as history).
+    return ExecOnly(db,
+                    "UPDATE runs SET status = 'cancelled', finished_at = $2, last_error = $3 "
+                    "WHERE workspace_id = $4 AND trigger_id = $1 AND status IN ('queued', "
+                    "'retrying')",
+                    Params().Text(id).Int64(now).Text(kTriggerDeletedError).Text(workspace_id),
+                    "cancel runs of deleted trigger");
+  });
+}
+
+// ---- Match records ----
+
+Result<std::vector<Match>> PostgresStore::ListEventMatches(std::string_view workspace_id,
+                                                           std::string_view event_id) {
+  return Read([&](PgConnection& db) -> Result<std::vector<Match>> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kMatchColumns,
+                " FROM matches WHERE event_id = $1 AND workspace_id = $2 ORDER BY seq"}),
+        Params().Text(event_id).Text(workspace_id), "list event matches");
+    if (!r) return r.error();
+    return CollectRows<Match>(*r, ReadMatch);
+  });
+}
+
+Result<Page<Match>> PostgresStore::ListTriggerMatches(const MatchQuery& q) {
+  const int limit = std::clamp(q.limit, 1, kMaxListLimit);
+  Params p;
+  p.Text(q.trigger_id).Text(q.workspace_id);
+  std::string sql = Concat(
+      {"SELECT ", kMatchColumns, " FROM matches WHERE trigger_id = $1 AND workspace_id = $2"});
+  auto next = [&p] { return Placeholder(p.size()); };
+  if (q.outcome) sql += " AND outcome = " + (p.Text(MatchOutcomeName(*q.outcome)), next());
+  if (q.before_seq) sql += " AND seq < " + (p.Int64(*q.before_seq), next());
+  sql += " ORDER BY seq DESC LIMIT " + (p.Int64(limit + 1), next());
+  return Read([&](PgConnection& db) -> Result<Page<Match>> {
+    Result<PgResult> r = db.Exec(sql, p, "list trigger matches");
+    if (!r) return r.error();
+    Result<std::vector<Match>> rows = CollectRows<Match>(*r, ReadMatch);
+    if (!rows) return rows.error();
+    return ToPage(std::move(rows).value(), limit);
+  });
+}
+
+Status PostgresStore::AppendMatches(std::string_view workspace_id, std::string_view event_id,
+                                    std::vector<Match> matches, std::vector<NewRun> runs) {
+  return Write("append matches", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    Result<bool> event = Exists(db, "SELECT 1 FROM events WHERE id = $1 AND workspace_id = $2",
+                                "append matches", event_id, workspace_id);
+    if (!event) return event.error();
+    if (!*event) return Status::NotFound("event not found");
+    static const std::string kInsertMatch = InsertMatchSql(false);
+    static const std::string kInsertRun = InsertRunSql(false);
+    for (const Match& m : matches) {
+      TRIGGERD_RETURN_IF_ERROR(
+          ExecOnly(db, kInsertMatch, MatchParams(workspace_id, event_id, m), "insert match"));
+    }
+    for (const NewRun& r : runs) {
+      TRIGGERD_RETURN_IF_ERROR(
+          ExecOnly(db, kInsertRun, RunParams(workspace_id, event_id, r), "insert run"));
+    }
+    fx.runs_created += runs.size();
+    if (!runs.empty()) fx.runs_made_due = true;
+    return Status::Ok();
+  });
+}
+
+// ---- Agent webhooks ----
+
+Status PostgresStore::CreateAgentWebhook(const AgentWebhook& w) {
+  return Write("create agent webhook", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    Result<bool> agent = Exists(db, "SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2",
+                                "check webhook agent", w.agent_id, w.workspace_id);
+    if (!agent) return agent.error();
+    if (!*agent) return Status::NotFound("agent not found");
+    Params p;
+    AddAgentWebhookParams(p, w, secrets_);
+    return ExecOnly(db,
+                    Concat({"INSERT INTO agent_webhooks (", kAgentWebhookColumns,
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                            "$14, $15)"}),
+                    p, "create agent webhook");  // UNIQUE (agent_id, kind) or token: kConflict
+  });
+}
+
+Result<AgentWebhook> PostgresStore::GetAgentWebhook(std::string_view agent_id,
+                                                    std::string_view kind) {
+  return Read([&](PgConnection& db) -> Result<AgentWebhook> {
+    Result<PgResult> r = db.Exec(Concat({"SELECT ", kAgentWebhookColumns,
+                                         " FROM agent_webhooks WHERE agent_id = $1 AND kind = $2"}),
+                                 Params().Text(agent_id).Text(kind), "get agent webhook");
+    if (!r) return r.error();
+    return OneRow<AgentWebhook>(
+        *r, [this](const PgResult& rr, int i) { return ReadAgentWebhook(rr, i, secrets_); },
+        "webhook");
+  });
+}
+
+Result<AgentWebhook> PostgresStore::FindAgentWebhookByTokenHash(std::string_view token_hash) {
+  if (token_hash.empty()) return Status::NotFound("webhook not found");
+  return Read([&](PgConnection& db) -> Result<AgentWebhook> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kAgentWebhookColumns,
+                " FROM agent_webhooks WHERE token_hash = $1 AND token_hash <> ''"}),
+        Params().Text(token_hash), "find agent webhook by token");
+    if (!r) return r.error();
+    return OneRow<AgentWebhook>(
+        *r, [this](const PgResult& rr, int i) { return ReadAgentWebhook(rr, i, secrets_); },
+        "webhook");
+  });
+}
+
+Result<std::vector<AgentWebhook>> PostgresStore::ListAgentWebhooks(std::string_view workspace_id,
+                                                                   std::string_view kind) {
+  return Read([&](PgConnection& db) -> Result<std::vector<AgentWebhook>> {
+    Result<PgResult> r = db.Exec(
+        Concat({"SELECT ", kAgentWebhookColumns,
+                " FROM agent_webhooks WHERE workspace_id = $1 AND kind = $2 "
+                "ORDER BY created_at DESC, seq DESC"}),
+        Params().Text(workspace_id).Text(kind), "list agent webhooks");
+    if (!r) return r.error();
+    return CollectRows<AgentWebhook>(
+        *r, [this](const PgResult& rr, int i) { return ReadAgentWebhook(rr, i, secrets_); });
+  });
+}
+
+Status PostgresStore::UpdateAgentWebhook(const AgentWebhook& w) {
+  return Write("update agent webhook", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    Params p;
+    AddAgentWebhookParams(p, w, secrets_);
+    return ExecChanged(
+        db,
+        "UPDATE agent_webhooks SET agent_id = $3, kind = $4, enabled = $5, token_hash = $6, "
+        "token_prefix = $7, event_source = $8, allowed_ips = $9, hmac_secret = $10, "
+        "description = $11, metadata_json = $12, created_by = $13, created_at = $14, "
+        "updated_at = $15 WHERE id = $1 AND workspace_id = $2",
+        p, "update agent webhook", "webhook");
+  });
+}
+
+Status PostgresStore::DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) {
+  return Write("delete agent webhook", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    return ExecChanged(db, "DELETE FROM agent_webhooks WHERE id = $1 AND workspace_id = $2",
+                       Params().Text(id).Text(workspace_id), "delete agent webhook", "webhook");
+  });
+}
+
+// ---- Source cursors ----
+
+Result<SourceCursor> PostgresStore::GetSourceCursor(std::string_view source_id) {
+  return Read([&](PgConnection& db) -> Result<SourceCursor> {
+    Result<PgResult> r = db.Exec(
+        "SELECT source_id, cursor_data, last_tick_at, next_due_at, updated_at "
+        "FROM source_cursors WHERE source_id = $1",
+        Params().Text(source_id), "get source cursor");
+    if (!r) return r.error();
+    return OneRow<SourceCursor>(
+        *r,
+        [](const PgResult& rr, int i) -> Result<SourceCursor> {
+          SourceCursor c;
+          c.source_id = rr.Text(i, 0);
+          c.cursor_data = rr.Text(i, 1);
+          c.last_tick_at = rr.OptInt64(i, 2);
+          c.next_due_at = rr.OptInt64(i, 3);
+          c.updated_at = rr.Int64(i, 4);
+          return c;
+        },
+        "source cursor");
+  });
+}
+
+Status PostgresStore::PutSourceCursor(const SourceCursor& c) {
+  return Write("put source cursor", [&](PgConnection& db, TxnEffects&) -> Status {
+    // Only while the source exists (a source deleted meanwhile is kNotFound, not a constraint
+    // error); the upsert keeps one row per source.
+    return ExecChanged(
+        db,
+        "INSERT INTO source_cursors (source_id, cursor_data, last_tick_at, next_due_at, "
+        "updated_at) SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM sources WHERE id = $1) "
+        "ON CONFLICT (source_id) DO UPDATE SET cursor_data = excluded.cursor_data, "
+        "last_tick_at = excluded.last_tick_at, next_due_at = excluded.next_due_at, "
+        "updated_at = excluded.updated_at",
+        Params()
+            .Text(c.source_id)
+            .Text(c.cursor_data)
+            .OptInt64(c.last_tick_at)
+            .OptInt64(c.next_due_at)
+            .Int64(c.updated_at),
+        "put source cursor", "source");
+  });
+}
+
+// ---- Trigger extras ----
+
+Result<Trigger> PostgresStore::FindTrigger(std::string_view trigger_id) {
+  return Read([&](PgConnection& db) -> Result<Trigger> {
+    Result<PgResult> r =
+        db.Exec(Concat({"SELECT ", kTriggerColumns, " FROM triggers WHERE id = $1"}),
+                Params().Text(trigger_id), "find trigger");
+    if (!r) return r.error();
+    return OneRow<Trigger>(*r, ReadTrigger, "trigger");
+  });
+}
+
+Result<TriggerExtras> PostgresStore::GetTriggerExtras(std::string_view workspace_id,
+                                                      std::string_view trigger_id) {
+  return Read([&](PgConnection& db) -> Result<TriggerExtras> {
+    Result<PgResult> r = db.Exec(
+        "SELECT trigger_id, workspace_id, connection_id, owns_source, updated_by, updated_at "
+        "FROM trigger_extras WHERE trigger_id = $1 AND workspace_id = $2",
+        Params().Text(trigger_id).Text(workspace_id), "get trigger extras");
+    if (!r) return r.error();
+    return OneRow<TriggerExtras>(
+        *r,
+        [](const PgResult& rr, int i) -> Result<TriggerExtras> {
+          TriggerExtras e;
+          e.trigger_id = rr.Text(i, 0);
+          e.workspace_id = rr.Text(i, 1);
+          e.connection_id = rr.Text(i, 2);
+          e.owns_source = rr.Bool(i, 3);
+          e.updated_by = rr.Text(i, 4);
+          e.updated_at = rr.Int64(i, 5);
+          return e;
+        },
+        "trigger extras");
+  });
+}
+
+Status PostgresStore::PutTriggerExtras(const TriggerExtras& e) {
+  return Write("put trigger extras", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    fx.config_changed = true;
+    return ExecChanged(
+        db,
+        "INSERT INTO trigger_extras (trigger_id, workspace_id, connection_id, owns_source, "
+        "updated_by, updated_at) SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS "
+        "(SELECT 1 FROM triggers WHERE id = $1 AND workspace_id = $2) "
+        "ON CONFLICT (trigger_id) DO UPDATE SET connection_id = excluded.connection_id, "
+        "owns_source = excluded.owns_source, updated_by = excluded.updated_by, "
+        "updated_at = excluded.updated_at",
+        Params()
+            .Text(e.trigger_id)
+            .Text(e.workspace_id)
+            .Text(e.connection_id)
+            .Bool(e.owns_source)
+            .Text(e.updated_by)
+            .Int64(e.updated_at),
+        "put trigger extras", "trigger");
+  });
+}
+
+}  // namespace triggerd::store::postgres
