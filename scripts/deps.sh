@@ -14,6 +14,12 @@ packages=(
   # Memcheck of the filter engine, once per CI run (scripts/test.sh).
   valgrind
   wrk nginx-light curl python3 procps
+  # The PostgreSQL backend's tests and two-node chaos test: a throw-away cluster on loopback
+  # (scripts/pg_cluster.sh; initdb and pg_ctl from the server package, psql from its client).
+  postgresql
+  # The web console's browser test (tests/ui/browser): Debian's Chromium, driven headless by
+  # playwright-core (npm), which cannot download a browser of its own here.
+  chromium
 )
 # Node.js and npm run the providers' official signing libraries in tests/providers (test tooling
 # only, never part of the service). Debian's packages, unless a node is already installed: a

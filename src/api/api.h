@@ -24,6 +24,10 @@ namespace triggerd::metrics {
 class Registry;
 }  // namespace triggerd::metrics
 
+namespace triggerd::nlfilter {
+class ChatModel;
+}  // namespace triggerd::nlfilter
+
 namespace triggerd::api {
 
 struct ApiContext {
@@ -49,6 +53,9 @@ struct ApiContext {
   // Schedule and poll sources (src/schedule): told of source changes like the ingestor, so new
   // schedules tick without a restart. Null in tests without a producer.
   schedule::Producer* producer = nullptr;
+  // POST /api/v1/filters/generate (filter_generate.cc): the chat model the operator configured
+  // (`llm:`), owned by the caller and outliving the router. Null: the route answers 501.
+  nlfilter::ChatModel* filter_model = nullptr;
 };
 
 // ---- Request-body validation, shared by the REST handlers and the declarative config ----
@@ -87,7 +94,8 @@ std::optional<BodyError> ApplyTriggerBody(store::Store* references,
                                           const boost::json::object& body, bool creating,
                                           store::Trigger* trigger);
 
-// Registers every route. `context` must outlive the router.
+// Registers every route, the web console's (ui::RegisterRoutes, /ui/) included. `context` must
+// outlive the router.
 void RegisterRoutes(http::Router* router, ApiContext* context);
 
 struct Bootstrap {

@@ -26,6 +26,7 @@ http::Response InvalidFilterResponse(const filter::CompileError& error) {
 }
 
 void RegisterFilterRoutes(http::Router* router, ApiContext* ctx) {
+  RegisterFilterGenerateRoute(router, ctx);  // filter_generate.cc
   router->Add("POST", "/api/v1/filters/check", Authed(ctx, [](const Principal&, http::Request& r) {
                 auto body = ParseObject(r);
                 if (!body) return http::ErrorResponse(body.error());

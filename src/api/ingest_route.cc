@@ -3,6 +3,7 @@
 // answers only after the event is durable.
 #include "api/compat/compat.h"
 #include "api/internal.h"
+#include "ui/ui.h"
 
 namespace triggerd::api {
 namespace {
@@ -131,6 +132,7 @@ void RegisterRoutes(http::Router* router, ApiContext* ctx) {
   compat::RegisterCompatRoutes(router, ctx);  // docs/COMPATIBILITY.md
   RegisterMetricsRoutes(router, ctx);
   RegisterOpenApiRoutes(router, ctx);
+  ui::RegisterRoutes(router);  // the web console's files under /ui/ (src/ui)
   router->Add("GET", "/healthz", [](http::Request, http::Reply reply) {
     reply(Json(200, {{"status", "ok"}}));
   });

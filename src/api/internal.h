@@ -83,6 +83,7 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* context);
 void RegisterEventRoutes(http::Router* router, ApiContext* context);
 void RegisterIngestRoutes(http::Router* router, ApiContext* context);
 void RegisterFilterRoutes(http::Router* router, ApiContext* context);
+void RegisterFilterGenerateRoute(http::Router* router, ApiContext* context);  // filter_generate.cc
 void RegisterProviderRoutes(http::Router* router, ApiContext* context);
 void RegisterAgentRoutes(http::Router* router, ApiContext* context);
 void RegisterTriggerRoutes(http::Router* router, ApiContext* context);

@@ -33,15 +33,18 @@ Result<store::Workspace> FindWorkspace(store::Store* store, const std::string& i
 
 }  // namespace
 
-int RunMigrate(const std::string& data_dir, std::ostream& out, std::ostream& err) {
-  auto opened = OpenDataDir(data_dir);
+int RunMigrate(const std::string& data_dir, const std::string& storage, std::ostream& out,
+               std::ostream& err) {
+  auto opened = OpenDataDir(data_dir, StorageChoice{storage, 2, ""});
   if (!opened) {
     err << "error: " << opened.error().message() << "\n";
     return kFailed;
   }
   opened->store->Close();
-  out << "database " << data_dir << "/triggerd.db is at schema version "
-      << store::LatestSqliteSchemaVersion() << "\n";
+  out << "database " << DescribeStorage(data_dir, storage) << " is at schema version "
+      << (opened->postgres ? store::LatestPostgresSchemaVersion()
+                           : store::LatestSqliteSchemaVersion())
+      << "\n";
   return 0;
 }
 
@@ -63,7 +66,7 @@ int RunKey(const KeyCommand& command, std::ostream& out, std::ostream& err) {
     err << "error: key revoke needs a KEY_ID (see key list)\n";
     return kUsage;
   }
-  auto opened = OpenDataDir(command.data_dir);
+  auto opened = OpenDataDir(command.data_dir, StorageChoice{command.storage, 2, ""});
   if (!opened) {
     err << "error: " << opened.error().message() << "\n";
     return kFailed;

@@ -1,6 +1,7 @@
 // Commands that work on a data directory directly, without a running server (they may run
 // beside one: SQLite serialises the writes):
 //
+// Each also takes --database-url (default TRIGGERD_DATABASE_URL) for a PostgreSQL database.
 //   triggerd migrate --data-dir D       applies pending schema migrations (and seals plaintext
 //                                       secrets of an older database), prints the version
 //   triggerd key create --data-dir D [--workspace default] [--role admin] [--name cli]
@@ -20,6 +21,7 @@ namespace triggerd::app {
 struct KeyCommand {
   std::string action;  // create | list | revoke
   std::string data_dir = "./data";
+  std::string storage = "sqlite";  // or a PostgreSQL URL (app/data_dir.h)
   std::string workspace = "default";  // id or name
   std::string role = "admin";
   std::string name = "cli";
@@ -27,6 +29,7 @@ struct KeyCommand {
 };
 
 int RunKey(const KeyCommand& command, std::ostream& out, std::ostream& err);
-int RunMigrate(const std::string& data_dir, std::ostream& out, std::ostream& err);
+int RunMigrate(const std::string& data_dir, const std::string& storage, std::ostream& out,
+               std::ostream& err);
 
 }  // namespace triggerd::app

@@ -4,12 +4,53 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "nlfilter/nlfilter.h"
+
 namespace triggerd::app {
 namespace {
 
 Status At(const std::string& path, const YAML::Node& node, const std::string& message) {
   return Status::InvalidArgument(path + ":" + std::to_string(node.Mark().line + 1) + ": " +
                                  message, "invalid_config");
+}
+
+// `llm:` (Config::Llm). Checked by building the model client, so the file accepts exactly the
+// endpoints the client (and the dispatcher's llm target) accept.
+Status ReadLlm(const std::string& path, const YAML::Node& value, Config::Llm* out) {
+  if (value.IsNull()) {
+    *out = {};
+    return Status::Ok();
+  }
+  if (!value.IsMap()) {
+    return At(path, value, "llm must be a mapping with base_url, model and api_key_env");
+  }
+  Config::Llm llm;
+  for (const auto& field : value) {
+    const std::string name = field.first.as<std::string>("");
+    const YAML::Node& v = field.second;
+    if (name == "base_url") {
+      llm.base_url = v.as<std::string>();
+    } else if (name == "model") {
+      llm.model = v.as<std::string>();
+    } else if (name == "api_key_env") {
+      llm.api_key_env = v.as<std::string>();
+    } else if (name == "timeout_ms") {
+      llm.timeout_ms = v.as<int>();
+      if (llm.timeout_ms < 1000 || llm.timeout_ms > 120'000) {
+        return At(path, v, "llm.timeout_ms must be between 1000 and 120000");
+      }
+    } else {
+      return At(path, field.first,
+                "unknown key \"llm." + name + "\" (base_url, model, api_key_env, timeout_ms)");
+    }
+  }
+  if (llm.base_url.empty()) return At(path, value, "llm.base_url is required");
+  if (llm.model.empty()) return At(path, value, "llm.model is required");
+  auto model = nlfilter::MakeChatCompletionsModel(
+      {llm.base_url, llm.model, llm.api_key_env, llm.timeout_ms});
+  if (!model) return At(path, value, model.error().message());
+  *out = std::move(llm);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -53,6 +94,17 @@ Status LoadConfigFile(const std::string& path, Config* config) {
         config->listen = value.as<std::string>();
       } else if (key == "data_dir") {
         config->data_dir = value.as<std::string>();
+      } else if (key == "storage") {
+        config->storage = value.as<std::string>();
+        if (config->storage != "sqlite" && config->storage.rfind("postgres://", 0) != 0 &&
+            config->storage.rfind("postgresql://", 0) != 0) {
+          return At(path, value, "storage must be \"sqlite\" or a postgres:// URL");
+        }
+      } else if (key == "storage_pool_size") {
+        config->storage_pool_size = value.as<int>();
+        if (config->storage_pool_size < 1 || config->storage_pool_size > 256) {
+          return At(path, value, "storage_pool_size must be between 1 and 256");
+        }
       } else if (key == "public_url") {
         config->public_url = value.as<std::string>();
       } else if (key == "max_body_bytes") {
@@ -118,6 +170,8 @@ Status LoadConfigFile(const std::string& path, Config* config) {
         }
       } else if (key == "watch_config") {
         config->watch_config = value.as<bool>();
+      } else if (key == "llm") {
+        if (Status s = ReadLlm(path, value, &config->llm); !s.ok()) return s;
       } else if (key == "workspaces") {
         // Declared sources, agents and triggers: app/declared.cc reads and validates them.
       } else {

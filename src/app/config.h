@@ -15,6 +15,13 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   // Holds triggerd.db (SQLite, WAL) and admin-key. Created (0700) when missing.
   std::string data_dir = "./data";
+  // Where the data lives: "sqlite" (<data_dir>/triggerd.db, the embedded default) or a
+  // PostgreSQL URL (postgres://user@host:5432/db) that several nodes share (docs/SCALING.md).
+  // "" = not given: TRIGGERD_DATABASE_URL when set, else "sqlite" (app/data_dir.h). Flag:
+  // --database-url. The data dir still holds master.key and admin-key with PostgreSQL.
+  std::string storage;
+  // PostgreSQL connections per node (reads and writes borrow one; the LISTEN one is extra).
+  int storage_pool_size = 8;
   // Prefix of the ingest URLs shown to users; default "http://<listen>".
   std::string public_url;
   // Body limit for sources that set none. Default 1 MiB.
@@ -59,6 +66,18 @@ struct Config {
   // them); "skip": they are dropped and the schedule resumes at its next tick. See
   // schedule/schedule.h.
   std::string schedule_missed = "catch_up";
+  // Filters generated from a description (POST /api/v1/filters/generate, src/nlfilter): an
+  // OpenAI-compatible chat-completions endpoint (`llm: {base_url, model, api_key_env,
+  // timeout_ms}`). No base_url (the default): the route answers 501. The key is read from the
+  // environment variable named by api_key_env at each call, never from the file, and is never
+  // logged; "" sends no key (a local model server). timeout_ms bounds each of the (at most two)
+  // model turns of a generation, which hold an io thread meanwhile: default 30 s, 1 s..120 s.
+  struct Llm {
+    std::string base_url;  // e.g. https://api.openai.com/v1 (…/chat/completions is appended)
+    std::string model;
+    std::string api_key_env;
+    int timeout_ms = 30'000;
+  } llm;
   // The config file (`serve --config`), set from the command line, not read from the file. Its
   // `workspaces:` section declares sources, agents and triggers (app/declared.h), applied at
   // start-up, on SIGHUP and — when `watch_config` (default true) — when the file changes

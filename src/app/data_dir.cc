@@ -12,7 +12,31 @@
 
 namespace triggerd::app {
 
-Result<OpenedDataDir> OpenDataDir(const std::string& data_dir_text) {
+bool IsPostgresUrl(const std::string& storage) {
+  return storage.rfind("postgres://", 0) == 0 || storage.rfind("postgresql://", 0) == 0;
+}
+
+std::string DescribeStorage(const std::string& data_dir, const std::string& storage) {
+  if (!IsPostgresUrl(storage)) return (std::filesystem::path(data_dir) / "triggerd.db").string();
+  // postgres://user:password@host/db: the password never reaches a log or a terminal.
+  const size_t scheme_end = storage.find("://") + 3;
+  const size_t at = storage.find('@', scheme_end);
+  const size_t colon = storage.find(':', scheme_end);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) return storage;
+  return storage.substr(0, colon + 1) + "***" + storage.substr(at);
+}
+
+std::string DefaultStorage() {
+  const char* url = std::getenv("TRIGGERD_DATABASE_URL");
+  return url != nullptr && *url != '\0' ? std::string(url) : std::string("sqlite");
+}
+
+Result<OpenedDataDir> OpenDataDir(const std::string& data_dir_text, const StorageChoice& storage) {
+  const bool postgres = IsPostgresUrl(storage.storage);
+  if (!postgres && !storage.storage.empty() && storage.storage != "sqlite") {
+    return Status::InvalidArgument("storage must be \"sqlite\" or a postgres:// URL, not \"" +
+                                   DescribeStorage(data_dir_text, storage.storage) + "\"");
+  }
   std::error_code ec;
   std::filesystem::path data_dir(data_dir_text);
   std::filesystem::create_directories(data_dir, ec);
@@ -32,11 +56,23 @@ Result<OpenedDataDir> OpenDataDir(const std::string& data_dir_text) {
   opened.key_origin = master_key->origin;
   opened.key_id = crypto::Sealer::KeyIdFor(master_key->bytes);
   opened.key_created = master_key->created;
-  store::SqliteOptions store_options;
-  store_options.path = (data_dir / "triggerd.db").string();
-  store_options.master_key = master_key->bytes;
-  auto store = store::OpenSqliteStore(store_options);
-  OPENSSL_cleanse(store_options.master_key.data(), store_options.master_key.size());
+  opened.postgres = postgres;
+  Result<std::unique_ptr<store::Store>> store = Status::Internal("no store");
+  if (postgres) {
+    store::PostgresOptions store_options;
+    store_options.url = storage.storage;
+    store_options.pool_size = storage.pool_size;
+    if (!storage.node_name.empty()) store_options.application_name = storage.node_name;
+    store_options.master_key = master_key->bytes;
+    store = store::OpenPostgresStore(store_options);
+    OPENSSL_cleanse(store_options.master_key.data(), store_options.master_key.size());
+  } else {
+    store::SqliteOptions store_options;
+    store_options.path = (data_dir / "triggerd.db").string();
+    store_options.master_key = master_key->bytes;
+    store = store::OpenSqliteStore(store_options);
+    OPENSSL_cleanse(store_options.master_key.data(), store_options.master_key.size());
+  }
   if (!store) {
     if (store.error().code() == crypto::Sealer::kWrongKey) {
       return Status(store.error().type(), store.error().code(),

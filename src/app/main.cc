@@ -6,6 +6,7 @@
 
 #include "app/admin_commands.h"
 #include "app/config.h"
+#include "app/data_dir.h"
 #include "app/filter_command.h"
 #include "app/send_command.h"
 #include "app/serve.h"
@@ -25,6 +26,10 @@ int main(int argc, char** argv) {
   serve->add_option("--config", config_path, "YAML config file (flags override it)");
   serve->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:8080)");
   serve->add_option("--data-dir", data_dir, "where the database and admin key live (./data)");
+  std::string database_url;
+  serve->add_option("--database-url", database_url,
+                    "postgres://… to share a PostgreSQL database with other nodes (default: "
+                    "TRIGGERD_DATABASE_URL, else SQLite in the data dir)");
   serve->add_option("--public-url", public_url, "base of the ingest URLs shown to users");
   serve->add_option("--max-body-bytes", max_body_bytes, "default body limit (1048576)");
   serve->add_option("--threads", threads, "io threads (0 = one per core)");
@@ -86,6 +91,7 @@ int main(int argc, char** argv) {
   CLI::App* key = cli.add_subcommand("key", "create, list or revoke API keys in a data dir");
   key->require_subcommand(1);
   key->add_option("--data-dir", key_command.data_dir, "the server's data dir (./data)");
+  key->add_option("--database-url", key_command.storage, "the server's PostgreSQL URL, if any");
   CLI::App* key_create = key->add_subcommand("create", "issue a key and print it once");
   key_create->add_option("--workspace", key_command.workspace, "workspace id or name (default)");
   key_create->add_option("--role", key_command.role, "admin|builder|user (admin)");
@@ -95,12 +101,15 @@ int main(int argc, char** argv) {
   key_revoke->add_option("KEY_ID", key_command.key_id, "the key's id (key_…)")->required();
   for (CLI::App* sub : key->get_subcommands({})) {
     sub->add_option("--data-dir", key_command.data_dir, "the server's data dir (./data)");
+    sub->add_option("--database-url", key_command.storage, "the server's PostgreSQL URL, if any");
   }
 
   std::string migrate_data_dir = "./data";
   CLI::App* migrate =
       cli.add_subcommand("migrate", "apply pending database migrations and exit");
   migrate->add_option("--data-dir", migrate_data_dir, "the server's data dir (./data)");
+  std::string migrate_storage;
+  migrate->add_option("--database-url", migrate_storage, "the server's PostgreSQL URL, if any");
 
   cli.add_subcommand("version", "print the version")->callback([] {
     std::printf("triggerd %s\n", TRIGGERD_VERSION);
@@ -118,9 +127,13 @@ int main(int argc, char** argv) {
   }
   if (key->parsed()) {
     for (CLI::App* sub : key->get_subcommands()) key_command.action = sub->get_name();
+    if (key_command.storage.empty()) key_command.storage = triggerd::app::DefaultStorage();
     return triggerd::app::RunKey(key_command, std::cout, std::cerr);
   }
-  if (migrate->parsed()) return triggerd::app::RunMigrate(migrate_data_dir, std::cout, std::cerr);
+  if (migrate->parsed()) {
+    if (migrate_storage.empty()) migrate_storage = triggerd::app::DefaultStorage();
+    return triggerd::app::RunMigrate(migrate_data_dir, migrate_storage, std::cout, std::cerr);
+  }
   if (send->parsed()) {
     if (!send_options.sign.scheme.empty() && send_options.sign.secret.empty()) {
       std::fprintf(stderr, "triggerd: send: --scheme needs --secret\n");
@@ -139,6 +152,8 @@ int main(int argc, char** argv) {
     }
     if (!listen.empty()) config.listen = listen;
     if (!data_dir.empty()) config.data_dir = data_dir;
+    if (!database_url.empty()) config.storage = database_url;
+    if (config.storage.empty()) config.storage = triggerd::app::DefaultStorage();
     if (!public_url.empty()) config.public_url = public_url;
     if (max_body_bytes > 0) config.max_body_bytes = max_body_bytes;
     if (threads >= 0) config.threads = threads;

@@ -1,5 +1,6 @@
 #include "app/serve.h"
 
+#include "app/cluster.h"
 #include "app/data_dir.h"
 #include "app/logging.h"
 
@@ -22,6 +23,7 @@
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
+#include "nlfilter/nlfilter.h"
 #include "retention/retention.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
@@ -41,6 +43,15 @@ Status WriteKeyFile(const std::filesystem::path& path, const std::string& key) {
   ::close(fd);
   if (!ok) return Status::Internal("cannot write " + path.string());
   return Status::Ok();
+}
+
+// This process among the nodes sharing a database: host, port and pid, readable in
+// pg_stat_activity and the logs.
+std::string NodeId(const std::string& host, uint16_t port) {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0) name[0] = '\0';
+  return std::string(name[0] != '\0' ? name : host.c_str()) + ":" + std::to_string(port) + ":" +
+         std::to_string(::getpid());
 }
 
 }  // namespace
@@ -78,7 +89,8 @@ int RunServe(const Config& config) {
     declared = std::move(*loaded);
   }
 
-  auto opened = OpenDataDir(config.data_dir);
+  StorageChoice storage{config.storage, config.storage_pool_size, NodeId(host, port)};
+  auto opened = OpenDataDir(config.data_dir, storage);
   if (!opened) {
     std::fprintf(stderr, "triggerd: %s\n", opened.error().message().c_str());
     return 1;
@@ -126,8 +138,9 @@ int RunServe(const Config& config) {
   dispatch_options.base_backoff = std::chrono::milliseconds(config.retry_base_ms);
   dispatch_options.max_backoff = std::chrono::milliseconds(config.retry_max_ms);
   dispatch_options.lease = std::chrono::seconds(config.run_lease_seconds);
-  // SQLite is one process's file: leases of a previous process are released at once.
-  dispatch_options.release_leases_on_start = true;
+  // SQLite is one process's file: leases of a previous process are released at once. With
+  // PostgreSQL other nodes may hold leases: a dead node's runs wait out their lease.
+  dispatch_options.release_leases_on_start = !opened->postgres;
   dispatch::Dispatcher dispatcher(store, &clock, dispatch_options);
   if (Status s = dispatcher.Start(); !s.ok()) {
     std::fprintf(stderr, "triggerd: starting dispatch: %s\n", s.message().c_str());
@@ -185,6 +198,35 @@ int RunServe(const Config& config) {
     return 1;
   }
   context.producer = &producer;
+  // Filters from a description: a client of the configured chat model (checked when the config
+  // was read), or none and the route answers 501. Outlives the server, like the context.
+  std::unique_ptr<nlfilter::ChatModel> filter_model;
+  if (!config.llm.base_url.empty()) {
+    auto model = nlfilter::MakeChatCompletionsModel(
+        {config.llm.base_url, config.llm.model, config.llm.api_key_env, config.llm.timeout_ms});
+    if (!model) {
+      std::fprintf(stderr, "triggerd: %s\n", model.error().message().c_str());
+      return 1;
+    }
+    filter_model = std::move(model).value();
+    context.filter_model = filter_model.get();
+  }
+  // Other nodes on the same database: follow their changes, share the rate limits.
+  std::optional<ClusterFollower> cluster;
+  if (opened->postgres) {
+    cluster.emplace(store, &ingestor, &producer, &dispatcher, &clock,
+                    ClusterOptions{storage.node_name});
+    cluster->Start();
+    metrics_registry.AddCollector([&cluster](metrics::Collection* c) {
+      c->Gauge("triggerd_cluster_nodes",
+               "Nodes sharing the database that heartbeated within the node TTL, this one "
+               "included; each enforces 1/n of the ingest rate limits.",
+               cluster->nodes_alive());
+      c->Counter("triggerd_cluster_cache_reloads_total",
+                 "Reloads of the source/trigger/agent caches after another node's change.",
+                 cluster->reloads());
+    });
+  }
   applier.SetProducer(&producer);  // before the watcher and SIGHUP can reload
   api::RegisterRoutes(&router, &context);
   http::ServerOptions server_options;
@@ -198,8 +240,8 @@ int RunServe(const Config& config) {
   }
   std::printf("listening on %s:%u\n", host.c_str(), (*server)->port());
   std::fflush(stdout);
-  spdlog::info("triggerd listening on {}:{} (data dir {})", host, (*server)->port(),
-               config.data_dir);
+  spdlog::info("triggerd listening on {}:{} (data dir {}, database {})", host, (*server)->port(),
+               config.data_dir, DescribeStorage(config.data_dir, config.storage));
 
   std::unique_ptr<FileWatcher> watcher;
   if (!config.config_path.empty() && config.watch_config) {
@@ -218,6 +260,7 @@ int RunServe(const Config& config) {
   }
   spdlog::info("received signal {}; stopping", signal_number);
   if (watcher) watcher->Stop();  // no reload runs once the server stops
+  if (cluster) cluster->Stop();
   (*server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
   producer.Stop();  // a tick or poll in flight finishes its appends first
   // Attempts in flight finish and record their results before the store closes.

@@ -94,6 +94,8 @@ class Dispatcher {
   void Wake();
   // Drops cached targets of this agent (after it was changed or deleted).
   void ForgetAgent(const std::string& agent_id);
+  // Drops every cached target (another node sharing the database changed agents).
+  void ForgetAllAgents();
 
   const std::string& owner_id() const;
   DispatchStats stats() const;

@@ -103,6 +103,11 @@ class Dispatcher::Impl {
     targets_.erase(agent_id);
   }
 
+  void ForgetAllAgents() {
+    std::lock_guard<std::mutex> lock(targets_mu_);
+    targets_.clear();
+  }
+
   const std::string& owner() const { return owner_; }
 
   DispatchStats stats() const {
@@ -379,6 +384,7 @@ Status Dispatcher::Start() { return impl_->Start(); }
 void Dispatcher::Stop() { impl_->Stop(); }
 void Dispatcher::Wake() { impl_->Wake(); }
 void Dispatcher::ForgetAgent(const std::string& agent_id) { impl_->ForgetAgent(agent_id); }
+void Dispatcher::ForgetAllAgents() { impl_->ForgetAllAgents(); }
 const std::string& Dispatcher::owner_id() const { return impl_->owner(); }
 DispatchStats Dispatcher::stats() const { return impl_->stats(); }
 

@@ -4,11 +4,13 @@
 //                             {"role":"user","content": message}]}
 // and the reply is choices[0].message.content. The API key is read from the named environment
 // variable at every attempt, so rotating it needs no change to the agent (and it is never
-// stored). The system message is left out when the agent has no instructions.
+// stored). The system message is left out when the agent has no instructions. CompleteChat
+// (target.h) makes the same exchange with a caller's messages.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <utility>
+#include <vector>
 
 #include "dispatch/target_internal.h"
 
@@ -22,14 +24,13 @@ DeliveryResult Permanent(std::string error) {
   return result;
 }
 
-std::string BuildBody(const std::string& model, const Delivery& delivery) {
-  boost::json::array messages;
-  if (!delivery.instructions.empty()) {
-    messages.push_back(boost::json::object{{"role", "system"}, {"content", delivery.instructions}});
+std::string BuildBody(const std::string& model, const std::vector<ChatMessage>& messages) {
+  boost::json::array array;
+  for (const ChatMessage& m : messages) {
+    array.push_back(boost::json::object{{"role", m.role}, {"content", m.content}});
   }
-  messages.push_back(boost::json::object{{"role", "user"}, {"content", delivery.message}});
   return boost::json::serialize(
-      boost::json::object{{"model", model}, {"messages", std::move(messages)}});
+      boost::json::object{{"model", model}, {"messages", std::move(array)}});
 }
 
 // choices[0].message.content, or an error saying what is missing.
@@ -78,56 +79,71 @@ DeliveryResult ExtractReply(const PostResponse& response) {
   return result;
 }
 
+std::string ChatUrl(std::string_view base) {
+  while (base.ends_with('/')) base.remove_suffix(1);
+  return std::string(base) + "/chat/completions";
+}
+
+// One exchange with the endpoint: shared by the llm target (with its run headers) and
+// CompleteChat (without), so both send and check the same way.
+DeliveryResult Exchange(const LlmTargetConfig& config, const std::string& url,
+                        const std::vector<ChatMessage>& messages,
+                        std::vector<std::string> extra_header_lines, int64_t now_unix_seconds) {
+  PostRequest request;
+  request.url = url;
+  request.timeout_ms = config.timeout_ms;
+  request.header_lines = {
+      "Content-Type: application/json",
+      "Accept: application/json",
+      "User-Agent: " + std::string(kUserAgent),
+  };
+  for (std::string& line : extra_header_lines) request.header_lines.push_back(std::move(line));
+  if (!config.api_key_env.empty()) {
+    // Read at each attempt: rotation needs no restart. The key never goes into an error.
+    const char* key = std::getenv(config.api_key_env.c_str());
+    if (key == nullptr) {
+      return Permanent("the API key variable " + config.api_key_env +
+                       " (api_key_env) is not set in the server's environment");
+    }
+    const std::string_view key_view(key);
+    if (key_view.empty()) {
+      return Permanent("the API key variable " + config.api_key_env + " (api_key_env) is empty");
+    }
+    if (key_view.find_first_of("\r\n") != std::string_view::npos) {
+      return Permanent("the API key variable " + config.api_key_env +
+                       " (api_key_env) holds a line break");
+    }
+    request.header_lines.push_back("Authorization: Bearer " + std::string(key_view));
+  }
+  const std::string body = BuildBody(config.model, messages);
+  request.body = body;
+
+  const PostResponse response = Post(request);
+  if (!IsSuccess(response)) {
+    return ClassifyFailure(response, config.timeout_ms, now_unix_seconds);
+  }
+  return ExtractReply(response);
+}
+
 class LlmTarget final : public Target {
  public:
-  explicit LlmTarget(LlmTargetConfig config) : config_(std::move(config)) {
-    std::string_view base = config_.base_url;
-    while (base.ends_with('/')) base.remove_suffix(1);
-    url_ = std::string(base) + "/chat/completions";
-  }
+  explicit LlmTarget(LlmTargetConfig config)
+      : config_(std::move(config)), url_(ChatUrl(config_.base_url)) {}
 
   // Target
   DeliveryResult Deliver(const Delivery& delivery) override {
-    PostRequest request;
-    request.url = url_;
-    request.timeout_ms = config_.timeout_ms;
-    request.header_lines = {
-        "Content-Type: application/json",
-        "Accept: application/json",
-        "User-Agent: " + std::string(kUserAgent),
-        "X-Triggerd-Run-Id: " + delivery.run_id,
-        "X-Triggerd-Attempt: " + std::to_string(delivery.attempt),
-    };
-    if (!config_.api_key_env.empty()) {
-      // Read at each attempt: rotation needs no restart. The key never goes into an error.
-      const char* key = std::getenv(config_.api_key_env.c_str());
-      if (key == nullptr) {
-        return Permanent("the API key variable " + config_.api_key_env +
-                         " (api_key_env) is not set in the server's environment");
-      }
-      const std::string_view key_view(key);
-      if (key_view.empty()) {
-        return Permanent("the API key variable " + config_.api_key_env + " (api_key_env) is empty");
-      }
-      if (key_view.find_first_of("\r\n") != std::string_view::npos) {
-        return Permanent("the API key variable " + config_.api_key_env +
-                         " (api_key_env) holds a line break");
-      }
-      request.header_lines.push_back("Authorization: Bearer " + std::string(key_view));
-    }
-    const std::string body = BuildBody(config_.model, delivery);
-    request.body = body;
-
-    const PostResponse response = Post(request);
-    if (!IsSuccess(response)) {
-      return ClassifyFailure(response, config_.timeout_ms, delivery.now_unix_seconds);
-    }
-    return ExtractReply(response);
+    std::vector<ChatMessage> messages;
+    if (!delivery.instructions.empty()) messages.push_back({"system", delivery.instructions});
+    messages.push_back({"user", delivery.message});
+    return Exchange(config_, url_, messages,
+                    {"X-Triggerd-Run-Id: " + delivery.run_id,
+                     "X-Triggerd-Attempt: " + std::to_string(delivery.attempt)},
+                    delivery.now_unix_seconds);
   }
 
  private:
   const LlmTargetConfig config_;
-  std::string url_;
+  const std::string url_;
 };
 
 }  // namespace
@@ -137,3 +153,13 @@ std::unique_ptr<Target> MakeLlmTarget(const LlmTargetConfig& config) {
 }
 
 }  // namespace triggerd::dispatch::internal
+
+namespace triggerd::dispatch {
+
+DeliveryResult CompleteChat(const LlmTargetConfig& config, const std::vector<ChatMessage>& messages,
+                            int64_t now_unix_seconds) {
+  return internal::Exchange(config, internal::ChatUrl(config.base_url), messages, {},
+                            now_unix_seconds);
+}
+
+}  // namespace triggerd::dispatch

@@ -186,4 +186,17 @@ struct PostOutcome {
 PostOutcome PostOnce(const std::string& url, const std::vector<std::string>& header_lines,
                      std::string_view body, int timeout_ms);
 
+// One chat completion outside any run (src/nlfilter: filters generated from a description): the
+// exchange the llm target makes (same URL, headers, API key handling, answer checks and limits),
+// with the caller's messages and without the run headers. kSucceeded: `reply` is
+// choices[0].message.content. Otherwise `error` says why, never quoting the key: kRetryable for
+// no answer, a timeout, 408, 429 and 5xx; kPermanent for other statuses, a malformed answer, a
+// missing or unusable key variable. REQUIRES: `config` passes ParseTargetConfig's checks.
+struct ChatMessage {
+  std::string role;  // "system", "user", "assistant"
+  std::string content;
+};
+DeliveryResult CompleteChat(const LlmTargetConfig& config, const std::vector<ChatMessage>& messages,
+                            int64_t now_unix_seconds);
+
 }  // namespace triggerd::dispatch

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "filter/path.h"
 
@@ -26,28 +27,82 @@ struct OpInfo {
   std::string_view name;
   Op op;
   Form form;
+  // For people and prompts (filter::Operators()): when it is true, and an example that
+  // compiles (tests/nlfilter/prompt_test.cc compiles every example).
+  std::string_view meaning;
+  std::string_view example;
 };
 
-// Mirror any change here in OpName() below.
+// Mirror any change here in OpName() below; the meanings follow the operator table of
+// ../shared/filter-language.md.
 constexpr std::array<OpInfo, 17> kOps = {{
-    {"and", Op::kAnd, Form::kLogical},
-    {"or", Op::kOr, Form::kLogical},
-    {"not", Op::kNot, Form::kNot},
-    {"eq", Op::kEq, Form::kAnyValue},
-    {"starts-with", Op::kStartsWith, Form::kString},
-    {"contains", Op::kContains, Form::kString},
-    {"ends-with", Op::kEndsWith, Form::kString},
-    {"matches", Op::kMatches, Form::kRegex},
-    {"has", Op::kHas, Form::kAnyValue},
-    {"has-all", Op::kHasAll, Form::kList},
-    {"has-any", Op::kHasAny, Form::kList},
-    {"in", Op::kIn, Form::kList},
-    {"gt", Op::kGt, Form::kNumber},
-    {"gte", Op::kGte, Form::kNumber},
-    {"lt", Op::kLt, Form::kNumber},
-    {"lte", Op::kLte, Form::kNumber},
-    {"exists", Op::kExists, Form::kFieldOnly},
+    {"and", Op::kAnd, Form::kLogical, "every child expression is true; (and) is true",
+     R"((and (eq "action" "opened") (exists "pull_request")))"},
+    {"or", Op::kOr, Form::kLogical, "some child expression is true; (or) is false",
+     R"((or (eq "action" "opened") (eq "action" "reopened")))"},
+    {"not", Op::kNot, Form::kNot, "the one child expression is false",
+     R"((not (exists "pull_request.merged_at")))"},
+    {"eq", Op::kEq, Form::kAnyValue,
+     "the field equals the scalar value (string, number, true/false or null; no coercion: "
+     "\"42\" is not 42)",
+     R"((eq "action" "opened"))"},
+    {"starts-with", Op::kStartsWith, Form::kString,
+     "the field is a string starting with the text (case-sensitive)",
+     R"((starts-with "ref" "refs/heads/release/"))"},
+    {"contains", Op::kContains, Form::kString,
+     "the field is a string containing the text (case-sensitive)",
+     R"((contains "pull_request.title" "hotfix"))"},
+    {"ends-with", Op::kEndsWith, Form::kString,
+     "the field is a string ending with the text (case-sensitive)",
+     R"((ends-with "repository.full_name" "/api"))"},
+    {"matches", Op::kMatches, Form::kRegex,
+     "the field is a string in which the RE2 regular expression finds a match",
+     R"((matches "pull_request.title" "^(feat|fix): "))"},
+    {"has", Op::kHas, Form::kAnyValue, "the field is an array with an element equal to the value",
+     R"((has "pull_request.labels.*.name" "bug"))"},
+    {"has-all", Op::kHasAll, Form::kList,
+     "the field is an array holding every value of the non-empty list",
+     R"((has-all "issue.labels.*.name" ("bug" "p1")))"},
+    {"has-any", Op::kHasAny, Form::kList,
+     "the field is an array holding at least one value of the non-empty list",
+     R"((has-any "issue.labels.*.name" ("wip" "do-not-review")))"},
+    {"in", Op::kIn, Form::kList, "the field is a scalar equal to one value of the non-empty list",
+     R"((in "action" ("opened" "reopened")))"},
+    {"gt", Op::kGt, Form::kNumber, "the field is a number greater than the number",
+     R"((gt "pull_request.changed_files" 20))"},
+    {"gte", Op::kGte, Form::kNumber, "the field is a number greater than or equal to the number",
+     R"((gte "pull_request.additions" 100))"},
+    {"lt", Op::kLt, Form::kNumber, "the field is a number less than the number",
+     R"((lt "pull_request.title.length" 10))"},
+    {"lte", Op::kLte, Form::kNumber, "the field is a number less than or equal to the number",
+     R"((lte "issue.comments" 3))"},
+    {"exists", Op::kExists, Form::kFieldOnly,
+     "the field is present and not null (false, 0, \"\", [] and {} exist)",
+     R"((exists "pull_request.merged_at"))"},
 }};
+
+// The shape of an operator's arguments, as Operators() shows it.
+std::string_view FormUsage(Form form) {
+  switch (form) {
+    case Form::kLogical:
+      return "expression...";
+    case Form::kNot:
+      return "expression";
+    case Form::kAnyValue:
+      return "field value";
+    case Form::kString:
+      return "field \"text\"";
+    case Form::kRegex:
+      return "field \"regex\"";
+    case Form::kNumber:
+      return "field number";
+    case Form::kList:
+      return "field (value...)";
+    case Form::kFieldOnly:
+      return "field";
+  }
+  return "";
+}
 
 const OpInfo* FindOp(std::string_view name) {
   for (const OpInfo& info : kOps) {
@@ -208,6 +263,17 @@ std::string_view OpName(Op op) {
     if (info.op == op) return info.name;
   }
   return "?";
+}
+
+std::vector<OperatorInfo> OperatorTable() {
+  std::vector<OperatorInfo> table;
+  table.reserve(kOps.size());
+  for (const OpInfo& info : kOps) {
+    std::string usage = "(";
+    usage.append(info.name).append(" ").append(FormUsage(info.form)).append(")");
+    table.push_back({info.name, std::move(usage), info.meaning, info.example});
+  }
+  return table;
 }
 
 std::unique_ptr<Program> CompileProgram(const Sexp& expression, CompileError* error) {

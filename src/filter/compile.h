@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "filter/ast.h"
 #include "filter/filter.h"
@@ -12,5 +13,8 @@ namespace triggerd::filter::internal {
 
 // Null with `error` set when `expression` is not a valid filter.
 std::unique_ptr<Program> CompileProgram(const Sexp& expression, CompileError* error);
+
+// Operators(): built from the compiler's own operator table.
+std::vector<OperatorInfo> OperatorTable();
 
 }  // namespace triggerd::filter::internal

@@ -34,6 +34,8 @@ Result<CompiledFilter> Compile(std::string_view text, CompileError* error) {
   return Status::InvalidArgument(failure.ToString(), "invalid_filter");
 }
 
+std::vector<OperatorInfo> Operators() { return internal::OperatorTable(); }
+
 bool Matches(const CompiledFilter& filter, const EvalContext& context) {
   const internal::Program* program = FilterAccess::program(filter);
   return program == nullptr || internal::Evaluate(program->root, context);

@@ -93,6 +93,18 @@ bool Matches(const CompiledFilter& filter, const EvalContext& context);
 // Matches(). Allocates; meant for explanations, not for the ingest path. Thread-safe.
 boost::json::value Explain(const CompiledFilter& filter, const EvalContext& context);
 
+// One operator of the language, for people and for prompts (src/nlfilter builds its model prompt
+// from this list, so it cannot drift from what compiles).
+struct OperatorInfo {
+  std::string_view name;     // "has-any"
+  std::string usage;         // "(has-any field (value...))"
+  std::string_view meaning;  // when it is true, one line
+  std::string_view example;  // a filter using it that compiles
+};
+
+// Every operator the compiler knows, from its own table, in a stable order.
+std::vector<OperatorInfo> Operators();
+
 // The payload field paths the filter reads, as written ("pull_request.labels.*.name",
 // "commits[0].id"), each once, in the order they first appear; `$headers.…`, `$event` and
 // `$source` are not payload fields and are left out. Empty for an empty filter. For checks at

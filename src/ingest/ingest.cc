@@ -356,14 +356,21 @@ bool Ingestor::TakeToken(std::unordered_map<std::string, std::unique_ptr<TokenBu
                          std::string_view key, const RateLimit& limit) const {
   if (limit.rate <= 0) return true;
   const int64_t now = clock_->NowMicros();
+  // Several nodes share the limits: each enforces its share (SetRateShare).
+  const int nodes = rate_share_nodes_.load(std::memory_order_relaxed);
+  const RateLimit share{limit.rate / nodes, limit.burst / nodes};
   TokenBucket* bucket = nullptr;
   {
     std::lock_guard<std::mutex> lock(buckets_mu_);
     auto& slot = (*buckets)[std::string(key)];
-    if (!slot) slot = std::make_unique<TokenBucket>(limit, now);
+    if (!slot) slot = std::make_unique<TokenBucket>(share, now);
     bucket = slot.get();  // never erased: the pointer stays valid
   }
-  return bucket->Take(limit, now);
+  return bucket->Take(share, now);
+}
+
+void Ingestor::SetRateShare(int nodes) {
+  rate_share_nodes_.store(std::clamp(nodes, 1, 1024), std::memory_order_relaxed);
 }
 
 int Ingestor::rate_limited_retry_after_seconds() const {
@@ -372,6 +379,7 @@ int Ingestor::rate_limited_retry_after_seconds() const {
     if (limit->rate > 0) rate = rate > 0 ? std::min(rate, limit->rate) : limit->rate;
   }
   if (rate <= 0) return 1;
+  rate /= rate_share_nodes_.load(std::memory_order_relaxed);
   return static_cast<int>(std::clamp(std::ceil(1.0 / rate), 1.0, 3600.0));
 }
 
@@ -422,22 +430,34 @@ struct SourceTriggers {
 };
 
 Status Ingestor::Reload() {
-  auto sources = store_->ListAllSources();
-  if (!sources) return sources.error();
-  auto triggers = store_->ListAllTriggers();
-  if (!triggers) return triggers.error();
-  std::unordered_map<std::string, std::shared_ptr<const CachedSource>> fresh;
-  for (const auto& source : *sources) fresh[source.id] = Build(source);
-  std::unordered_map<std::string, std::vector<std::shared_ptr<const CachedTrigger>>> lists;
-  for (const auto& trigger : *triggers) lists[trigger.source_id].push_back(BuildTrigger(trigger));
-  std::unordered_map<std::string, std::shared_ptr<const SourceTriggers>> fresh_triggers;
-  for (auto& [source_id, list] : lists) {
-    fresh_triggers[source_id] = std::make_shared<const SourceTriggers>(std::move(list));
+  // A snapshot read while an Upsert/Remove lands would undo it when swapped in: read again when
+  // the cache changed meanwhile (a few times; then the newer of the two is a reload away anyway).
+  for (int attempt = 0;; ++attempt) {
+    uint64_t changes_seen;
+    {
+      std::shared_lock lock(mu_);
+      changes_seen = cache_changes_;
+    }
+    auto sources = store_->ListAllSources();
+    if (!sources) return sources.error();
+    auto triggers = store_->ListAllTriggers();
+    if (!triggers) return triggers.error();
+    std::unordered_map<std::string, std::shared_ptr<const CachedSource>> fresh;
+    for (const auto& source : *sources) fresh[source.id] = Build(source);
+    std::unordered_map<std::string, std::vector<std::shared_ptr<const CachedTrigger>>> lists;
+    for (const auto& trigger : *triggers) {
+      lists[trigger.source_id].push_back(BuildTrigger(trigger));
+    }
+    std::unordered_map<std::string, std::shared_ptr<const SourceTriggers>> fresh_triggers;
+    for (auto& [source_id, list] : lists) {
+      fresh_triggers[source_id] = std::make_shared<const SourceTriggers>(std::move(list));
+    }
+    std::unique_lock lock(mu_);
+    if (cache_changes_ != changes_seen && attempt < 3) continue;
+    sources_ = std::move(fresh);
+    triggers_ = std::move(fresh_triggers);
+    return Status::Ok();
   }
-  std::unique_lock lock(mu_);
-  sources_ = std::move(fresh);
-  triggers_ = std::move(fresh_triggers);
-  return Status::Ok();
 }
 
 // Copy-on-write: a change builds the source's index anew (O(triggers of that source)), so an
@@ -474,11 +494,13 @@ void Ingestor::ReplaceTrigger(std::string_view trigger_id,
 void Ingestor::UpsertTrigger(const store::Trigger& trigger) {
   auto cached = BuildTrigger(trigger);  // compiled outside the lock
   std::unique_lock lock(mu_);
+  ++cache_changes_;
   ReplaceTrigger(trigger.id, std::move(cached));  // it may also have moved to another source
 }
 
 void Ingestor::RemoveTrigger(std::string_view trigger_id) {
   std::unique_lock lock(mu_);
+  ++cache_changes_;
   ReplaceTrigger(trigger_id, nullptr);
 }
 
@@ -548,11 +570,13 @@ Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch
 void Ingestor::Upsert(const store::Source& source) {
   auto cached = Build(source);
   std::unique_lock lock(mu_);
+  ++cache_changes_;
   sources_[source.id] = std::move(cached);
 }
 
 void Ingestor::Remove(std::string_view source_id) {
   std::unique_lock lock(mu_);
+  ++cache_changes_;
   sources_.erase(std::string(source_id));
   triggers_.erase(std::string(source_id));  // the store deletes a source's triggers with it
   lock.unlock();
@@ -725,6 +749,11 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
     event.delivery_id = id ? std::string(*id) : "";
   }
   if (event.delivery_id.size() > 256) event.delivery_id.resize(256);
+  // Header values are bytes; these fields are text columns (and must be UTF-8 in PostgreSQL), so
+  // invalid sequences — a raw byte, or a character cut by the resize above — become U+FFFD.
+  for (std::string* text : {&event.content_type, &event.event_type, &event.delivery_id}) {
+    if (FindInvalidUtf8(*text) != std::string_view::npos) *text = RepairUtf8(*text);
+  }
   // The transactional outbox: match records and runs travel with the event into one commit.
   // Filters see the headers as received (a filter may test a signature header's presence).
   // The same snapshot of the triggers that decided whether to parse the payload.

@@ -215,6 +215,10 @@ class Ingestor {
   // What a 429 from the rate limits should put in Retry-After: the seconds a bucket takes to
   // earn one request at the lower of the two rates (at least 1).
   int rate_limited_retry_after_seconds() const;
+  // Several nodes behind one load balancer share the configured rate limits: with `nodes` alive,
+  // this node enforces 1/nodes of each rate and burst, so an even spread admits the configured
+  // total (app/cluster.h counts the nodes). Default 1; clamped to 1..1024.
+  void SetRateShare(int nodes);
 
  private:
   // The triggers of one source (never null: an empty set when it has none).
@@ -234,6 +238,7 @@ class Ingestor {
   const Clock* clock_;
   Options options_;
   mutable std::shared_mutex mu_;
+  uint64_t cache_changes_ = 0;  // Upsert/Remove(Trigger) calls, for Reload; guarded by mu_
   std::unordered_map<std::string, std::shared_ptr<const CachedSource>> sources_;
   // Per source id, its triggers. Copy-on-write: a change builds a new SourceTriggers, so an
   // evaluation holds a snapshot without holding the lock.
@@ -243,6 +248,7 @@ class Ingestor {
   class TokenBucket;
   bool TakeToken(std::unordered_map<std::string, std::unique_ptr<TokenBucket>>* buckets,
                  std::string_view key, const RateLimit& limit) const;
+  std::atomic<int> rate_share_nodes_{1};
   mutable std::mutex buckets_mu_;
   mutable std::unordered_map<std::string, std::unique_ptr<TokenBucket>> source_buckets_;
   mutable std::unordered_map<std::string, std::unique_ptr<TokenBucket>> workspace_buckets_;

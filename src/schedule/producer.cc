@@ -9,8 +9,11 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "ingest/ingest.h"
 #include "schedule/internal.h"
@@ -78,9 +81,20 @@ Producer::Lane* Producer::LaneFor(std::string_view kind) {
 Status Producer::Load() {
   auto sources = store_->ListAllSources();
   if (!sources) return sources.error();
+  std::set<std::string> present;
   for (const auto& source : *sources) {
-    if (source.generated()) Upsert(source);
+    if (!source.generated()) continue;
+    present.insert(source.id);
+    Upsert(source);
   }
+  std::vector<std::string> gone;
+  for (const Lane* lane : {tick_lane_.get(), poll_lane_.get()}) {
+    std::lock_guard lock(lane->mu);
+    for (const auto& [id, entry] : lane->entries) {
+      if (present.count(id) == 0) gone.push_back(id);
+    }
+  }
+  for (const auto& id : gone) Remove(id);
   return Status::Ok();
 }
 

@@ -158,7 +158,9 @@ class Producer {
            ProducerOptions options);
   ~Producer();  // Stop()
 
-  // Loads the schedule and poll sources and their cursors from the store (without threads).
+  // Loads the schedule and poll sources and their cursors from the store (without threads), and
+  // drops the ones no longer there. Callable while started: another node sharing the database
+  // changed sources (app/cluster.h).
   Status Load();
   // Load() and start the loop threads, which sleep until the next due time (real time) or a
   // change. REQUIRES: not started.

@@ -1,7 +1,8 @@
 // Store: everything triggerd keeps durably — workspaces, API keys, webhook sources, the event
 // log, agents, triggers, match records and runs with their dispatch state — behind one interface,
-// so nothing above this layer knows which database it talks to (SQLite is the embedded default;
-// PostgreSQL comes later behind the same interface). docs/storage.md describes the SQLite one.
+// so nothing above this layer knows which database it talks to: SQLite (the embedded default,
+// store/sqlite) or PostgreSQL shared by several nodes (store/postgres). docs/storage.md describes
+// both; tests/store/*_contract_test.cc holds every implementation to the same contract.
 //
 // Thread safety: every method may be called from any thread concurrently.
 // Errors: methods return Status/Result and never throw. kNotFound for an unknown id *or* an id of

@@ -83,7 +83,7 @@ TEST_F(AdminCommandsTest, MistakesExitNonZeroWithAReason) {
 
 TEST_F(AdminCommandsTest, MigrateBringsTheDatabaseToTheLatestVersion) {
   std::ostringstream out, err;
-  ASSERT_EQ(RunMigrate(data_dir_, out, err), 0) << err.str();
+  ASSERT_EQ(RunMigrate(data_dir_, "sqlite", out, err), 0) << err.str();
   EXPECT_NE(out.str().find("schema version " + std::to_string(store::LatestSqliteSchemaVersion())),
             std::string::npos)
       << out.str();

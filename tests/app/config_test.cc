@@ -49,6 +49,43 @@ TEST_F(ConfigTest, WrongTypeAndBrokenYamlAreRefused) {
   EXPECT_FALSE(LoadConfigFile((dir_.path() / "missing.yaml").string(), &c).ok());
 }
 
+TEST_F(ConfigTest, ReadsTheLlmEndpoint) {
+  Config c;
+  EXPECT_TRUE(c.llm.base_url.empty());  // default: not configured (the route answers 501)
+  ASSERT_OK(LoadConfigFile(Write("llm:\n  base_url: https://api.example.com/v1\n  model: m-1\n"
+                                 "  api_key_env: EXAMPLE_KEY\n  timeout_ms: 1000\n"),
+                           &c));
+  EXPECT_EQ(c.llm.base_url, "https://api.example.com/v1");
+  EXPECT_EQ(c.llm.model, "m-1");
+  EXPECT_EQ(c.llm.api_key_env, "EXAMPLE_KEY");
+  EXPECT_EQ(c.llm.timeout_ms, 1000);
+  Config d;
+  ASSERT_OK(LoadConfigFile(Write("llm:\n  base_url: http://127.0.0.1:11434/v1\n  model: m\n"), &d));
+  EXPECT_EQ(d.llm.api_key_env, "");
+  EXPECT_EQ(d.llm.timeout_ms, 30'000);
+}
+
+TEST_F(ConfigTest, BadLlmEndpointIsRefusedWithItsLine) {
+  auto refused = [&](const std::string& text, const std::string& expected) {
+    Config c;
+    Status s = LoadConfigFile(Write(text), &c);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.message().find(expected), std::string::npos) << s.message();
+  };
+  refused("llm: yes\n", "triggerd.yaml:1: llm must be a mapping");
+  refused("llm:\n  model: m\n", "llm.base_url is required");
+  refused("llm:\n  base_url: https://a.example/v1\n", "llm.model is required");
+  refused("llm:\n  base_url: ftp://a.example/v1\n  model: m\n", "llm.base_url");
+  refused("llm:\n  base_url: https://a.example/v1\n  model: m\n  api_key_env: 9X\n",
+          "llm.api_key_env");
+  refused("llm:\n  base_url: https://a.example/v1\n  model: m\n  api_key: sk-123\n",
+          "triggerd.yaml:4: unknown key \"llm.api_key\"");
+  refused("llm:\n  base_url: https://a.example/v1\n  model: m\n  timeout_ms: 999\n",
+          "llm.timeout_ms must be between 1000 and 120000");
+  refused("llm:\n  base_url: https://a.example/v1\n  model: m\n  timeout_ms: 120001\n",
+          "llm.timeout_ms must be between 1000 and 120000");
+}
+
 TEST(SplitListenTest, SplitsHostAndPort) {
   std::string host;
   uint16_t port = 0;

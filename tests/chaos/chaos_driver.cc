@@ -16,9 +16,16 @@
 // Prints sent, acknowledged, stored, runs, deliveries, duplicate deliveries and lost (must be 0);
 // exits 1 on any violation, 2 on a set-up failure.
 //
-// Usage: chaos_driver [--seconds S] [--kills K] [--senders N] [--rate R]
-//   S: length of the load phase (default 24); K: kills during it (default 4); N: concurrent
-//   senders (default 4); R: deliveries per second per sender (default 40).
+// Two nodes (--database-url): two triggerd processes on their own data dirs and ports share one
+// PostgreSQL database (and one master key); the senders are spread over both, as a load balancer
+// would. Midway the second node is killed with SIGKILL and NOT restarted: its senders fail over
+// to the first node, and the runs it had claimed wait out their lease (5 s) and are finished by
+// the survivor. The same checks then prove that no acknowledged event lost a run.
+//
+// Usage: chaos_driver [--seconds S] [--kills K] [--senders N] [--rate R] [--database-url URL]
+//   S: length of the load phase (default 24); K: kills during it (default 4; ignored with two
+//   nodes, where one node is killed once); N: concurrent senders (default 4); R: deliveries per
+//   second per sender (default 40); URL: a postgres:// database, empty, for two nodes.
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -62,17 +69,22 @@ struct Options {
   int kills = 4;
   int senders = 4;
   int rate = 40;
+  std::string database_url;  // set: two nodes on this PostgreSQL database
 };
 
+// A 32-byte master key both nodes share (hex), as every node of a cluster must.
+constexpr std::string_view kClusterMasterKey =
+    "6368616f732d636c75737465722d6d61737465722d6b65792d33322d62797465";
+
 // Set while they exist, so that a set-up failure (which exits) leaves no process or files behind.
-TriggerdProcess* running_process = nullptr;
+std::vector<TriggerdProcess*> running_processes;
 TempDir* data_dir = nullptr;
 
 [[noreturn]] void SetupFailed(const std::string& what) {
   std::fprintf(stderr, "chaos: set-up failed: %s\n", what.c_str());
-  if (running_process != nullptr) {
-    std::fprintf(stderr, "%s\n", running_process->Output().c_str());
-    running_process->Kill();
+  for (TriggerdProcess* process : running_processes) {
+    std::fprintf(stderr, "%s\n", process->Output().c_str());
+    process->Kill();
   }
   if (data_dir != nullptr) {
     std::error_code ec;
@@ -100,16 +112,31 @@ struct Ledger {
   uint64_t attempts = 0;                            // requests sent, retries included
   uint64_t duplicate_answers = 0;                   // 200s with duplicate=true (a retry landed)
   uint64_t inconsistent_duplicates = 0;             // duplicate=true naming another event
+  std::map<int, uint64_t> acknowledged_by_node;      // node index -> 200s it answered
+};
+
+// The nodes' ports; 0 while a node is down. A sender prefers its own node and fails over to the
+// first one that is up, as a load balancer would.
+struct Nodes {
+  std::vector<std::unique_ptr<std::atomic<uint16_t>>> ports;
+  int Pick(int preferred) const {
+    if (*ports[preferred] != 0) return preferred;
+    for (size_t i = 0; i < ports.size(); ++i) {
+      if (*ports[i] != 0) return static_cast<int>(i);
+    }
+    return preferred;
+  }
 };
 
 // One sender: unique delivery ids, signed like GitHub signs (X-Hub-Signature-256), paced at
 // `rate` per second. A delivery that gets no 200 (connection refused or reset while triggerd is
 // down, 5xx) is sent again with the same delivery id until it is acknowledged or the load phase
 // ends; the retry may then be answered duplicate=true when the first attempt was committed.
-void Send(int sender, const Options& options, const std::string& path,
-          const std::atomic<uint16_t>& port, const std::atomic<bool>& stop, Ledger* ledger) {
+void Send(int sender, const Options& options, const std::string& path, const Nodes& nodes,
+          const std::atomic<bool>& stop, Ledger* ledger) {
   std::unique_ptr<HttpClient> client;
   uint16_t client_port = 0;
+  const int home = sender % static_cast<int>(nodes.ports.size());
   const auto interval = std::chrono::microseconds(1'000'000 / std::max(options.rate, 1));
   auto next = Clock::now();
   for (int n = 0; !stop; ++n) {
@@ -129,8 +156,9 @@ void Send(int sender, const Options& options, const std::string& path,
       ledger->sent.insert(delivery);
     }
     for (;;) {
-      if (port != client_port) {
-        client_port = port;
+      const int node = nodes.Pick(home);
+      if (*nodes.ports[node] != client_port) {
+        client_port = *nodes.ports[node];
         client = std::make_unique<HttpClient>("127.0.0.1", client_port);
       }
       HttpResult r = client->Send("POST", path, body, headers);
@@ -143,6 +171,7 @@ void Send(int sender, const Options& options, const std::string& path,
         const std::string event_id = Str(answer, "event_id");
         const json::value* duplicate = answer.if_contains("duplicate");
         std::lock_guard lock(ledger->mu);
+        ++ledger->acknowledged_by_node[node];
         auto [it, inserted] = ledger->acknowledged.emplace(delivery, event_id);
         if (duplicate && duplicate->is_bool() && duplicate->as_bool()) {
           ++ledger->duplicate_answers;
@@ -182,14 +211,16 @@ Options ParseArgs(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int value = std::atoi(argv[i + 1]);
-    if (flag == "--seconds") options.seconds = value;
+    if (flag == "--database-url") options.database_url = argv[i + 1];
+    else if (flag == "--seconds") options.seconds = value;
     else if (flag == "--kills") options.kills = value;
     else if (flag == "--senders") options.senders = value;
     else if (flag == "--rate") options.rate = value;
     else SetupFailed("unknown flag " + flag);
   }
   if (options.seconds < 1 || options.kills < 0 || options.senders < 1 || options.rate < 1) {
-    SetupFailed("usage: chaos_driver [--seconds S] [--kills K] [--senders N] [--rate R]");
+    SetupFailed("usage: chaos_driver [--seconds S] [--kills K] [--senders N] [--rate R] "
+                "[--database-url URL]");
   }
   return options;
 }
@@ -220,9 +251,20 @@ int main(int argc, char** argv) {
   const auto config = dir.path() / "triggerd.yaml";
   std::ofstream(config) << "retry_base_ms: 50\nretry_max_ms: 500\ndispatch_workers: 8\n"
                            "run_lease_seconds: 5\n";
-  TriggerdProcess process(dir.path() / "data", {"--config", config.string()});
-  running_process = &process;
-  if (!process.Start()) SetupFailed(process.error());
+  // One node, or two sharing the PostgreSQL database. The first node starts (and bootstraps the
+  // workspace and admin key) before the second.
+  const bool cluster = !options.database_url.empty();
+  std::vector<std::unique_ptr<TriggerdProcess>> processes;
+  for (int i = 0; i < (cluster ? 2 : 1); ++i) {
+    std::vector<std::string> args = {"--config", config.string()};
+    if (cluster) args.insert(args.end(), {"--database-url", options.database_url});
+    processes.push_back(std::make_unique<TriggerdProcess>(
+        dir.path() / ("data" + std::to_string(i)), std::move(args)));
+    if (cluster) processes.back()->SetEnv("TRIGGERD_MASTER_KEY", std::string(kClusterMasterKey));
+    running_processes.push_back(processes.back().get());
+    if (!processes.back()->Start()) SetupFailed(processes.back()->error());
+  }
+  TriggerdProcess& process = *processes[0];
   const std::string admin = process.AdminKey();
   const Headers auth = {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/json"}};
 
@@ -255,28 +297,38 @@ int main(int argc, char** argv) {
     trigger_all = Str(Parse(all.body), "id");
   }
 
-  // The load phase: senders run throughout; the process is killed `kills` times at even
-  // intervals (jittered) and restarted at once on the same data dir (a new port each time).
+  // The load phase: senders run throughout. One node: it is killed `kills` times at even
+  // intervals (jittered) and restarted at once on the same data dir (a new port each time). Two
+  // nodes: the second is killed once, midway, and stays down.
   Ledger ledger;
-  std::atomic<uint16_t> port{process.port()};
+  Nodes nodes;
+  for (const auto& p : processes) {
+    nodes.ports.push_back(std::make_unique<std::atomic<uint16_t>>(p->port()));
+  }
   std::atomic<bool> stop{false};
   std::vector<std::thread> senders;
   for (int i = 0; i < options.senders; ++i) {
-    senders.emplace_back(Send, i, std::cref(options), std::cref(ingest_path), std::cref(port),
+    senders.emplace_back(Send, i, std::cref(options), std::cref(ingest_path), std::cref(nodes),
                          std::cref(stop), &ledger);
   }
   const auto start = Clock::now();
   const auto phase = std::chrono::seconds(options.seconds);
   std::mt19937 random(std::random_device{}());
   int kills = 0;
-  for (int k = 1; k <= options.kills; ++k) {
+  if (cluster) {
+    std::this_thread::sleep_until(start + phase / 2);
+    *nodes.ports[1] = 0;
+    processes[1]->Kill();
+    ++kills;
+  }
+  for (int k = 1; !cluster && k <= options.kills; ++k) {
     const auto at = start + phase * k / (options.kills + 1) +
                     std::chrono::milliseconds(std::uniform_int_distribution<int>(-300, 300)(random));
     std::this_thread::sleep_until(at);
     process.Kill();
     ++kills;
     if (!process.Start()) SetupFailed("restart after kill " + std::to_string(k) + ": " + process.error());
-    port = process.port();
+    *nodes.ports[0] = process.port();
   }
   std::this_thread::sleep_until(start + phase);
   stop = true;
@@ -380,13 +432,21 @@ int main(int argc, char** argv) {
   const int stop_status = process.Stop();
   if (stop_status != 0) violation("triggerd exited " + std::to_string(stop_status) + " on SIGTERM");
 
+  if (cluster) {
+    std::printf("chaos: two nodes on PostgreSQL; acknowledged by node 0: %llu, by node 1 "
+                "(killed midway, not restarted): %llu\n",
+                static_cast<unsigned long long>(ledger.acknowledged_by_node[0]),
+                static_cast<unsigned long long>(ledger.acknowledged_by_node[1]));
+    if (ledger.acknowledged_by_node[1] == 0) violation("the second node acknowledged nothing");
+  }
   std::printf(
-      "chaos: %.1f s of load, %d kill -9 + restart, %d senders at %d/s each\n"
+      "chaos: %.1f s of load, %d kill -9%s, %d senders at %d/s each\n"
       "chaos: sent %zu, acknowledged %zu (attempts %llu, answered duplicate %llu), stored %zu\n"
       "chaos: runs %zu (succeeded %zu, dead %zu), deliveries %zu (refused on purpose %zu), "
       "duplicate deliveries %zu\n"
       "chaos: lost %zu, violations %zu\n",
-      load_seconds, kills, options.senders, options.rate, ledger.sent.size(),
+      load_seconds, kills, cluster ? " (no restart)" : " + restart", options.senders,
+      options.rate, ledger.sent.size(),
       ledger.acknowledged.size(), static_cast<unsigned long long>(ledger.attempts),
       static_cast<unsigned long long>(ledger.duplicate_answers), stored.size(), run_status.size(),
       succeeded, dead, deliveries, refused_on_purpose, duplicate_deliveries, lost,

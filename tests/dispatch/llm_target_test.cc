@@ -208,5 +208,33 @@ TEST_F(LlmTargetTest, UnicodeContentSurvives) {
   EXPECT_EQ(r.reply, "R\xC3\xA9sum\xC3\xA9: \xE2\x9C\x85 merged");
 }
 
+// CompleteChat (src/nlfilter's model): the same exchange with the caller's conversation and
+// without run headers.
+TEST_F(LlmTargetTest, CompleteChatSendsTheCallersMessagesWithoutRunHeaders) {
+  LlmTargetConfig config;
+  config.base_url = stub_.Url("/v1/");
+  config.model = "test-model";
+  config.api_key_env = kKeyVariable;
+  config.timeout_ms = 5000;
+  const DeliveryResult r = CompleteChat(
+      config, {{"system", "s"}, {"user", "u1"}, {"assistant", "a1"}, {"user", "u2"}}, 0);
+  ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
+  EXPECT_EQ(r.reply, "Done.");
+  const auto requests = stub_.Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].path, "/v1/chat/completions");
+  EXPECT_EQ(requests[0].Header("Authorization"), "Bearer sk-test-123");
+  EXPECT_EQ(requests[0].Header("X-Triggerd-Run-Id"), "");
+  EXPECT_EQ(requests[0].Header("X-Triggerd-Attempt"), "");
+  EXPECT_EQ(boost::json::parse(requests[0].body), boost::json::parse(R"({"model":"test-model",
+      "messages":[{"role":"system","content":"s"},{"role":"user","content":"u1"},
+                  {"role":"assistant","content":"a1"},{"role":"user","content":"u2"}]})"));
+
+  unsetenv(kKeyVariable);
+  const DeliveryResult missing = CompleteChat(config, {{"user", "u"}}, 0);
+  EXPECT_EQ(missing.kind, Kind::kPermanent);
+  EXPECT_THAT(missing.error, HasSubstr("TRIGGERD_TEST_LLM_KEY (api_key_env) is not set"));
+}
+
 }  // namespace
 }  // namespace triggerd::dispatch
