@@ -1,6 +1,7 @@
 // /api/v1/agents: what a run talks to (an http endpoint, a command, an LLM). Builders and admins
 // create agents and every role of the workspace reads them (a trigger of any builder may use any
-// agent); only the agent's creator or an admin changes or deletes it.
+// agent), credentials excepted: an http target's header values and URL password are shown
+// redacted to everyone; only the agent's creator or an admin changes or deletes it.
 #include "api/internal.h"
 #include "common/crypto.h"
 #include "common/ids.h"
@@ -19,9 +20,10 @@ boost::json::object AgentJson(const store::Agent& agent) {
   o["id"] = agent.id;
   o["name"] = agent.name;
   o["instructions"] = agent.instructions;
-  boost::system::error_code ec;
-  boost::json::value target = boost::json::parse(agent.target_json, ec);
-  o["target"] = ec ? boost::json::value(boost::json::object()) : std::move(target);
+  // Header values and a URL's password are write-only (dispatch::RedactTargetConfig).
+  auto target = dispatch::ParseTargetConfigText(agent.target_json);
+  o["target"] = target ? dispatch::TargetConfigToJson(dispatch::RedactTargetConfig(*target))
+                       : boost::json::object();
   o["max_attempts"] = agent.max_attempts;
   o["concurrency"] = agent.concurrency;
   // The secret itself is shown once, when it is made (signing_secret in the 201 / rotate answer).
@@ -86,6 +88,14 @@ std::optional<BodyError> ApplyAgentBody(const boost::json::object& body, bool cr
       return FieldError(Status::InvalidArgument("target is required"), "target");
     }
     auto config = dispatch::ParseTargetConfig(*target);
+    if (!config) return FieldError(config.error(), TargetField(config.error().message()));
+    // A target read from the API (credentials redacted) and sent back keeps them.
+    std::optional<dispatch::TargetConfig> stored;
+    if (!creating) {
+      auto parsed = dispatch::ParseTargetConfigText(agent->target_json);
+      if (parsed) stored = std::move(parsed).value();
+    }
+    config = dispatch::RestoreRedactedValues(std::move(config).value(), stored);
     if (!config) return FieldError(config.error(), TargetField(config.error().message()));
     agent->target_json = boost::json::serialize(dispatch::TargetConfigToJson(*config));
     http_target = config->type == dispatch::TargetType::kHttp;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -56,6 +57,12 @@ struct ApiContext {
   // POST /api/v1/filters/generate (filter_generate.cc): the chat model the operator configured
   // (`llm:`), owned by the caller and outliving the router. Null: the route answers 501.
   nlfilter::ChatModel* filter_model = nullptr;
+  // Runs `task` on a thread that is not an io thread, for work that blocks for seconds (a chat
+  // model's turns): an io thread serves many connections, webhooks among them. The caller owns
+  // the threads and waits for every task to finish (after the server's Stop, before the server
+  // is destroyed: a task answers through a Reply). Null: tasks run inline on the io thread
+  // (tests).
+  std::function<void(std::function<void()> task)> run_blocking;
 };
 
 // ---- Request-body validation, shared by the REST handlers and the declarative config ----

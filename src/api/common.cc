@@ -196,15 +196,22 @@ std::string HashSecret(std::string_view secret) {
   return crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, secret));
 }
 
-http::RouteHandler Authed(ApiContext* context, AuthedHandler handler) {
+http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler) {
   return [context, handler = std::move(handler)](http::Request request, http::Reply reply) {
     auto principal = Authenticate(context, request);
     if (!principal) {
       reply(http::ErrorResponse(principal.error()));
       return;
     }
-    reply(handler(*principal, request));
+    handler(*principal, request, std::move(reply));
   };
+}
+
+http::RouteHandler Authed(ApiContext* context, AuthedHandler handler) {
+  return AuthedAsync(context, [handler = std::move(handler)](const Principal& p,
+                                                             http::Request& r, http::Reply reply) {
+    reply(handler(p, r));
+  });
 }
 
 }  // namespace triggerd::api

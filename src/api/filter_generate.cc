@@ -6,10 +6,9 @@
 // source without a catalog the bodies of its newest stored events; never a header, a secret or a
 // source setting.
 //
-// The call blocks the io thread serving it for up to two model turns (2 × llm.timeout_ms), so
-// at most kMaxConcurrentGenerations run at once and the others are answered 429 at once, to keep
-// webhooks flowing on the remaining io threads.
-// TODO(nlfilter): answer from a worker thread through the Reply instead of blocking an io thread.
+// The model's turns (up to 2 × llm.timeout_ms) run through ApiContext::run_blocking, off the io
+// threads that serve webhooks; at most kMaxConcurrentGenerations are in flight (running or
+// waiting for a thread), the others are answered 429 at once.
 #include <atomic>
 
 #include "api/internal.h"
@@ -19,7 +18,7 @@
 namespace triggerd::api {
 namespace {
 
-constexpr int kMaxConcurrentGenerations = 1;
+constexpr int kMaxConcurrentGenerations = 4;
 // Stored events looked at for a custom source's samples (newest first).
 constexpr int kEventsScanned = 50;
 
@@ -104,127 +103,155 @@ http::Response NotConfigured() {
                   "description\")"}}}});
 }
 
+// Checks the request and gathers what the model will see into *request and *samples (on the io
+// thread: quick). An answer when the request is refused at once; nullopt when the model is to be
+// asked.
+std::optional<http::Response> Prepare(ApiContext* ctx, const Principal& p, http::Request& r,
+                                      nlfilter::Request* out, std::vector<Sample>* out_samples) {
+  if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
+    return http::ErrorResponse(s);
+  }
+  auto body = ParseObject(r);
+  if (!body) return http::ErrorResponse(body.error());
+  if (auto field =
+          FirstUnknownField(*body, {"description", "source_id", "provider", "event_type"})) {
+    return UnknownFieldResponse(*field);
+  }
+  nlfilter::Request request;
+  auto description = StringField(*body, "description", std::nullopt);
+  if (!description) return FieldErrorResponse(description.error(), "description");
+  request.description = std::move(description).value();
+  if (Status s = nlfilter::CheckDescription(request.description); !s.ok()) {
+    return FieldErrorResponse(s, "description");
+  }
+  auto source_id = StringField(*body, "source_id", std::string());
+  if (!source_id) return FieldErrorResponse(source_id.error(), "source_id");
+  auto provider = StringField(*body, "provider", std::string());
+  if (!provider) return FieldErrorResponse(provider.error(), "provider");
+  auto event_type = StringField(*body, "event_type", std::string());
+  if (!event_type) return FieldErrorResponse(event_type.error(), "event_type");
+  request.event_type = *event_type;
+  if (source_id->empty() == provider->empty()) {
+    return FieldErrorResponse(
+        Status::InvalidArgument("give either source_id (a source of this workspace) or "
+                                "provider (a preset, e.g. \"github\")"),
+        source_id->empty() ? "source_id" : "provider");
+  }
+
+  // What the model may see: the kind and event types, and payload bodies.
+  std::string kind = *provider;
+  std::optional<store::Source> source;
+  if (!source_id->empty()) {
+    auto found = ctx->store->GetSource(p.workspace_id, *source_id);
+    if (!found) {
+      if (found.error().type() == ErrorType::kNotFound) {
+        return FieldErrorResponse(
+            Status::NotFound("no source " + source_id->substr(0, 100) + " in this workspace"),
+            "source_id");
+      }
+      return http::ErrorResponse(found.error());
+    }
+    source = std::move(found).value();
+    kind = source->kind;
+  }
+  const verify::ProviderCatalog* catalog = verify::FindCatalog(kind);
+  if (!provider->empty() && catalog == nullptr) {
+    return FieldErrorResponse(
+        Status::InvalidArgument("provider must be a provider preset (GET /api/v1/providers "
+                                "lists them); for a custom source give its source_id"),
+        "provider");
+  }
+  if (catalog != nullptr && !event_type->empty() &&
+      verify::FindEventType(kind, *event_type) == nullptr) {
+    return FieldErrorResponse(
+        Status::InvalidArgument("event_type \"" + event_type->substr(0, 100) +
+                                "\" is not an event type of " + kind + " (GET /api/v1/providers/" +
+                                kind + " lists them)"),
+        "event_type");
+  }
+  if (ctx->filter_model == nullptr) return NotConfigured();
+
+  std::vector<Sample> samples;
+  if (catalog != nullptr) {
+    for (const verify::EventTypeInfo& info : catalog->event_types) {
+      request.event_types.emplace_back(info.name);
+    }
+    samples = CatalogSamples(*catalog, *event_type);
+  } else {
+    auto stored = EventSamples(ctx->store, *source, *event_type);
+    if (!stored) return http::ErrorResponse(stored.error());
+    samples = std::move(stored).value();
+  }
+  request.source_kind = kind;
+  for (const Sample& s : samples) request.samples.push_back({s.payload, s.event_type});
+  *out = std::move(request);
+  *out_samples = std::move(samples);
+  return std::nullopt;
+}
+
+// Asks the model (blocks for up to two model turns) and builds the answer.
+http::Response Generate(const ApiContext& ctx, const nlfilter::Request& request,
+                        const std::vector<Sample>& samples) {
+  nlfilter::FailedExpression last;
+  auto suggestion = nlfilter::Generate(*ctx.filter_model, request, &last);
+  if (!suggestion) {
+    const Status& error = suggestion.error();
+    if (error.code() == nlfilter::kModelFailedCode) {
+      return Json(502, {{"error", {{"type", error.code()}, {"message", error.message()}}}});
+    }
+    if (error.code() == nlfilter::kInvalidFilterCode) {
+      return Json(422, {{"error",
+                         {{"type", error.code()},
+                          {"message", error.message()},
+                          {"filter", last.filter},
+                          {"line", last.error.line},
+                          {"column", last.error.column}}}});
+    }
+    return FieldErrorResponse(error, "description");
+  }
+  boost::json::array results;
+  for (std::size_t i = 0; i < suggestion->sample_results.size(); ++i) {
+    nlfilter::SampleResult& result = suggestion->sample_results[i];
+    boost::json::object o = samples[i].origin;
+    o["sample"] = samples[i].payload;
+    o["matched"] = result.matched;
+    o["explanation"] = std::move(result.explanation);
+    results.push_back(std::move(o));
+  }
+  return Json(200, {{"filter", suggestion->filter},
+                    {"explanation", suggestion->explanation},
+                    {"turns", suggestion->turns},
+                    {"sample_results", std::move(results)}});
+}
+
 }  // namespace
 
 void RegisterFilterGenerateRoute(http::Router* router, ApiContext* ctx) {
-  router->Add(
-      "POST", "/api/v1/filters/generate", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
-        if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
-          return http::ErrorResponse(s);
-        }
-        auto body = ParseObject(r);
-        if (!body) return http::ErrorResponse(body.error());
-        if (auto field =
-                FirstUnknownField(*body, {"description", "source_id", "provider", "event_type"})) {
-          return UnknownFieldResponse(*field);
-        }
-        nlfilter::Request request;
-        auto description = StringField(*body, "description", std::nullopt);
-        if (!description) return FieldErrorResponse(description.error(), "description");
-        request.description = std::move(description).value();
-        if (Status s = nlfilter::CheckDescription(request.description); !s.ok()) {
-          return FieldErrorResponse(s, "description");
-        }
-        auto source_id = StringField(*body, "source_id", std::string());
-        if (!source_id) return FieldErrorResponse(source_id.error(), "source_id");
-        auto provider = StringField(*body, "provider", std::string());
-        if (!provider) return FieldErrorResponse(provider.error(), "provider");
-        auto event_type = StringField(*body, "event_type", std::string());
-        if (!event_type) return FieldErrorResponse(event_type.error(), "event_type");
-        request.event_type = *event_type;
-        if (source_id->empty() == provider->empty()) {
-          return FieldErrorResponse(
-              Status::InvalidArgument("give either source_id (a source of this workspace) or "
-                                      "provider (a preset, e.g. \"github\")"),
-              source_id->empty() ? "source_id" : "provider");
-        }
-
-        // What the model may see: the kind and event types, and payload bodies.
-        std::string kind = *provider;
-        std::optional<store::Source> source;
-        if (!source_id->empty()) {
-          auto found = ctx->store->GetSource(p.workspace_id, *source_id);
-          if (!found) {
-            if (found.error().type() == ErrorType::kNotFound) {
-              return FieldErrorResponse(
-                  Status::NotFound("no source " + source_id->substr(0, 100) + " in this workspace"),
-                  "source_id");
-            }
-            return http::ErrorResponse(found.error());
-          }
-          source = std::move(found).value();
-          kind = source->kind;
-        }
-        const verify::ProviderCatalog* catalog = verify::FindCatalog(kind);
-        if (!provider->empty() && catalog == nullptr) {
-          return FieldErrorResponse(
-              Status::InvalidArgument("provider must be a provider preset (GET /api/v1/providers "
-                                      "lists them); for a custom source give its source_id"),
-              "provider");
-        }
-        if (catalog != nullptr && !event_type->empty() &&
-            verify::FindEventType(kind, *event_type) == nullptr) {
-          return FieldErrorResponse(
-              Status::InvalidArgument("event_type \"" + event_type->substr(0, 100) +
-                                      "\" is not an event type of " + kind +
-                                      " (GET /api/v1/providers/" + kind + " lists them)"),
-              "event_type");
-        }
-        if (ctx->filter_model == nullptr) return NotConfigured();
-
-        std::vector<Sample> samples;
-        if (catalog != nullptr) {
-          for (const verify::EventTypeInfo& info : catalog->event_types) {
-            request.event_types.emplace_back(info.name);
-          }
-          samples = CatalogSamples(*catalog, *event_type);
-        } else {
-          auto stored = EventSamples(ctx->store, *source, *event_type);
-          if (!stored) return http::ErrorResponse(stored.error());
-          samples = std::move(stored).value();
-        }
-        request.source_kind = kind;
-        for (const Sample& s : samples) request.samples.push_back({s.payload, s.event_type});
-
-        InFlight in_flight;
-        if (!in_flight.admitted()) {
-          http::Response busy = http::ErrorResponse(
-              Status(ErrorType::kRateLimited, "rate_limited",
-                     "another filter is being generated; retry in a few seconds"));
-          busy.headers.push_back({"Retry-After", "5"});
-          return busy;
-        }
-        nlfilter::FailedExpression last;
-        auto suggestion = nlfilter::Generate(*ctx->filter_model, request, &last);
-        if (!suggestion) {
-          const Status& error = suggestion.error();
-          if (error.code() == nlfilter::kModelFailedCode) {
-            return Json(502, {{"error", {{"type", error.code()}, {"message", error.message()}}}});
-          }
-          if (error.code() == nlfilter::kInvalidFilterCode) {
-            return Json(422, {{"error",
-                               {{"type", error.code()},
-                                {"message", error.message()},
-                                {"filter", last.filter},
-                                {"line", last.error.line},
-                                {"column", last.error.column}}}});
-          }
-          return FieldErrorResponse(error, "description");
-        }
-        boost::json::array results;
-        for (std::size_t i = 0; i < suggestion->sample_results.size(); ++i) {
-          nlfilter::SampleResult& result = suggestion->sample_results[i];
-          boost::json::object o = samples[i].origin;
-          o["sample"] = samples[i].payload;
-          o["matched"] = result.matched;
-          o["explanation"] = std::move(result.explanation);
-          results.push_back(std::move(o));
-        }
-        return Json(200, {{"filter", suggestion->filter},
-                          {"explanation", suggestion->explanation},
-                          {"turns", suggestion->turns},
-                          {"sample_results", std::move(results)}});
-      }));
+  router->Add("POST", "/api/v1/filters/generate",
+              AuthedAsync(ctx, [ctx](const Principal& p, http::Request& r, http::Reply reply) {
+                nlfilter::Request request;
+                std::vector<Sample> samples;
+                if (auto answer = Prepare(ctx, p, r, &request, &samples)) {
+                  reply(std::move(*answer));
+                  return;
+                }
+                auto slot = std::make_shared<InFlight>();
+                if (!slot->admitted()) {
+                  http::Response busy = http::ErrorResponse(
+                      Status(ErrorType::kRateLimited, "rate_limited",
+                             "other filters are being generated; retry in a few seconds"));
+                  busy.headers.push_back({"Retry-After", "5"});
+                  reply(std::move(busy));
+                  return;
+                }
+                auto task = [ctx, slot, request = std::move(request), samples = std::move(samples),
+                             reply] { reply(Generate(*ctx, request, samples)); };
+                if (ctx->run_blocking) {
+                  ctx->run_blocking(std::move(task));
+                } else {
+                  task();
+                }
+              }));
 }
 
 }  // namespace triggerd::api

@@ -77,6 +77,10 @@ std::string HashSecret(std::string_view secret);
 // A handler that needs an authenticated principal; errors become JSON error responses.
 using AuthedHandler = std::function<http::Response(const Principal&, http::Request&)>;
 http::RouteHandler Authed(ApiContext* context, AuthedHandler handler);
+// The same for a handler that answers later, through the Reply (exactly once, from any thread).
+using AuthedAsyncHandler =
+    std::function<void(const Principal&, http::Request&, http::Reply)>;
+http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler);
 
 void RegisterKeyRoutes(http::Router* router, ApiContext* context);
 void RegisterSourceRoutes(http::Router* router, ApiContext* context);

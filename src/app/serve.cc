@@ -4,6 +4,8 @@
 #include "app/data_dir.h"
 #include "app/logging.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -211,6 +213,13 @@ int RunServe(const Config& config) {
     filter_model = std::move(model).value();
     context.filter_model = filter_model.get();
   }
+  // Work that blocks for seconds (a chat model's turns) runs here, not on the io threads. Joined
+  // after the server's Stop: a task still running then answers into a stopped server, which
+  // drops the answer.
+  boost::asio::thread_pool blocking_pool(2);
+  context.run_blocking = [&blocking_pool](std::function<void()> task) {
+    boost::asio::post(blocking_pool, std::move(task));
+  };
   // Other nodes on the same database: follow their changes, share the rate limits.
   std::optional<ClusterFollower> cluster;
   if (opened->postgres) {
@@ -262,6 +271,7 @@ int RunServe(const Config& config) {
   if (watcher) watcher->Stop();  // no reload runs once the server stops
   if (cluster) cluster->Stop();
   (*server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
+  blocking_pool.join();
   producer.Stop();  // a tick or poll in flight finishes its appends first
   // Attempts in flight finish and record their results before the store closes.
   dispatcher.Stop();

@@ -122,6 +122,19 @@ Result<TargetConfig> ParseTargetConfigText(std::string_view json_text);  // as s
 // shown by the API. Round-trips through ParseTargetConfig.
 boost::json::object TargetConfigToJson(const TargetConfig& config);
 
+// Credentials in a target are write-only, like the agent's signing secret: an http target's
+// header values (Authorization, API keys) and its URL's password are shown by the API as
+// kRedactedValue ("https://user:redacted@host/…" for the password), to every role.
+inline constexpr std::string_view kRedactedValue = "<redacted>";
+TargetConfig RedactTargetConfig(TargetConfig config);
+// The target to store when `submitted` replaces `stored` (nullopt: a new agent): a header whose
+// value is kRedactedValue keeps the value of the stored header of that name (ignoring case), and
+// a URL equal to the stored URL as redacted keeps the stored URL, so a target read from the API,
+// edited and sent back keeps its credentials. kInvalidArgument naming the header
+// ("target.headers.<name>: …") when there is no stored value to keep.
+Result<TargetConfig> RestoreRedactedValues(TargetConfig submitted,
+                                           const std::optional<TargetConfig>& stored);
+
 // One attempt of one run, everything a target needs. Plain data, no store types.
 struct Delivery {
   std::string run_id;  // the idempotency key (webhook-id, TRIGGER_RUN_ID)

@@ -4,6 +4,7 @@
 // refused so a misspelt timeout never silently becomes the default.
 #include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <cctype>
 
 #include "common/headers.h"
@@ -427,6 +428,53 @@ boost::json::object TargetConfigToJson(const TargetConfig& config) {
       break;
   }
   return obj;
+}
+
+namespace {
+
+// The URL with its password (if any) replaced by "redacted" (kRedactedValue's brackets would be
+// percent-encoded in a userinfo).
+std::string RedactUrlPassword(const std::string& url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || !parsed->has_password()) return url;
+  boost::urls::url redacted(*parsed);
+  redacted.set_password("redacted");
+  return std::string(redacted.buffer());
+}
+
+}  // namespace
+
+TargetConfig RedactTargetConfig(TargetConfig config) {
+  if (config.type != TargetType::kHttp) return config;
+  for (auto& header : config.http.headers) header.second = std::string(kRedactedValue);
+  config.http.url = RedactUrlPassword(config.http.url);
+  return config;
+}
+
+Result<TargetConfig> RestoreRedactedValues(TargetConfig submitted,
+                                           const std::optional<TargetConfig>& stored) {
+  if (submitted.type != TargetType::kHttp) return submitted;
+  const bool stored_http = stored.has_value() && stored->type == TargetType::kHttp;
+  for (auto& [name, value] : submitted.http.headers) {
+    if (value != kRedactedValue) continue;
+    const std::string* kept = nullptr;
+    if (stored_http) {
+      for (const auto& [stored_name, stored_value] : stored->http.headers) {
+        if (HeaderNameEquals(stored_name, name)) kept = &stored_value;
+      }
+    }
+    if (kept == nullptr) {
+      return Invalid("headers." + FieldName(name),
+                     "\"<redacted>\" stands for the stored value of this header, and the agent "
+                     "has none: send the value itself");
+    }
+    value = *kept;
+  }
+  if (stored_http && submitted.http.url != stored->http.url &&
+      submitted.http.url == RedactUrlPassword(stored->http.url)) {
+    submitted.http.url = stored->http.url;
+  }
+  return submitted;
 }
 
 Result<std::unique_ptr<Target>> MakeTarget(const TargetConfig& config) {

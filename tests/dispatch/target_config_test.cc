@@ -47,6 +47,54 @@ TEST(TargetConfigTest, ParsesHttpHeadersInOrder) {
   EXPECT_EQ(r->http.timeout_ms, 1500);
 }
 
+TEST(TargetConfigTest, RedactionHidesHeaderValuesAndTheUrlPasswordOnly) {
+  auto r = Parse(R"({"type":"http","url":"https://bot:pa55@agent.example/hook?team=blue",
+                     "headers":{"Authorization":"Bearer t","X-Team":"blue"}})");
+  ASSERT_OK(r);
+  TargetConfig shown = RedactTargetConfig(*r);
+  EXPECT_EQ(shown.http.url, "https://bot:redacted@agent.example/hook?team=blue");
+  ASSERT_EQ(shown.http.headers.size(), 2u);
+  EXPECT_EQ(shown.http.headers[0].first, "Authorization");
+  EXPECT_EQ(shown.http.headers[0].second, kRedactedValue);
+  EXPECT_EQ(shown.http.headers[1].second, kRedactedValue);
+  // Nothing to redact: the URL as it is; other target types as they are.
+  auto plain = Parse(R"({"type":"http","url":"https://user@agent.example/hook"})");
+  ASSERT_OK(plain);
+  EXPECT_EQ(RedactTargetConfig(*plain).http.url, "https://user@agent.example/hook");
+  auto command = Parse(R"({"type":"command","argv":["/bin/cat","--token=x"]})");
+  ASSERT_OK(command);
+  EXPECT_EQ(RedactTargetConfig(*command), *command);
+}
+
+TEST(TargetConfigTest, RedactedValuesSentBackKeepTheStoredOnes) {
+  auto stored = Parse(R"({"type":"http","url":"https://bot:pa55@agent.example/hook",
+                          "headers":{"Authorization":"Bearer t","X-Team":"blue"}})");
+  ASSERT_OK(stored);
+  // Read from the API, edited (a header changed, one added, the name's case changed), sent back.
+  TargetConfig edited = RedactTargetConfig(*stored);
+  edited.http.headers[0].first = "authorization";
+  edited.http.headers[1].second = "red";
+  edited.http.headers.push_back({"X-New", "1"});
+  auto restored = RestoreRedactedValues(edited, *stored);
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->http.url, "https://bot:pa55@agent.example/hook");
+  ASSERT_EQ(restored->http.headers.size(), 3u);
+  EXPECT_EQ(restored->http.headers[0].second, "Bearer t");
+  EXPECT_EQ(restored->http.headers[1].second, "red");
+  EXPECT_EQ(restored->http.headers[2].second, "1");
+  // A new URL, password and all, is taken as sent.
+  edited.http.url = "https://bot:redacted@other.example/hook";
+  restored = RestoreRedactedValues(edited, *stored);
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->http.url, "https://bot:redacted@other.example/hook");
+  // "<redacted>" for a header with no stored value (or a new agent) is refused, naming it.
+  edited.http.headers.push_back({"X-Other", std::string(kRedactedValue)});
+  auto refused = RestoreRedactedValues(edited, *stored);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error().message(), StartsWith("target.headers.X-Other: "));
+  EXPECT_FALSE(RestoreRedactedValues(RedactTargetConfig(*stored), std::nullopt).has_value());
+}
+
 TEST(TargetConfigTest, ParsesCommandTargetAndFillsDefaults) {
   auto r = Parse(R"({"type":"command","argv":["/usr/bin/agent","--flag","a b"]})");
   ASSERT_OK(r);

@@ -3,8 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "api_e2e_fixture.h"
 #include "recording_target.h"
@@ -41,6 +44,14 @@ class FilterGenerateE2eTest : public ::testing::Test {
   FilterGenerateE2eTest()
       : model_([this](const RecordingTarget::Received&,
                       const std::vector<RecordingTarget::Received>& earlier) {
+          {
+            // Held while gate_closed_: a model that takes its time (bounded, so a broken test
+            // cannot hang).
+            std::unique_lock<std::mutex> gate(gate_mu_);
+            model_waiting_ = true;
+            gate_cv_.notify_all();
+            gate_cv_.wait_for(gate, std::chrono::seconds(30), [this] { return !gate_closed_; });
+          }
           std::lock_guard<std::mutex> lock(mu_);
           if (!raw_.empty()) return RecordingTarget::Reply(200, raw_);
           const std::string& answer = answers_.at(std::min(earlier.size(), answers_.size() - 1));
@@ -53,7 +64,8 @@ class FilterGenerateE2eTest : public ::testing::Test {
     std::ofstream(config) << (with_llm ? "llm:\n  base_url: " + model_.Url("/v1") +
                                              "\n  model: test-model\n  api_key_env: " +
                                              kKeyVariable + "\n  timeout_ms: 10000\n"
-                                       : std::string("log_level: info\n"));
+                                       : std::string("log_level: info\n"))
+                          << extra_config_;
     process_ = std::make_unique<testing::TriggerdProcess>(
         dir_.path() / "data", std::vector<std::string>{"--config", config});
     process_->SetEnv(kKeyVariable, kModelKey);
@@ -94,6 +106,11 @@ class FilterGenerateE2eTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string extra_config_;
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  bool gate_closed_ = false;
+  bool model_waiting_ = false;
   std::mutex mu_;
   std::vector<std::string> answers_{std::string(kGood)};
   std::string raw_;
@@ -226,6 +243,42 @@ TEST_F(FilterGenerateE2eTest, MalformedModelAnswersAre502) {
   HttpResult not_json = Generate({{"description", "opened PRs"}, {"provider", "github"}});
   ASSERT_EQ(not_json.status, 502) << not_json.body;
   EXPECT_THAT(Str(ErrorOf(not_json), "message"), HasSubstr("not JSON"));
+}
+
+// The model's turns run off the io threads: with a single io thread and the model taking its
+// time, the server still answers everything else (webhooks included) meanwhile.
+TEST_F(FilterGenerateE2eTest, TheServerKeepsServingWhileTheModelThinks) {
+  extra_config_ = "threads: 1\n";
+  Start();
+  {
+    std::lock_guard<std::mutex> gate(gate_mu_);
+    gate_closed_ = true;
+  }
+  HttpResult generated;
+  std::thread generator([&] {
+    HttpClient own("127.0.0.1", process_->port());
+    generated = own.Send(
+        "POST", "/api/v1/filters/generate", R"({"description":"opened PRs","provider":"github"})",
+        {{"Authorization", "Bearer " + admin_}, {"Content-Type", "application/json"}});
+  });
+  {
+    std::unique_lock<std::mutex> gate(gate_mu_);
+    ASSERT_TRUE(
+        gate_cv_.wait_for(gate, std::chrono::seconds(30), [this] { return model_waiting_; }));
+  }
+  HttpResult health = client_->Send("GET", "/healthz");
+  EXPECT_EQ(health.status, 200) << health.error;
+  HttpResult sources = Api("GET", "/api/v1/sources", "");
+  EXPECT_EQ(sources.status, 200) << sources.body;
+  {
+    std::lock_guard<std::mutex> gate(gate_mu_);
+    gate_closed_ = false;
+  }
+  gate_cv_.notify_all();
+  generator.join();
+  ASSERT_EQ(generated.status, 200) << generated.body << generated.error;
+  EXPECT_EQ(ParseObject(generated.body).at("filter"),
+            "(and (eq \"action\" \"opened\") (gt \"pull_request.changed_files\" 20))");
 }
 
 TEST_F(FilterGenerateE2eTest, NotConfiguredIs501SayingHowToConfigure) {

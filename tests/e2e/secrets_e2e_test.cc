@@ -167,6 +167,17 @@ TEST_F(SecretsE2eTest, NoSecretInTheLogsOrTheDatabaseFiles) {
                          {"headers", {{"Authorization", "Bearer " + agent_credential}}}}}}));
   const std::string agent_secret = Str(agent, "signing_secret");
   ASSERT_EQ(agent_secret.rfind("whsec_", 0), 0u) << json::serialize(agent);
+  // The credential is write-only: no answer shows it, and a target read from the API and sent
+  // back unchanged keeps it (the delivery below carries it).
+  const std::string agent_path = "/api/v1/agents/" + Str(agent, "id");
+  json::object shown = Expect(200, Api("GET", agent_path));
+  EXPECT_EQ(Str(shown["target"].as_object()["headers"].as_object(), "Authorization"),
+            "<redacted>");
+  Expect(200, Api("PATCH", agent_path, {{"target", shown["target"]}}));
+  for (const std::string& answer : {json::serialize(agent), json::serialize(shown),
+                                    Api("GET", "/api/v1/agents").body}) {
+    EXPECT_EQ(answer.find(agent_credential), std::string::npos) << answer;
+  }
   Expect(201, Api("POST", "/api/v1/triggers",
                   {{"source_id", Str(source, "id")}, {"agent_id", Str(agent, "id")}}));
   // The agent's public webhook, signed with a secret of ours.

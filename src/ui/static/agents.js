@@ -31,7 +31,8 @@ function agentForm(agent, onDone, onCancel) {
   const maxAttempts = h('input', {type: 'number', name: 'max-attempts', min: 1, value: agent ? agent.max_attempts : 8});
   const concurrency = h('input', {type: 'number', name: 'concurrency', min: 1, value: agent ? agent.concurrency : 4});
   const groups = {
-    http: h('div', {class: 'grid'}, field('URL', url), field('Headers (JSON object, optional)', headers)),
+    http: h('div', {class: 'grid'}, field('URL', url), field('Headers (JSON object, optional)', headers,
+      'Stored values show as "<redacted>"; leave one so to keep it.')),
     command: h('div', {class: 'grid'}, field('Command and arguments', argv, 'One per line, the program first.'),
       field('Working directory (optional)', cwd)),
     llm: h('div', {class: 'grid'}, field('Base URL', baseUrl), field('Model', model),
