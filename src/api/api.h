@@ -109,8 +109,9 @@ struct Bootstrap {
   std::string workspace_id;
   std::string admin_key;  // the full key: shown once, never stored
 };
-// First start: when the store has no workspace, creates one named `name` with an admin key.
-// Returns nullopt when a workspace already exists.
+// First start: when the store has no workspace, creates one named `name` with an admin key, both
+// in one transaction (Store::CreateFirstWorkspace: of several nodes starting at once on one
+// database, one creates). Returns nullopt when a workspace already exists.
 Result<std::optional<Bootstrap>> BootstrapIfEmpty(store::Store* store, const Clock& clock,
                                                   const std::string& name);
 

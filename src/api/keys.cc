@@ -52,14 +52,12 @@ Result<std::string> NameField(const boost::json::object& body) {
 
 Result<std::optional<Bootstrap>> BootstrapIfEmpty(store::Store* store, const Clock& clock,
                                                   const std::string& name) {
-  auto workspaces = store->ListWorkspaces();
-  if (!workspaces) return workspaces.error();
-  if (!workspaces->empty()) return std::optional<Bootstrap>();
   int64_t now = clock.NowMicros();
   store::Workspace workspace{NewId("ws"), name, now};
-  TRIGGERD_RETURN_IF_ERROR(store->CreateWorkspace(workspace));
   NewKey key = MakeKey(workspace.id, "bootstrap admin", store::Role::kAdmin, "bootstrap", now);
-  TRIGGERD_RETURN_IF_ERROR(store->CreateApiKey(key.record));
+  auto created = store->CreateFirstWorkspace(workspace, key.record);
+  if (!created) return created.error();
+  if (!*created) return std::optional<Bootstrap>();
   return std::optional<Bootstrap>(Bootstrap{workspace.id, key.secret});
 }
 

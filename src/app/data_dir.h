@@ -5,12 +5,17 @@
 // file <data_dir>/triggerd.db by default, or a PostgreSQL database when `storage` is a
 // postgres:// or postgresql:// URL (several nodes sharing one database; docs/SCALING.md). Every
 // node of such a cluster must use the same master key (TRIGGERD_MASTER_KEY, or copies of one
-// master.key).
+// master.key). During a master key rotation the previous key (TRIGGERD_MASTER_KEY_PREVIOUS, else
+// <data_dir>/master.key.previous when it exists) joins the ring: values under it open and are
+// re-sealed under the current key at open (README "Secrets at rest").
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "common/crypto_master_key.h"
 #include "common/result.h"
 #include "store/store.h"
 
@@ -37,11 +42,33 @@ struct OpenedDataDir {
   std::string key_origin;    // where the master key came from (an env name or a path)
   std::string key_id;        // its public id, as sealed values name it
   bool key_created = false;  // this call created <data_dir>/master.key
+  std::string previous_key_origin;  // "" when there is no previous key
+  std::string previous_key_id;
+  uint64_t secrets_sealed_at_open = 0;  // plaintext or previous-key values sealed at this open
 };
 
-// TRIGGERD_MASTER_KEY is removed from the environment (before any thread may exist, as unsetenv
-// requires), so that children — command agents — never inherit it. Errors carry a message for
-// the operator (e.g. the wrong key's origin, or "chmod 600 …").
+// The keys a data dir's store opens with.
+struct DataDirKeys {
+  crypto::MasterKey current;
+  std::optional<crypto::MasterKey> previous;
+};
+
+// Reads TRIGGERD_MASTER_KEY and TRIGGERD_MASTER_KEY_PREVIOUS and removes them from the
+// environment (before any thread may exist, as unsetenv requires), so that children — command
+// agents — never inherit them; then loads the keys (crypto::LoadMasterKey,
+// crypto::LoadPreviousMasterKey). `create_key`: whether a missing <data_dir>/master.key is created
+// (false: it is an error, kNotFound). REQUIRES: data_dir exists.
+Result<DataDirKeys> LoadDataDirKeys(const std::string& data_dir, bool create_key);
+
+// Opens the store of `data_dir` / `storage` sealing under `key` (32 raw bytes), with `previous`
+// keys in its ring (store::SqliteOptions::previous_master_keys). The caller wipes the keys.
+Result<std::unique_ptr<store::Store>> OpenStoreWithKeys(const std::string& data_dir,
+                                                        const StorageChoice& storage,
+                                                        const std::string& key,
+                                                        const std::vector<std::string>& previous);
+
+// The keys come from LoadDataDirKeys (creating master.key on first use). Errors carry a message
+// for the operator (e.g. the wrong key's origin, or "chmod 600 …").
 Result<OpenedDataDir> OpenDataDir(const std::string& data_dir, const StorageChoice& storage = {});
 
 }  // namespace triggerd::app

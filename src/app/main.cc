@@ -88,7 +88,9 @@ int main(int argc, char** argv) {
   send->add_option("--timestamp", send_timestamp, "unix seconds to sign with (default now)");
 
   triggerd::app::KeyCommand key_command;
-  CLI::App* key = cli.add_subcommand("key", "create, list or revoke API keys in a data dir");
+  key_command.storage.clear();  // "" = not given: TRIGGERD_DATABASE_URL, else SQLite
+  CLI::App* key = cli.add_subcommand(
+      "key", "create, list or revoke API keys in a data dir, or rotate the master key");
   key->require_subcommand(1);
   key->add_option("--data-dir", key_command.data_dir, "the server's data dir (./data)");
   key->add_option("--database-url", key_command.storage, "the server's PostgreSQL URL, if any");
@@ -103,6 +105,27 @@ int main(int argc, char** argv) {
     sub->add_option("--data-dir", key_command.data_dir, "the server's data dir (./data)");
     sub->add_option("--database-url", key_command.storage, "the server's PostgreSQL URL, if any");
   }
+  // Added after the loop above: its --data-dir and --database-url fill rotate_command instead.
+  triggerd::app::RotateMasterKeyCommand rotate_command;
+  rotate_command.data_dir.clear();  // "" = not given here: `key --data-dir` or its default
+  rotate_command.storage.clear();
+  CLI::App* key_rotate = key->add_subcommand(
+      "rotate-master",
+      "re-seal every secret at rest under a new master key, in one transaction (README, "
+      "\"Secrets at rest\"); the current key comes from TRIGGERD_MASTER_KEY or the data dir's "
+      "master.key, as for serve. Prints old_key_id, new_key_id and resealed lines. Exit 0 done, "
+      "1 failed (stderr says what changed), 2 usage");
+  auto* new_key_file = key_rotate->add_option(
+      "--new-key-file", rotate_command.new_key_file,
+      "file holding the new key (32 bytes, hex or base64, e.g. `openssl rand -base64 32`); "
+      "mode 0600");
+  auto* new_key_env =
+      key_rotate->add_option("--new-key-env", rotate_command.new_key_env,
+                             "name of an environment variable holding the new key instead");
+  new_key_file->excludes(new_key_env);
+  key_rotate->add_option("--data-dir", rotate_command.data_dir, "the server's data dir (./data)");
+  key_rotate->add_option("--database-url", rotate_command.storage,
+                         "the server's PostgreSQL URL, if any");
 
   std::string migrate_data_dir = "./data";
   CLI::App* migrate =
@@ -124,6 +147,14 @@ int main(int argc, char** argv) {
   if (sign->parsed()) {
     if (sign_timestamp >= 0) sign_options.timestamp = sign_timestamp;
     return triggerd::app::RunSign(sign_options, std::cout, std::cerr);
+  }
+  if (key_rotate->parsed()) {
+    if (rotate_command.data_dir.empty()) rotate_command.data_dir = key_command.data_dir;
+    if (rotate_command.storage.empty()) rotate_command.storage = key_command.storage;
+    if (rotate_command.storage.empty() || rotate_command.storage == "sqlite") {
+      rotate_command.storage = triggerd::app::DefaultStorage();
+    }
+    return triggerd::app::RunRotateMasterKey(rotate_command, std::cout, std::cerr);
   }
   if (key->parsed()) {
     for (CLI::App* sub : key->get_subcommands()) key_command.action = sub->get_name();

@@ -103,6 +103,13 @@ int RunServe(const Config& config) {
                 opened->key_origin.c_str());
   }
   spdlog::info("master key {} from {}", opened->key_id, opened->key_origin);
+  if (!opened->previous_key_id.empty()) {
+    // A rotation (README "Secrets at rest"): once every node runs the new key and this count
+    // stays 0, the previous key can be removed.
+    spdlog::info("previous master key {} from {}: {} secrets re-sealed under {} at this start",
+                 opened->previous_key_id, opened->previous_key_origin,
+                 opened->secrets_sealed_at_open, opened->key_id);
+  }
   std::filesystem::path data_dir(config.data_dir);
   store::Store* const store = opened->store.get();
   const Clock& clock = SystemClock::Instance();

@@ -91,15 +91,13 @@ Status FsyncDir(const std::filesystem::path& dir) {
   return Status::Ok();
 }
 
-// Creates `path` holding a new key. kConflict when another start created it first.
-Result<MasterKey> CreateKeyFile(const std::filesystem::path& path) {
-  MasterKey key;
-  key.bytes = RandomBytes(Sealer::kMasterKeyBytes);
-  key.origin = path.string();
-  key.created = true;
+// Writes `key` as the text of a key file to a new file beside `path`, mode 0600 from the first
+// byte, fsync'd; returns its name. The caller links or renames it into place.
+Result<std::filesystem::path> WriteTempKeyFile(const std::filesystem::path& path,
+                                               std::string_view key) {
   // Base64 text rather than raw bytes: the file can be copied into TRIGGERD_MASTER_KEY as it is,
   // and backed up or compared by eye.
-  std::string text = Base64Encode(key.bytes) + "\n";
+  std::string text = Base64Encode(key) + "\n";
   std::filesystem::path temp = path;
   temp += ".tmp-" + std::to_string(::getpid()) + "-" + RandomToken(8);
   Status written = [&]() -> Status {
@@ -123,9 +121,20 @@ Result<MasterKey> CreateKeyFile(const std::filesystem::path& path) {
     ::unlink(temp.c_str());
     return written;
   }
-  const int linked = ::link(temp.c_str(), path.c_str());
+  return temp;
+}
+
+// Creates `path` holding a new key. kConflict when another start created it first.
+Result<MasterKey> CreateKeyFile(const std::filesystem::path& path) {
+  MasterKey key;
+  key.bytes = RandomBytes(Sealer::kMasterKeyBytes);
+  key.origin = path.string();
+  key.created = true;
+  Result<std::filesystem::path> temp = WriteTempKeyFile(path, key.bytes);
+  if (!temp) return temp.error();
+  const int linked = ::link(temp->c_str(), path.c_str());
   const int link_errno = errno;
-  ::unlink(temp.c_str());
+  ::unlink(temp->c_str());
   if (linked != 0) {
     if (link_errno == EEXIST) return Status::Conflict("created concurrently");
     return Status::Internal("cannot create master key file " + path.string() + ": " +
@@ -179,6 +188,56 @@ Result<MasterKey> LoadMasterKey(const std::filesystem::path& data_dir,
     if (created || created.error().type() != ErrorType::kConflict) return created;
   }
   return Status::Internal("cannot create or read master key file " + path.string());
+}
+
+Result<MasterKey> ReadMasterKeyFile(const std::filesystem::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.fd < 0) {
+    return Status::Internal("cannot open master key file " + path.string() + ": " +
+                            ErrnoText(errno));
+  }
+  return ReadKeyFile(path, fd.fd);
+}
+
+Status WriteMasterKeyFile(const std::filesystem::path& path, std::string_view key) {
+  if (key.size() != Sealer::kMasterKeyBytes) {
+    return Status::InvalidArgument("a master key must be 32 bytes");
+  }
+  Result<std::filesystem::path> temp = WriteTempKeyFile(path, key);
+  if (!temp) return temp.error();
+  if (::rename(temp->c_str(), path.c_str()) != 0) {
+    const int rename_errno = errno;
+    ::unlink(temp->c_str());
+    return Status::Internal("cannot replace master key file " + path.string() + ": " +
+                            ErrnoText(rename_errno));
+  }
+  return FsyncDir(path.parent_path());
+}
+
+Result<std::optional<MasterKey>> LoadPreviousMasterKey(const std::filesystem::path& data_dir,
+                                                       std::optional<std::string_view> env_value) {
+  if (env_value) {
+    if (Trim(*env_value).empty()) return std::optional<MasterKey>();
+    Result<std::string> key = ParseMasterKey(*env_value);
+    if (!key) {
+      return Status::InvalidArgument(std::string(kPreviousMasterKeyEnv) + ": " +
+                                     key.error().message());
+    }
+    MasterKey out;
+    out.bytes = std::move(key).value();
+    out.origin = std::string(kPreviousMasterKeyEnv);
+    return std::optional<MasterKey>(std::move(out));
+  }
+  const std::filesystem::path path = data_dir / kPreviousMasterKeyFileName;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno == ENOENT) return std::optional<MasterKey>();
+    return Status::Internal("cannot open master key file " + path.string() + ": " +
+                            ErrnoText(errno));
+  }
+  Result<MasterKey> key = ReadKeyFile(path, fd.fd);
+  if (!key) return key.error();
+  return std::optional<MasterKey>(std::move(key).value());
 }
 
 }  // namespace triggerd::crypto

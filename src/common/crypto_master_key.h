@@ -3,8 +3,11 @@
 // created on first start. README.md ("Secrets at rest") tells operators how to supply and back up
 // the key: without it the sealed secrets cannot be recovered.
 //
-// Thread safety: LoadMasterKey touches the file system and is meant for start-up; ParseMasterKey
-// is pure.
+// Rotation (README "Secrets at rest") adds a previous key, from TRIGGERD_MASTER_KEY_PREVIOUS or
+// <data dir>/master.key.previous, and `triggerd key rotate-master` replaces key files atomically.
+//
+// Thread safety: the loaders and WriteMasterKeyFile touch the file system and are meant for
+// start-up and the CLI; ParseMasterKey is pure.
 #pragma once
 
 #include <filesystem>
@@ -18,6 +21,10 @@ namespace triggerd::crypto {
 
 inline constexpr std::string_view kMasterKeyEnv = "TRIGGERD_MASTER_KEY";
 inline constexpr std::string_view kMasterKeyFileName = "master.key";
+// The previous master key during a rotation: values still sealed under it open, and the store
+// re-seals them under the current key at open (SqliteOptions::previous_master_keys).
+inline constexpr std::string_view kPreviousMasterKeyEnv = "TRIGGERD_MASTER_KEY_PREVIOUS";
+inline constexpr std::string_view kPreviousMasterKeyFileName = "master.key.previous";
 
 struct MasterKey {
   MasterKey() = default;
@@ -50,5 +57,23 @@ Result<std::string> ParseMasterKey(std::string_view text);
 // Errors: kInvalidArgument for a bad key or mode, kInternal for I/O; messages name the origin.
 Result<MasterKey> LoadMasterKey(const std::filesystem::path& data_dir,
                                 std::optional<std::string_view> env_value);
+
+// The previous master key of a rotation, never created. `env_value`: TRIGGERD_MASTER_KEY_PREVIOUS's
+// value when the variable is set: the key, or none when it is empty or blank (so a deployment can
+// clear it without unsetting it); the file is then not read. Not set:
+// <data_dir>/master.key.previous when it exists, with master.key's checks (regular file, no
+// group or other access, a key); nullopt when it does not. Errors as LoadMasterKey.
+Result<std::optional<MasterKey>> LoadPreviousMasterKey(const std::filesystem::path& data_dir,
+                                                       std::optional<std::string_view> env_value);
+
+// A key file at `path` (e.g. a new key for a rotation, made with `openssl rand -base64 32`), with
+// master.key's checks. Never creates it.
+Result<MasterKey> ReadMasterKeyFile(const std::filesystem::path& path);
+
+// Replaces (or creates) the key file `path` with `key` (32 raw bytes), atomically: the text is
+// written to a temporary file beside it, mode 0600 from the first byte, fsync'd, renamed over
+// `path`, and the directory fsync'd. After a crash `path` holds the old key or the new one, never
+// a mix (a stray temporary file may remain). kInternal for I/O errors.
+Status WriteMasterKeyFile(const std::filesystem::path& path, std::string_view key);
 
 }  // namespace triggerd::crypto

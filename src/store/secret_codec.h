@@ -12,13 +12,21 @@
 // backend), and Seal/Open it in the row mapping of store/sqlite/sqlite_store.cc AND
 // store/postgres/pg_rows.cc.
 //
+// Rotating the master key (README "Secrets at rest"): a codec may hold previous keys besides the
+// master key. Values sealed under a previous key open, and the scan at open of every backend
+// re-seals them under the master key in the same transaction as it seals plaintext, so a
+// database is, after a crash, either all under the old key (which the ring still opens) or all
+// under the new one.
+//
 // Internal to store/. Thread safety: SecretCodec is immutable.
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/crypto_sealer.h"
 #include "common/result.h"
@@ -55,7 +63,11 @@ class SecretCodec {
   // `master_key`: 32 raw bytes, or "" for a store without sealing, which writes these columns in
   // plaintext: for tests of other modules only (triggerd serve always passes a key; see
   // SqliteOptions::master_key). kInvalidArgument for any other size.
-  static Result<SecretCodec> Create(std::string_view master_key);
+  // `previous_keys` (32 raw bytes each; only with a master key): the keyring of a rotation. Values
+  // sealed under one of them open too, and CheckStored asks for them to be re-sealed under
+  // `master_key`. Seal always uses `master_key`. A previous key equal to `master_key` is ignored.
+  static Result<SecretCodec> Create(std::string_view master_key,
+                                    std::span<const std::string> previous_keys = {});
 
   bool sealing() const { return sealer_.has_value(); }
   // The key id of the master key ("" when not sealing), for messages.
@@ -64,27 +76,35 @@ class SecretCodec {
   // The text to store for `plaintext` in `column` of row `row_id`.
   std::string Seal(const SealedColumn& column, std::string_view row_id,
                    std::string_view plaintext) const;
-  // The plaintext of a stored value. kInternal (naming the column and row, never the value) when
-  // it does not open: another key (code crypto::Sealer::kWrongKey), altered, moved, or a sealed
-  // value met by a store without a key. Without sealing, a value is returned as stored.
+  // The plaintext of a stored value, sealed under the master key or a previous one. kInternal
+  // (naming the column and row, never the value) when it does not open: a key outside the ring
+  // (code crypto::Sealer::kWrongKey), altered, moved, or a sealed value met by a store without a
+  // key. Without sealing, a value is returned as stored.
   Result<std::string> Open(const SealedColumn& column, std::string_view row_id,
                            std::string_view stored) const;
 
   // The check every backend runs at open on each stored value of kSealedColumns, before it
   // serves anything (a store that cannot open its secrets cannot verify sources or sign for
-  // agents, so it must not start). OK with *needs_sealing = true for a plaintext value that this
-  // codec should seal in place (a database written before secrets were sealed, or by a store
-  // without a key); OK and false for '' or a value that opens. Errors (kInvalidArgument): code
-  // crypto::Sealer::kWrongKey for a value sealed under another key, saying which key id the
-  // database needs; crypto::Sealer::kCorrupt for one that does not authenticate, or for a sealed
-  // value while this codec has no key.
+  // agents, so it must not start). OK with *to_seal set to the plaintext when the value is to be
+  // sealed in place under the master key, in the scan's transaction: a plaintext value (a
+  // database written before secrets were sealed, or by a store without a key) or one sealed under
+  // a previous key (a rotation). OK and nullopt for '' or a value sealed under the master key.
+  // Errors (kInvalidArgument): code crypto::Sealer::kWrongKey for a value sealed under a key
+  // outside the ring, saying which key id the database needs; crypto::Sealer::kCorrupt for one
+  // that does not authenticate, or for a sealed value while this codec has no key.
   Status CheckStored(const SealedColumn& column, std::string_view row_id, std::string_view stored,
-                     bool* needs_sealing) const;
+                     std::optional<std::string>* to_seal) const;
 
  private:
-  explicit SecretCodec(std::optional<crypto::Sealer> sealer) : sealer_(std::move(sealer)) {}
+  SecretCodec(std::optional<crypto::Sealer> sealer, std::vector<crypto::Sealer> previous)
+      : sealer_(std::move(sealer)), previous_(std::move(previous)) {}
+
+  // The sealer whose key id `stored` names: the master key's or a previous key's; nullptr when
+  // none (Open then reports kWrongKey through the master key's sealer).
+  const crypto::Sealer* SealerFor(std::string_view stored) const;
 
   std::optional<crypto::Sealer> sealer_;
+  std::vector<crypto::Sealer> previous_;
 };
 
 }  // namespace triggerd::store

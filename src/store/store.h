@@ -299,6 +299,9 @@ struct StoreStats {
   uint64_t wal_restarts = 0;        // RESTART checkpoints that rewound the WAL to its start
   uint64_t failed_checkpoints = 0;  // checkpoints that failed (I/O error) or stayed busy
   uint64_t runs_created = 0;        // runs committed by appends and AppendMatches
+  // Secret values the scan at open sealed in place: plaintext of an older database, or values
+  // sealed under a previous master key (SqliteOptions::previous_master_keys). Set once, at open.
+  uint64_t secrets_sealed_at_open = 0;
 };
 
 // A webhook that starts runs of one agent directly, without a source or trigger of the user's
@@ -371,6 +374,11 @@ class Store {
 
   // Workspaces.
   virtual Status CreateWorkspace(const Workspace& workspace) = 0;
+  // First start: creates `workspace` and `admin_key` (its key) in one transaction, only when the
+  // store has no workspace yet. true when they were created; false when a workspace existed
+  // (nothing written). Several nodes starting at once on one database: exactly one creates, and
+  // a crash leaves both records or neither (never a workspace without its admin key).
+  virtual Result<bool> CreateFirstWorkspace(const Workspace& workspace, const ApiKey& admin_key) = 0;
   virtual Result<Workspace> GetWorkspace(std::string_view id) = 0;
   virtual Result<std::vector<Workspace>> ListWorkspaces() = 0;
 
@@ -589,6 +597,11 @@ struct SqliteOptions {
   // refused (code "wrong_master_key"). "" = no sealing, secrets stored in plaintext: only for
   // tests of other modules; a database holding sealed values then fails to open.
   std::string master_key;
+  // Master key rotation (README "Secrets at rest"): earlier master keys (32 raw bytes each).
+  // Values sealed under one of them are accepted, and re-sealed under `master_key` at open in the
+  // same transaction as the plaintext ones, so a crash leaves all of them under the old key (which
+  // this ring still opens) or all under the new. Requires a `master_key`.
+  std::vector<std::string> previous_master_keys;
 };
 
 // Opens (creating when needed) the SQLite store. Errors when the file cannot be opened, is not a
@@ -606,8 +619,11 @@ struct PostgresOptions {
   int max_batch_events = 512;
   // As SqliteOptions::clock.
   const Clock* clock = nullptr;
-  // As SqliteOptions::master_key. Every node of a cluster must use the same key.
+  // As SqliteOptions::master_key and previous_master_keys. Every node of a cluster must be able
+  // to open what the others seal: the same key, and during a rotation each other's keys in its
+  // ring (README "Secrets at rest" gives the rolling procedure).
   std::string master_key;
+  std::vector<std::string> previous_master_keys;
   // Shown as the connections' application_name (pg_stat_activity); e.g. the node's id.
   std::string application_name = "triggerd";
 };

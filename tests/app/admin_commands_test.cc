@@ -1,16 +1,23 @@
 // `triggerd key` and `triggerd migrate` on a real data dir (SQLite file, master key file), as an
 // operator uses them beside a server: the key works through the store's lookup, is shown once,
-// listings never show it, revocation is at once.
+// listings never show it, revocation is at once. `key rotate-master` re-seals the secrets under a
+// new master key and replaces master.key, and a crash between its steps leaves a data dir that
+// opens.
 #include "app/admin_commands.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 #include "api/api.h"
 #include "app/data_dir.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/crypto_master_key.h"
+#include "common/crypto_sealer.h"
 #include "test_util.h"
 
 namespace triggerd::app {
@@ -88,6 +95,154 @@ TEST_F(AdminCommandsTest, MigrateBringsTheDatabaseToTheLatestVersion) {
             std::string::npos)
       << out.str();
   EXPECT_GE(store::LatestSqliteSchemaVersion(), 6);
+}
+
+class RotateMasterKeyTest : public AdminCommandsTest {
+ protected:
+  void SetUp() override {
+    AdminCommandsTest::SetUp();
+    auto opened = OpenDataDir(data_dir_);
+    ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+    auto workspaces = opened->store->ListWorkspaces();
+    ASSERT_TRUE(workspaces.has_value() && !workspaces->empty());
+    workspace_id_ = (*workspaces)[0].id;
+    store::Source source;
+    source.id = "src_rotate";
+    source.workspace_id = workspace_id_;
+    source.name = "rotate";
+    source.url_secret = "URLSECRETbeforeROTATION";
+    source.signing_secret =
+        "whsec_SIGNINGbeforeROTATION";  // and trigger_config_json "{}": 3 values
+    source.created_at = source.updated_at = 1;
+    ASSERT_TRUE(opened->store->CreateSource(source).ok());
+    opened->store->Close();
+    old_key_ = crypto::ReadMasterKeyFile(KeyFile()).value().bytes;
+    new_key_ = crypto::RandomBytes(32);
+    new_key_file_ = dir_.path() / "new.key";
+    ASSERT_TRUE(crypto::WriteMasterKeyFile(new_key_file_, new_key_).ok());
+  }
+
+  std::filesystem::path KeyFile() const { return std::filesystem::path(data_dir_) / "master.key"; }
+  std::filesystem::path PreviousKeyFile() const {
+    return std::filesystem::path(data_dir_) / "master.key.previous";
+  }
+  static mode_t Mode(const std::filesystem::path& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+  }
+
+  // The source's secrets, read through a store opened with exactly `key`.
+  Result<store::Source> SourceUnder(const std::string& key) {
+    auto opened = OpenStoreWithKeys(data_dir_, {}, key, {});
+    if (!opened) return opened.error();
+    auto source = (*opened)->GetSource(workspace_id_, "src_rotate");
+    (*opened)->Close();
+    return source;
+  }
+
+  int Rotate(std::ostringstream& out, std::ostringstream& err) {
+    return RunRotateMasterKey({.data_dir = data_dir_, .new_key_file = new_key_file_.string()}, out,
+                              err);
+  }
+
+  std::string workspace_id_;
+  std::string old_key_, new_key_;
+  std::filesystem::path new_key_file_;
+};
+
+TEST_F(RotateMasterKeyTest, ReSealsUnderTheNewKeyAndReplacesTheKeyFile) {
+  std::ostringstream out, err;
+  ASSERT_EQ(Rotate(out, err), 0) << err.str();
+  const std::string old_id = crypto::Sealer::KeyIdFor(old_key_);
+  const std::string new_id = crypto::Sealer::KeyIdFor(new_key_);
+  EXPECT_EQ(out.str(), "old_key_id\t" + old_id + "\nnew_key_id\t" + new_id + "\nresealed\t3\n");
+  // master.key holds the new key, 0600; the old one is gone from the data dir.
+  EXPECT_EQ(crypto::ReadMasterKeyFile(KeyFile()).value().bytes, new_key_);
+  EXPECT_EQ(Mode(KeyFile()), 0600u);
+  EXPECT_FALSE(std::filesystem::exists(PreviousKeyFile()));
+
+  // The usual open (master.key) serves the same secrets.
+  auto opened = OpenDataDir(data_dir_);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  EXPECT_EQ(opened->key_id, new_id);
+  EXPECT_EQ(opened->secrets_sealed_at_open, 0u);
+  auto source = opened->store->GetSource(workspace_id_, "src_rotate");
+  ASSERT_TRUE(source.has_value());
+  EXPECT_EQ(source->url_secret, "URLSECRETbeforeROTATION");
+  EXPECT_EQ(source->signing_secret, "whsec_SIGNINGbeforeROTATION");
+  opened->store->Close();
+  // The old key alone no longer opens the database, and says which key it needs.
+  auto with_old = SourceUnder(old_key_);
+  ASSERT_FALSE(with_old.has_value());
+  EXPECT_EQ(with_old.error().code(), crypto::Sealer::kWrongKey);
+  EXPECT_NE(with_old.error().message().find(new_id), std::string::npos);
+
+  // Run again with the same key: nothing left to do, still success.
+  std::ostringstream again, again_err;
+  ASSERT_EQ(Rotate(again, again_err), 0) << again_err.str();
+  EXPECT_NE(again.str().find("resealed\t0\n"), std::string::npos) << again.str();
+}
+
+// A crash after step 2 (the key files written, the database not yet re-sealed): the files hold
+// {new, previous = old}, a plain start opens the database and finishes the rotation, and the
+// command run again completes it.
+TEST_F(RotateMasterKeyTest, CrashBetweenKeyFilesAndDatabaseLeavesADataDirThatOpens) {
+  ASSERT_TRUE(crypto::WriteMasterKeyFile(PreviousKeyFile(), old_key_).ok());
+  ASSERT_TRUE(crypto::WriteMasterKeyFile(KeyFile(), new_key_).ok());
+  {
+    auto opened = OpenDataDir(data_dir_);
+    ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+    EXPECT_EQ(opened->previous_key_id, crypto::Sealer::KeyIdFor(old_key_));
+    EXPECT_EQ(opened->secrets_sealed_at_open, 3u);
+    EXPECT_EQ(opened->store->GetSource(workspace_id_, "src_rotate")->signing_secret,
+              "whsec_SIGNINGbeforeROTATION");
+    opened->store->Close();
+  }
+  std::ostringstream out, err;
+  ASSERT_EQ(Rotate(out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("resealed\t0\n"), std::string::npos) << out.str();
+  EXPECT_FALSE(std::filesystem::exists(PreviousKeyFile()));
+  EXPECT_EQ(SourceUnder(new_key_)->signing_secret, "whsec_SIGNINGbeforeROTATION");
+}
+
+TEST_F(RotateMasterKeyTest, NewKeyFromAnEnvironmentVariableWhichIsThenRemoved) {
+  ASSERT_EQ(::setenv("TRIGGERD_TEST_NEW_MASTER_KEY", crypto::HexEncode(new_key_).c_str(), 1), 0);
+  std::ostringstream out, err;
+  ASSERT_EQ(RunRotateMasterKey(
+                {.data_dir = data_dir_, .new_key_env = "TRIGGERD_TEST_NEW_MASTER_KEY"}, out, err),
+            0)
+      << err.str();
+  EXPECT_EQ(std::getenv("TRIGGERD_TEST_NEW_MASTER_KEY"), nullptr);
+  EXPECT_EQ(crypto::ReadMasterKeyFile(KeyFile()).value().bytes, new_key_);
+  EXPECT_EQ(SourceUnder(new_key_)->url_secret, "URLSECRETbeforeROTATION");
+}
+
+TEST_F(RotateMasterKeyTest, MistakesChangeNothing) {
+  std::ostringstream out, err;
+  // Usage: no new key, both, or the current key's own variable.
+  EXPECT_EQ(RunRotateMasterKey({.data_dir = data_dir_}, out, err), 2);
+  EXPECT_EQ(RunRotateMasterKey(
+                {.data_dir = data_dir_, .new_key_file = new_key_file_.string(), .new_key_env = "X"},
+                out, err),
+            2);
+  EXPECT_EQ(
+      RunRotateMasterKey({.data_dir = data_dir_, .new_key_env = "TRIGGERD_MASTER_KEY"}, out, err),
+      2);
+  // A new key file others can read is refused, as master.key would be.
+  ASSERT_EQ(::chmod(new_key_file_.c_str(), 0644), 0);
+  EXPECT_EQ(Rotate(out, err), 1);
+  EXPECT_NE(err.str().find("chmod 600"), std::string::npos) << err.str();
+  // A data dir without a database.
+  EXPECT_EQ(RunRotateMasterKey({.data_dir = (dir_.path() / "empty").string(),
+                                .new_key_file = new_key_file_.string()},
+                               out, err),
+            1);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "empty" / "master.key"));
+  EXPECT_TRUE(out.str().empty());
+  EXPECT_EQ(crypto::ReadMasterKeyFile(KeyFile()).value().bytes, old_key_);
+  EXPECT_FALSE(std::filesystem::exists(PreviousKeyFile()));
+  EXPECT_EQ(SourceUnder(old_key_)->signing_secret, "whsec_SIGNINGbeforeROTATION");
 }
 
 }  // namespace

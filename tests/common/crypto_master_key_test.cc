@@ -141,5 +141,63 @@ TEST_F(MasterKeyTest, ADirectoryInPlaceOfTheKeyIsRefused) {
   EXPECT_FALSE(LoadMasterKey(dir_.path(), std::nullopt));
 }
 
+// ---- Rotation: the previous key and replacing key files ----
+
+TEST_F(MasterKeyTest, WriteMasterKeyFileReplacesTheFileAtomicallyAs0600) {
+  ASSERT_OK(LoadMasterKey(dir_.path(), std::nullopt));
+  const std::string next(32, '\x42');
+  const mode_t old = ::umask(0);
+  Status written = WriteMasterKeyFile(KeyPath(), next);
+  ::umask(old);
+  ASSERT_OK(written);
+  EXPECT_EQ(Mode(KeyPath()), 0600u);
+  EXPECT_EQ(LoadMasterKey(dir_.path(), std::nullopt)->bytes, next);
+  EXPECT_EQ(ReadMasterKeyFile(KeyPath())->bytes, next);
+  // No temporary file is left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_.path()),
+                          std::filesystem::directory_iterator()),
+            1);
+  EXPECT_FALSE(WriteMasterKeyFile(KeyPath(), "short").ok());
+}
+
+TEST_F(MasterKeyTest, ReadMasterKeyFileNeverCreatesAndKeepsTheModeCheck) {
+  EXPECT_FALSE(ReadMasterKeyFile(KeyPath()));
+  EXPECT_FALSE(std::filesystem::exists(KeyPath()));
+  WriteFile(std::string(64, 'e'), 0644);
+  Result<MasterKey> readable = ReadMasterKeyFile(KeyPath());
+  ASSERT_FALSE(readable);
+  EXPECT_NE(readable.error().message().find("chmod 600"), std::string::npos);
+}
+
+TEST_F(MasterKeyTest, PreviousKeyComesFromTheEnvironmentElseAnExistingFile) {
+  const std::filesystem::path previous_path = dir_.path() / "master.key.previous";
+  // Neither: no previous key, and no file is created.
+  Result<std::optional<MasterKey>> none = LoadPreviousMasterKey(dir_.path(), std::nullopt);
+  ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  EXPECT_FALSE(std::filesystem::exists(previous_path));
+
+  ASSERT_OK(WriteMasterKeyFile(previous_path, std::string(32, '\x01')));
+  Result<std::optional<MasterKey>> from_file = LoadPreviousMasterKey(dir_.path(), std::nullopt);
+  ASSERT_OK(from_file);
+  ASSERT_TRUE(from_file->has_value());
+  EXPECT_EQ((*from_file)->bytes, std::string(32, '\x01'));
+  EXPECT_EQ((*from_file)->origin, previous_path.string());
+
+  // The variable wins; set but blank, it means "none" (the file is not read).
+  Result<std::optional<MasterKey>> from_env =
+      LoadPreviousMasterKey(dir_.path(), std::string(64, 'a'));
+  ASSERT_OK(from_env);
+  EXPECT_EQ((*from_env)->bytes, std::string(32, '\xaa'));
+  EXPECT_EQ((*from_env)->origin, "TRIGGERD_MASTER_KEY_PREVIOUS");
+  Result<std::optional<MasterKey>> cleared = LoadPreviousMasterKey(dir_.path(), " \n");
+  ASSERT_OK(cleared);
+  EXPECT_FALSE(cleared->has_value());
+  EXPECT_FALSE(LoadPreviousMasterKey(dir_.path(), "not a key"));
+
+  ASSERT_EQ(::chmod(previous_path.c_str(), 0640), 0);
+  EXPECT_FALSE(LoadPreviousMasterKey(dir_.path(), std::nullopt));
+}
+
 }  // namespace
 }  // namespace triggerd::crypto

@@ -33,6 +33,7 @@ class SqliteBackend final : public StoreBackend {
     options.vfs = o.vfs;
     options.clock = o.clock;
     options.master_key = o.master_key;
+    options.previous_master_keys = o.previous_master_keys;
     return OpenSqliteStore(options);
   }
 
@@ -110,6 +111,7 @@ class PostgresBackend final : public StoreBackend {
     options.max_batch_events = o.max_batch_events;
     options.clock = o.clock;
     options.master_key = o.master_key;
+    options.previous_master_keys = o.previous_master_keys;
     options.pool_size = o.pool_size;
     options.application_name = o.application_name;
     return OpenPostgresStore(options);

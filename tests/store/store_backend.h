@@ -25,6 +25,7 @@ namespace triggerd::store::testing {
 struct BackendOptions {
   int max_batch_events = 512;
   std::string master_key = std::string(triggerd::testing::kTestMasterKey);
+  std::vector<std::string> previous_master_keys;  // SqliteOptions::previous_master_keys
   const Clock* clock = nullptr;
   // SQLite only.
   std::string vfs;

@@ -255,6 +255,60 @@ ApiKey MakeKey(const std::string& id, const std::string& workspace_id, int64_t c
   return k;
 }
 
+// Nodes starting together on one empty database (on SQLite, one store: the file has one
+// process): exactly one call creates the first workspace with its admin key; the others, and any
+// later call, write nothing.
+TEST_P(StoreContractTest, FirstWorkspaceIsCreatedOnceWithItsAdminKey) {
+  std::unique_ptr<testing::StoreBackend> empty = testing::RequireBackend(GetParam());
+  ASSERT_NE(empty, nullptr);
+  constexpr int kCalls = 4;
+  std::vector<std::unique_ptr<Store>> nodes;
+  for (int i = 0; i < (GetParam() == "postgres" ? kCalls : 1); ++i) {
+    Result<std::unique_ptr<Store>> opened = empty->Open(testing::BackendOptions{});
+    ASSERT_OK(opened);
+    nodes.push_back(std::move(opened).value());
+  }
+  std::vector<std::future<Result<bool>>> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    Store* node = nodes[i % nodes.size()].get();
+    calls.push_back(std::async(std::launch::async, [node, i] {
+      const std::string ws = "ws_first_" + std::to_string(i);
+      ApiKey key = MakeKey("key_first_" + std::to_string(i), ws, i);
+      key.role = Role::kAdmin;
+      return node->CreateFirstWorkspace(MakeWorkspace(ws, i), key);
+    }));
+  }
+  int winner = -1;
+  for (int i = 0; i < kCalls; ++i) {
+    Result<bool> created = calls[i].get();
+    ASSERT_OK(created);
+    if (*created) {
+      EXPECT_EQ(winner, -1) << "calls " << winner << " and " << i << " both created";
+      winner = i;
+    }
+  }
+  ASSERT_NE(winner, -1);
+  Result<std::vector<Workspace>> all = nodes[0]->ListWorkspaces();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].id, "ws_first_" + std::to_string(winner));
+  for (int i = 0; i < kCalls; ++i) {
+    Result<ApiKey> key = nodes[0]->FindApiKeyByHash("hash_key_first_" + std::to_string(i));
+    if (i == winner) {
+      ASSERT_OK(key);
+      EXPECT_EQ(key->role, Role::kAdmin);
+      EXPECT_EQ(key->workspace_id, (*all)[0].id);
+    } else {
+      EXPECT_EQ(key.error().type(), ErrorType::kNotFound);
+    }
+  }
+  // The fixture's store, which has workspaces already: nothing is written.
+  Result<bool> again = store_->CreateFirstWorkspace(MakeWorkspace("ws_late"), MakeKey("key_late", "ws_late", 1));
+  ASSERT_OK(again);
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(store_->GetWorkspace("ws_late").error().type(), ErrorType::kNotFound);
+}
+
 TEST_P(StoreContractTest, ApiKeyRoundTripsAndIsFoundByHash) {
   ApiKey key = MakeKey("key_a", kWs, 10);
   key.role = Role::kAdmin;

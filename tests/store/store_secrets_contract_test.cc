@@ -2,12 +2,15 @@
 // (store_backend.h): sealed columns hold only sealed text, the Store API gives plaintext back, a
 // database of an older version is sealed in place at open, and a wrong key or an altered value
 // stops the open. That no plaintext is left anywhere in the files (freed cells, the WAL) is
-// SQLite's promise (VACUUM at the upgrade); on PostgreSQL the columns are checked instead.
+// SQLite's promise (VACUUM at the upgrade); on PostgreSQL the columns are checked instead. Master
+// key rotation: a store opened with previous keys re-seals their values under the new key at
+// open, in one transaction.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/crypto_sealer.h"
@@ -40,10 +43,38 @@ class StoreSecretsTest : public ::testing::TestWithParam<std::string> {
     if (backend_ == nullptr) return;  // skipped (or failed, under CI)
   }
 
-  Result<std::unique_ptr<Store>> Open(std::string_view key) {
+  Result<std::unique_ptr<Store>> Open(std::string_view key,
+                                      std::vector<std::string> previous_keys = {}) {
     testing::BackendOptions options;
     options.master_key = std::string(key);
+    options.previous_master_keys = std::move(previous_keys);
     return backend_->Open(options);
+  }
+
+  // The sealed columns, as table and column.
+  static std::vector<std::pair<std::string, std::string>> SealedColumns() {
+    return {{"sources", "url_secret"},     {"sources", "signing_secret"},
+            {"sources", "trigger_config"}, {"agents", "target_json"},
+            {"agents", "signing_secret"},  {"agent_webhooks", "hmac_secret"}};
+  }
+
+  // The stored value of each sealed column (Populate writes one row per table).
+  std::vector<std::string> StoredValues() {
+    std::vector<std::string> values;
+    for (const auto& [table, column] : SealedColumns()) {
+      values.push_back(raw().Text("SELECT " + column + " FROM " + table + " ORDER BY id"));
+    }
+    return values;
+  }
+
+  // How many values of the sealed columns name `key`'s id.
+  int64_t ValuesUnder(std::string_view key) {
+    const std::string like = "'enc:v1:" + crypto::Sealer::KeyIdFor(key) + ":%'";
+    int64_t n = 0;
+    for (const auto& [table, column] : SealedColumns()) {
+      n += raw().Int("SELECT count(*) FROM " + table + " WHERE " + column + " LIKE " + like);
+    }
+    return n;
   }
 
   // Raw access to the database, as someone holding a copy of it would have.
@@ -351,6 +382,125 @@ TEST_P(StoreSecretsTest, KeylessStoreKeepsPlaintextForTestsOfOtherModules) {
   ExpectPlaintexts(**store);
   store->reset();
   EXPECT_EQ(raw().Text("SELECT signing_secret FROM sources"), kSourceSecret);
+}
+
+// ---- Master key rotation (SqliteOptions::previous_master_keys) ----
+
+TEST_P(StoreSecretsTest, RotationReSealsEveryValueUnderTheNewKey) {
+  {
+    auto store = Open(kTestMasterKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    Populate(**store);
+  }
+  ASSERT_EQ(ValuesUnder(kTestMasterKey), 6);
+  const std::vector<std::string> under_old = StoredValues();
+  {
+    auto rotated = Open(kOtherKey, {std::string(kTestMasterKey)});
+    ASSERT_TRUE(rotated) << rotated.error().ToString();
+    EXPECT_EQ((*rotated)->Stats().secrets_sealed_at_open, 6u);
+    ExpectPlaintexts(**rotated);
+  }
+  EXPECT_EQ(ValuesUnder(kTestMasterKey), 0);
+  EXPECT_EQ(ValuesUnder(kOtherKey), 6);
+  if (backend_->sqlite()) {
+    // VACUUM: the values under the old key (which whoever leaked it could open) are gone from
+    // the files, freed cells and WAL included.
+    const std::string bytes = FileBytes();
+    for (const std::string& value : under_old) {
+      EXPECT_EQ(bytes.find(value.substr(value.rfind(':') + 1)), std::string::npos) << value;
+    }
+  }
+  {
+    // The new key alone opens it now, with nothing left to do.
+    auto store = Open(kOtherKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    EXPECT_EQ((*store)->Stats().secrets_sealed_at_open, 0u);
+    ExpectPlaintexts(**store);
+  }
+  // And the old key alone is refused, naming the key the database now needs.
+  auto old_only = Open(kTestMasterKey);
+  ASSERT_FALSE(old_only);
+  EXPECT_EQ(old_only.error().code(), crypto::Sealer::kWrongKey);
+  EXPECT_NE(old_only.error().message().find(crypto::Sealer::KeyIdFor(kOtherKey)), std::string::npos)
+      << old_only.error().message();
+}
+
+// A rolling rotation of several nodes: a node still on the old key (with the new one in its ring)
+// reads what a rotated node wrote and seals its own writes under the old key; the next open with
+// the new key re-seals those.
+TEST_P(StoreSecretsTest, NodesOnEitherKeyOfTheRingShareTheDatabaseDuringARotation) {
+  const std::string old_key(kTestMasterKey), new_key(kOtherKey);
+  auto old_node = Open(old_key, {new_key});
+  ASSERT_TRUE(old_node) << old_node.error().ToString();
+  Populate(**old_node);
+  auto new_node = Open(new_key, {old_key});
+  ASSERT_TRUE(new_node) << new_node.error().ToString();
+  EXPECT_EQ((*new_node)->Stats().secrets_sealed_at_open, 6u);
+  ExpectPlaintexts(**old_node);  // the old node reads values sealed under the new key
+  Source late = MakeSource("src_2");
+  late.signing_secret = "whsec_WRITTENbyTHEoldNODE";
+  ASSERT_OK((*old_node)->CreateSource(late));
+  EXPECT_EQ((*new_node)->GetSource("ws_1", "src_2")->signing_secret, "whsec_WRITTENbyTHEoldNODE");
+  EXPECT_EQ(ValuesUnder(old_key), 3);
+  old_node->reset();
+  new_node->reset();
+  auto settled = Open(new_key, {old_key});
+  ASSERT_TRUE(settled) << settled.error().ToString();
+  EXPECT_EQ((*settled)->Stats().secrets_sealed_at_open, 3u);
+  EXPECT_EQ(ValuesUnder(old_key), 0);
+}
+
+TEST_P(StoreSecretsTest, InterruptedRotationLeavesTheOldKeyWorking) {
+  {
+    auto store = Open(kTestMasterKey);
+    ASSERT_TRUE(store) << store.error().ToString();
+    Populate(**store);
+  }
+  const std::vector<std::string> before = StoredValues();
+  // A failure in the middle of the re-sealing: the sources' values are already rewritten in the
+  // transaction when the update of agents.signing_secret fails.
+  if (backend_->sqlite()) {
+    raw().Exec(
+        "CREATE TRIGGER fail_reseal BEFORE UPDATE OF signing_secret ON agents "
+        "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  } else {
+    raw().Exec(
+        "CREATE FUNCTION fail_reseal() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$");
+    raw().Exec(
+        "CREATE TRIGGER fail_reseal BEFORE UPDATE OF signing_secret ON agents "
+        "FOR EACH ROW EXECUTE FUNCTION fail_reseal()");
+  }
+  auto interrupted = Open(kOtherKey, {std::string(kTestMasterKey)});
+  ASSERT_FALSE(interrupted);
+  EXPECT_NE(interrupted.error().message().find("injected failure"), std::string::npos)
+      << interrupted.error().message();
+  raw().Exec(backend_->sqlite() ? "DROP TRIGGER fail_reseal"
+                                : "DROP TRIGGER fail_reseal ON agents");
+  // Rolled back whole: every value as it was, under the old key, which alone still opens it.
+  EXPECT_EQ(StoredValues(), before);
+  EXPECT_EQ(ValuesUnder(kTestMasterKey), 6);
+  {
+    auto old_key = Open(kTestMasterKey);
+    ASSERT_TRUE(old_key) << old_key.error().ToString();
+    EXPECT_EQ((*old_key)->Stats().secrets_sealed_at_open, 0u);
+    ExpectPlaintexts(**old_key);
+  }
+  // Run again, the rotation completes.
+  auto rotated = Open(kOtherKey, {std::string(kTestMasterKey)});
+  ASSERT_TRUE(rotated) << rotated.error().ToString();
+  EXPECT_EQ((*rotated)->Stats().secrets_sealed_at_open, 6u);
+  ExpectPlaintexts(**rotated);
+}
+
+TEST_P(StoreSecretsTest, PreviousKeysNeedAMasterKeyAndMustBeWellFormed) {
+  auto keyless = Open("", {std::string(kTestMasterKey)});
+  ASSERT_FALSE(keyless);
+  EXPECT_EQ(keyless.error().type(), ErrorType::kInvalidArgument);
+  auto malformed = Open(kTestMasterKey, {"too short"});
+  ASSERT_FALSE(malformed);
+  EXPECT_EQ(malformed.error().type(), ErrorType::kInvalidArgument);
+  EXPECT_FALSE(DatabaseCreated());
 }
 
 }  // namespace

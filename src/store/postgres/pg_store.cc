@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "common/clock.h"
@@ -122,13 +123,17 @@ namespace {
 struct PendingSeal {
   const SealedColumn* column;
   std::string row_id;
-  std::string plaintext;
+  std::string stored;     // what the scan read: the compare of the compare-and-set
+  std::string plaintext;  // what to seal under the master key
 };
 
 // The SQLite store's SealSecretsAtRest, on PostgreSQL: every value of kSealedColumns is checked
-// (SecretCodec::CheckStored) and plaintext ones are sealed in place, compare-and-set, in one
-// transaction. FOR UPDATE keeps another node's open from sealing the same rows meanwhile.
-Status SealSecretsAtRest(PgConnection& db, const SecretCodec& codec) {
+// (SecretCodec::CheckStored) and plaintext ones, and those sealed under a previous master key,
+// are sealed in place under the master key, compare-and-set, in one transaction (a crash or an
+// error leaves every value as it was). FOR UPDATE keeps another node's open from sealing the
+// same rows meanwhile. `sealed` receives how many values were (re-)sealed.
+Status SealSecretsAtRest(PgConnection& db, const SecretCodec& codec, int* sealed) {
+  *sealed = 0;
   TRIGGERD_RETURN_IF_ERROR(db.Exec("BEGIN", "seal secrets at open"));
   Status status = [&]() -> Status {
     std::vector<PendingSeal> pending;
@@ -150,9 +155,11 @@ Status SealSecretsAtRest(PgConnection& db, const SecretCodec& codec) {
         const std::string id = rows->Text(row, 0);
         for (size_t i = 0; i < columns.size(); ++i) {
           std::string stored = rows->Text(row, static_cast<int>(i) + 1);
-          bool needs_sealing = false;
-          TRIGGERD_RETURN_IF_ERROR(codec.CheckStored(*columns[i], id, stored, &needs_sealing));
-          if (needs_sealing) pending.push_back({columns[i], id, std::move(stored)});
+          std::optional<std::string> to_seal;
+          TRIGGERD_RETURN_IF_ERROR(codec.CheckStored(*columns[i], id, stored, &to_seal));
+          if (to_seal) {
+            pending.push_back({columns[i], id, std::move(stored), std::move(*to_seal)});
+          }
         }
       }
     }
@@ -160,29 +167,31 @@ Status SealSecretsAtRest(PgConnection& db, const SecretCodec& codec) {
       std::string sql;
       sql.append("UPDATE ").append(p.column->table).append(" SET ").append(p.column->column);
       sql.append(" = $1 WHERE id = $2 AND ").append(p.column->column).append(" = $3");
-      Result<PgResult> updated =
-          db.Exec(sql,
-                  Params()
-                      .Text(codec.Seal(*p.column, p.row_id, p.plaintext))
-                      .Text(p.row_id)
-                      .Text(p.plaintext),
-                  "seal secrets at open");
+      Result<PgResult> updated = db.Exec(
+          sql,
+          Params().Text(codec.Seal(*p.column, p.row_id, p.plaintext)).Text(p.row_id).Text(p.stored),
+          "seal secrets at open");
       if (!updated) return updated.error();
     }
+    *sealed = static_cast<int>(pending.size());
     return Status::Ok();
   }();
   if (!status.ok()) {
     db.RollbackQuietly();
+    *sealed = 0;
     return status;
   }
-  return db.Exec("COMMIT", "seal secrets at open");
+  Status committed = db.Exec("COMMIT", "seal secrets at open");
+  if (!committed.ok()) *sealed = 0;
+  return committed;
 }
 
 }  // namespace
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions& options) {
   if (options.url.empty()) return Status::InvalidArgument("open store: empty PostgreSQL URL");
-  Result<SecretCodec> secrets = SecretCodec::Create(options.master_key);
+  Result<SecretCodec> secrets =
+      SecretCodec::Create(options.master_key, options.previous_master_keys);
   if (!secrets) return Status::InvalidArgument("open store: " + secrets.error().message());
   Result<std::unique_ptr<PgConnection>> first =
       PgConnection::Connect(options.url, options.application_name);
@@ -194,13 +203,15 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions
     return Status::Internal("open store: no schema on the search_path exists");
   }
   TRIGGERD_RETURN_IF_ERROR(ApplyMigrations(db, BuiltinMigrations()));
-  TRIGGERD_RETURN_IF_ERROR(SealSecretsAtRest(db, *secrets));
+  int sealed = 0;
+  TRIGGERD_RETURN_IF_ERROR(SealSecretsAtRest(db, *secrets, &sealed));
   // The first connection becomes the listening one: LISTEN before Open returns, so no
   // notification committed after that is missed.
   TRIGGERD_RETURN_IF_ERROR(db.Exec(
       Concat({"LISTEN ", kRunsChannel, "; LISTEN ", kConfigChannel}), "listen for notifications"));
   std::unique_ptr<PostgresStore> store(new PostgresStore(
       options, std::move(secrets).value(), schema->Text(0, 0), std::move(first).value()));
+  store->secrets_sealed_at_open_ = static_cast<uint64_t>(sealed);
   return store;
 }
 
@@ -264,6 +275,7 @@ StoreStats PostgresStore::Stats() {
   stats.failed_batches = failed_batches_.load(std::memory_order_relaxed);
   stats.writes_committed = writes_committed_.load(std::memory_order_relaxed);
   stats.runs_created = runs_created_.load(std::memory_order_relaxed);
+  stats.secrets_sealed_at_open = secrets_sealed_at_open_;
   std::lock_guard<std::mutex> lock(mu_);
   stats.queue_depth = queue_.size();
   return stats;

@@ -67,6 +67,7 @@ class PostgresStore final : public Store {
 
   // Store
   Status CreateWorkspace(const Workspace& workspace) override;
+  Result<bool> CreateFirstWorkspace(const Workspace& workspace, const ApiKey& admin_key) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
   Result<std::vector<Workspace>> ListWorkspaces() override;
   Status CreateApiKey(const ApiKey& key) override;
@@ -231,6 +232,8 @@ class PostgresStore final : public Store {
   std::atomic<uint64_t> failed_batches_{0};
   std::atomic<uint64_t> writes_committed_{0};
   std::atomic<uint64_t> runs_created_{0};
+  // Written by Open before the store is handed out, read-only afterwards.
+  uint64_t secrets_sealed_at_open_ = 0;
 };
 
 }  // namespace triggerd::store::postgres

@@ -41,6 +41,27 @@ Result<bool> Exists(PgConnection& db, std::string_view sql, std::string_view op,
 
 }  // namespace
 
+namespace {
+
+Status InsertApiKey(PgConnection& db, const ApiKey& k) {
+  return ExecOnly(db,
+                  "INSERT INTO api_keys (id, workspace_id, name, role, prefix, hash, created_by, "
+                  "created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                  Params()
+                      .Text(k.id)
+                      .Text(k.workspace_id)
+                      .Text(k.name)
+                      .Text(RoleName(k.role))
+                      .Text(k.prefix)
+                      .Text(k.hash)
+                      .Text(k.created_by)
+                      .Int64(k.created_at)
+                      .OptInt64(k.revoked_at),
+                  "create api key");
+}
+
+}  // namespace
+
 // ---- Workspaces ----
 
 Status PostgresStore::CreateWorkspace(const Workspace& w) {
@@ -49,6 +70,28 @@ Status PostgresStore::CreateWorkspace(const Workspace& w) {
     return ExecOnly(db, "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)",
                     Params().Text(w.id).Text(w.name).Int64(w.created_at), "create workspace");
   });
+}
+
+Result<bool> PostgresStore::CreateFirstWorkspace(const Workspace& w, const ApiKey& admin_key) {
+  bool created = false;
+  Status s = Write("create first workspace", [&](PgConnection& db, TxnEffects& fx) -> Status {
+    // Nodes starting together on an empty database: the lock (held to the commit; it conflicts
+    // with itself, not with readers) makes the second wait and then see the first's workspace.
+    TRIGGERD_RETURN_IF_ERROR(ExecOnly(db, "LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE",
+                                      Params(), "lock workspaces"));
+    Result<PgResult> any = db.Exec("SELECT 1 FROM workspaces LIMIT 1", Params(), "find a workspace");
+    if (!any) return any.error();
+    if (any->rows() > 0) return Status::Ok();
+    fx.config_changed = true;
+    TRIGGERD_RETURN_IF_ERROR(
+        ExecOnly(db, "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)",
+                 Params().Text(w.id).Text(w.name).Int64(w.created_at), "create workspace"));
+    TRIGGERD_RETURN_IF_ERROR(InsertApiKey(db, admin_key));
+    created = true;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return created;
 }
 
 Result<Workspace> PostgresStore::GetWorkspace(std::string_view id) {
@@ -73,23 +116,11 @@ Result<std::vector<Workspace>> PostgresStore::ListWorkspaces() {
 
 // ---- API keys ----
 
+
 Status PostgresStore::CreateApiKey(const ApiKey& k) {
   return Write("create api key", [&](PgConnection& db, TxnEffects& fx) -> Status {
     fx.config_changed = true;
-    return ExecOnly(db,
-                    "INSERT INTO api_keys (id, workspace_id, name, role, prefix, hash, created_by, "
-                    "created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    Params()
-                        .Text(k.id)
-                        .Text(k.workspace_id)
-                        .Text(k.name)
-                        .Text(RoleName(k.role))
-                        .Text(k.prefix)
-                        .Text(k.hash)
-                        .Text(k.created_by)
-                        .Int64(k.created_at)
-                        .OptInt64(k.revoked_at),
-                    "create api key");
+    return InsertApiKey(db, k);
   });
 }
 

@@ -1,5 +1,6 @@
 #include "store/sqlite/secrets.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,10 +13,12 @@ namespace {
 struct PendingSeal {
   const SealedColumn* column;
   std::string row_id;
-  std::string plaintext;
+  std::string stored;     // what the scan read: the compare of the compare-and-set
+  std::string plaintext;  // what to seal under the master key
 };
 
-// Reads the sealed columns of `table`: checks the sealed values, collects the plaintext ones.
+// Reads the sealed columns of `table`: checks the sealed values, collects the plaintext ones and
+// those sealed under a previous key.
 Status ScanTable(Connection& db, const SecretCodec& codec, std::string_view table,
                  std::vector<PendingSeal>* pending) {
   std::vector<const SealedColumn*> columns;
@@ -35,9 +38,9 @@ Status ScanTable(Connection& db, const SecretCodec& codec, std::string_view tabl
     const std::string id = st->ColumnText(0);
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string stored = st->ColumnText(static_cast<int>(i) + 1);
-      bool needs_sealing = false;
-      TRIGGERD_RETURN_IF_ERROR(codec.CheckStored(*columns[i], id, stored, &needs_sealing));
-      if (needs_sealing) pending->push_back({columns[i], id, std::move(stored)});
+      std::optional<std::string> to_seal;
+      TRIGGERD_RETURN_IF_ERROR(codec.CheckStored(*columns[i], id, stored, &to_seal));
+      if (to_seal) pending->push_back({columns[i], id, std::move(stored), std::move(*to_seal)});
     }
   }
 }
@@ -45,7 +48,7 @@ Status ScanTable(Connection& db, const SecretCodec& codec, std::string_view tabl
 Status SealPending(Connection& db, const SecretCodec& codec,
                    const std::vector<PendingSeal>& pending) {
   for (const PendingSeal& p : pending) {
-    // Compare-and-set on the plaintext: the row is rewritten only if it still holds what was read.
+    // Compare-and-set on what was read: the row is rewritten only if it still holds it.
     std::string sql;
     sql.append("UPDATE ").append(p.column->table).append(" SET ").append(p.column->column);
     sql.append(" = ?1 WHERE id = ?2 AND ").append(p.column->column).append(" = ?3");
@@ -53,7 +56,7 @@ Status SealPending(Connection& db, const SecretCodec& codec,
     if (!st) return st.error();
     st->BindText(1, codec.Seal(*p.column, p.row_id, p.plaintext))
         .BindText(2, p.row_id)
-        .BindText(3, p.plaintext);
+        .BindText(3, p.stored);
     TRIGGERD_RETURN_IF_ERROR(st->Run());
   }
   return Status::Ok();

@@ -444,7 +444,8 @@ Result<uint64_t> WriteOutbox(Connection& db, std::string_view workspace_id,
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
   if (options.path.empty()) return Status::InvalidArgument("open store: empty database path");
   // Before the file is touched: a malformed key must not get as far as sealing anything.
-  Result<SecretCodec> secrets = SecretCodec::Create(options.master_key);
+  Result<SecretCodec> secrets =
+      SecretCodec::Create(options.master_key, options.previous_master_keys);
   if (!secrets) return Status::InvalidArgument("open store: " + secrets.error().message());
   Result<std::unique_ptr<Connection>> writer = Connection::Open(options.path, options.vfs, true);
   if (!writer) return writer.error();
@@ -464,8 +465,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
       db.Exec("PRAGMA journal_size_limit = 67108864", "set journal_size_limit"));
   TRIGGERD_RETURN_IF_ERROR(ApplyMigrations(db, BuiltinMigrations()));
   // Before anything is served: a database sealed under another key is refused here, and one
-  // written before secrets were sealed (or without a key) is sealed in place.
-  TRIGGERD_RETURN_IF_ERROR(SealSecretsAtRest(db, *secrets));
+  // written before secrets were sealed (or without a key), or under a previous key, is sealed in
+  // place.
+  int sealed = 0;
+  TRIGGERD_RETURN_IF_ERROR(SealSecretsAtRest(db, *secrets, &sealed));
   // No inline checkpoint after a COMMIT: it would run on the writer thread, between a batch's
   // fsync and the next batch, and cost every event its share. The checkpointer thread does it
   // (the WAL hook installed by the constructor replaces SQLite's auto-checkpoint hook; the pragma
@@ -485,6 +488,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(writer).value(),
                                                      std::move(checkpointer).value(),
                                                      std::move(secrets).value()));
+  store->secrets_sealed_at_open_ = static_cast<uint64_t>(sealed);
   return store;
 }
 
@@ -556,6 +560,7 @@ StoreStats SqliteStore::Stats() {
   stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   stats.wal_restarts = wal_restarts_.load(std::memory_order_relaxed);
   stats.failed_checkpoints = failed_checkpoints_.load(std::memory_order_relaxed);
+  stats.secrets_sealed_at_open = secrets_sealed_at_open_;
   std::lock_guard<std::mutex> lock(mu_);
   stats.queue_depth = queue_.size();
   return stats;
@@ -900,6 +905,32 @@ auto SqliteStore::Read(F&& read) {
   return result;  // a connection not returned to the pool closes here, outside the lock
 }
 
+namespace {
+
+Status InsertApiKey(Connection& db, const ApiKey& k) {
+  Result<Statement> st = db.Prepare(
+      "INSERT INTO api_keys (id, workspace_id, name, role, prefix, hash, created_by, "
+      "created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+      "create api key");
+  if (!st) return st.error();
+  st->BindText(1, k.id)
+      .BindText(2, k.workspace_id)
+      .BindText(3, k.name)
+      .BindText(4, RoleName(k.role))
+      .BindText(5, k.prefix)
+      .BindText(6, k.hash)
+      .BindText(7, k.created_by)
+      .BindInt64(8, k.created_at);
+  if (k.revoked_at) {
+    st->BindInt64(9, *k.revoked_at);
+  } else {
+    st->BindNull(9);
+  }
+  return st->Run();
+}
+
+}  // namespace
+
 // ---- Workspaces ----
 
 Status SqliteStore::CreateWorkspace(const Workspace& w) {
@@ -910,6 +941,29 @@ Status SqliteStore::CreateWorkspace(const Workspace& w) {
     st->BindText(1, w.id).BindText(2, w.name).BindInt64(3, w.created_at);
     return st->Run();
   });
+}
+
+Result<bool> SqliteStore::CreateFirstWorkspace(const Workspace& w, const ApiKey& admin_key) {
+  bool created = false;
+  // One writer thread applies writes one at a time, so the check and the inserts are atomic;
+  // the savepoint Write wraps them in keeps both or neither.
+  Status s = Write([&](Connection& db) -> Status {
+    Result<Statement> any = db.Prepare("SELECT 1 FROM workspaces LIMIT 1", "find a workspace");
+    if (!any) return any.error();
+    Result<bool> exists = any->Step();
+    if (!exists) return exists.error();
+    if (*exists) return Status::Ok();
+    Result<Statement> st = db.Prepare(
+        "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)", "create workspace");
+    if (!st) return st.error();
+    st->BindText(1, w.id).BindText(2, w.name).BindInt64(3, w.created_at);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    TRIGGERD_RETURN_IF_ERROR(InsertApiKey(db, admin_key));
+    created = true;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return created;
 }
 
 Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
@@ -935,28 +989,9 @@ Result<std::vector<Workspace>> SqliteStore::ListWorkspaces() {
 
 // ---- API keys ----
 
+
 Status SqliteStore::CreateApiKey(const ApiKey& k) {
-  return Write([&](Connection& db) -> Status {
-    Result<Statement> st = db.Prepare(
-        "INSERT INTO api_keys (id, workspace_id, name, role, prefix, hash, created_by, "
-        "created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        "create api key");
-    if (!st) return st.error();
-    st->BindText(1, k.id)
-        .BindText(2, k.workspace_id)
-        .BindText(3, k.name)
-        .BindText(4, RoleName(k.role))
-        .BindText(5, k.prefix)
-        .BindText(6, k.hash)
-        .BindText(7, k.created_by)
-        .BindInt64(8, k.created_at);
-    if (k.revoked_at) {
-      st->BindInt64(9, *k.revoked_at);
-    } else {
-      st->BindNull(9);
-    }
-    return st->Run();
-  });
+  return Write([&](Connection& db) -> Status { return InsertApiKey(db, k); });
 }
 
 Result<ApiKey> SqliteStore::FindApiKeyByHash(std::string_view hash) {

@@ -73,6 +73,7 @@ class SqliteStore final : public Store {
 
   // Store
   Status CreateWorkspace(const Workspace& workspace) override;
+  Result<bool> CreateFirstWorkspace(const Workspace& workspace, const ApiKey& admin_key) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
   Result<std::vector<Workspace>> ListWorkspaces() override;
   Status CreateApiKey(const ApiKey& key) override;
@@ -254,6 +255,8 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> failed_batches_{0};
   std::atomic<uint64_t> writes_committed_{0};
   std::atomic<uint64_t> runs_created_{0};
+  // Written by Open before the store is handed out, read-only afterwards.
+  uint64_t secrets_sealed_at_open_ = 0;
   // Written only by the checkpointer thread.
   std::atomic<uint64_t> checkpoints_{0};
   std::atomic<uint64_t> wal_restarts_{0};
