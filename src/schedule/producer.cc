@@ -343,6 +343,22 @@ int Producer::Poll(Entry* entry, int64_t now) {
   const store::Source& source = entry->source;
   const int64_t interval = poll.interval_seconds * kMicros;
   entry->next_due = now + interval;
+  // Nodes sharing a database poll each feed once per turn: the node that claims the turn polls
+  // from the stored cursor (another node may have moved it); the others adopt that cursor and
+  // its due time. Deleted meanwhile: Remove follows. A store error: this turn is skipped.
+  Result<bool> claimed = store_->ClaimSourceTurn(source.id, now, entry->next_due);
+  if (!claimed) {
+    if (claimed.error().type() != ErrorType::kNotFound) {
+      spdlog::warn("schedule: poll of source {} skipped: {}", source.id,
+                   claimed.error().message());
+    }
+    return 0;
+  }
+  if (auto stored = store_->GetSourceCursor(source.id); stored) entry->cursor = *stored;
+  if (!*claimed) {
+    if (entry->cursor && entry->cursor->next_due_at) entry->next_due = *entry->cursor->next_due_at;
+    return 0;
+  }
   // Errors name the source, never the URL (its query may hold a key) nor a header value.
   internal::GetResult got =
       internal::HttpGet(poll.url, poll.headers, poll.timeout_ms, options_.max_poll_bytes);

@@ -553,6 +553,15 @@ class Store {
   virtual Status PutSourceCursor(const SourceCursor& cursor) {
     return Status::Internal("source cursors are not supported by this store");
   }
+  // Several nodes on one database run the same poll sources; before polling, a node claims the
+  // turn: the cursor's next_due_at becomes `next_due_at` (a cursor row is created if there is
+  // none) only when the stored one is unset or <= `now`. true: this caller has the turn; false:
+  // another caller claimed it already (it polls; this one re-reads the cursor and waits for the
+  // next turn). kNotFound when the source no longer exists.
+  virtual Result<bool> ClaimSourceTurn(std::string_view source_id, int64_t now,
+                                       int64_t next_due_at) {
+    return Status::Internal("source cursors are not supported by this store");
+  }
 
   // The Stack AI-style triggers API (see TriggerExtras). FindTrigger is not scoped to a
   // workspace (POST /v1/webhooks/{trigger_id} has none in its path; trigger ids are unique and

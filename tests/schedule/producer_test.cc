@@ -317,6 +317,36 @@ TEST_F(ProducerTest, APollAppendsOneEventPerNewItemAndKeepsItsCursorAcrossRestar
   EXPECT_THAT(cursor->cursor_data, ::testing::HasSubstr("\"last_id\":\"e\""));
 }
 
+// Two nodes on one database (two producers on one store): each turn one of them polls, from the
+// cursor the other left; the feed is fetched once per interval, not once per node.
+TEST_F(ProducerTest, NodesSharingADatabasePollEachFeedOncePerTurn) {
+  std::atomic<int> version{1};
+  testing::RecordingTarget feed([&](const auto&, const auto&) {
+    return testing::RecordingTarget::Reply(
+        200, version == 1 ? R"([{"id":"a"},{"id":"b"}])" : R"([{"id":"b"},{"id":"c"}])");
+  });
+  AddSource("poll", {{"url", feed.Url("/feed")}, {"interval_seconds", 5}});
+  Producer other(store_.get(), ingestor_.get(), &clock_, options_);
+  ASSERT_OK(other.Load());
+  EXPECT_EQ(producer_->RunDue(), 2);
+  EXPECT_EQ(other.RunDue(), 0);  // this turn is taken
+  EXPECT_EQ(feed.requests().size(), 1u);
+  // The next turn: whichever node comes first polls, from the stored cursor ("b" is not new).
+  version = 2;
+  clock_.Advance(5 * kSecond);
+  EXPECT_EQ(other.RunDue(), 1);
+  EXPECT_EQ(producer_->RunDue(), 0);
+  EXPECT_EQ(feed.requests().size(), 2u);
+  clock_.Advance(5 * kSecond);
+  EXPECT_EQ(producer_->RunDue(), 0);  // polls: nothing new since the other node's turn
+  EXPECT_EQ(other.RunDue(), 0);
+  EXPECT_EQ(feed.requests().size(), 3u);
+  EXPECT_EQ(producer_->stats().polls + other.stats().polls, 3u);
+  EXPECT_EQ(producer_->stats().duplicates + other.stats().duplicates, 0u);
+  EXPECT_EQ(Events().size(), 3u);
+  EXPECT_EQ(Runs(), 3u);
+}
+
 TEST_F(ProducerTest, AFailedPollIsRetriedAtTheNextInterval) {
   std::atomic<int> status{500};
   testing::RecordingTarget feed([&](const auto&, const auto&) {

@@ -236,6 +236,38 @@ TEST_P(StoreContractTest, RejectsDuplicateWorkspaceIdAsConflict) {
   EXPECT_THAT(s.message(), HasSubstr("create workspace"));
 }
 
+// ---- Source cursors (schedule and poll sources) ----
+
+TEST_P(StoreContractTest, SourceCursorRoundTripsAndATurnIsClaimedOnce) {
+  EXPECT_EQ(store_->GetSourceCursor(kSrc).error().type(), ErrorType::kNotFound);
+  // The first claim creates the cursor; a second before the turn is due is refused.
+  Result<bool> first = store_->ClaimSourceTurn(kSrc, 100, 105);
+  ASSERT_OK(first);
+  EXPECT_TRUE(*first);
+  Result<bool> early = store_->ClaimSourceTurn(kSrc, 104, 109);
+  ASSERT_OK(early);
+  EXPECT_FALSE(*early);
+  Result<SourceCursor> cursor = store_->GetSourceCursor(kSrc);
+  ASSERT_OK(cursor);
+  EXPECT_EQ(cursor->cursor_data, "{}");
+  EXPECT_EQ(cursor->next_due_at, std::optional<int64_t>(105));
+  // The poll's result, then the next turn.
+  SourceCursor put{kSrc, R"({"last_id":"b"})", 100, 105, 101};
+  ASSERT_OK(store_->PutSourceCursor(put));
+  Result<bool> next = store_->ClaimSourceTurn(kSrc, 105, 110);
+  ASSERT_OK(next);
+  EXPECT_TRUE(*next);
+  cursor = store_->GetSourceCursor(kSrc);
+  ASSERT_OK(cursor);
+  EXPECT_EQ(cursor->cursor_data, R"({"last_id":"b"})");  // the claim keeps the cursor
+  EXPECT_EQ(cursor->last_tick_at, std::optional<int64_t>(100));
+  EXPECT_EQ(cursor->next_due_at, std::optional<int64_t>(110));
+  EXPECT_EQ(cursor->updated_at, 101);
+  // An unknown (or deleted) source.
+  EXPECT_EQ(store_->ClaimSourceTurn("src_nope", 1, 2).error().type(), ErrorType::kNotFound);
+  EXPECT_EQ(store_->PutSourceCursor(SourceCursor{"src_nope"}).type(), ErrorType::kNotFound);
+}
+
 TEST_P(StoreContractTest, UnknownWorkspaceIsNotFound) {
   EXPECT_EQ(store_->GetWorkspace("ws_nope").error().type(), ErrorType::kNotFound);
 }

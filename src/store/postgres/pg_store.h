@@ -127,6 +127,8 @@ class PostgresStore final : public Store {
   Status DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) override;
   Result<SourceCursor> GetSourceCursor(std::string_view source_id) override;
   Status PutSourceCursor(const SourceCursor& cursor) override;
+  Result<bool> ClaimSourceTurn(std::string_view source_id, int64_t now,
+                               int64_t next_due_at) override;
   Result<Trigger> FindTrigger(std::string_view trigger_id) override;
   Result<TriggerExtras> GetTriggerExtras(std::string_view workspace_id,
                                          std::string_view trigger_id) override;

@@ -648,6 +648,30 @@ Status PostgresStore::PutSourceCursor(const SourceCursor& c) {
   });
 }
 
+Result<bool> PostgresStore::ClaimSourceTurn(std::string_view source_id, int64_t now,
+                                            int64_t next_due_at) {
+  bool claimed = false;
+  Status s = Write("claim source turn", [&](PgConnection& db, TxnEffects&) -> Status {
+    // Two nodes claiming at once: the second waits on the first's row lock, then re-checks the
+    // WHERE against the committed next_due_at (READ COMMITTED upsert) and changes nothing.
+    Result<PgResult> r = db.Exec(
+        "INSERT INTO source_cursors (source_id, cursor_data, next_due_at, updated_at) "
+        "SELECT $1, '{}', $3, $2 WHERE EXISTS (SELECT 1 FROM sources WHERE id = $1) "
+        "ON CONFLICT (source_id) DO UPDATE SET next_due_at = excluded.next_due_at "
+        "WHERE source_cursors.next_due_at IS NULL OR source_cursors.next_due_at <= $2",
+        Params().Text(source_id).Int64(now).Int64(next_due_at), "claim source turn");
+    if (!r) return r.error();
+    claimed = r->affected() > 0;
+    if (claimed) return Status::Ok();
+    Result<PgResult> exists =
+        db.Exec("SELECT 1 FROM sources WHERE id = $1", Params().Text(source_id), "claim source turn");
+    if (!exists) return exists.error();
+    return exists->rows() > 0 ? Status::Ok() : Status::NotFound("source not found");
+  });
+  if (!s.ok()) return s;
+  return claimed;
+}
+
 // ---- Trigger extras ----
 
 Result<Trigger> PostgresStore::FindTrigger(std::string_view trigger_id) {

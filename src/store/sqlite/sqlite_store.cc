@@ -2282,6 +2282,33 @@ Status SqliteStore::PutSourceCursor(const SourceCursor& c) {
   });
 }
 
+Result<bool> SqliteStore::ClaimSourceTurn(std::string_view source_id, int64_t now,
+                                          int64_t next_due_at) {
+  bool claimed = false;
+  Status s = Write([&](Connection& db) -> Status {
+    Result<Statement> st = db.Prepare(
+        "INSERT INTO source_cursors (source_id, cursor_data, next_due_at, updated_at) "
+        "SELECT ?1, '{}', ?3, ?2 WHERE EXISTS (SELECT 1 FROM sources WHERE id = ?1) "
+        "ON CONFLICT (source_id) DO UPDATE SET next_due_at = excluded.next_due_at "
+        "WHERE source_cursors.next_due_at IS NULL OR source_cursors.next_due_at <= ?2",
+        "claim source turn");
+    if (!st) return st.error();
+    st->BindText(1, source_id).BindInt64(2, now).BindInt64(3, next_due_at);
+    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    claimed = db.changes() > 0;
+    if (claimed) return Status::Ok();
+    Result<Statement> exists =
+        db.Prepare("SELECT 1 FROM sources WHERE id = ?1", "claim source turn");
+    if (!exists) return exists.error();
+    exists->BindText(1, source_id);
+    Result<bool> row = exists->Step();
+    if (!row) return row.error();
+    return *row ? Status::Ok() : Status::NotFound("source not found");
+  });
+  if (!s.ok()) return s;
+  return claimed;
+}
+
 }  // namespace triggerd::store::sqlite
 
 // ---- Stack AI-style trigger extras (schema/006_stackai_triggers.sql) ----
