@@ -4,6 +4,8 @@
 //                          ingest caches per source.
 //   BM_JsonParse           boost::json::parse of the body with ingest's parse options.
 //   BM_JsonParseArena      the same into a per-request monotonic_resource (a possible change).
+//   BM_JsonValidate        the grammar check alone (ingest::ParseBody without a document), what
+//                          ingest does when no trigger reads the payload.
 //   BM_IngestBodyPhase     Ingestor::Admit + Ingestor::Ingest (verify, parse, event type and
 //                          delivery id, header redaction, event id) with a store whose append
 //                          answers at once: everything up to, not including, the durable append.
@@ -36,6 +38,7 @@
 
 #include "common/clock.h"
 #include "common/headers.h"
+#include "ingest/body.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
 #include "verify/verify.h"
@@ -248,12 +251,35 @@ void BM_JsonParseArena(benchmark::State& state) {
 }
 BENCHMARK(BM_JsonParseArena)->ArgName("pr8k")->Arg(0)->Arg(1);
 
+// What ingest does with a body when no trigger reads the payload (bench/load.sh's case): the
+// JSON grammar checked without building a document (ingest::ParseBody with need_payload=false).
+void BM_JsonValidate(benchmark::State& state) {
+  const auto& payloads = PayloadSet(state.range(0));
+  int64_t bytes = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    const Payload& p = payloads[i++ % payloads.size()];
+    boost::json::value unused;
+    std::string payload_json;
+    Status s = ingest::ParseBody("application/json", p.body, /*need_payload=*/false, &unused,
+                                 &payload_json);
+    if (!s.ok()) Die("validate: " + s.message());
+    bytes += static_cast<int64_t>(p.body.size());
+  }
+  state.SetBytesProcessed(bytes);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_JsonValidate)->ArgName("pr8k")->Arg(0)->Arg(1);
+
 // ---- The body phase without the store ----
 
 // A store whose AppendEvent answers at once (not durable, nothing kept); nothing else is used.
 class ImmediateStore final : public store::Store {
  public:
   Status CreateWorkspace(const store::Workspace&) override { return Unused(); }
+  Result<bool> CreateFirstWorkspace(const store::Workspace&, const store::ApiKey&) override {
+    return Unused();
+  }
   Result<store::Workspace> GetWorkspace(std::string_view) override { return Unused(); }
   Result<std::vector<store::Workspace>> ListWorkspaces() override { return Unused(); }
   Status CreateApiKey(const store::ApiKey&) override { return Unused(); }

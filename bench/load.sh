@@ -14,6 +14,8 @@
 # Every triggerd answer is a 200 only after its event is committed with synchronous=FULL (group
 # commit), so the triggerd figure is for durable events; nginx stores nothing. wrk runs on the
 # same cores as the server under test: both figures include that contention.
+# docs/ARCHITECTURE.md ("Where the time goes") breaks the CPU per request down and estimates
+# the floor of a durable design on this box.
 #
 # Usage (from anywhere; loopback only, every run bounded):
 #   bench/load.sh

@@ -92,6 +92,59 @@ std::string Hmac(DigestAlgorithm algorithm, std::string_view key, std::string_vi
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
+namespace {
+
+EVP_MAC* HmacMac() {
+  // Fetched once: an EVP_MAC is immutable and safe to share between threads.
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+  if (mac == nullptr) Die("EVP_MAC_fetch(HMAC)");
+  return mac;
+}
+
+}  // namespace
+
+HmacKey::HmacKey(DigestAlgorithm algorithm, std::string_view key)
+    : ctx_(EVP_MAC_CTX_new(HmacMac())) {
+  // The name views a string literal, so it is NUL-terminated; OpenSSL matches names ignoring case.
+  char* digest_name = const_cast<char*>(DigestAlgorithmName(algorithm).data());
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                         OSSL_PARAM_construct_end()};
+  // A null key means "keep the previous key" to EVP_MAC_init; an empty key needs a real pointer.
+  static const unsigned char kEmpty = 0;
+  const auto* key_ptr = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  if (ctx_ == nullptr || EVP_MAC_init(ctx_, key_ptr, key.size(), params) != 1) {
+    Die("EVP_MAC_init");
+  }
+}
+
+HmacKey::~HmacKey() { EVP_MAC_CTX_free(ctx_); }  // accepts null (a moved-from key)
+
+HmacKey::HmacKey(HmacKey&& other) noexcept : ctx_(other.ctx_) { other.ctx_ = nullptr; }
+
+HmacKey& HmacKey::operator=(HmacKey&& other) noexcept {
+  if (this != &other) {
+    EVP_MAC_CTX_free(ctx_);
+    ctx_ = other.ctx_;
+    other.ctx_ = nullptr;
+  }
+  return *this;
+}
+
+std::string HmacKey::Sign(std::string_view data) const {
+  // REQUIRES: not moved from. A copy, so concurrent Signs never share a digest state.
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(ctx_),
+                                                                &EVP_MAC_CTX_free);
+  if (!ctx ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1) {
+    Die("EVP_MAC_update");
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  if (EVP_MAC_final(ctx.get(), out, &len, sizeof(out)) != 1) Die("EVP_MAC_final");
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
 std::string DigestParts(DigestAlgorithm algorithm, std::initializer_list<std::string_view> parts) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), Md(algorithm), nullptr) != 1) Die("EVP_DigestInit");
@@ -106,10 +159,7 @@ std::string DigestParts(DigestAlgorithm algorithm, std::initializer_list<std::st
 
 std::string HmacParts(DigestAlgorithm algorithm, std::string_view key,
                       std::initializer_list<std::string_view> parts) {
-  // Fetched once: an EVP_MAC is immutable and safe to share between threads.
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
-  if (mac == nullptr) Die("EVP_MAC_fetch(HMAC)");
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac),
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(HmacMac()),
                                                                 &EVP_MAC_CTX_free);
   // The name views a string literal, so it is NUL-terminated; OpenSSL matches names ignoring case.
   char* digest_name = const_cast<char*>(DigestAlgorithmName(algorithm).data());

@@ -23,8 +23,9 @@ std::string RequestIdFor(const Headers& headers) {
   return NewId("req");
 }
 
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> out;
+// The views point into `path`.
+std::vector<std::string_view> SplitPathViews(std::string_view path) {
+  std::vector<std::string_view> out;
   size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') {
@@ -33,9 +34,15 @@ std::vector<std::string> SplitPath(std::string_view path) {
     }
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
+    out.push_back(path.substr(i, j - i));
     i = j;
   }
+  return out;
+}
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  for (std::string_view segment : SplitPathViews(path)) out.emplace_back(segment);
   return out;
 }
 
@@ -70,23 +77,25 @@ void Router::Add(std::string method, std::string pattern, RouteHandler handler,
 const Router::Route* Router::Match(std::string_view method, std::string_view path,
                                    std::map<std::string, std::string>* params, Response* error,
                                    std::string_view* path_pattern) const {
-  std::vector<std::string> segments = SplitPath(path);
+  // Runs twice per request (head and body) over every route: compares views, and builds the
+  // params only for the route that matches.
+  const std::vector<std::string_view> segments = SplitPathViews(path);
   std::string allow;
   for (const Route& route : routes_) {
     if (route.segments.size() != segments.size()) continue;
-    std::map<std::string, std::string> found;
     bool match = true;
     for (size_t i = 0; i < segments.size() && match; ++i) {
-      if (IsParam(route.segments[i])) {
-        found[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
-      } else {
-        match = route.segments[i] == segments[i];
-      }
+      match = IsParam(route.segments[i]) || route.segments[i] == segments[i];
     }
     if (!match) continue;
     if (path_pattern->empty()) *path_pattern = route.pattern;
     if (route.method == method || route.method == "*") {
-      *params = std::move(found);
+      params->clear();
+      for (size_t i = 0; i < segments.size(); ++i) {
+        if (IsParam(route.segments[i])) {
+          (*params)[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
+        }
+      }
       return &route;
     }
     if (allow.find(route.method) == std::string::npos) {

@@ -44,7 +44,8 @@ bool AddressAllowed(const std::vector<Cidr>& networks, std::string_view address)
 
 // Headers whose values are credentials (Authorization, Cookie, anything naming a signature,
 // token, secret or key, plus `extra` such as a custom HMAC header) get the value "[redacted]".
-Headers RedactHeaders(const Headers& headers, std::string_view extra_header);
+// Takes the headers by value: a caller done with them moves them in and no header is copied.
+Headers RedactHeaders(Headers headers, std::string_view extra_header);
 
 // A token bucket: `rate` requests per second on average, bursts of up to `burst`. rate <= 0
 // means unlimited.

@@ -51,7 +51,7 @@ Status HmacVerifier::VerifyValue(std::string_view value, std::string_view body) 
                                            (malformed ? " (wrong length or characters)" : ""));
   }
   for (const auto& key : keys_) {
-    const std::string mac = crypto::Hmac(scheme_.algorithm, key, body);
+    const std::string mac = key.Sign(body);
     for (size_t i = 0; i < count; ++i) {
       if (SignatureMatches(candidates[i], mac, scheme_.encoding, scheme_.strictness)) {
         return Status::Ok();

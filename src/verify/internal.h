@@ -177,8 +177,10 @@ struct BodyHmacScheme {
 // Used directly by custom and the simple presets, and inside github and linear.
 class HmacVerifier final : public Verifier {
  public:
-  HmacVerifier(BodyHmacScheme scheme, std::vector<std::string> keys)
-      : scheme_(std::move(scheme)), keys_(std::move(keys)) {}
+  HmacVerifier(BodyHmacScheme scheme, const std::vector<std::string>& keys)
+      : scheme_(std::move(scheme)) {
+    for (const auto& key : keys) keys_.emplace_back(scheme_.algorithm, key);
+  }
   const BodyHmacScheme& scheme() const { return scheme_; }
   // Verifier
   Status Verify(const Request& request) const override;
@@ -187,7 +189,9 @@ class HmacVerifier final : public Verifier {
 
  private:
   const BodyHmacScheme scheme_;
-  const std::vector<std::string> keys_;  // HMAC keys, current first
+  // HMAC keys, current first, prepared once: the verifier is cached per source and checks every
+  // request with them.
+  std::vector<crypto::HmacKey> keys_;
 };
 
 // "prefix" + encoded HMAC of body: the header value a body-HMAC sender sends.

@@ -11,6 +11,25 @@ TEST(CryptoTest, HmacSha256MatchesGithubDocsVector) {
             "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
 }
 
+TEST(CryptoTest, PreparedHmacKeySignsAsHmacForEveryAlgorithmAndKeyLength) {
+  const std::string body(8247, 'b');
+  for (DigestAlgorithm algorithm :
+       {DigestAlgorithm::kSha1, DigestAlgorithm::kSha256, DigestAlgorithm::kSha512}) {
+    // Empty, short, and longer than the block (such a key is digested first).
+    for (const std::string& key : {std::string(), std::string("secret"), std::string(200, 'k')}) {
+      HmacKey prepared(algorithm, key);
+      for (std::string_view data : {std::string_view(), std::string_view("x"),
+                                    std::string_view(body)}) {
+        // Twice: a Sign must leave the prepared state as it was.
+        EXPECT_EQ(prepared.Sign(data), Hmac(algorithm, key, data));
+        EXPECT_EQ(prepared.Sign(data), Hmac(algorithm, key, data));
+      }
+      HmacKey moved = std::move(prepared);
+      EXPECT_EQ(moved.Sign("x"), Hmac(algorithm, key, "x"));
+    }
+  }
+}
+
 TEST(CryptoTest, DigestsHaveTheirLengths) {
   EXPECT_EQ(Digest(DigestAlgorithm::kSha1, "x").size(), 20u);
   EXPECT_EQ(Digest(DigestAlgorithm::kSha256, "x").size(), 32u);

@@ -62,6 +62,17 @@ Statement& Statement::BindBlob(int index, std::string_view bytes) {
   return *this;
 }
 
+Statement& Statement::BindTextNoCopy(int index, std::string_view value) {
+  NoteBind(sqlite3_bind_text64(stmt_, index, NonNull(value), value.size(), SQLITE_STATIC,
+                               SQLITE_UTF8));
+  return *this;
+}
+
+Statement& Statement::BindBlobNoCopy(int index, std::string_view bytes) {
+  NoteBind(sqlite3_bind_blob64(stmt_, index, NonNull(bytes), bytes.size(), SQLITE_STATIC));
+  return *this;
+}
+
 Statement& Statement::BindInt64(int index, int64_t value) {
   NoteBind(sqlite3_bind_int64(stmt_, index, value));
   return *this;

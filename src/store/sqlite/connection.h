@@ -37,6 +37,11 @@ class Statement {
   // Text and blobs are copied (SQLITE_TRANSIENT), so the arguments need not outlive the call.
   Statement& BindText(int index, std::string_view value);
   Statement& BindBlob(int index, std::string_view bytes);
+  // Not copied (SQLITE_STATIC), for large values on the hot path (an event's body and headers).
+  // REQUIRES: the bytes stay valid and unchanged until this Statement is destroyed (which resets
+  // it and clears its bindings).
+  Statement& BindTextNoCopy(int index, std::string_view value);
+  Statement& BindBlobNoCopy(int index, std::string_view bytes);
   Statement& BindInt64(int index, int64_t value);
   Statement& BindNull(int index);
 

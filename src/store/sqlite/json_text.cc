@@ -5,12 +5,19 @@
 namespace triggerd::store::sqlite {
 namespace {
 
+bool NeedsEscape(unsigned char u) { return u < 0x20 || u == '"' || u == '\\'; }
+
 void AppendQuoted(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
+  // Runs of characters that need no escape (nearly all of a header) are appended at once.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (!NeedsEscape(u)) continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (u) {
       case '"':
         out->append("\\\"");
         break;
@@ -26,16 +33,13 @@ void AppendQuoted(std::string_view s, std::string* out) {
       case '\t':
         out->append("\\t");
         break;
-      default:
-        if (u < 0x20) {  // JSON forbids raw control characters, NUL included
-          out->append("\\u00");
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 0xf]);
-        } else {
-          out->push_back(c);
-        }
+      default:  // JSON forbids raw control characters, NUL included
+        out->append("\\u00");
+        out->push_back(kHex[u >> 4]);
+        out->push_back(kHex[u & 0xf]);
     }
   }
+  out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
 
@@ -200,7 +204,11 @@ bool DecodeStringArray(std::string_view text, std::vector<std::string>* out) {
 }
 
 std::string EncodeHeaders(const Headers& headers) {
-  std::string out = "[";
+  size_t size = 2;
+  for (const Header& h : headers) size += h.name.size() + h.value.size() + 8;  // [" "," "],
+  std::string out;
+  out.reserve(size + size / 8);  // room for a few escapes without growing
+  out.push_back('[');
   for (size_t i = 0; i < headers.size(); ++i) {
     if (i > 0) out.push_back(',');
     out.push_back('[');

@@ -13,6 +13,7 @@
 #include "store/sqlite/connection.h"
 #include "store/sqlite/json_text.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/wal_buffer_vfs.h"
 
 namespace triggerd::store::sqlite {
 namespace {
@@ -447,7 +448,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   Result<SecretCodec> secrets =
       SecretCodec::Create(options.master_key, options.previous_master_keys);
   if (!secrets) return Status::InvalidArgument("open store: " + secrets.error().message());
-  Result<std::unique_ptr<Connection>> writer = Connection::Open(options.path, options.vfs, true);
+  // The writer alone goes through the WAL-buffering shim (wal_buffer_vfs.h: a commit's frames
+  // reach the file in one write, at its fsync); it relies on synchronous=FULL, set below. The
+  // other connections never write the WAL.
+  const char* writer_vfs = WalBufferVfs(options.vfs);
+  if (writer_vfs == nullptr) {
+    return Status::InvalidArgument("open store: no SQLite VFS called " + options.vfs);
+  }
+  Result<std::unique_ptr<Connection>> writer = Connection::Open(options.path, writer_vfs, true);
   if (!writer) return writer.error();
   Connection& db = **writer;
 
@@ -458,6 +466,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
   if (*mode != "wal") return Status::Internal("set journal_mode=WAL: SQLite chose " + *mode);
   // FULL: every COMMIT fsyncs the WAL, which is what lets a callback promise durability. NORMAL
   // would sync only at checkpoints and could lose acknowledged events on power loss.
+  // The WAL-buffering shim under the writer requires it too (a commit must sync before it is
+  // published to the other connections): never lower it without removing the shim.
   TRIGGERD_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL", "set synchronous=FULL"));
   TRIGGERD_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
   // A checkpoint resets the WAL but leaves the file at its high-water mark; cap what it keeps.
@@ -843,6 +853,9 @@ Result<AppendOutcome> SqliteStore::ApplyAppend(const NewEvent& event) {
     if (!row) return row.error();
     if (*row) return AppendOutcome{find->ColumnText(0), find->ColumnInt64(1), true};
   }
+  // Declared before `insert`, whose destruction (which clears its bindings) must come first: the
+  // large values are bound without a copy.
+  const std::string headers_json = EncodeHeaders(event.headers);
   Result<Statement> insert = writer_->Prepare(
       "INSERT INTO events (id, workspace_id, source_id, received_at, content_type, event_type, "
       "delivery_id, headers, body, payload_json, remote_addr, verification) "
@@ -856,9 +869,9 @@ Result<AppendOutcome> SqliteStore::ApplyAppend(const NewEvent& event) {
       .BindText(5, event.content_type)
       .BindText(6, event.event_type)
       .BindText(7, event.delivery_id)
-      .BindText(8, EncodeHeaders(event.headers))
-      .BindBlob(9, event.body)
-      .BindText(10, event.payload_json)
+      .BindTextNoCopy(8, headers_json)
+      .BindBlobNoCopy(9, event.body)
+      .BindTextNoCopy(10, event.payload_json)
       .BindText(11, event.remote_addr)
       .BindText(12, event.verification);
   TRIGGERD_RETURN_IF_ERROR(insert->Run());
