@@ -134,6 +134,15 @@ int RunKey(const KeyCommand& command, std::ostream& out, std::ostream& err) {
     err << "error: key revoke needs a KEY_ID (see key list)\n";
     return kUsage;
   }
+  // Keys live in a database the server made: a mistyped --data-dir must not get a new empty
+  // database and a new master key of its own.
+  std::error_code ec;
+  if (!IsPostgresUrl(command.storage) &&
+      !std::filesystem::exists(std::filesystem::path(command.data_dir) / "triggerd.db", ec)) {
+    err << "error: no database at " << DescribeStorage(command.data_dir, command.storage)
+        << " (triggerd serve creates it at its first start)\n";
+    return kFailed;
+  }
   auto opened = OpenDataDir(command.data_dir, StorageChoice{command.storage, 2, ""});
   if (!opened) {
     err << "error: " << opened.error().message() << "\n";

@@ -84,6 +84,12 @@ TEST_F(AdminCommandsTest, MistakesExitNonZeroWithAReason) {
   EXPECT_EQ(RunKey({.action = "revoke", .data_dir = data_dir_}, out, err), 2);
   EXPECT_EQ(RunKey({.action = "revoke", .data_dir = data_dir_, .key_id = "key_nope"}, out, err), 1);
   EXPECT_EQ(RunKey({.action = "create", .data_dir = data_dir_, .workspace = "nope"}, out, err), 1);
+  // A data dir without a database (a typo): refused, and nothing is created there.
+  const std::filesystem::path typo = dir_.path() / "dtaa";
+  std::ostringstream typo_err;
+  EXPECT_EQ(RunKey({.action = "list", .data_dir = typo.string()}, out, typo_err), 1);
+  EXPECT_NE(typo_err.str().find("no database at"), std::string::npos) << typo_err.str();
+  EXPECT_FALSE(std::filesystem::exists(typo));
   EXPECT_NE(err.str().find("no workspace \"nope\""), std::string::npos) << err.str();
   EXPECT_TRUE(out.str().empty());  // nothing issued
 }
