@@ -101,10 +101,9 @@ EVP_MAC* HmacMac() {
   return mac;
 }
 
-}  // namespace
-
-HmacKey::HmacKey(DigestAlgorithm algorithm, std::string_view key)
-    : ctx_(EVP_MAC_CTX_new(HmacMac())) {
+// A new HMAC-<algorithm> context holding `key`.
+EVP_MAC_CTX* NewHmacContext(DigestAlgorithm algorithm, std::string_view key) {
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(HmacMac());
   // The name views a string literal, so it is NUL-terminated; OpenSSL matches names ignoring case.
   char* digest_name = const_cast<char*>(DigestAlgorithmName(algorithm).data());
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
@@ -112,10 +111,30 @@ HmacKey::HmacKey(DigestAlgorithm algorithm, std::string_view key)
   // A null key means "keep the previous key" to EVP_MAC_init; an empty key needs a real pointer.
   static const unsigned char kEmpty = 0;
   const auto* key_ptr = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  if (ctx_ == nullptr || EVP_MAC_init(ctx_, key_ptr, key.size(), params) != 1) {
-    Die("EVP_MAC_init");
-  }
+  if (ctx == nullptr || EVP_MAC_init(ctx, key_ptr, key.size(), params) != 1) Die("EVP_MAC_init");
+  return ctx;
 }
+
+// The MAC of `parts` (concatenated) under the context's key; uses the context up.
+std::string FinishHmac(EVP_MAC_CTX* ctx, std::initializer_list<std::string_view> parts) {
+  for (std::string_view part : parts) {
+    if (EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size()) !=
+        1) {
+      Die("EVP_MAC_update");
+    }
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  if (EVP_MAC_final(ctx, out, &len, sizeof(out)) != 1) Die("EVP_MAC_final");
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+using HmacContext = std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)>;
+
+}  // namespace
+
+HmacKey::HmacKey(DigestAlgorithm algorithm, std::string_view key)
+    : ctx_(NewHmacContext(algorithm, key)) {}
 
 HmacKey::~HmacKey() { EVP_MAC_CTX_free(ctx_); }  // accepts null (a moved-from key)
 
@@ -132,17 +151,9 @@ HmacKey& HmacKey::operator=(HmacKey&& other) noexcept {
 
 std::string HmacKey::Sign(std::string_view data) const {
   // REQUIRES: not moved from. A copy, so concurrent Signs never share a digest state.
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(ctx_),
-                                                                &EVP_MAC_CTX_free);
-  if (!ctx ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1) {
-    Die("EVP_MAC_update");
-  }
-  unsigned char out[EVP_MAX_MD_SIZE];
-  size_t len = 0;
-  if (EVP_MAC_final(ctx.get(), out, &len, sizeof(out)) != 1) Die("EVP_MAC_final");
-  return std::string(reinterpret_cast<char*>(out), len);
+  HmacContext ctx(EVP_MAC_CTX_dup(ctx_), &EVP_MAC_CTX_free);
+  if (!ctx) Die("EVP_MAC_CTX_dup");
+  return FinishHmac(ctx.get(), {data});
 }
 
 std::string DigestParts(DigestAlgorithm algorithm, std::initializer_list<std::string_view> parts) {
@@ -159,26 +170,8 @@ std::string DigestParts(DigestAlgorithm algorithm, std::initializer_list<std::st
 
 std::string HmacParts(DigestAlgorithm algorithm, std::string_view key,
                       std::initializer_list<std::string_view> parts) {
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(HmacMac()),
-                                                                &EVP_MAC_CTX_free);
-  // The name views a string literal, so it is NUL-terminated; OpenSSL matches names ignoring case.
-  char* digest_name = const_cast<char*>(DigestAlgorithmName(algorithm).data());
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-                         OSSL_PARAM_construct_end()};
-  // A null key means "keep the previous key" to EVP_MAC_init; an empty key needs a real pointer.
-  static const unsigned char kEmpty = 0;
-  const auto* key_ptr = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  if (!ctx || EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1) Die("EVP_MAC_init");
-  for (std::string_view part : parts) {
-    if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()),
-                       part.size()) != 1) {
-      Die("EVP_MAC_update");
-    }
-  }
-  unsigned char out[EVP_MAX_MD_SIZE];
-  size_t len = 0;
-  if (EVP_MAC_final(ctx.get(), out, &len, sizeof(out)) != 1) Die("EVP_MAC_final");
-  return std::string(reinterpret_cast<char*>(out), len);
+  HmacContext ctx(NewHmacContext(algorithm, key), &EVP_MAC_CTX_free);
+  return FinishHmac(ctx.get(), parts);
 }
 
 std::string HexEncode(std::string_view bytes) {
