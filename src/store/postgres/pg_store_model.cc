@@ -43,6 +43,11 @@ Result<bool> Exists(PgConnection& db, std::string_view sql, std::string_view op,
 
 namespace {
 
+Status InsertWorkspace(PgConnection& db, const Workspace& w) {
+  return ExecOnly(db, "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)",
+                  Params().Text(w.id).Text(w.name).Int64(w.created_at), "create workspace");
+}
+
 Status InsertApiKey(PgConnection& db, const ApiKey& k) {
   return ExecOnly(db,
                   "INSERT INTO api_keys (id, workspace_id, name, role, prefix, hash, created_by, "
@@ -67,8 +72,7 @@ Status InsertApiKey(PgConnection& db, const ApiKey& k) {
 Status PostgresStore::CreateWorkspace(const Workspace& w) {
   return Write("create workspace", [&](PgConnection& db, TxnEffects& fx) -> Status {
     fx.config_changed = true;
-    return ExecOnly(db, "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)",
-                    Params().Text(w.id).Text(w.name).Int64(w.created_at), "create workspace");
+    return InsertWorkspace(db, w);
   });
 }
 
@@ -83,9 +87,7 @@ Result<bool> PostgresStore::CreateFirstWorkspace(const Workspace& w, const ApiKe
     if (!any) return any.error();
     if (any->rows() > 0) return Status::Ok();
     fx.config_changed = true;
-    TRIGGERD_RETURN_IF_ERROR(
-        ExecOnly(db, "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)",
-                 Params().Text(w.id).Text(w.name).Int64(w.created_at), "create workspace"));
+    TRIGGERD_RETURN_IF_ERROR(InsertWorkspace(db, w));
     TRIGGERD_RETURN_IF_ERROR(InsertApiKey(db, admin_key));
     created = true;
     return Status::Ok();

@@ -920,6 +920,14 @@ auto SqliteStore::Read(F&& read) {
 
 namespace {
 
+Status InsertWorkspace(Connection& db, const Workspace& w) {
+  Result<Statement> st = db.Prepare(
+      "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)", "create workspace");
+  if (!st) return st.error();
+  st->BindText(1, w.id).BindText(2, w.name).BindInt64(3, w.created_at);
+  return st->Run();
+}
+
 Status InsertApiKey(Connection& db, const ApiKey& k) {
   Result<Statement> st = db.Prepare(
       "INSERT INTO api_keys (id, workspace_id, name, role, prefix, hash, created_by, "
@@ -947,13 +955,7 @@ Status InsertApiKey(Connection& db, const ApiKey& k) {
 // ---- Workspaces ----
 
 Status SqliteStore::CreateWorkspace(const Workspace& w) {
-  return Write([&](Connection& db) -> Status {
-    Result<Statement> st = db.Prepare(
-        "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)", "create workspace");
-    if (!st) return st.error();
-    st->BindText(1, w.id).BindText(2, w.name).BindInt64(3, w.created_at);
-    return st->Run();
-  });
+  return Write([&](Connection& db) -> Status { return InsertWorkspace(db, w); });
 }
 
 Result<bool> SqliteStore::CreateFirstWorkspace(const Workspace& w, const ApiKey& admin_key) {
@@ -966,11 +968,7 @@ Result<bool> SqliteStore::CreateFirstWorkspace(const Workspace& w, const ApiKey&
     Result<bool> exists = any->Step();
     if (!exists) return exists.error();
     if (*exists) return Status::Ok();
-    Result<Statement> st = db.Prepare(
-        "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)", "create workspace");
-    if (!st) return st.error();
-    st->BindText(1, w.id).BindText(2, w.name).BindInt64(3, w.created_at);
-    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    TRIGGERD_RETURN_IF_ERROR(InsertWorkspace(db, w));
     TRIGGERD_RETURN_IF_ERROR(InsertApiKey(db, admin_key));
     created = true;
     return Status::Ok();
