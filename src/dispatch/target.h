@@ -122,16 +122,16 @@ Result<TargetConfig> ParseTargetConfigText(std::string_view json_text);  // as s
 // shown by the API. Round-trips through ParseTargetConfig.
 boost::json::object TargetConfigToJson(const TargetConfig& config);
 
-// Credentials in a target are write-only, like the agent's signing secret: an http target's
-// header values (Authorization, API keys) and its URL's password are shown by the API as
-// kRedactedValue ("https://user:redacted@host/…" for the password), to every role.
-inline constexpr std::string_view kRedactedValue = "<redacted>";
+// Credentials in a target are write-only, like the agent's signing secret (common/redact.h): an
+// http target's header values read as "[redacted]", its URL's password and query values as
+// "redacted", to every role.
 TargetConfig RedactTargetConfig(TargetConfig config);
 // The target to store when `submitted` replaces `stored` (nullopt: a new agent): a header whose
-// value is kRedactedValue keeps the value of the stored header of that name (ignoring case), and
-// a URL equal to the stored URL as redacted keeps the stored URL, so a target read from the API,
-// edited and sent back keeps its credentials. kInvalidArgument naming the header
-// ("target.headers.<name>: …") when there is no stored value to keep.
+// value is "[redacted]" keeps the value of the stored header of that name (ignoring case), and
+// the URL's markers the stored URL's values (RestoreRedactedUrl), so a target read from the API,
+// edited and sent back keeps its credentials. kInvalidArgument naming the field
+// ("target.headers.<name>: …", "target.url: …") for a marker with no stored value, or when the
+// URL's origin changed: a stored credential is never sent to another origin.
 Result<TargetConfig> RestoreRedactedValues(TargetConfig submitted,
                                            const std::optional<TargetConfig>& stored);
 

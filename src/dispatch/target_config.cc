@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "common/headers.h"
+#include "common/redact.h"
 #include "dispatch/target_internal.h"
 
 namespace triggerd::dispatch {
@@ -430,50 +431,46 @@ boost::json::object TargetConfigToJson(const TargetConfig& config) {
   return obj;
 }
 
-namespace {
-
-// The URL with its password (if any) replaced by "redacted" (kRedactedValue's brackets would be
-// percent-encoded in a userinfo).
-std::string RedactUrlPassword(const std::string& url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || !parsed->has_password()) return url;
-  boost::urls::url redacted(*parsed);
-  redacted.set_password("redacted");
-  return std::string(redacted.buffer());
-}
-
-}  // namespace
-
 TargetConfig RedactTargetConfig(TargetConfig config) {
   if (config.type != TargetType::kHttp) return config;
-  for (auto& header : config.http.headers) header.second = std::string(kRedactedValue);
-  config.http.url = RedactUrlPassword(config.http.url);
+  for (auto& header : config.http.headers) header.second = std::string(kRedacted);
+  config.http.url = RedactUrl(config.http.url);
   return config;
 }
 
 Result<TargetConfig> RestoreRedactedValues(TargetConfig submitted,
                                            const std::optional<TargetConfig>& stored) {
   if (submitted.type != TargetType::kHttp) return submitted;
-  const bool stored_http = stored.has_value() && stored->type == TargetType::kHttp;
+  const TargetConfig* old =
+      stored.has_value() && stored->type == TargetType::kHttp ? &*stored : nullptr;
+  // A stored credential goes only where it went before: a builder who points the agent at a
+  // server of theirs must not receive headers they cannot read.
+  const bool same_origin = old != nullptr && SameOrigin(submitted.http.url, old->http.url);
   for (auto& [name, value] : submitted.http.headers) {
-    if (value != kRedactedValue) continue;
+    if (value != kRedacted) continue;
     const std::string* kept = nullptr;
-    if (stored_http) {
-      for (const auto& [stored_name, stored_value] : stored->http.headers) {
+    if (old != nullptr) {
+      for (const auto& [stored_name, stored_value] : old->http.headers) {
         if (HeaderNameEquals(stored_name, name)) kept = &stored_value;
       }
     }
     if (kept == nullptr) {
       return Invalid("headers." + FieldName(name),
-                     "\"<redacted>\" stands for the stored value of this header, and the agent "
+                     "\"[redacted]\" stands for the stored value of this header, and the agent "
                      "has none: send the value itself");
+    }
+    if (!same_origin) {
+      return Invalid("headers." + FieldName(name),
+                     "\"[redacted]\" stands for the stored value, which is never sent to another "
+                     "origin than the stored URL's: send the value itself");
     }
     value = *kept;
   }
-  if (stored_http && submitted.http.url != stored->http.url &&
-      submitted.http.url == RedactUrlPassword(stored->http.url)) {
-    submitted.http.url = stored->http.url;
-  }
+  Result<std::string> url = RestoreRedactedUrl(
+      submitted.http.url,
+      old != nullptr ? std::optional<std::string_view>(old->http.url) : std::nullopt);
+  if (!url) return Invalid("url", url.error().message());
+  submitted.http.url = std::move(url).value();
   return submitted;
 }
 

@@ -17,6 +17,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/log_context.h"
+#include "common/redact.h"
 #include "common/utf8.h"
 #include "filter/filter.h"
 #include "verify/catalog.h"
@@ -323,7 +324,7 @@ Headers RedactHeaders(Headers headers, std::string_view extra_header) {
         }
       }
     }
-    if (sensitive) header.value = "[redacted]";
+    if (sensitive) header.value = kRedacted;
   }
   return headers;
 }

@@ -9,6 +9,7 @@
 #include <boost/url/parse.hpp>
 #include <cmath>
 
+#include "common/redact.h"
 #include "schedule/cron.h"
 
 namespace triggerd::schedule {
@@ -21,7 +22,6 @@ constexpr int64_t kMicros = 1'000'000;
 constexpr int64_t kMaxIntervalSeconds = 366LL * 24 * 3600;
 constexpr int kSearchYears = 5;
 constexpr int64_t kMaxCatchUpWindowMicros = 366LL * 24 * 3600 * kMicros;
-constexpr std::string_view kRedacted = "[redacted]";
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -329,7 +329,15 @@ Result<std::string> NormalizeConfig(std::string_view kind, const json::value& co
     if (schedule->missed()) normalized["missed"] = MissedPolicyName(*schedule->missed());
   } else if (kind == kPollKind) {
     json::object in = config.as_object();
-    // "[redacted]" (what GET shows) keeps the stored value of that header.
+    // What GET shows sent back keeps the stored values (common/redact.h): a header "[redacted]",
+    // the URL's password or a query value "redacted". Never for another origin than the stored
+    // URL's: a builder must not receive, at a server of theirs, credentials they cannot read.
+    const json::value* old_url = previous ? previous->if_contains("url") : nullptr;
+    std::optional<std::string_view> stored_url;
+    if (old_url != nullptr && old_url->is_string()) stored_url = old_url->as_string();
+    json::value* url = in.if_contains("url");
+    const bool same_origin = stored_url && url && url->is_string() &&
+                             SameOrigin(url->as_string(), *stored_url);
     if (json::value* headers = in.if_contains("headers"); headers && headers->is_object()) {
       const json::value* old = previous ? previous->if_contains("headers") : nullptr;
       for (auto& [name, value] : headers->as_object()) {
@@ -340,8 +348,18 @@ Result<std::string> NormalizeConfig(std::string_view kind, const json::value& co
           return Invalid(prefix + "headers: " + std::string(name) +
                          " is \"[redacted]\" but has no stored value to keep");
         }
+        if (!same_origin) {
+          return Invalid(prefix + "headers: " + std::string(name) +
+                         " is \"[redacted]\", and a stored value is never sent to another origin "
+                         "than the stored URL's: send the value itself");
+        }
         value = *kept;
       }
+    }
+    if (url != nullptr && url->is_string()) {
+      Result<std::string> restored = RestoreRedactedUrl(url->as_string(), stored_url);
+      if (!restored) return Invalid(prefix + "url: " + restored.error().message());
+      *url = *restored;
     }
     auto poll = PollConfig::FromConfig(in);
     if (!poll) return Invalid(prefix + poll.error().message());
@@ -368,6 +386,9 @@ json::object ShownConfig(const store::Source& source) {
   json::object shown = config.as_object();
   if (json::value* headers = shown.if_contains("headers"); headers && headers->is_object()) {
     for (auto& [name, value] : headers->as_object()) value = kRedacted;
+  }
+  if (json::value* url = shown.if_contains("url"); url && url->is_string()) {
+    *url = RedactUrl(url->as_string());
   }
   return shown;
 }

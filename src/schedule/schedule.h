@@ -109,11 +109,13 @@ struct PollConfig {
 
 // Validates the config a "schedule" or "poll" source is given through the API and returns it
 // normalised (known members only), as stored in Source::trigger_config_json. `previous`: the
-// stored config on update (else null): a poll header sent back as "[redacted]" (as GET shows it)
-// keeps its stored value.
+// stored config on update (else null): a poll's credentials sent back as GET shows them keep their
+// stored values (common/redact.h: headers "[redacted]", the URL's password and query values
+// "redacted"), unless the URL's origin changed.
 Result<std::string> NormalizeConfig(std::string_view kind, const boost::json::value& config,
                                     const boost::json::object* previous);
-// The config as the API shows it: a poll's header values replaced by "[redacted]".
+// The config as the API shows it: a poll's header values "[redacted]", its URL's password and
+// query values "redacted".
 boost::json::object ShownConfig(const store::Source& source);
 // When the source's next tick or poll is due, given its cursor (nullopt when none was written
 // yet); nullopt when never (or the source is disabled or not generated).

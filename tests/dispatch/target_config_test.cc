@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/redact.h"
 #include "dispatch/target.h"
 #include "test_util.h"
 
@@ -47,16 +48,16 @@ TEST(TargetConfigTest, ParsesHttpHeadersInOrder) {
   EXPECT_EQ(r->http.timeout_ms, 1500);
 }
 
-TEST(TargetConfigTest, RedactionHidesHeaderValuesAndTheUrlPasswordOnly) {
-  auto r = Parse(R"({"type":"http","url":"https://bot:pa55@agent.example/hook?team=blue",
+TEST(TargetConfigTest, RedactionHidesHeaderValuesTheUrlPasswordAndQueryValues) {
+  auto r = Parse(R"({"type":"http","url":"https://bot:pa55@agent.example/hook?key=k3y&flag",
                      "headers":{"Authorization":"Bearer t","X-Team":"blue"}})");
   ASSERT_OK(r);
   TargetConfig shown = RedactTargetConfig(*r);
-  EXPECT_EQ(shown.http.url, "https://bot:redacted@agent.example/hook?team=blue");
+  EXPECT_EQ(shown.http.url, "https://bot:redacted@agent.example/hook?key=redacted&flag");
   ASSERT_EQ(shown.http.headers.size(), 2u);
   EXPECT_EQ(shown.http.headers[0].first, "Authorization");
-  EXPECT_EQ(shown.http.headers[0].second, kRedactedValue);
-  EXPECT_EQ(shown.http.headers[1].second, kRedactedValue);
+  EXPECT_EQ(shown.http.headers[0].second, kRedacted);
+  EXPECT_EQ(shown.http.headers[1].second, kRedacted);
   // Nothing to redact: the URL as it is; other target types as they are.
   auto plain = Parse(R"({"type":"http","url":"https://user@agent.example/hook"})");
   ASSERT_OK(plain);
@@ -67,32 +68,56 @@ TEST(TargetConfigTest, RedactionHidesHeaderValuesAndTheUrlPasswordOnly) {
 }
 
 TEST(TargetConfigTest, RedactedValuesSentBackKeepTheStoredOnes) {
-  auto stored = Parse(R"({"type":"http","url":"https://bot:pa55@agent.example/hook",
+  auto stored = Parse(R"({"type":"http","url":"https://bot:pa55@agent.example/hook?key=k3y",
                           "headers":{"Authorization":"Bearer t","X-Team":"blue"}})");
   ASSERT_OK(stored);
-  // Read from the API, edited (a header changed, one added, the name's case changed), sent back.
+  // Read from the API, edited (a header changed, one added, the name's case changed, the path
+  // and the query extended), sent back.
   TargetConfig edited = RedactTargetConfig(*stored);
   edited.http.headers[0].first = "authorization";
   edited.http.headers[1].second = "red";
   edited.http.headers.push_back({"X-New", "1"});
+  edited.http.url = "https://bot:redacted@agent.example/hook/v2?key=redacted&mode=fast";
   auto restored = RestoreRedactedValues(edited, *stored);
   ASSERT_OK(restored);
-  EXPECT_EQ(restored->http.url, "https://bot:pa55@agent.example/hook");
+  EXPECT_EQ(restored->http.url, "https://bot:pa55@agent.example/hook/v2?key=k3y&mode=fast");
   ASSERT_EQ(restored->http.headers.size(), 3u);
   EXPECT_EQ(restored->http.headers[0].second, "Bearer t");
   EXPECT_EQ(restored->http.headers[1].second, "red");
   EXPECT_EQ(restored->http.headers[2].second, "1");
-  // A new URL, password and all, is taken as sent.
-  edited.http.url = "https://bot:redacted@other.example/hook";
-  restored = RestoreRedactedValues(edited, *stored);
-  ASSERT_OK(restored);
-  EXPECT_EQ(restored->http.url, "https://bot:redacted@other.example/hook");
-  // "<redacted>" for a header with no stored value (or a new agent) is refused, naming it.
-  edited.http.headers.push_back({"X-Other", std::string(kRedactedValue)});
-  auto refused = RestoreRedactedValues(edited, *stored);
+  // "[redacted]" for a header with no stored value (or a new agent) is refused, naming it.
+  TargetConfig extra = edited;
+  extra.http.headers.push_back({"X-Other", std::string(kRedacted)});
+  auto refused = RestoreRedactedValues(extra, *stored);
   ASSERT_FALSE(refused.has_value());
   EXPECT_THAT(refused.error().message(), StartsWith("target.headers.X-Other: "));
   EXPECT_FALSE(RestoreRedactedValues(RedactTargetConfig(*stored), std::nullopt).has_value());
+}
+
+// A builder may read an agent but not its credentials, so pointing the agent at a server of
+// theirs must not carry the stored credentials there.
+TEST(TargetConfigTest, StoredCredentialsAreNeverRestoredForAnotherOrigin) {
+  auto stored = Parse(R"({"type":"http","url":"https://bot:pa55@agent.example/hook?key=k3y",
+                          "headers":{"Authorization":"Bearer t"}})");
+  ASSERT_OK(stored);
+  TargetConfig moved = RedactTargetConfig(*stored);
+  moved.http.url = "https://collector.example/hook";
+  auto refused = RestoreRedactedValues(moved, *stored);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error().message(), StartsWith("target.headers.Authorization: "));
+  EXPECT_THAT(refused.error().message(), HasSubstr("another origin"));
+  // Another port or scheme is another origin too; the URL's own markers likewise.
+  moved.http.headers[0].second = "Bearer new";
+  for (const char* url : {"https://bot:redacted@agent.example:8443/hook",
+                          "http://agent.example/hook?key=redacted"}) {
+    moved.http.url = url;
+    refused = RestoreRedactedValues(moved, *stored);
+    ASSERT_FALSE(refused.has_value()) << url;
+    EXPECT_THAT(refused.error().message(), StartsWith("target.url: ")) << url;
+  }
+  // With the values themselves, the move is fine.
+  moved.http.url = "https://collector.example/hook?key=other";
+  ASSERT_OK(RestoreRedactedValues(moved, *stored));
 }
 
 TEST(TargetConfigTest, ParsesCommandTargetAndFillsDefaults) {

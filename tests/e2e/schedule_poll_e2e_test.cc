@@ -104,14 +104,15 @@ TEST_F(SchedulePollE2eTest, PollStartsOneRunPerDistinctItemAndItsCursorSurvivesR
                             {"kind", "poll"},
                             {"enabled", false},
                             {"poll",
-                             {{"url", feed.Url("/feed")},
+                             {{"url", feed.Url("/feed?api_key=k3y&page_size=50")},
                               {"interval_seconds", 1},
                               {"headers", {{"Authorization", "Bearer s3cret"}}},
                               {"items_path", "data.items"}}}}));
   const std::string id = Str(source, "id");
-  // The credential is never shown back.
+  // The credentials are never shown back.
   EXPECT_EQ(Str(source.at("poll").at("headers").as_object(), "Authorization"), "[redacted]");
-  EXPECT_EQ(source.at("poll").at("url").as_string(), feed.Url("/feed"));
+  EXPECT_EQ(source.at("poll").at("url").as_string(),
+            feed.Url("/feed?api_key=redacted&page_size=redacted"));
   json::object trigger = NewTrigger({{"source_id", id}, {"agent_id", Str(agent, "id")}});
   Expect(200, Api("PATCH", "/api/v1/sources/" + id, json::object{{"enabled", true}}));
 
@@ -130,7 +131,15 @@ TEST_F(SchedulePollE2eTest, PollStartsOneRunPerDistinctItemAndItsCursorSurvivesR
 
   json::object shown = GetJson("/api/v1/sources/" + id);
   EXPECT_EQ(Str(shown.at("cursor_data").as_object(), "last_id"), "e") << json::serialize(shown);
-  // A PATCH that sends the redacted value back keeps the stored credential.
+  // A PATCH that sends the redacted values back keeps the stored credentials, unless the URL
+  // points elsewhere: a stored credential never goes to another origin.
+  json::object moved_poll = shown.at("poll").as_object();
+  moved_poll["url"] = "http://collector.invalid/feed?api_key=redacted";
+  moved_poll["headers"] = json::object{};
+  Expect(400, Api("PATCH", "/api/v1/sources/" + id, json::object{{"poll", moved_poll}}));
+  moved_poll = shown.at("poll").as_object();
+  moved_poll["url"] = "http://collector.invalid/feed";
+  Expect(400, Api("PATCH", "/api/v1/sources/" + id, json::object{{"poll", moved_poll}}));
   json::object patched = Expect(
       200, Api("PATCH", "/api/v1/sources/" + id,
                json::object{{"poll", shown.at("poll")}}));
@@ -144,6 +153,7 @@ TEST_F(SchedulePollE2eTest, PollStartsOneRunPerDistinctItemAndItsCursorSurvivesR
   EXPECT_EQ(RunsOf(Str(trigger, "id")), 5u);
   EXPECT_EQ(FindHeader(feed.requests().back().headers, "Authorization").value_or(""),
             "Bearer s3cret");
+  EXPECT_EQ(feed.requests().back().target, "/feed?api_key=k3y&page_size=50");
 }
 
 TEST_F(SchedulePollE2eTest, RefusesBadConfigsWithPreciseErrors) {

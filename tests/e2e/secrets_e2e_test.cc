@@ -158,12 +158,13 @@ TEST_F(SecretsE2eTest, NoSecretInTheLogsOrTheDatabaseFiles) {
 
   // An http agent whose target carries a credential, with its whsec_ secret.
   const std::string agent_credential = "AGENTbearerCREDENTIALforE2E9876";
+  const std::string agent_query_key = "AGENTqueryKEYforE2E5432";
   json::object agent =
       Expect(201, Api("POST", "/api/v1/agents",
                       {{"name", "agent"},
                        {"target",
                         {{"type", "http"},
-                         {"url", agent_endpoint.Url("/hook")},
+                         {"url", agent_endpoint.Url("/hook?key=" + agent_query_key)},
                          {"headers", {{"Authorization", "Bearer " + agent_credential}}}}}}));
   const std::string agent_secret = Str(agent, "signing_secret");
   ASSERT_EQ(agent_secret.rfind("whsec_", 0), 0u) << json::serialize(agent);
@@ -172,11 +173,13 @@ TEST_F(SecretsE2eTest, NoSecretInTheLogsOrTheDatabaseFiles) {
   const std::string agent_path = "/api/v1/agents/" + Str(agent, "id");
   json::object shown = Expect(200, Api("GET", agent_path));
   EXPECT_EQ(Str(shown["target"].as_object()["headers"].as_object(), "Authorization"),
-            "<redacted>");
+            "[redacted]");
+  EXPECT_EQ(Str(shown["target"].as_object(), "url"), agent_endpoint.Url("/hook?key=redacted"));
   Expect(200, Api("PATCH", agent_path, {{"target", shown["target"]}}));
   for (const std::string& answer : {json::serialize(agent), json::serialize(shown),
                                     Api("GET", "/api/v1/agents").body}) {
     EXPECT_EQ(answer.find(agent_credential), std::string::npos) << answer;
+    EXPECT_EQ(answer.find(agent_query_key), std::string::npos) << answer;
   }
   Expect(201, Api("POST", "/api/v1/triggers",
                   {{"source_id", Str(source, "id")}, {"agent_id", Str(agent, "id")}}));
@@ -233,6 +236,7 @@ TEST_F(SecretsE2eTest, NoSecretInTheLogsOrTheDatabaseFiles) {
     if (request.path != "/hook" || request.body.find(run_id) == std::string::npos) continue;
     delivered = true;
     EXPECT_EQ(*FindHeader(request.headers, "Authorization"), "Bearer " + agent_credential);
+    EXPECT_EQ(request.target, "/hook?key=" + agent_query_key);
     const std::string timestamp(*FindHeader(request.headers, "webhook-timestamp"));
     const std::string expected = "v1," + crypto::Base64Encode(crypto::Hmac(
                                              crypto::DigestAlgorithm::kSha256,
@@ -247,6 +251,7 @@ TEST_F(SecretsE2eTest, NoSecretInTheLogsOrTheDatabaseFiles) {
                                             url_secret,
                                             open_url_secret,
                                             agent_credential,
+                                            agent_query_key,
                                             agent_secret,
                                             agent_secret.substr(6),
                                             webhook_secret,

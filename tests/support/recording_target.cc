@@ -67,7 +67,7 @@ RecordingTarget::Answer RecordingTarget::Reply(int status, std::string body, Hea
 }
 
 void RecordingTarget::Handle(http::Request request, http::Reply reply) {
-  Received received{request.method, request.path, request.headers, request.body};
+  Received received{request.method, request.path, request.headers, request.body, request.target};
   std::vector<Received> earlier;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -24,6 +24,7 @@ class RecordingTarget {
     std::string path;
     Headers headers;
     std::string body;
+    std::string target;  // path and query
   };
   struct Answer {
     http::Response response;

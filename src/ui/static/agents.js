@@ -32,7 +32,7 @@ function agentForm(agent, onDone, onCancel) {
   const concurrency = h('input', {type: 'number', name: 'concurrency', min: 1, value: agent ? agent.concurrency : 4});
   const groups = {
     http: h('div', {class: 'grid'}, field('URL', url), field('Headers (JSON object, optional)', headers,
-      'Stored values show as "<redacted>"; leave one so to keep it.')),
+      'Stored values show as "[redacted]"; leave one so to keep it (same host only).')),
     command: h('div', {class: 'grid'}, field('Command and arguments', argv, 'One per line, the program first.'),
       field('Working directory (optional)', cwd)),
     llm: h('div', {class: 'grid'}, field('Base URL', baseUrl), field('Model', model),

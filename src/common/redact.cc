@@ -1,0 +1,109 @@
+#include "common/redact.h"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <map>
+#include <vector>
+
+namespace triggerd {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+uint16_t EffectivePort(const boost::urls::url_view& u) {
+  if (u.has_port()) return u.port_number();
+  if (u.scheme_id() == boost::urls::scheme::https) return 443;
+  if (u.scheme_id() == boost::urls::scheme::http) return 80;
+  return 0;
+}
+
+// kRedactedUrlPart as messages quote it.
+constexpr std::string_view kMarkerQuoted = "\"redacted\"";
+
+bool IsMarker(const boost::urls::param_view& p) {
+  return p.has_value && p.value == kRedactedUrlPart;
+}
+
+}  // namespace
+
+std::string RedactUrl(std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return std::string(url);
+  boost::urls::url redacted(*parsed);
+  if (redacted.has_password()) redacted.set_password(kRedactedUrlPart);
+  auto params = redacted.params();
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    const boost::urls::param p = *it;  // a copy: set() below changes the buffer
+    if (p.has_value && !p.value.empty()) it = params.set(it, kRedactedUrlPart);
+  }
+  return std::string(redacted.buffer());
+}
+
+bool SameOrigin(std::string_view a, std::string_view b) {
+  auto ua = boost::urls::parse_uri(a);
+  auto ub = boost::urls::parse_uri(b);
+  if (!ua || !ub) return false;
+  return Lower(ua->scheme()) == Lower(ub->scheme()) &&
+         Lower(ua->encoded_host()) == Lower(ub->encoded_host()) &&
+         EffectivePort(*ua) == EffectivePort(*ub);
+}
+
+Result<std::string> RestoreRedactedUrl(std::string_view submitted,
+                                       std::optional<std::string_view> stored) {
+  auto parsed = boost::urls::parse_uri(submitted);
+  if (!parsed) return std::string(submitted);  // the caller's validation reports it
+  const bool password_marker = parsed->has_password() && parsed->password() == kRedactedUrlPart;
+  bool query_marker = false;
+  for (const auto& p : parsed->params()) query_marker = query_marker || IsMarker(p);
+  if (!password_marker && !query_marker) return std::string(submitted);
+
+  auto original =
+      stored ? boost::urls::parse_uri(*stored) : boost::system::result<boost::urls::url_view>{};
+  if (!stored || !original) {
+    return Status::InvalidArgument(std::string(kMarkerQuoted) +
+                                   " stands for a stored value, and there is none: send "
+                                   "the value itself");
+  }
+  if (!SameOrigin(submitted, *stored)) {
+    return Status::InvalidArgument(std::string(kMarkerQuoted) +
+                                   " stands for a stored value, which is never sent to "
+                                   "another origin than the stored URL's: send the value itself");
+  }
+  boost::urls::url restored(*parsed);
+  if (password_marker) {
+    if (!original->has_password()) {
+      return Status::InvalidArgument(std::string(kMarkerQuoted) +
+                                     " stands for the stored password, and there is "
+                                     "none: send the value itself");
+    }
+    restored.set_password(original->password());
+  }
+  // The stored values of each key in order: the n-th marker of a key takes its n-th value.
+  std::map<std::string, std::vector<std::string>, std::less<>> values;
+  for (const auto& p : original->params()) values[p.key].push_back(p.value);
+  std::map<std::string, size_t, std::less<>> used;
+  auto params = restored.params();
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    const boost::urls::param p = *it;  // a copy: set() below changes the buffer
+    const size_t n = used[p.key]++;
+    if (!IsMarker(p)) continue;
+    auto found = values.find(p.key);
+    if (found == values.end() || n >= found->second.size()) {
+      return Status::InvalidArgument(std::string(kMarkerQuoted) +
+                                     " stands for the stored value of query parameter " +
+                                     std::string(p.key) +
+                                     ", and there is none: send the value "
+                                     "itself");
+    }
+    it = params.set(it, found->second[n]);
+  }
+  return std::string(restored.buffer());
+}
+
+}  // namespace triggerd

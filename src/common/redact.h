@@ -1,0 +1,41 @@
+// Write-only credentials as the API shows them. A value that may carry a credential (a header
+// value, a URL's password or query value) is shown as a marker, and the marker sent back in an
+// update keeps the stored value, so a config read from the API, edited and sent back keeps its
+// credentials without anyone reading them. Used by agent targets (dispatch) and poll sources
+// (schedule); ingest uses kRedacted for the credentials of stored event headers.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace triggerd {
+
+// What a write-only header value reads as.
+inline constexpr std::string_view kRedacted = "[redacted]";
+// What a URL's password and query values read as (kRedacted's brackets would be
+// percent-encoded there).
+inline constexpr std::string_view kRedactedUrlPart = "redacted";
+
+// `url` with its password and every non-empty query value replaced by kRedactedUrlPart
+// ("https://user:redacted@host/hook?key=redacted&v=redacted"). Path segments are shown as they
+// are: a credential belongs in a header, the password or the query. A URL that does not parse is
+// returned unchanged (stored URLs were validated).
+std::string RedactUrl(std::string_view url);
+
+// True when both URLs parse and have the same scheme, host (ignoring case) and port (the
+// scheme's default when absent).
+bool SameOrigin(std::string_view a, std::string_view b);
+
+// The URL to store when `submitted` replaces `stored` (nullopt: nothing stored). A password or
+// query value equal to kRedactedUrlPart takes the stored URL's (for a query value: the same
+// occurrence of the same key). A stored value is never sent to another origin: markers in a URL
+// whose origin differs from the stored one are refused, as is a marker with no stored value.
+// kInvalidArgument with a message that reads after "<field>: ". A submitted URL without markers
+// is returned unchanged.
+Result<std::string> RestoreRedactedUrl(std::string_view submitted,
+                                       std::optional<std::string_view> stored);
+
+}  // namespace triggerd
