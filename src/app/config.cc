@@ -53,6 +53,47 @@ Status ReadLlm(const std::string& path, const YAML::Node& value, Config::Llm* ou
   return Status::Ok();
 }
 
+// `outbound:` (Config::outbound). Each entry is checked on its own so that an error names its
+// line; a list left out keeps its default (deny: `default`, allow: none).
+Status ReadOutbound(const std::string& path, const YAML::Node& value, outbound::Policy* out) {
+  if (value.IsNull()) {
+    *out = outbound::Policy::Default();
+    return Status::Ok();
+  }
+  if (!value.IsMap()) {
+    return At(path, value, "outbound must be a mapping with deny_networks and allow_networks");
+  }
+  std::vector<std::string> deny = {"default"};
+  std::vector<std::string> allow;
+  for (const auto& field : value) {
+    const std::string name = field.first.as<std::string>("");
+    const YAML::Node& v = field.second;
+    if (name != "deny_networks" && name != "allow_networks") {
+      return At(path, field.first,
+                "unknown key \"outbound." + name + "\" (deny_networks, allow_networks)");
+    }
+    if (!v.IsNull() && !v.IsSequence()) {
+      return At(path, v, "outbound." + name + " must be a list of networks or named sets");
+    }
+    std::vector<std::string>& list = name == "deny_networks" ? deny : allow;
+    list.clear();
+    for (const auto& entry : v) {
+      if (!entry.IsScalar()) {
+        return At(path, entry, "outbound." + name + " entries must be strings");
+      }
+      const std::string text = entry.as<std::string>();
+      if (Status s = outbound::Policy::CheckEntry(text); !s.ok()) {
+        return At(path, entry, "outbound." + name + ": " + s.message());
+      }
+      list.push_back(text);
+    }
+  }
+  auto policy = outbound::Policy::Make(deny, allow);
+  if (!policy) return At(path, value, policy.error().message());
+  *out = std::move(policy).value();
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::optional<int64_t> ParseDurationSeconds(std::string_view text) {
@@ -172,6 +213,8 @@ Status LoadConfigFile(const std::string& path, Config* config) {
         config->watch_config = value.as<bool>();
       } else if (key == "llm") {
         if (Status s = ReadLlm(path, value, &config->llm); !s.ok()) return s;
+      } else if (key == "outbound") {
+        if (Status s = ReadOutbound(path, value, &config->outbound); !s.ok()) return s;
       } else if (key == "workspaces") {
         // Declared sources, agents and triggers: app/declared.cc reads and validates them.
       } else {

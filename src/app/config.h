@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "outbound/outbound.h"
 
 namespace triggerd::app {
 
@@ -78,10 +79,17 @@ struct Config {
     std::string api_key_env;
     int timeout_ms = 30'000;
   } llm;
+  // `outbound: {deny_networks: [...], allow_networks: [...]}`: the addresses triggerd may connect
+  // to when it calls out (agents, the filter model, polled feeds); see outbound/outbound.h for
+  // the entries and named sets. Default: deny link-local (cloud metadata), unspecified and the
+  // AWS IPv6 metadata address; loopback and private networks stay reachable, as self-hosted
+  // agents live there. `deny_networks: []` turns the check off. Unlike the settings above, a
+  // reload (SIGHUP, a watched file change) applies it.
+  outbound::Policy outbound = outbound::Policy::Default();
   // The config file (`serve --config`), set from the command line, not read from the file. Its
   // `workspaces:` section declares sources, agents and triggers (app/declared.h), applied at
   // start-up, on SIGHUP and — when `watch_config` (default true) — when the file changes
-  // (polled every second). Service settings above take effect on restart only.
+  // (polled every second). Service settings above, but `outbound`, take effect on restart only.
   std::string config_path;
   bool watch_config = true;
 };

@@ -171,6 +171,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (send_timestamp >= 0) send_options.sign.timestamp = send_timestamp;
+    // The operator's own URL, typed at a shell, not one a builder stored: the outbound policy
+    // (it guards the server's calls out against SSRF) does not apply.
+    triggerd::outbound::SetProcessPolicy(*triggerd::outbound::Policy::Make({}, {}));
     return triggerd::app::RunSend(send_options, std::cout, std::cerr);
   }
   if (serve->parsed()) {

@@ -26,6 +26,7 @@
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
 #include "nlfilter/nlfilter.h"
+#include "outbound/outbound.h"
 #include "retention/retention.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
@@ -90,6 +91,9 @@ int RunServe(const Config& config) {
     }
     declared = std::move(*loaded);
   }
+
+  // Before anything can call out (the dispatcher, polls, the filter model).
+  outbound::SetProcessPolicy(config.outbound);
 
   StorageChoice storage{config.storage, config.storage_pool_size, NodeId(host, port)};
   auto opened = OpenDataDir(config.data_dir, storage);
@@ -177,6 +181,14 @@ int RunServe(const Config& config) {
   retention_job.Start();  // a pass now, then every retention_interval; stopped before Close
   // SIGHUP and the file watcher: a refused file is logged and the running config stays.
   auto reload = [&config, &applier](const char* why) {
+    // The outbound policy is the one service setting a reload applies: tightening it must not
+    // wait for a restart. A file the service settings refuse keeps the running policy.
+    Config fresh;
+    if (Status s = LoadConfigFile(config.config_path, &fresh); !s.ok()) {
+      spdlog::error("config reload ({}): outbound policy kept: {}", why, s.message());
+    } else {
+      outbound::SetProcessPolicy(fresh.outbound);
+    }
     auto applied = ReloadDeclared(config.config_path, ProcessEnv(), &applier);
     if (!applied) {
       spdlog::error("config reload ({}) refused, running config kept: {}", why,

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
-#include <mutex>
 
 #include "common/headers.h"
 #include "common/utf8.h"
 #include "dispatch/target_internal.h"
+#include "outbound/curl_guard.h"
 
 namespace triggerd::dispatch::internal {
 namespace {
@@ -24,19 +24,26 @@ constexpr int64_t kMaxRetryAfterSeconds = 365LL * 24 * 3600;
 // so consecutive attempts from one worker to one agent reuse the connection.
 struct ThreadHandle {
   CURL* curl = nullptr;
+  // The outbound policy the cached connections were checked against.
+  std::shared_ptr<const outbound::Policy> policy;
   ~ThreadHandle() {
     if (curl != nullptr) curl_easy_cleanup(curl);
   }
 };
 
-CURL* AcquireHandle() {
-  // curl_global_init is not thread-safe in every libcurl build: once, before any handle.
-  static std::once_flag once;
-  static CURLcode init = CURLE_FAILED_INIT;
-  std::call_once(once, [] { init = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (init != CURLE_OK) return nullptr;
+// The thread's handle and the outbound policy its transfer is checked against. A new policy (a
+// config reload) gets a new handle: a connection kept alive from before must not outlive the
+// policy that allowed it.
+CURL* AcquireHandle(std::shared_ptr<const outbound::Policy>* policy) {
+  if (!outbound::InitCurlOnce()) return nullptr;
   thread_local ThreadHandle handle;
+  *policy = outbound::ProcessPolicy();
+  if (handle.curl != nullptr && handle.policy != *policy) {
+    curl_easy_cleanup(handle.curl);
+    handle.curl = nullptr;
+  }
   if (handle.curl == nullptr) handle.curl = curl_easy_init();
+  handle.policy = *policy;
   return handle.curl;
 }
 
@@ -195,7 +202,8 @@ PostResponse Post(const PostRequest& request) {
       return response;
     }
   }
-  CURL* curl = AcquireHandle();
+  std::shared_ptr<const outbound::Policy> policy;
+  CURL* curl = AcquireHandle(&policy);
   if (curl == nullptr) {
     response.transport_failed = true;
     response.transport_error = "libcurl could not be initialised";
@@ -244,6 +252,8 @@ PostResponse Post(const PostRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
 
+  // Every connection this transfer opens is checked against the outbound policy first.
+  outbound::CurlGuard guard(curl, std::move(policy));
   CURLcode code;
   {
     // libcurl sends with MSG_NOSIGNAL, but a TLS library writing to a reset connection may
@@ -260,6 +270,12 @@ PostResponse Post(const PostRequest& request) {
 
   if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && response.truncated)) {
     response.status = static_cast<int>(status);
+    return response;
+  }
+  if (guard.Refused(code)) {
+    // No connection was opened: retrying cannot help until the policy changes.
+    response.refused = true;
+    response.transport_error = guard.refusal();
     return response;
   }
   response.transport_failed = true;

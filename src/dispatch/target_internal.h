@@ -89,7 +89,8 @@ struct PostRequest {
 };
 
 struct PostResponse {
-  // Nothing was sent: the request itself is unusable (a header line with CR/LF). Permanent.
+  // Nothing was sent: the request itself is unusable (a header line with CR/LF), or the outbound
+  // policy (outbound/outbound.h) refused every address of the URL's host. Permanent.
   bool refused = false;
   // The transfer failed before a complete answer (no connection, timeout, reset, TLS, ...).
   bool transport_failed = false;

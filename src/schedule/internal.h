@@ -42,7 +42,8 @@ struct GetResult {
   std::string error;  // why it failed (never holds a header value); "" on success
 };
 // One GET over libcurl: no redirects followed, http and https only, at most `timeout_ms` in all,
-// refused beyond `max_bytes`. Thread-safe; blocks.
+// refused beyond `max_bytes`, no connection the outbound policy refuses (outbound::ProcessPolicy;
+// error "outbound policy refused <address> (…)"). Thread-safe; blocks.
 GetResult HttpGet(const std::string& url, const Headers& headers, int timeout_ms,
                   size_t max_bytes);
 

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <charconv>
-#include <mutex>
 #include <set>
 #include <unordered_set>
 
+#include "outbound/curl_guard.h"
 #include "schedule/internal.h"
 
 namespace triggerd::schedule::internal {
@@ -202,10 +202,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 GetResult HttpGet(const std::string& url, const Headers& headers, int timeout_ms,
                   size_t max_bytes) {
   GetResult result;
-  static std::once_flag once;
-  static CURLcode init = CURLE_FAILED_INIT;
-  std::call_once(once, [] { init = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (init != CURLE_OK) {
+  if (!outbound::InitCurlOnce()) {
     result.error = "libcurl could not be initialised";
     return result;
   }
@@ -237,11 +234,23 @@ GetResult HttpGet(const std::string& url, const Headers& headers, int timeout_ms
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, lines);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  const CURLcode code = curl_easy_perform(curl);
+  CURLcode code;
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  std::string refusal;
+  {
+    // Every connection of the GET is checked against the outbound policy first: a feed's items
+    // become events that the workspace reads, so a poll must not reach what the policy denies.
+    outbound::CurlGuard guard(curl, outbound::ProcessPolicy());
+    code = curl_easy_perform(curl);
+    if (guard.Refused(code)) refusal = guard.refusal();
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  }
   curl_easy_cleanup(curl);
   curl_slist_free_all(lines);
+  if (!refusal.empty()) {
+    result.error = std::move(refusal);
+    return result;
+  }
   if (body.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     result.error = "the answer is larger than " + std::to_string(max_bytes) + " bytes";
     return result;

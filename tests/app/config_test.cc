@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fstream>
 
 #include "test_util.h"
@@ -84,6 +87,71 @@ TEST_F(ConfigTest, BadLlmEndpointIsRefusedWithItsLine) {
           "llm.timeout_ms must be between 1000 and 120000");
   refused("llm:\n  base_url: https://a.example/v1\n  model: m\n  timeout_ms: 120001\n",
           "llm.timeout_ms must be between 1000 and 120000");
+}
+
+// Whether `policy` lets a connection to the IPv4 `address` through.
+bool AllowsV4(const outbound::Policy& policy, const char* address) {
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  EXPECT_EQ(inet_pton(AF_INET, address, &in.sin_addr), 1);
+  return policy.Allows(reinterpret_cast<const sockaddr*>(&in));
+}
+
+TEST_F(ConfigTest, ReadsTheOutboundPolicy) {
+  Config c;
+  // Default (no section): the metadata service is refused, loopback and private networks not.
+  EXPECT_FALSE(AllowsV4(c.outbound, "169.254.169.254"));
+  EXPECT_TRUE(AllowsV4(c.outbound, "127.0.0.1"));
+  EXPECT_TRUE(AllowsV4(c.outbound, "10.1.2.3"));
+  ASSERT_OK(LoadConfigFile(Write("outbound:\n"
+                                 "  deny_networks: [link-local, 10.0.0.0/8]\n"
+                                 "  allow_networks:\n"
+                                 "    - 10.1.2.0/24\n"),
+                           &c));
+  EXPECT_FALSE(AllowsV4(c.outbound, "169.254.169.254"));
+  EXPECT_FALSE(AllowsV4(c.outbound, "10.9.9.9"));
+  EXPECT_TRUE(AllowsV4(c.outbound, "10.1.2.3"));
+  EXPECT_TRUE(AllowsV4(c.outbound, "127.0.0.1"));
+
+  Config off;
+  ASSERT_OK(LoadConfigFile(Write("outbound:\n  deny_networks: []\n"), &off));
+  EXPECT_TRUE(off.outbound.denies_nothing());
+  // Only an allow list: the deny list stays the default.
+  Config allow;
+  ASSERT_OK(LoadConfigFile(Write("outbound:\n  allow_networks: [169.254.169.254]\n"), &allow));
+  EXPECT_TRUE(AllowsV4(allow.outbound, "169.254.169.254"));
+  EXPECT_FALSE(AllowsV4(allow.outbound, "169.254.1.1"));
+}
+
+TEST_F(ConfigTest, BadOutboundEntriesAreRefusedWithTheirLine) {
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  for (const Case& c :
+       std::vector<Case>{
+           {"outbound:\n  deny_networks:\n    - loopback\n    - 10.1.2.3/8\n",
+            "triggerd.yaml:4: outbound.deny_networks: \"10.1.2.3/8\" has host bits set (did you "
+            "mean 10.0.0.0/8?)"},
+           {"outbound:\n  allow_networks: [10.0.0.0/33]\n",
+            "triggerd.yaml:2: outbound.allow_networks: \"10.0.0.0/33\" has an invalid prefix "
+            "length (0 to 32 for IPv4)"},
+           {"outbound:\n  deny_networks: [metdata]\n",
+            "triggerd.yaml:2: outbound.deny_networks: \"metdata\" is not a network, an address or "
+            "a named set"},
+           {"outbound:\n  deny: [loopback]\n",
+            "triggerd.yaml:2: unknown key \"outbound.deny\" (deny_networks, allow_networks)"},
+           {"outbound:\n  deny_networks: loopback\n",
+            "triggerd.yaml:2: outbound.deny_networks must be a list"},
+           {"outbound:\n  deny_networks: [[10.0.0.0/8]]\n",
+            "triggerd.yaml:2: outbound.deny_networks entries must be strings"},
+           {"outbound: [loopback]\n", "triggerd.yaml:1: outbound must be a mapping"},
+       }) {
+    Config config;
+    Status s = LoadConfigFile(Write(c.yaml), &config);
+    EXPECT_FALSE(s.ok()) << c.yaml;
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << s.message();
+  }
 }
 
 TEST(SplitListenTest, SplitsHostAndPort) {

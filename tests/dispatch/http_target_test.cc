@@ -14,6 +14,7 @@
 #include "agent_stub.h"
 #include "common/crypto.h"
 #include "dispatch/target.h"
+#include "outbound/outbound.h"
 #include "test_util.h"
 #include "verify/verify.h"
 
@@ -312,6 +313,70 @@ TEST_F(HttpTargetTest, WithoutAUsableSecretNothingIsSent) {
     EXPECT_THAT(r.error, HasSubstr("signing secret"));
   }
   EXPECT_TRUE(stub_.Requests().empty());
+}
+
+outbound::Policy MakePolicy(const std::vector<std::string>& deny,
+                            const std::vector<std::string>& allow = {}) {
+  auto policy = outbound::Policy::Make(deny, allow);
+  EXPECT_OK(policy);
+  return policy ? *policy : outbound::Policy::Default();
+}
+
+// The outbound policy (outbound/outbound.h) is checked where libcurl opens the connection: a
+// refused agent gets no request, and the attempt fails for good with the policy's reason.
+TEST_F(HttpTargetTest, AnAgentTheOutboundPolicyDeniesGetsNoRequestAndTheAttemptFailsForGood) {
+  outbound::ScopedProcessPolicy policy(MakePolicy({"loopback"}));
+  auto target = Make(2000);
+  const DeliveryResult r = target->Deliver(MakeDelivery());
+  EXPECT_EQ(r.kind, Kind::kPermanent);  // retrying cannot help until the policy changes
+  EXPECT_EQ(r.error, "outbound policy refused 127.0.0.1 (outbound.deny_networks: loopback)");
+  EXPECT_TRUE(stub_.Requests().empty());
+}
+
+TEST_F(HttpTargetTest, AnAllowedNetworkOverridesTheDenyAndIsDelivered) {
+  outbound::ScopedProcessPolicy policy(MakePolicy({"loopback"}, {"127.0.0.0/24"}));
+  auto target = Make(2000);
+  const DeliveryResult r = target->Deliver(MakeDelivery());
+  EXPECT_EQ(r.kind, Kind::kSucceeded) << r.error;
+  EXPECT_EQ(stub_.Requests().size(), 1u);
+}
+
+// A worker's kept-alive connection does not outlive the policy that allowed it: the next
+// attempt under a new policy opens (and checks) a connection of its own.
+TEST_F(HttpTargetTest, ANewPolicyAppliesToTheNextAttemptDespiteAKeptAliveConnection) {
+  auto target = Make(2000);
+  ASSERT_EQ(target->Deliver(MakeDelivery()).kind, Kind::kSucceeded);
+  outbound::ScopedProcessPolicy policy(MakePolicy({"loopback"}));
+  const DeliveryResult r = target->Deliver(MakeDelivery());
+  EXPECT_EQ(r.kind, Kind::kPermanent);
+  EXPECT_EQ(r.error, "outbound policy refused 127.0.0.1 (outbound.deny_networks: loopback)");
+  EXPECT_EQ(stub_.Requests().size(), 1u);
+}
+
+// The cloud metadata service under the default policy: refused in the open-socket callback, so
+// no packet is needed (nor sent). Before it is tried, this test proves on loopback that the
+// guard is in force, so that a regression cannot send traffic to 169.254.169.254.
+TEST_F(HttpTargetTest, TheDefaultPolicyRefusesTheCloudMetadataServiceBeforeConnecting) {
+  {
+    outbound::ScopedProcessPolicy policy(MakePolicy({"loopback"}));
+    ASSERT_EQ(Make(1000)->Deliver(MakeDelivery()).kind, Kind::kPermanent);
+    ASSERT_TRUE(stub_.Requests().empty());
+  }
+  sockaddr_in metadata{};
+  metadata.sin_family = AF_INET;
+  ASSERT_EQ(inet_pton(AF_INET, "169.254.169.254", &metadata.sin_addr), 1);
+  ASSERT_FALSE(outbound::ProcessPolicy()->Allows(reinterpret_cast<const sockaddr*>(&metadata)));
+
+  TargetConfig config;
+  config.type = TargetType::kHttp;
+  config.http.url = "http://169.254.169.254/latest/meta-data/iam/security-credentials/";
+  config.http.timeout_ms = 1000;  // quick even if it did connect
+  auto target = MakeTarget(config);
+  ASSERT_OK(target);
+  const DeliveryResult r = (*target)->Deliver(MakeDelivery());
+  EXPECT_EQ(r.kind, Kind::kPermanent);
+  EXPECT_EQ(r.error,
+            "outbound policy refused 169.254.169.254 (outbound.deny_networks: link-local)");
 }
 
 }  // namespace

@@ -74,9 +74,9 @@ class DeclaredConfigE2eTest : public ::testing::Test {
   }
   void TearDown() override { ::unsetenv("E2E_GITHUB_SECRET"); }
 
-  // The config file: service settings, then one source, one agent and one trigger.
-  std::string Config(const std::string& filter, bool watch) const {
-    return std::string("retry_base_ms: 50\nretry_max_ms: 400\nwatch_config: ") +
+  // The config file: service settings (`extra` first), then one source, one agent and one trigger.
+  std::string Config(const std::string& filter, bool watch, const std::string& extra = "") const {
+    return extra + "retry_base_ms: 50\nretry_max_ms: 400\nwatch_config: " +
            (watch ? "true" : "false") +
            "\n"
            "workspaces:\n"
@@ -227,6 +227,40 @@ TEST_F(DeclaredConfigE2eTest, DeclaredTriggerRunsAndSighupAppliesEditsButNotBrok
   EXPECT_TRUE(Parse(made.body)["managed_by"].is_null());
   EXPECT_EQ(Api("DELETE", "/api/v1/sources/" + Str(Parse(made.body), "id")).status, 204);
 
+  EXPECT_EQ(process_->Stop(), 0);
+}
+
+// The outbound policy (`outbound:`) guards the agent calls of the running binary, and SIGHUP
+// applies a changed policy without a restart.
+TEST_F(DeclaredConfigE2eTest, TheOutboundPolicyRefusesAnAgentUntilAReloadAllowsIt) {
+  const std::string filter = R"((eq "action" "opened"))";
+  WriteConfig(Config(filter, false, "outbound:\n  deny_networks: [default, loopback]\n"));
+  process_ = std::make_unique<TriggerdProcess>(
+      dir_.path() / "data", std::vector<std::string>{"--config", config_path_});
+  ASSERT_TRUE(process_->Start()) << process_->error();
+  client_ = std::make_unique<HttpClient>("127.0.0.1", process_->port());
+  admin_ = process_->AdminKey();
+
+  ASSERT_EQ(Post("opened"), 1);
+  json::object run;
+  ASSERT_TRUE(Eventually([&] {
+    run = Parse(Api("GET", "/api/v1/runs").body)["data"].as_array()[0].as_object();
+    return Str(run, "status") == "failed";
+  })) << json::serialize(run);
+  EXPECT_EQ(Str(run, "last_error"),
+            "outbound policy refused 127.0.0.1 (outbound.deny_networks: loopback)");
+  EXPECT_EQ(run["attempts"].as_int64(), 1);  // permanent: not retried
+  EXPECT_TRUE(target_.requests().empty());
+
+  WriteConfig(Config(filter, false,
+                     "outbound:\n  deny_networks: [default, loopback]\n"
+                     "  allow_networks: [127.0.0.1]\n"));
+  ASSERT_EQ(::kill(process_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(Eventually([&] {
+    return process_->Output().find("SIGHUP") != std::string::npos;
+  })) << process_->Output();
+  ASSERT_EQ(Post("opened"), 1);
+  EXPECT_TRUE(target_.WaitFor([](const auto& received) { return received.size() == 1; }, 20s));
   EXPECT_EQ(process_->Stop(), 0);
 }
 

@@ -9,7 +9,9 @@
 
 #include "common/clock.h"
 #include "ingest/ingest.h"
+#include "outbound/outbound.h"
 #include "recording_target.h"
+#include "schedule/internal.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -360,6 +362,34 @@ TEST_F(ProducerTest, AFailedPollIsRetriedAtTheNextInterval) {
   clock_.Advance(5 * kSecond);
   EXPECT_EQ(producer_->RunDue(), 1);
   EXPECT_EQ(producer_->stats().polls, 1u);
+}
+
+// The outbound policy (outbound/outbound.h) holds for polls: a feed on a denied network is never
+// fetched (its answer would become events the workspace reads); the poll fails like any failed
+// poll (counted, logged, tried again at its next interval) with the policy's reason.
+TEST_F(ProducerTest, APollTheOutboundPolicyDeniesFetchesNothingUntilAnAllowCoversIt) {
+  testing::RecordingTarget feed([](const auto&, const auto&) {
+    return testing::RecordingTarget::Reply(200, R"([{"id":"a"}])");
+  });
+  auto deny = outbound::Policy::Make({"loopback"}, {});
+  ASSERT_OK(deny);
+  std::optional<outbound::ScopedProcessPolicy> policy(std::in_place, *deny);
+  AddSource("poll", {{"url", feed.Url("/feed")}, {"interval_seconds", 5}});
+  EXPECT_EQ(producer_->RunDue(), 0);
+  EXPECT_EQ(producer_->stats().poll_errors, 1u);
+  EXPECT_EQ(producer_->stats().polls, 0u);
+  EXPECT_EQ(internal::HttpGet(feed.Url("/feed"), {}, 1000, 1 << 20).error,
+            "outbound policy refused 127.0.0.1 (outbound.deny_networks: loopback)");
+  EXPECT_TRUE(feed.requests().empty());
+
+  auto allow = outbound::Policy::Make({"loopback"}, {"127.0.0.1"});
+  ASSERT_OK(allow);
+  policy.reset();
+  policy.emplace(*allow);
+  clock_.Advance(5 * kSecond);
+  EXPECT_EQ(producer_->RunDue(), 1);
+  EXPECT_EQ(feed.requests().size(), 1u);
+  EXPECT_EQ(Events().size(), 1u);
 }
 
 }  // namespace
