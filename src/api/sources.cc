@@ -2,6 +2,7 @@
 #include "api/internal.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/ip_network.h"
 #include "schedule/schedule.h"
 #include "verify/verify.h"
 
@@ -177,8 +178,8 @@ Status ApplySourceFields(const boost::json::object& body, bool creating, bool ro
     auto ips = StringListField(body, "allowed_ips");
     if (!ips) return ips.error();
     for (const auto& ip : *ips) {
-      auto cidr = ingest::ParseCidr(ip);
-      if (!cidr) return Status::InvalidArgument("allowed_ips: " + cidr.error().message());
+      auto network = IpNetwork::Parse(ip);
+      if (!network) return Status::InvalidArgument("allowed_ips: " + network.error().message());
     }
     source->allowed_ips = *ips;
   }

@@ -16,6 +16,7 @@
 
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/ip_network.h"
 #include "common/log_context.h"
 #include "common/redact.h"
 #include "common/utf8.h"
@@ -28,7 +29,7 @@ struct CachedSource {
   store::Source source;
   std::unique_ptr<verify::Verifier> verifier;  // null when the stored settings are unusable
   Status verifier_error;
-  std::vector<Cidr> allowed_networks;
+  std::vector<IpNetwork> allowed_networks;
   const verify::ProviderInfo* provider = nullptr;
   std::string hmac_header;   // redacted from stored headers
   std::string verification;  // what a passing request was checked with, stored on the event
@@ -88,9 +89,10 @@ std::shared_ptr<const CachedSource> Build(const store::Source& source) {
         catalog->handshake != nullptr && catalog->handshake->signed_by_provider;
   }
   for (const auto& text : source.allowed_ips) {
-    auto cidr = ParseCidr(text);
-    // The API validates on write; an unparsable stored entry admits nobody rather than anybody.
-    if (cidr) cached->allowed_networks.push_back(*cidr);
+    // The API validates on write (host bits refused since; an entry stored before means its
+    // network); an unparsable stored entry admits nobody rather than anybody.
+    auto network = IpNetwork::Parse(text, IpNetwork::HostBits::kClear);
+    if (network) cached->allowed_networks.push_back(*network);
   }
   auto settings = verify::ParseAuthSettingsJson(source.kind, source.auth_json);
   if (!settings) {
@@ -637,7 +639,7 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
     return Status::PermissionDenied("this webhook source is disabled", "source_disabled");
   }
   if (!cached->allowed_networks.empty() || !source.allowed_ips.empty()) {
-    if (!AddressAllowed(cached->allowed_networks, request.remote_ip)) {
+    if (!AnyContains(cached->allowed_networks, request.remote_ip)) {
       ++refused_other_;
       spdlog::warn("ingest: source {} refused address {}", source.id, request.remote_ip);
       return Status::PermissionDenied("requests from this address are not allowed",

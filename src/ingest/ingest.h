@@ -31,17 +31,6 @@
 
 namespace triggerd::ingest {
 
-// An IPv4 or IPv6 network, e.g. "203.0.113.0/24", "::1" (a bare address is a /32 or /128).
-struct Cidr {
-  int family = 0;  // 4 or 6
-  unsigned char bytes[16] = {};
-  int prefix_length = 0;
-};
-// kInvalidArgument naming the text when it is not an address or CIDR.
-Result<Cidr> ParseCidr(std::string_view text);
-// `address` is a textual IP; false when it does not parse or is outside every network.
-bool AddressAllowed(const std::vector<Cidr>& networks, std::string_view address);
-
 // Headers whose values are credentials (Authorization, Cookie, anything naming a signature,
 // token, secret or key, plus `extra` such as a custom HMAC header) get the value "[redacted]".
 // Takes the headers by value: a caller done with them moves them in and no header is copied.

@@ -4,11 +4,10 @@
 
 #include <array>
 #include <cassert>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/network_v4.hpp>
-#include <boost/asio/ip/network_v6.hpp>
 #include <mutex>
 #include <optional>
+
+#include "common/ip_network.h"
 
 namespace triggerd::outbound {
 namespace {
@@ -18,8 +17,7 @@ namespace ip = boost::asio::ip;
 // One entry of a list as the refusal names it, with the networks it stands for.
 struct Entry {
   std::string label;
-  std::vector<ip::network_v4> v4;
-  std::vector<ip::network_v6> v6;
+  std::vector<IpNetwork> networks;
 };
 
 struct NamedSet {
@@ -31,8 +29,7 @@ struct NamedSet {
 const std::array<NamedSet, 5>& NamedSets() {
   static const std::array<NamedSet, 5> sets = {{
       {"loopback", {"127.0.0.0/8", "::1/128"}},
-      {"private",
-       {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"}},
+      {"private", {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"}},
       {"link-local", {"169.254.0.0/16", "fe80::/10"}},
       {"unspecified", {"0.0.0.0/8", "::/128"}},
       {"metadata", {"169.254.169.254/32", "fd00:ec2::254/128"}},
@@ -40,64 +37,8 @@ const std::array<NamedSet, 5>& NamedSets() {
   return sets;
 }
 constexpr std::array<std::string_view, 3> kDefaultDeny = {"link-local", "unspecified", "metadata"};
-constexpr std::string_view kSetNames = "loopback, private, link-local, unspecified, metadata, default";
-
-// A v6 network inside ::ffff:0:0/96 as the IPv4 network it covers: peers are matched as IPv4
-// once unmapped, so it must be stored that way to ever match.
-void Add(Entry* entry, const ip::network_v6& net) {
-  if (net.prefix_length() >= 96 && net.address().is_v4_mapped()) {
-    entry->v4.push_back(ip::make_network_v4(ip::make_address_v4(ip::v4_mapped, net.address()),
-                                            static_cast<unsigned short>(net.prefix_length() - 96)));
-  } else {
-    entry->v6.push_back(net);
-  }
-}
-
-Status Invalid(std::string_view entry, std::string_view why) {
-  std::string message = "\"";
-  message.append(entry.substr(0, 64)).append("\" ").append(why);
-  return Status::InvalidArgument(std::move(message));
-}
-
-// One CIDR network or address into `entry`.
-Status ParseNetwork(std::string_view text, Entry* entry) {
-  boost::system::error_code ec;
-  const size_t slash = text.find('/');
-  if (slash == std::string_view::npos) {
-    const ip::address address = ip::make_address(text, ec);
-    if (ec) {
-      return Invalid(text, "is not a network, an address or a named set (" +
-                               std::string(kSetNames) + ")");
-    }
-    if (address.is_v4()) {
-      entry->v4.push_back(ip::make_network_v4(address.to_v4(), 32));
-    } else {
-      Add(entry, ip::make_network_v6(address.to_v6(), 128));
-    }
-    return Status::Ok();
-  }
-  const ip::address address = ip::make_address(text.substr(0, slash), ec);
-  if (ec) {
-    return Invalid(text, "is not a network, an address or a named set (" + std::string(kSetNames) +
-                             ")");
-  }
-  if (address.is_v4()) {
-    const ip::network_v4 net = ip::make_network_v4(text, ec);
-    if (ec) return Invalid(text, "has an invalid prefix length (0 to 32 for IPv4)");
-    if (net != net.canonical()) {
-      return Invalid(text, "has host bits set (did you mean " + net.canonical().to_string() + "?)");
-    }
-    entry->v4.push_back(net);
-    return Status::Ok();
-  }
-  const ip::network_v6 net = ip::make_network_v6(text, ec);
-  if (ec) return Invalid(text, "has an invalid prefix length (0 to 128 for IPv6)");
-  if (net != net.canonical()) {
-    return Invalid(text, "has host bits set (did you mean " + net.canonical().to_string() + "?)");
-  }
-  Add(entry, net);
-  return Status::Ok();
-}
+constexpr std::string_view kSetNames =
+    "loopback, private, link-local, unspecified, metadata, default";
 
 Status ParseEntry(std::string_view text, std::vector<Entry>* out) {
   if (text == "default") {
@@ -106,34 +47,39 @@ Status ParseEntry(std::string_view text, std::vector<Entry>* out) {
     }
     return Status::Ok();
   }
-  Entry entry{std::string(text), {}, {}};
+  Entry entry{std::string(text), {}};
   bool named = false;
   for (const NamedSet& set : NamedSets()) {
     if (set.name != text) continue;
     named = true;
     for (std::string_view network : set.networks) {
-      [[maybe_unused]] Status s = ParseNetwork(network, &entry);
-      assert(s.ok() && "the named sets are valid networks");
+      Result<IpNetwork> parsed = IpNetwork::Parse(network);
+      assert(parsed.has_value() && "the named sets are valid networks");
+      entry.networks.push_back(std::move(parsed).value());
     }
   }
   if (!named) {
-    if (Status s = ParseNetwork(text, &entry); !s.ok()) return s;
+    Result<IpNetwork> parsed = IpNetwork::Parse(text);
+    if (!parsed) {
+      // Name the sets too: an unknown word is more likely a misspelt set than a bad address.
+      if (text.find_first_of("./:") == std::string_view::npos) {
+        std::string message = "\"";
+        message.append(text.substr(0, 64))
+            .append("\" is not a network, an address or a named set (");
+        message.append(kSetNames).append(")");
+        return Status::InvalidArgument(std::move(message));
+      }
+      return parsed.error();
+    }
+    entry.networks.push_back(std::move(parsed).value());
   }
   out->push_back(std::move(entry));
   return Status::Ok();
 }
 
 bool Contains(const Entry& entry, const ip::address& address) {
-  if (address.is_v4()) {
-    for (const auto& net : entry.v4) {
-      if (ip::make_network_v4(address.to_v4(), net.prefix_length()).canonical() == net) {
-        return true;
-      }
-    }
-    return false;
-  }
-  for (const auto& net : entry.v6) {
-    if (ip::make_network_v6(address.to_v6(), net.prefix_length()).canonical() == net) return true;
+  for (const IpNetwork& network : entry.networks) {
+    if (network.Contains(address)) return true;
   }
   return false;
 }
@@ -149,9 +95,7 @@ std::optional<ip::address> PeerOf(const sockaddr* address) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
     ip::address_v6::bytes_type bytes;
     std::copy(std::begin(in6->sin6_addr.s6_addr), std::end(in6->sin6_addr.s6_addr), bytes.begin());
-    const ip::address_v6 v6(bytes);
-    if (v6.is_v4_mapped()) return ip::address(ip::make_address_v4(ip::v4_mapped, v6));
-    return ip::address(v6);
+    return Unmapped(ip::address(ip::address_v6(bytes)));
   }
   return std::nullopt;
 }

@@ -10,6 +10,7 @@
 #include "api/compat/compat.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/ip_network.h"
 
 namespace triggerd::api::compat {
 namespace {
@@ -50,11 +51,13 @@ Status CheckSource(const store::AgentWebhook& webhook, const Headers& headers,
   if (origin && !origin->empty() && HostOf(*origin) == HostOf(webhook.event_source)) {
     return Status::Ok();
   }
-  std::vector<ingest::Cidr> networks;
+  std::vector<IpNetwork> networks;
   for (const std::string& entry : webhook.allowed_ips) {
-    if (auto cidr = ingest::ParseCidr(entry)) networks.push_back(*cidr);
+    if (auto network = IpNetwork::Parse(entry, IpNetwork::HostBits::kClear)) {
+      networks.push_back(*network);
+    }
   }
-  if (ingest::AddressAllowed(networks, remote_ip)) return Status::Ok();
+  if (AnyContains(networks, remote_ip)) return Status::Ok();
   return Status::PermissionDenied("the request's origin and address are not allowed to call this "
                                   "webhook", "source_not_allowed");
 }
@@ -157,8 +160,8 @@ std::optional<http::Response> ApplyConfig(const boost::json::object& body,
     auto ips = StringListField(body, "allowed_ips");
     if (!ips) return FieldErrorResponse(ips.error(), "allowed_ips");
     for (const auto& ip : *ips) {
-      if (auto cidr = ingest::ParseCidr(ip); !cidr) {
-        return FieldErrorResponse(cidr.error(), "allowed_ips");
+      if (auto network = IpNetwork::Parse(ip); !network) {
+        return FieldErrorResponse(network.error(), "allowed_ips");
       }
     }
     webhook->allowed_ips = std::move(*ips);
