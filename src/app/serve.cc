@@ -94,6 +94,7 @@ int RunServe(const Config& config) {
 
   // Before anything can call out (the dispatcher, polls, the filter model).
   outbound::SetProcessPolicy(config.outbound);
+  spdlog::info("outbound policy: {}", config.outbound.Describe());
 
   StorageChoice storage{config.storage, config.storage_pool_size, NodeId(host, port)};
   auto opened = OpenDataDir(config.data_dir, storage);
@@ -188,6 +189,7 @@ int RunServe(const Config& config) {
       spdlog::error("config reload ({}): outbound policy kept: {}", why, s.message());
     } else {
       outbound::SetProcessPolicy(fresh.outbound);
+      spdlog::info("config reload ({}): outbound policy: {}", why, fresh.outbound.Describe());
     }
     auto applied = ReloadDeclared(config.config_path, ProcessEnv(), &applier);
     if (!applied) {

@@ -157,6 +157,18 @@ bool Policy::Allows(const sockaddr* address, std::string* refusal) const {
 
 bool Policy::denies_nothing() const { return rules_->deny.empty(); }
 
+std::string Policy::Describe() const {
+  auto labels = [](const std::vector<Entry>& entries) {
+    std::string out = "[";
+    for (const Entry& entry : entries) {
+      if (out.size() > 1) out += ", ";
+      out += entry.label;
+    }
+    return out + "]";
+  };
+  return "deny " + labels(rules_->deny) + ", allow " + labels(rules_->allow);
+}
+
 namespace {
 
 std::mutex& ProcessPolicyMutex() {

@@ -51,6 +51,8 @@ class Policy {
   bool Allows(const sockaddr* address, std::string* refusal = nullptr) const;
   // True when no address can be refused (deny_networks: []): callers may skip the check.
   bool denies_nothing() const;
+  // For the log: "deny [link-local, unspecified, metadata], allow []" ("default" expanded).
+  std::string Describe() const;
 
   struct Rules;  // the parsed lists (outbound.cc)
 

@@ -125,6 +125,10 @@ TEST(OutboundPolicyTest, AllowOverridesDeny) {
   EXPECT_FALSE(Allows(policy, "169.254.169.253"));
   // An allow that no deny covers changes nothing.
   EXPECT_TRUE(Allows(Make({"loopback"}, {"192.168.0.0/16"}), "192.168.1.1"));
+  // What the log says at start and on reload.
+  EXPECT_EQ(policy.Describe(),
+            "deny [link-local, 10.0.0.0/8], allow [10.1.2.0/24, 169.254.169.254]");
+  EXPECT_EQ(Policy::Default().Describe(), "deny [link-local, unspecified, metadata], allow []");
 }
 
 TEST(OutboundPolicyTest, AnEmptyDenyListRefusesNothing) {
@@ -141,8 +145,9 @@ TEST(OutboundPolicyTest, BadEntriesAreRefusedWithTheFieldAndWhy) {
             "outbound.deny_networks: \"10.1.2.3/8\" has host bits set (did you mean 10.0.0.0/8?)");
   auto prefix = Policy::Make({}, {"10.0.0.0/33"});
   ASSERT_FALSE(prefix);
-  EXPECT_EQ(prefix.error().message(), "outbound.allow_networks: \"10.0.0.0/33\" has an invalid "
-                                      "prefix length (0 to 32 for IPv4)");
+  EXPECT_EQ(prefix.error().message(),
+            "outbound.allow_networks: \"10.0.0.0/33\" has an invalid "
+            "prefix length (0 to 32 for IPv4)");
   EXPECT_THAT(Policy::CheckEntry("fd00::/129").message(),
               HasSubstr("invalid prefix length (0 to 128 for IPv6)"));
   EXPECT_THAT(Policy::CheckEntry("fd00::1/64").message(), HasSubstr("did you mean fd00::/64?"));
@@ -153,10 +158,11 @@ TEST(OutboundPolicyTest, BadEntriesAreRefusedWithTheFieldAndWhy) {
   EXPECT_THAT(Policy::CheckEntry("link_local").message(),
               HasSubstr("is not a network, an address or a named set (loopback, private, "
                         "link-local, unspecified, metadata, default)"));
-  for (const char* good : {"default", "loopback", "private", "link-local", "unspecified",
-                           "metadata", "0.0.0.0/0", "::/0", "10.0.0.0/8", "fd00:ec2::254",
-                           "fd00:ec2::254/128", "192.0.2.1"}) {
-    EXPECT_TRUE(Policy::CheckEntry(good).ok()) << good << ": " << Policy::CheckEntry(good).message();
+  for (const char* good :
+       {"default", "loopback", "private", "link-local", "unspecified", "metadata", "0.0.0.0/0",
+        "::/0", "10.0.0.0/8", "fd00:ec2::254", "fd00:ec2::254/128", "192.0.2.1"}) {
+    EXPECT_TRUE(Policy::CheckEntry(good).ok())
+        << good << ": " << Policy::CheckEntry(good).message();
   }
 }
 
