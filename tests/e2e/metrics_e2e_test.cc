@@ -269,11 +269,17 @@ TEST_F(MetricsE2eTest, FiltersRunsAndDispatchLatencyAreCounted) {
   }
   ASSERT_TRUE(agent_endpoint.WaitFor([](const auto& got) { return got.size() >= 2; },
                                      std::chrono::seconds(20)));
-  // The attempts are recorded just after the agent answers: scrape until both are counted.
+  // The attempts are recorded just after the agent answers, each series on its own (a scrape
+  // can see the counter and not yet the histograms): scrape until every one counts both.
   Scrape m;
   for (int i = 0; i < 400; ++i) {
     m = ScrapeMetrics();
-    if (m.Get("triggerd_dispatch_attempts_total", {{"outcome", "succeeded"}}) == 2) break;
+    if (m.Get("triggerd_dispatch_attempts_total", {{"outcome", "succeeded"}}) == 2 &&
+        m.Get("triggerd_dispatch_attempt_duration_seconds_count", {{"outcome", "succeeded"}}) ==
+            2 &&
+        m.Get("triggerd_dispatch_first_attempt_delay_seconds_count") == 2) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   EXPECT_EQ(m.Get("triggerd_filter_evaluations_total"), 3);
