@@ -181,7 +181,7 @@ bool CanSee(const Principal& principal, std::string_view owner) {
 }
 
 http::Response Json(int status, const boost::json::value& value) {
-  return http::JsonResponse(status, boost::json::serialize(value));
+  return http::JsonResponse(status, SerializeJson(value));
 }
 
 std::string Time(int64_t unix_micros) { return FormatRfc3339(unix_micros); }

@@ -13,8 +13,8 @@ boost::json::object EventJson(const store::Event& event, bool full) {
   o["received_at"] = Time(event.received_at);
   o["status"] = event.status;
   o["content_type"] = event.content_type;
-  o["event_type"] = event.event_type.empty() ? boost::json::value(nullptr)
-                                             : boost::json::value(event.event_type);
+  o["event_type"] =
+      event.event_type.empty() ? boost::json::value(nullptr) : boost::json::value(event.event_type);
   o["delivery_id"] = event.delivery_id.empty() ? boost::json::value(nullptr)
                                                : boost::json::value(event.delivery_id);
   o["verification"] = event.verification;
@@ -34,15 +34,27 @@ boost::json::object EventJson(const store::Event& event, bool full) {
       }
     }
     o["headers"] = std::move(headers);
-    boost::system::error_code ec;
-    const std::string& text = event.payload_json.empty() ? event.body : event.payload_json;
-    boost::json::value payload = boost::json::parse(text, ec);
-    o["payload"] = ec ? boost::json::value(nullptr) : std::move(payload);
+    // "payload" is spliced in by EventDetail, as the sender's own text.
     // Retention emptied the body (store::PurgeRequest): say so rather than let null look like
     // what was sent.
     if (event.payload_json == "null") o["body_purged"] = true;
   }
   return o;
+}
+
+// The event's answer with its payload as the sender's own JSON text, like the agent's message
+// (dispatch/message.cc): numbers keep their exact spelling (a 20-digit id, 0.10, 1e400 do not
+// come back as doubles). Ingest stored only valid JSON; anything else shows as null.
+http::Response EventDetail(const store::Event& event, const boost::json::object& shown) {
+  const std::string& payload = event.payload_json.empty() ? event.body : event.payload_json;
+  boost::system::error_code ec;
+  (void)boost::json::parse(payload, ec);
+  std::string text = SerializeJson(shown);
+  text.pop_back();  // '}' (shown has members: it is never "{}")
+  text += ",\"payload\":";
+  text += ec ? std::string_view("null") : std::string_view(payload);
+  text += '}';
+  return http::JsonResponse(200, std::move(text));
 }
 
 // Non-admins see only the records of their own triggers (see OwnTriggerIds).
@@ -160,7 +172,8 @@ void RegisterEventRoutes(http::Router* router, ApiContext* ctx) {
                 return PageJson(std::move(data), page->next_cursor);
               }));
 
-  router->Add("GET", "/api/v1/events/{id}", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+  router->Add("GET", "/api/v1/events/{id}",
+              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 auto event = ctx->store->GetEvent(p.workspace_id, r.path_params["id"]);
                 if (!event) return http::ErrorResponse(event.error());
                 auto matches = ctx->store->ListEventMatches(p.workspace_id, event->id);
@@ -171,13 +184,12 @@ void RegisterEventRoutes(http::Router* router, ApiContext* ctx) {
                 boost::json::array data;
                 for (const auto& match : *shown) data.push_back(MatchJson(match));
                 out["matches"] = std::move(data);
-                return Json(200, out);
+                return EventDetail(*event, out);
               }));
 
-  router->Add("POST", "/api/v1/events/{id}/replay",
-              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
-                return Replay(ctx, p, r);
-              }));
+  router->Add(
+      "POST", "/api/v1/events/{id}/replay",
+      Authed(ctx, [ctx](const Principal& p, http::Request& r) { return Replay(ctx, p, r); }));
 }
 
 }  // namespace triggerd::api

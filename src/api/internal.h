@@ -1,12 +1,16 @@
 // Shared by the route files of api/: authentication, JSON request/response helpers.
 #pragma once
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "api/api.h"
+#include "common/json_text.h"
 
 namespace triggerd::filter {
 struct CompileError;

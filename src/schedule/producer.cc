@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/json_text.h"
 #include "ingest/ingest.h"
 #include "schedule/internal.h"
 #include "schedule/schedule.h"
@@ -381,7 +382,7 @@ int Producer::Poll(Entry* entry, int64_t now) {
   int appended = 0;
   for (auto& item : scan->fresh) {
     Result<bool> added = AppendAndWait(source.id, "poll.item", "item:" + item.id,
-                                       json::serialize(item.item), now);
+                                       SerializeJson(item.item), now);
     if (!added) {
       // The cursor stays: the next poll offers these items again (the appended ones then are
       // duplicates and start nothing).

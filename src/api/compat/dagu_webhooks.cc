@@ -211,7 +211,7 @@ void Trigger(ApiContext* ctx, http::Request request, http::Reply reply) {
       }
       if (const boost::json::value* payload = wrapper->if_contains("payload");
           payload && !payload->is_null()) {
-        payload_json = boost::json::serialize(*payload);
+        payload_json = SerializeJson(*payload);
       }
     }
   }
