@@ -8,6 +8,8 @@
 #include <limits>
 #include <memory>
 
+#include "common/ids.h"
+
 namespace triggerd::http {
 namespace {
 
@@ -103,6 +105,21 @@ std::optional<Response> HeadErrorResponse(const boost::system::error_code& ec,
   return PlainError(400, "bad_request", "malformed HTTP request");
 }
 
+// A caller's X-Request-Id is kept when it is a plausible id (so a proxy's or sender's id ties
+// their logs to ours); anything else is replaced, so logs never carry arbitrary header bytes.
+std::string RequestIdFor(const Headers& headers) {
+  if (auto given = FindHeader(headers, "X-Request-Id"); given && !given->empty() &&
+                                                         given->size() <= 64) {
+    bool plain = true;
+    for (char c : *given) {
+      plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.');
+    }
+    if (plain) return std::string(*given);
+  }
+  return NewId("req");
+}
+
 RequestHead MakeHead(const RequestParser& parser, const std::string& remote_ip) {
   const auto& msg = parser.get();
   RequestHead head;
@@ -115,6 +132,7 @@ RequestHead MakeHead(const RequestParser& parser, const std::string& remote_ip) 
   }
   head.remote_ip = remote_ip;
   if (auto length = parser.content_length()) head.content_length = *length;
+  head.request_id = RequestIdFor(head.headers);
   return head;
 }
 
@@ -180,9 +198,13 @@ Response PlainError(int status, std::string_view type, std::string message) {
 }
 
 bhttp::response<bhttp::string_body> MakeMessage(Response response, unsigned version,
-                                                bool keep_alive) {
+                                                bool keep_alive, std::string_view request_id) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
   res.set(bhttp::field::server, "triggerd");
+  if (!FindHeader(response.headers, "X-Request-Id")) {
+    // An answer the router did not give (from the head alone, or the server's own).
+    res.set("X-Request-Id", request_id.empty() ? NewId("req") : std::string(request_id));
+  }
   if (!response.body.empty() || !response.content_type.empty()) {
     res.set(bhttp::field::content_type, response.content_type);
   }
@@ -206,7 +228,7 @@ std::string HandleRequestBytes(std::string_view bytes, const Router& router,
     bhttp::read_header(stream, buffer, parser, ec);
     if (ec) {
       if (auto response = HeadErrorResponse(ec, options)) {
-        auto message = MakeMessage(std::move(*response), 11, false);
+        auto message = MakeMessage(std::move(*response), 11, false, {});
         Write(stream, message);
       }
       break;
@@ -217,7 +239,7 @@ std::string HandleRequestBytes(std::string_view bytes, const Router& router,
     HeadDecision decision = DecideOnHead(router, head);
     if (decision.response) {
       const bool keep = KeepAfterHeadAnswer(parser);
-      auto message = MakeMessage(std::move(*decision.response), version, keep);
+      auto message = MakeMessage(std::move(*decision.response), version, keep, head.request_id);
       Write(stream, message);
       if (!keep) break;  // the server's lingering close discards the rest
       continue;
@@ -229,13 +251,14 @@ std::string HandleRequestBytes(std::string_view bytes, const Router& router,
     bhttp::read(stream, buffer, parser, ec);
     if (ec) {
       if (auto response = BodyErrorResponse(ec, decision.body_limit)) {
-        auto message = MakeMessage(std::move(*response), version, false);
+        auto message = MakeMessage(std::move(*response), version, false, head.request_id);
         Write(stream, message);
       }
       break;
     }
+    const std::string request_id = head.request_id;
     Response response = HandleAndWait(router, TakeRequest(parser, std::move(head)));
-    auto message = MakeMessage(std::move(response), version, client_keep_alive);
+    auto message = MakeMessage(std::move(response), version, client_keep_alive, request_id);
     Write(stream, message);
     if (!client_keep_alive) break;
   }

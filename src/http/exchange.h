@@ -26,6 +26,11 @@ void ConfigureParser(RequestParser& parser, const ServerOptions& options);
 std::optional<Response> HeadErrorResponse(const boost::system::error_code& ec,
                                           const ServerOptions& options);
 
+// The caller's X-Request-Id when it is a plausible id (at most 64 of [A-Za-z0-9._-]: a proxy's
+// or sender's id ties their logs to ours), else a new one; logs never carry arbitrary bytes.
+std::string RequestIdFor(const Headers& headers);
+
+// The head as the router sees it, request_id assigned.
 RequestHead MakeHead(const RequestParser& parser, const std::string& remote_ip);
 
 // The router's head check plus the server's own: a Content-Length above the granted body limit
@@ -52,7 +57,9 @@ void HandleOrFail(const Router& router, Request request, const Reply& reply);
 // A JSON error answer with an explicit status (413, 431, 503, 400, 408 from the server itself).
 Response PlainError(int status, std::string_view type, std::string message);
 
+// The message to write. An answer without X-Request-Id gets `request_id` (a new id when empty:
+// a head that did not parse has none).
 bhttp::response<bhttp::string_body> MakeMessage(Response response, unsigned version,
-                                                bool keep_alive);
+                                                bool keep_alive, std::string_view request_id);
 
 }  // namespace triggerd::http

@@ -32,6 +32,9 @@ struct RequestHead {
   Headers headers;
   std::string remote_ip;                      // peer address of the TCP connection
   std::optional<uint64_t> content_length;     // nullopt when chunked or absent
+  // The caller's X-Request-Id when it is a plausible id, else a new one ("req_…"). Every answer
+  // carries it, those the server gives from the head alone (404, 405, 413) included.
+  std::string request_id;
 };
 
 struct Request : RequestHead {

@@ -3,25 +3,11 @@
 
 #include "common/ids.h"
 #include "common/log_context.h"
+#include "http/exchange.h"
 #include "http/http.h"
 
 namespace triggerd::http {
 namespace {
-
-// A caller's X-Request-Id is kept when it is a plausible id (so a proxy's or sender's id ties
-// their logs to ours); anything else is replaced, so logs never carry arbitrary header bytes.
-std::string RequestIdFor(const Headers& headers) {
-  if (auto given = FindHeader(headers, "X-Request-Id"); given && !given->empty() &&
-                                                         given->size() <= 64) {
-    bool plain = true;
-    for (char c : *given) {
-      plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.');
-    }
-    if (plain) return std::string(*given);
-  }
-  return NewId("req");
-}
 
 // The views point into `path`.
 std::vector<std::string_view> SplitPathViews(std::string_view path) {
@@ -151,7 +137,8 @@ void Router::Handle(Request request, Reply reply) const {
   const Route* route =
       Match(request.method, request.path, &request.path_params, &error, &pattern);
   // Every answer carries the request's id, and the handler's log lines on this thread too.
-  std::string request_id = RequestIdFor(request.headers);
+  std::string request_id =
+      request.request_id.empty() ? RequestIdFor(request.headers) : request.request_id;
   ScopedLogContext log_context({.request_id = request_id});
   reply = [this, reply = std::move(reply), method = request.method, pattern, start,
            request_id](Response response) {

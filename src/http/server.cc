@@ -51,7 +51,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   net::awaitable<void> Serve();
-  net::awaitable<bool> WriteResponse(Response response, unsigned version, bool keep_alive);
+  // `request_id`: see MakeMessage (empty: a new one).
+  net::awaitable<bool> WriteResponse(Response response, unsigned version, bool keep_alive,
+                                     std::string_view request_id = {});
   net::awaitable<void> LingeringClose(beast::flat_buffer& buffer);
   // Runs the router's handler and waits for its Reply, which may come from any thread.
   net::awaitable<Response> Dispatch(Request request);
@@ -241,7 +243,10 @@ net::awaitable<void> Session::Serve() {
     if (decision.response) {
       // Answered from the head alone. Keep the connection only when no body is left unread.
       const bool keep = KeepAfterHeadAnswer(parser);
-      if (!co_await WriteResponse(std::move(*decision.response), version, keep)) co_return;
+      if (!co_await WriteResponse(std::move(*decision.response), version, keep,
+                                  head.request_id)) {
+        co_return;
+      }
       if (!keep) {
         co_await LingeringClose(buffer);
         co_return;
@@ -258,12 +263,13 @@ net::awaitable<void> Session::Serve() {
     auto [body_ec, body_n] = co_await bhttp::async_read(stream_, buffer, parser, kUseTuple);
     if (body_ec) {
       if (auto response = BodyErrorResponse(body_ec, decision.body_limit)) {
-        co_await WriteResponse(std::move(*response), version, false);
+        co_await WriteResponse(std::move(*response), version, false, head.request_id);
         if (body_ec == bhttp::error::body_limit) co_await LingeringClose(buffer);
       }
       co_return;
     }
 
+    // (The router's answer carries its id already.)
     Response response = co_await Dispatch(TakeRequest(parser, std::move(head)));
     const bool keep = client_keep_alive && !stop_requested_ && !server_->stopping();
     if (!co_await WriteResponse(std::move(response), version, keep) || !keep) co_return;
@@ -305,8 +311,9 @@ net::awaitable<Response> Session::Dispatch(Request request) {
   }
 }
 
-net::awaitable<bool> Session::WriteResponse(Response response, unsigned version, bool keep_alive) {
-  auto res = MakeMessage(std::move(response), version, keep_alive);
+net::awaitable<bool> Session::WriteResponse(Response response, unsigned version, bool keep_alive,
+                                            std::string_view request_id) {
+  auto res = MakeMessage(std::move(response), version, keep_alive, request_id);
   stream_.expires_after(server_->options().body_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
   co_return !ec;

@@ -37,9 +37,8 @@ class ServerTest : public ::testing::Test {
           return HeadDecision{std::nullopt, 10};
         });
     router_.Add(
-        "POST", "/big", [](Request r, Reply reply) {
-          reply(JsonResponse(200, std::to_string(r.body.size())));
-        },
+        "POST", "/big",
+        [](Request r, Reply reply) { reply(JsonResponse(200, std::to_string(r.body.size()))); },
         [](const RequestHead&, const std::map<std::string, std::string>&) {
           return HeadDecision{std::nullopt, 3 * 1024 * 1024};
         });
@@ -114,6 +113,43 @@ TEST_F(ServerTest, OversizedHeadersAre431) {
   auto client = Client();
   auto r = client.Send("POST", "/echo", "", {{"X-Big", std::string(4000, 'a')}});
   EXPECT_EQ(r.status, 431) << r.error;
+}
+
+// Every answer carries an X-Request-Id, those given from the head alone or by the server itself
+// included, and a sender's plausible id is kept on all of them.
+TEST_F(ServerTest, EveryAnswerCarriesARequestId) {
+  auto client = Client();
+  struct Case {
+    const char* method;
+    const char* path;
+    std::string body;
+    int status;
+  } cases[] = {
+      {"POST", "/echo", "ok", 200},                          // the router's handler
+      {"GET", "/nowhere", "", 404},                          // no route: from the head
+      {"GET", "/echo", "", 405},                             // another method: from the head
+      {"POST", "/gated/closed", "x", 403},                   // the route's head check
+      {"POST", "/echo", std::string(kLimit + 1, 'x'), 413},  // Content-Length over the limit
+  };
+  for (const Case& c : cases) {
+    auto fresh = client.Send(c.method, c.path, c.body);
+    EXPECT_EQ(fresh.status, c.status) << c.path;
+    EXPECT_EQ(fresh.Header("X-Request-Id").rfind("req_", 0), 0u) << c.status;
+    auto given = client.Send(c.method, c.path, c.body, {{"X-Request-Id", "lb-4711.a"}});
+    EXPECT_EQ(given.status, c.status) << c.path;
+    EXPECT_EQ(given.Header("X-Request-Id"), "lb-4711.a") << c.status;
+    // Not a plausible id: replaced, never echoed.
+    auto odd = client.Send(c.method, c.path, c.body, {{"X-Request-Id", "a b"}});
+    EXPECT_EQ(odd.Header("X-Request-Id").rfind("req_", 0), 0u) << c.status;
+  }
+  auto chunked = client.SendChunked("POST", "/echo", std::string(kLimit + 1, 'x'), 100);
+  EXPECT_EQ(chunked.status, 413);
+  EXPECT_EQ(chunked.Header("X-Request-Id").rfind("req_", 0), 0u);
+  auto big_head = client.Send("POST", "/echo", "", {{"X-Big", std::string(4000, 'a')}});
+  EXPECT_EQ(big_head.status, 431);
+  EXPECT_EQ(big_head.Header("X-Request-Id").rfind("req_", 0), 0u);
+  EXPECT_NE(client.SendRaw("\x01\x02garbage\r\n\r\n").find("X-Request-Id: req_"),
+            std::string::npos);
 }
 
 TEST_F(ServerTest, GarbageIs400AndNeverCrashes) {
