@@ -138,7 +138,22 @@ int main(int argc, char** argv) {
     std::printf("triggerd %s\n", TRIGGERD_VERSION);
   });
 
-  CLI11_PARSE(cli, argc, argv);
+  // Usage errors exit 2, as scripts expect of a command line (CLI11's own codes are 100+);
+  // --help exits 0. An unknown command is named rather than reported as a missing one.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : cli.get_subcommands({})) known = known || sub->check_name(argv[1]);
+    if (!known) {
+      std::fprintf(stderr, "triggerd: unknown command \"%s\"; run triggerd --help\n", argv[1]);
+      return 2;
+    }
+  }
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = cli.exit(e);  // prints the help or the error
+    return code == 0 ? 0 : 2;
+  }
 
   if (check->parsed()) return triggerd::app::RunFilterCheck(filter_text, std::cout, std::cerr);
   if (eval->parsed()) {
