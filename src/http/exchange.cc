@@ -198,7 +198,8 @@ Response PlainError(int status, std::string_view type, std::string message) {
 }
 
 bhttp::response<bhttp::string_body> MakeMessage(Response response, unsigned version,
-                                                bool keep_alive, std::string_view request_id) {
+                                                bool keep_alive, std::string_view request_id,
+                                                bool head_request) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
   res.set(bhttp::field::server, "triggerd");
   if (!FindHeader(response.headers, "X-Request-Id")) {
@@ -212,6 +213,11 @@ bhttp::response<bhttp::string_body> MakeMessage(Response response, unsigned vers
   res.body() = std::move(response.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  if (head_request) {
+    const size_t length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
   return res;
 }
 
@@ -239,7 +245,8 @@ std::string HandleRequestBytes(std::string_view bytes, const Router& router,
     HeadDecision decision = DecideOnHead(router, head);
     if (decision.response) {
       const bool keep = KeepAfterHeadAnswer(parser);
-      auto message = MakeMessage(std::move(*decision.response), version, keep, head.request_id);
+      auto message = MakeMessage(std::move(*decision.response), version, keep, head.request_id,
+                                 head.method == "HEAD");
       Write(stream, message);
       if (!keep) break;  // the server's lingering close discards the rest
       continue;
@@ -251,14 +258,17 @@ std::string HandleRequestBytes(std::string_view bytes, const Router& router,
     bhttp::read(stream, buffer, parser, ec);
     if (ec) {
       if (auto response = BodyErrorResponse(ec, decision.body_limit)) {
-        auto message = MakeMessage(std::move(*response), version, false, head.request_id);
+        auto message = MakeMessage(std::move(*response), version, false, head.request_id,
+                                   head.method == "HEAD");
         Write(stream, message);
       }
       break;
     }
     const std::string request_id = head.request_id;
+    const bool head_request = head.method == "HEAD";
     Response response = HandleAndWait(router, TakeRequest(parser, std::move(head)));
-    auto message = MakeMessage(std::move(response), version, client_keep_alive, request_id);
+    auto message =
+        MakeMessage(std::move(response), version, client_keep_alive, request_id, head_request);
     Write(stream, message);
     if (!client_keep_alive) break;
   }

@@ -58,8 +58,10 @@ void HandleOrFail(const Router& router, Request request, const Reply& reply);
 Response PlainError(int status, std::string_view type, std::string message);
 
 // The message to write. An answer without X-Request-Id gets `request_id` (a new id when empty:
-// a head that did not parse has none).
+// a head that did not parse has none). The answer to a HEAD request (`head_request`) has no
+// body, and the Content-Length the body would have had.
 bhttp::response<bhttp::string_body> MakeMessage(Response response, unsigned version,
-                                                bool keep_alive, std::string_view request_id);
+                                                bool keep_alive, std::string_view request_id,
+                                                bool head_request = false);
 
 }  // namespace triggerd::http

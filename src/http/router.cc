@@ -75,7 +75,9 @@ const Router::Route* Router::Match(std::string_view method, std::string_view pat
     }
     if (!match) continue;
     if (path_pattern->empty()) *path_pattern = route.pattern;
-    if (route.method == method || route.method == "*") {
+    // HEAD is GET without the body (the server drops it, keeping Content-Length).
+    if (route.method == method || route.method == "*" ||
+        (method == "HEAD" && route.method == "GET")) {
       params->clear();
       for (size_t i = 0; i < segments.size(); ++i) {
         if (IsParam(route.segments[i])) {

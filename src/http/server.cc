@@ -51,9 +51,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   net::awaitable<void> Serve();
-  // `request_id`: see MakeMessage (empty: a new one).
+  // `request_id`, `head_request`: see MakeMessage (empty: a new id).
   net::awaitable<bool> WriteResponse(Response response, unsigned version, bool keep_alive,
-                                     std::string_view request_id = {});
+                                     std::string_view request_id = {}, bool head_request = false);
   net::awaitable<void> LingeringClose(beast::flat_buffer& buffer);
   // Runs the router's handler and waits for its Reply, which may come from any thread.
   net::awaitable<Response> Dispatch(Request request);
@@ -244,7 +244,7 @@ net::awaitable<void> Session::Serve() {
       // Answered from the head alone. Keep the connection only when no body is left unread.
       const bool keep = KeepAfterHeadAnswer(parser);
       if (!co_await WriteResponse(std::move(*decision.response), version, keep,
-                                  head.request_id)) {
+                                  head.request_id, head.method == "HEAD")) {
         co_return;
       }
       if (!keep) {
@@ -263,16 +263,20 @@ net::awaitable<void> Session::Serve() {
     auto [body_ec, body_n] = co_await bhttp::async_read(stream_, buffer, parser, kUseTuple);
     if (body_ec) {
       if (auto response = BodyErrorResponse(body_ec, decision.body_limit)) {
-        co_await WriteResponse(std::move(*response), version, false, head.request_id);
+        co_await WriteResponse(std::move(*response), version, false, head.request_id,
+                               head.method == "HEAD");
         if (body_ec == bhttp::error::body_limit) co_await LingeringClose(buffer);
       }
       co_return;
     }
 
     // (The router's answer carries its id already.)
+    const bool head_request = head.method == "HEAD";
     Response response = co_await Dispatch(TakeRequest(parser, std::move(head)));
     const bool keep = client_keep_alive && !stop_requested_ && !server_->stopping();
-    if (!co_await WriteResponse(std::move(response), version, keep) || !keep) co_return;
+    if (!co_await WriteResponse(std::move(response), version, keep, {}, head_request) || !keep) {
+      co_return;
+    }
   }
 }
 
@@ -312,8 +316,8 @@ net::awaitable<Response> Session::Dispatch(Request request) {
 }
 
 net::awaitable<bool> Session::WriteResponse(Response response, unsigned version, bool keep_alive,
-                                            std::string_view request_id) {
-  auto res = MakeMessage(std::move(response), version, keep_alive, request_id);
+                                            std::string_view request_id, bool head_request) {
+  auto res = MakeMessage(std::move(response), version, keep_alive, request_id, head_request);
   stream_.expires_after(server_->options().body_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, res, kUseTuple);
   co_return !ec;

@@ -43,6 +43,7 @@ class ServerTest : public ::testing::Test {
           return HeadDecision{std::nullopt, 3 * 1024 * 1024};
         });
     router_.Add("GET", "/throw", [](Request, Reply) -> void { throw std::runtime_error("bug"); });
+    router_.Add("GET", "/hello", [](Request, Reply reply) { reply(JsonResponse(200, "\"hi\"")); });
     ServerOptions options;
     options.port = 0;
     options.threads = 2;
@@ -150,6 +151,34 @@ TEST_F(ServerTest, EveryAnswerCarriesARequestId) {
   EXPECT_EQ(big_head.Header("X-Request-Id").rfind("req_", 0), 0u);
   EXPECT_NE(client.SendRaw("\x01\x02garbage\r\n\r\n").find("X-Request-Id: req_"),
             std::string::npos);
+}
+
+// HEAD is GET without the body (load balancers check health with it): the same status and
+// Content-Length, no body bytes, and the connection stays usable. A HEAD the router refuses is
+// answered without a body too.
+TEST_F(ServerTest, HeadIsGetWithoutTheBody) {
+  auto client = Client();
+  const std::string get =
+      client.SendRaw("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(get.rfind("HTTP/1.1 200", 0), 0u) << get;
+  const std::string head = client.SendRaw(
+      "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  // Three answers in order; the bodies appear only in the GET's.
+  const size_t first = head.find("HTTP/1.1 200");
+  const size_t second = head.find("HTTP/1.1 404");
+  const size_t third = head.find("HTTP/1.1 200", first + 1);
+  ASSERT_EQ(first, 0u) << head;
+  ASSERT_NE(second, std::string::npos) << head;
+  ASSERT_NE(third, std::string::npos) << head;
+  EXPECT_NE(head.substr(0, second).find("Content-Length: 5\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.substr(0, second).find("\"hi\""), std::string::npos) << head;
+  EXPECT_EQ(head.substr(second, third - second).find("not_found"), std::string::npos) << head;
+  EXPECT_EQ(head.substr(second, third - second).rfind("\r\n\r\n"),
+            third - second - 4)
+      << head;  // the 404's head ends right before the next answer
+  EXPECT_NE(head.substr(third).find("\"hi\""), std::string::npos) << head;
 }
 
 TEST_F(ServerTest, GarbageIs400AndNeverCrashes) {
