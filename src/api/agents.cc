@@ -1,7 +1,10 @@
 // /api/v1/agents: what a run talks to (an http endpoint, a command, an LLM). Builders and admins
 // create agents and every role of the workspace reads them (a trigger of any builder may use any
 // agent), credentials excepted: an http target's header values and URL password are shown
-// redacted to everyone; only the agent's creator or an admin changes or deletes it.
+// redacted to everyone; only the agent's creator or an admin changes or deletes it. Command
+// targets and llm api_key_env values are the operator's to allow (ApiContext::AgentTargets).
+#include <algorithm>
+
 #include "api/internal.h"
 #include "common/crypto.h"
 #include "common/ids.h"
@@ -10,7 +13,6 @@
 namespace triggerd::api {
 namespace {
 
-constexpr size_t kMaxNameBytes = 200;
 constexpr size_t kMaxInstructionsBytes = 64 * 1024;
 constexpr int64_t kMaxAttempts = 100;
 constexpr int64_t kMaxConcurrency = 1000;
@@ -56,6 +58,15 @@ BodyError UnknownField(const std::string& field) {
 
 }  // namespace
 
+Status RequireAgentOwner(const Principal& p, const store::Agent& agent) {
+  TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
+  if (!CanSee(p, agent.created_by)) {
+    return Status::PermissionDenied("only the agent's creator or an admin can change it",
+                                    "not_owner");
+  }
+  return Status::Ok();
+}
+
 // Applies the settable members of `body` to `agent` (see api.h). Errors are answered with
 // BodyErrorResponse.
 std::optional<BodyError> ApplyAgentBody(const boost::json::object& body, bool creating,
@@ -67,9 +78,7 @@ std::optional<BodyError> ApplyAgentBody(const boost::json::object& body, bool cr
   if (creating || body.contains("name")) {
     auto name = StringField(body, "name", std::nullopt);
     if (!name) return FieldError(name.error(), "name");
-    if (name->empty() || name->size() > kMaxNameBytes) {
-      return FieldError(Status::InvalidArgument("name must be 1 to 200 characters"), "name");
-    }
+    if (Status s = CheckName(*name, /*required=*/true); !s.ok()) return FieldError(s, "name");
     agent->name = *name;
   }
   if (body.contains("instructions")) {
@@ -135,17 +144,54 @@ http::Response WithIssued(int status, const store::Agent& agent, const std::stri
   return Json(status, out);
 }
 
-// The agent, when the principal may change it: builder role or better, and its creator or an
-// admin. Existence is checked first, so a key of another workspace gets 404 whatever its role.
+// The agent, when the principal may change it (RequireAgentOwner). Existence is checked first,
+// so a key of another workspace gets 404 whatever its role.
 Result<store::Agent> AgentToChange(ApiContext* ctx, const Principal& p, const std::string& id) {
   auto agent = ctx->store->GetAgent(p.workspace_id, id);
   if (!agent) return agent.error();
-  TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
-  if (!CanSee(p, agent->created_by)) {
-    return Status::PermissionDenied("only the agent's creator or an admin can change it",
-                                    "not_owner");
-  }
+  TRIGGERD_RETURN_IF_ERROR(RequireAgentOwner(p, *agent));
   return agent;
+}
+
+// The operator's limits on targets set through the API (ApiContext::AgentTargets): 403 with
+// field "target", or nullopt. `before`: the stored target_json ("" when creating); a target left
+// as it was passes, so an agent made while allowed (or before the limits) can still be renamed.
+std::optional<http::Response> RefuseTarget(const ApiContext& ctx, const Principal& p,
+                                           const std::string& before, const store::Agent& agent) {
+  if (agent.target_json == before) return std::nullopt;
+  auto target = dispatch::ParseTargetConfigText(agent.target_json);
+  if (!target) return std::nullopt;  // ApplyAgentBody wrote it: it parses
+  const std::string where = ctx.config_file.empty() ? "the config file" : ctx.config_file;
+  if (target->type == dispatch::TargetType::kCommand) {
+    if (!ctx.agent_targets.command_agents) {
+      return FieldErrorResponse(
+          Status::PermissionDenied(
+              "command targets run programs as the server's user, so the API does not accept "
+              "them: declare the agent in " + where + " (workspaces: … agents:), or let admin "
+              "keys set them with \"api: {command_agents: true}\" there",
+              "command_agents_disabled"),
+          "target");
+    }
+    if (p.role != store::Role::kAdmin) {
+      return FieldErrorResponse(
+          Status::PermissionDenied("only admin keys may set command targets", "admin_required"),
+          "target");
+    }
+  }
+  if (target->type == dispatch::TargetType::kLlm && !target->llm.api_key_env.empty()) {
+    const auto& allowed = ctx.agent_targets.llm_api_key_envs;
+    if (std::find(allowed.begin(), allowed.end(), target->llm.api_key_env) == allowed.end()) {
+      return FieldErrorResponse(
+          Status::PermissionDenied(
+              "api_key_env \"" + target->llm.api_key_env.substr(0, 100) +
+                  "\" names a server environment variable the operator has not allowed: list it "
+                  "in " + where + " under \"api: {llm_api_key_envs: [...]}\", or declare the "
+                  "agent there",
+              "api_key_env_not_allowed"),
+          "target.api_key_env");
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -166,18 +212,23 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
                 if (auto e = ApplyAgentBody(*body, true, false, &agent, &issued)) {
                   return BodyErrorResponse(*e);
                 }
+                if (auto refused = RefuseTarget(*ctx, p, "", agent)) return *refused;
                 if (auto s = ctx->store->CreateAgent(agent); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
                 return WithIssued(201, agent, issued);
               }));
 
-  router->Add("GET", "/api/v1/agents", Authed(ctx, [ctx](const Principal& p, http::Request&) {
+  router->Add("GET", "/api/v1/agents", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                int limit = 0;
+                std::optional<int64_t> before;
+                if (auto e = ReadPageParams(r, &limit, &before)) return *e;
                 auto agents = ctx->store->ListAgents(p.workspace_id);
                 if (!agents) return http::ErrorResponse(agents.error());
+                auto page = PageInMemory(std::move(*agents), limit, before);
                 boost::json::array data;
-                for (const auto& agent : *agents) data.push_back(AgentJson(agent));
-                return PageJson(std::move(data), std::nullopt);
+                for (const auto& agent : page.items) data.push_back(AgentJson(agent));
+                return PageJson(std::move(data), page.next_cursor);
               }));
 
   router->Add("GET", "/api/v1/agents/{id}",
@@ -202,9 +253,11 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
         if (auto unknown = FirstUnknownField(body, {})) return UnknownFieldResponse(*unknown);
       }
       std::string issued;
+      const std::string target_before = agent->target_json;
       if (auto e = ApplyAgentBody(body, false, rotate, &*agent, &issued)) {
         return BodyErrorResponse(*e);
       }
+      if (auto refused = RefuseTarget(*ctx, p, target_before, *agent)) return *refused;
       if (rotate && issued.empty()) {
         return http::ErrorResponse(Status::InvalidArgument(
             "only agents with an http target have a signing secret", "nothing_to_rotate"));

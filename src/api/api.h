@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -63,6 +64,19 @@ struct ApiContext {
   // is destroyed: a task answers through a Reply). Null: tasks run inline on the io thread
   // (tests).
   std::function<void(std::function<void()> task)> run_blocking;
+  // Agent targets that act with the server's own authority, which no workspace role (admin
+  // included) has: a command target runs a program as the server's user (who can read
+  // master.key), and an llm target's api_key_env sends one of the server's environment variables
+  // as a bearer token to a base_url of the agent author's choosing. Through the API they are
+  // refused (403, field "target") unless the operator allows them here (triggerd.yaml `api:`,
+  // app/config.h); agents declared in the config file are not limited. Checked when an agent is
+  // created and when a change gives it another target (agents.cc), so an agent made while
+  // allowed keeps running and can still be renamed.
+  struct AgentTargets {
+    bool command_agents = false;  // admin keys may create command targets
+    // The api_key_env values an llm target may name ("" = no key is always allowed).
+    std::vector<std::string> llm_api_key_envs;
+  } agent_targets;
 };
 
 // ---- Request-body validation, shared by the REST handlers and the declarative config ----

@@ -152,19 +152,20 @@ void RegisterEventRoutes(http::Router* router, ApiContext* ctx) {
                 store::EventQuery query;
                 query.workspace_id = p.workspace_id;
                 query.source_id = r.query_params["source_id"];
+                // Every event is "received" (store::Event::status); another value would match
+                // nothing and look like an empty log, so it is refused like runs' statuses.
                 query.status = r.query_params["status"];
+                if (!query.status.empty() && query.status != "received") {
+                  return FieldErrorResponse(
+                      Status::InvalidArgument("status must be one of received"), "status");
+                }
                 auto since = TimeParam(r, "since");
-                if (!since) return http::ErrorResponse(since.error());
+                if (!since) return FieldErrorResponse(since.error(), "since");
                 auto until = TimeParam(r, "until");
-                if (!until) return http::ErrorResponse(until.error());
+                if (!until) return FieldErrorResponse(until.error(), "until");
                 query.since = *since;
                 query.until = *until;
-                auto limit = LimitParam(r);
-                if (!limit) return http::ErrorResponse(limit.error());
-                query.limit = *limit;
-                auto cursor = CursorParam(r);
-                if (!cursor) return http::ErrorResponse(cursor.error());
-                query.before_seq = *cursor;
+                if (auto e = ReadPageParams(r, &query.limit, &query.before_seq)) return *e;
                 auto page = ctx->store->ListEvents(query);
                 if (!page) return http::ErrorResponse(page.error());
                 boost::json::array data;

@@ -67,9 +67,50 @@ std::optional<http::Response> ReadPageParams(const http::Request& r, int* limit,
 // {"data": items, "next_cursor": "<seq>" | null}.
 http::Response PageJson(boost::json::array items, std::optional<int64_t> next_cursor);
 
+// Lists the store returns whole — a workspace's sources, agents, triggers, keys, webhooks: its
+// configuration, small and bounded, unlike the event and run history — paged here with the same
+// parameters and cursor as the store pages events (ReadPageParams, PageJson). `items` newest
+// first (creation order); an item's "seq" is its position counted from the oldest (1), so the
+// cursor is the position of the last item shown and the next page holds the ones below it, as
+// before_seq does. Items created between pages are newer and shift nothing; deleting older ones
+// shifts the rest by as many. The store has no stable sequence for these tables (SQLite's rowid
+// changes on VACUUM), hence positions rather than a keyset in SQL.
+template <typename T>
+store::Page<T> PageInMemory(std::vector<T> items, int limit, std::optional<int64_t> before_seq) {
+  const int64_t n = static_cast<int64_t>(items.size());
+  // Index i (newest first) has position n - i; position < before_seq means i > n - before_seq.
+  const int64_t begin = before_seq ? std::clamp<int64_t>(n - *before_seq + 1, 0, n) : 0;
+  const int64_t end = std::min<int64_t>(begin + std::max(limit, 1), n);
+  store::Page<T> page;
+  page.items.assign(std::make_move_iterator(items.begin() + begin),
+                    std::make_move_iterator(items.begin() + end));
+  if (end < n) page.next_cursor = n - end + 1;  // the position of the last item shown
+  return page;
+}
+
+// The name of a source, agent, trigger, API key or workspace (validation.cc): at most 200
+// characters (code points; the JSON parser has refused invalid UTF-8 already) and no control
+// character (C0, DEL, C1): names are shown in the console, logs and terminals, where those
+// vanish or act. `required`: at least one character (a trigger's name is optional).
+// kInvalidArgument saying which rule and where.
+Status CheckName(std::string_view name, bool required);
+// An allowed_origins entry in the form ingest compares with the request's Origin header
+// (ingest.cc, case-insensitive equality): what a browser sends, scheme "://" host [":" port],
+// scheme http or https, lower case, the default port and one trailing "/" dropped. Anything that
+// can never equal an Origin header (a path, query, fragment, user info, "*", "null", no host) is
+// kInvalidArgument naming the entry.
+Result<std::string> NormalizeOrigin(std::string_view entry);
+
 // Personal resources (triggers, runs): admins see and manage all of them, other roles only the
 // ones they own. Anything else is answered exactly like an unknown id (404).
 bool CanSee(const Principal& principal, std::string_view owner);
+
+// Whether the principal may change `agent`: builder role or better (insufficient_role), and its
+// creator or an admin (not_owner); both 403. The one rule for every route that changes an agent,
+// its webhooks (compat/agent_webhooks.cc, compat/dagu_webhooks.cc) or adds a trigger to it as a
+// project (compat/stackai_triggers.cc). The caller checks existence first, so that a key of
+// another workspace gets 404 whatever its role (agents.cc).
+Status RequireAgentOwner(const Principal& principal, const store::Agent& agent);
 
 http::Response Json(int status, const boost::json::value& value);
 std::string Time(int64_t unix_micros);  // RFC 3339 UTC

@@ -42,9 +42,8 @@ boost::json::object KeyJson(const store::ApiKey& key) {
 
 Result<std::string> NameField(const boost::json::object& body) {
   auto name = StringField(body, "name", std::nullopt);
-  if (name && (name->empty() || name->size() > 200)) {
-    return Status::InvalidArgument("name must be 1 to 200 characters");
-  }
+  if (!name) return name.error();
+  TRIGGERD_RETURN_IF_ERROR(CheckName(*name, /*required=*/true));
   return name;
 }
 
@@ -64,10 +63,38 @@ Result<std::optional<Bootstrap>> BootstrapIfEmpty(store::Store* store, const Clo
 Result<IssuedKey> IssueApiKey(store::Store* store, const Clock& clock,
                               const std::string& workspace_id, const std::string& name,
                               store::Role role, const std::string& created_by) {
+  TRIGGERD_RETURN_IF_ERROR(CheckName(name, /*required=*/true));
   NewKey key = MakeKey(workspace_id, name, role, created_by, clock.NowMicros());
   TRIGGERD_RETURN_IF_ERROR(store->CreateApiKey(key.record));
   return IssuedKey{std::move(key.record), std::move(key.secret)};
 }
+
+namespace {
+
+// Refuses to revoke the workspace's last active admin key: nobody could manage the workspace
+// through the API any more (the way back is `triggerd key create --role admin` on the server).
+// Checked before the revoke, not in its transaction: two admins revoking each other's keys at
+// the same moment could still both succeed, and the command above is the remedy.
+Status KeepAnAdmin(ApiContext* ctx, const std::string& workspace_id, const std::string& key_id) {
+  auto keys = ctx->store->ListApiKeys(workspace_id);
+  if (!keys) return keys.error();
+  bool revoking_admin = false;
+  int other_admins = 0;
+  for (const auto& key : *keys) {
+    if (key.role != store::Role::kAdmin || key.revoked_at) continue;
+    if (key.id == key_id) {
+      revoking_admin = true;
+    } else {
+      ++other_admins;
+    }
+  }
+  if (!revoking_admin || other_admins > 0) return Status::Ok();
+  return Status::Conflict(
+      "this is the workspace's last admin key: create another admin key before revoking it",
+      "last_admin_key");
+}
+
+}  // namespace
 
 void RegisterKeyRoutes(http::Router* router, ApiContext* ctx) {
   router->Add("GET", "/api/v1/me", Authed(ctx, [](const Principal& p, http::Request&) {
@@ -103,20 +130,27 @@ void RegisterKeyRoutes(http::Router* router, ApiContext* ctx) {
                 return Json(201, out);
               }));
 
-  router->Add("GET", "/api/v1/keys", Authed(ctx, [ctx](const Principal& p, http::Request&) {
+  router->Add("GET", "/api/v1/keys", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
+                int limit = 0;
+                std::optional<int64_t> before;
+                if (auto e = ReadPageParams(r, &limit, &before)) return *e;
                 auto keys = ctx->store->ListApiKeys(p.workspace_id);
                 if (!keys) return http::ErrorResponse(keys.error());
+                auto page = PageInMemory(std::move(*keys), limit, before);
                 boost::json::array data;
-                for (const auto& key : *keys) data.push_back(KeyJson(key));
-                return Json(200, {{"data", std::move(data)}, {"next_cursor", nullptr}});
+                for (const auto& key : page.items) data.push_back(KeyJson(key));
+                return PageJson(std::move(data), page.next_cursor);
               }));
 
   router->Add("DELETE", "/api/v1/keys/{id}",
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 if (auto s = RequireRole(p, store::Role::kAdmin); !s.ok()) {
+                  return http::ErrorResponse(s);
+                }
+                if (auto s = KeepAnAdmin(ctx, p.workspace_id, r.path_params["id"]); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
                 Status s = ctx->store->RevokeApiKey(p.workspace_id, r.path_params["id"],
@@ -153,14 +187,19 @@ void RegisterKeyRoutes(http::Router* router, ApiContext* ctx) {
               }));
 
   // A key sees only its own workspace: others are not even listed.
-  router->Add("GET", "/api/v1/workspaces", Authed(ctx, [ctx](const Principal& p, http::Request&) {
+  router->Add("GET", "/api/v1/workspaces", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                int limit = 0;
+                std::optional<int64_t> before;
+                if (auto e = ReadPageParams(r, &limit, &before)) return *e;
                 auto workspace = ctx->store->GetWorkspace(p.workspace_id);
                 if (!workspace) return http::ErrorResponse(workspace.error());
+                auto page = PageInMemory(std::vector<store::Workspace>{*workspace}, limit, before);
                 boost::json::array data;
-                data.push_back({{"id", workspace->id},
-                                {"name", workspace->name},
-                                {"created_at", Time(workspace->created_at)}});
-                return Json(200, {{"data", std::move(data)}, {"next_cursor", nullptr}});
+                for (const auto& w : page.items) {
+                  data.push_back(
+                      {{"id", w.id}, {"name", w.name}, {"created_at", Time(w.created_at)}});
+                }
+                return PageJson(std::move(data), page.next_cursor);
               }));
 }
 

@@ -89,9 +89,7 @@ Status ApplySourceFields(const boost::json::object& body, bool creating, bool ro
   if (creating || body.contains("name")) {
     auto name = StringField(body, "name", std::nullopt);
     if (!name) return name.error();
-    if (name->empty() || name->size() > 200) {
-      return Status::InvalidArgument("name must be 1 to 200 characters");
-    }
+    TRIGGERD_RETURN_IF_ERROR(CheckName(*name, /*required=*/true));
     source->name = *name;
   }
   if (body.contains("kind")) {
@@ -162,6 +160,13 @@ Status ApplySourceFields(const boost::json::object& body, bool creating, bool ro
     if (!secret->is_string() || secret->as_string().empty() || secret->as_string().size() > 1024) {
       return Status::InvalidArgument("secret must be a string of 1 to 1024 characters");
     }
+    // Dropping it would let the sender believe its signatures are checked.
+    if (!needs_secret) {
+      return Status::InvalidArgument(
+          "secret is a signing secret, and nothing would check signatures with it: a custom "
+          "source needs auth.hmac (its header, algorithm, encoding), or use a provider kind "
+          "that signs (GET /api/v1/providers)");
+    }
     source->signing_secret = std::string(secret->as_string());
   } else if (needs_secret && (source->signing_secret.empty() || rotate)) {
     source->signing_secret = "whsec_" + crypto::Base64Encode(crypto::RandomBytes(32));
@@ -186,12 +191,13 @@ Status ApplySourceFields(const boost::json::object& body, bool creating, bool ro
   if (creating || body.contains("allowed_origins")) {
     auto origins = StringListField(body, "allowed_origins");
     if (!origins) return origins.error();
+    std::vector<std::string> normalized;
     for (const auto& origin : *origins) {
-      if (origin.empty() || origin.size() > 500) {
-        return Status::InvalidArgument("allowed_origins entries must be 1 to 500 characters");
-      }
+      auto entry = NormalizeOrigin(origin);
+      if (!entry) return entry.error();
+      normalized.push_back(std::move(*entry));
     }
-    source->allowed_origins = *origins;
+    source->allowed_origins = std::move(normalized);
   }
   if (creating || body.contains("delivery_id_header")) {
     auto header = StringField(body, "delivery_id_header", "");
@@ -284,16 +290,20 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
               }));
 
   router->Add("GET", "/api/v1/sources", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                int limit = 0;
+                std::optional<int64_t> before;
+                if (auto e = ReadPageParams(r, &limit, &before)) return *e;
                 auto sources = ctx->store->ListSources(p.workspace_id);
                 if (!sources) return http::ErrorResponse(sources.error());
+                auto page = PageInMemory(std::move(*sources), limit, before);
                 std::string base_url = BaseUrl(*ctx, r);
                 boost::json::array data;
-                for (const auto& source : *sources) {
+                for (const auto& source : page.items) {
                   boost::json::object o = SourceJson(base_url, source);
                   AddProducerState(*ctx, source, &o);
                   data.push_back(std::move(o));
                 }
-                return Json(200, {{"data", std::move(data)}, {"next_cursor", nullptr}});
+                return PageJson(std::move(data), page.next_cursor);
               }));
 
   router->Add("GET", "/api/v1/sources/{id}",

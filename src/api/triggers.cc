@@ -11,7 +11,6 @@
 namespace triggerd::api {
 namespace {
 
-constexpr size_t kMaxNameBytes = 200;
 constexpr size_t kMaxEventTypes = 100;
 constexpr size_t kMaxEventTypeBytes = 200;
 
@@ -106,9 +105,7 @@ std::optional<BodyError> ApplyTriggerBody(store::Store* references,
   if (body.contains("name")) {
     auto name = StringField(body, "name", std::string());
     if (!name) return FieldError(name.error(), "name");
-    if (name->size() > kMaxNameBytes) {
-      return FieldError(Status::InvalidArgument("name must be at most 200 characters"), "name");
-    }
+    if (Status s = CheckName(*name, /*required=*/false); !s.ok()) return FieldError(s, "name");
     trigger->name = *name;
   }
   if (body.contains("filter")) {
@@ -315,14 +312,20 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
       }));
 
   router->Add("GET", "/api/v1/triggers", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
+                int limit = 0;
+                std::optional<int64_t> before;
+                if (auto e = ReadPageParams(r, &limit, &before)) return *e;
                 auto triggers = ctx->store->ListTriggers(
                     p.workspace_id, r.query_params["source_id"], r.query_params["agent_id"]);
                 if (!triggers) return http::ErrorResponse(triggers.error());
+                // Paged after the visibility filter, so positions count only what the key sees.
+                std::erase_if(*triggers, [&p](const store::Trigger& trigger) {
+                  return !CanSee(p, trigger.created_by);
+                });
+                auto page = PageInMemory(std::move(*triggers), limit, before);
                 boost::json::array data;
-                for (const auto& trigger : *triggers) {
-                  if (CanSee(p, trigger.created_by)) data.push_back(TriggerJson(trigger));
-                }
-                return PageJson(std::move(data), std::nullopt);
+                for (const auto& trigger : page.items) data.push_back(TriggerJson(trigger));
+                return PageJson(std::move(data), page.next_cursor);
               }));
 
   router->Add("GET", "/api/v1/triggers/{id}",

@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "dispatch/target.h"
 #include "nlfilter/nlfilter.h"
 
 namespace triggerd::app {
@@ -91,6 +92,47 @@ Status ReadOutbound(const std::string& path, const YAML::Node& value, outbound::
   auto policy = outbound::Policy::Make(deny, allow);
   if (!policy) return At(path, value, policy.error().message());
   *out = std::move(policy).value();
+  return Status::Ok();
+}
+
+// `api:` (Config::Api).
+Status ReadApi(const std::string& path, const YAML::Node& value, Config::Api* out) {
+  if (value.IsNull()) {
+    *out = {};
+    return Status::Ok();
+  }
+  if (!value.IsMap()) {
+    return At(path, value, "api must be a mapping with command_agents and llm_api_key_envs");
+  }
+  Config::Api api;
+  for (const auto& field : value) {
+    const std::string name = field.first.as<std::string>("");
+    const YAML::Node& v = field.second;
+    if (name == "command_agents") {
+      try {
+        api.command_agents = v.as<bool>();
+      } catch (const YAML::Exception&) {
+        return At(path, v, "api.command_agents must be true or false");
+      }
+    } else if (name == "llm_api_key_envs") {
+      if (!v.IsNull() && !v.IsSequence()) {
+        return At(path, v, "api.llm_api_key_envs must be a list of environment variable names");
+      }
+      for (const auto& entry : v) {
+        const std::string text = entry.IsScalar() ? entry.as<std::string>() : "";
+        if (!dispatch::IsEnvironmentVariableName(text)) {
+          return At(path, entry,
+                    "api.llm_api_key_envs: \"" + text.substr(0, 100) +
+                        "\" is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        }
+        api.llm_api_key_envs.push_back(text);
+      }
+    } else {
+      return At(path, field.first,
+                "unknown key \"api." + name + "\" (command_agents, llm_api_key_envs)");
+    }
+  }
+  *out = std::move(api);
   return Status::Ok();
 }
 
@@ -213,6 +255,8 @@ Status LoadConfigFile(const std::string& path, Config* config) {
         config->watch_config = value.as<bool>();
       } else if (key == "llm") {
         if (Status s = ReadLlm(path, value, &config->llm); !s.ok()) return s;
+      } else if (key == "api") {
+        if (Status s = ReadApi(path, value, &config->api); !s.ok()) return s;
       } else if (key == "outbound") {
         if (Status s = ReadOutbound(path, value, &config->outbound); !s.ok()) return s;
       } else if (key == "workspaces") {

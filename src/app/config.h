@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "outbound/outbound.h"
@@ -79,6 +80,20 @@ struct Config {
     std::string api_key_env;
     int timeout_ms = 30'000;
   } llm;
+  // `api: {command_agents, llm_api_key_envs}`: what the REST API may give an agent that only the
+  // operator should (api::ApiContext::AgentTargets). Workspace roles, admin included, are not
+  // the server's operator: a command target runs as the server's user, and an llm target's
+  // api_key_env sends a server environment variable to a base_url its author picks. Agents
+  // declared under `workspaces:` are not limited.
+  struct Api {
+    // Default false: POST/PATCH /api/v1/agents refuse command targets (403
+    // command_agents_disabled). True: admin keys may set them (builders still get 403).
+    bool command_agents = false;
+    // The api_key_env names an llm target set through the API may use; default none (only ""
+    // = no key). Whoever can create agents can send these keys to a server of their choice
+    // (within `outbound`), so list only keys you would hand to every builder.
+    std::vector<std::string> llm_api_key_envs;
+  } api;
   // `outbound: {deny_networks: [...], allow_networks: [...]}`: the addresses triggerd may connect
   // to when it calls out (agents, the filter model, polled feeds); see outbound/outbound.h for
   // the entries and named sets. Default: deny link-local (cloud metadata), unspecified and the

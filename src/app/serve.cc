@@ -210,6 +210,7 @@ int RunServe(const Config& config) {
                           config.public_url,
                           {&metrics_registry, config.metrics_require_key},
                           config.config_path};
+  context.agent_targets = {config.api.command_agents, config.api.llm_api_key_envs};
   // Schedule and poll sources: their events go through the ingestor like webhooks. Started before
   // the server, so a source created through the API is upserted into a running producer.
   schedule::ProducerOptions producer_options;

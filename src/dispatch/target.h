@@ -105,6 +105,10 @@ struct TargetConfig {
   bool operator==(const TargetConfig& other) const;
 };
 
+// [A-Za-z_][A-Za-z0-9_]*, at most 128 characters: what an llm target's api_key_env may be (the
+// config file's list of allowed names, app/config.cc, is checked with it too).
+bool IsEnvironmentVariableName(std::string_view name);
+
 // "http" | "command" | "llm".
 std::string_view TargetTypeName(TargetType type);
 // The configured timeout of the selected target. Deliver returns within about this (a command:

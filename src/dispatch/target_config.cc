@@ -68,15 +68,6 @@ bool IsPrintable(std::string_view s) {
   return true;
 }
 
-bool IsEnvName(std::string_view s) {
-  if (s.empty() || s.size() > kMaxEnvNameLength) return false;
-  if (std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
-}
-
 // An absolute http(s) URL with a host. With `as_base`, no query or fragment either (a path is
 // appended to it).
 Status ValidateUrl(std::string_view field, std::string_view url, bool as_base) {
@@ -171,7 +162,7 @@ Status ValidateLlm(const LlmTargetConfig& c) {
   if (c.model.size() > kMaxModelLength || !IsPrintable(c.model)) {
     return Invalid("model", "must be at most 256 printable characters");
   }
-  if (!c.api_key_env.empty() && !IsEnvName(c.api_key_env)) {
+  if (!c.api_key_env.empty() && !IsEnvironmentVariableName(c.api_key_env)) {
     return Invalid("api_key_env",
                    "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*, at most 128 "
                    "characters), or \"\" for none");
@@ -328,6 +319,15 @@ Result<TargetConfig> ParseLlm(const boost::json::object& obj) {
 }
 
 }  // namespace
+
+bool IsEnvironmentVariableName(std::string_view s) {
+  if (s.empty() || s.size() > kMaxEnvNameLength) return false;
+  if (std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
 
 namespace internal {
 

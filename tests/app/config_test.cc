@@ -89,6 +89,38 @@ TEST_F(ConfigTest, BadLlmEndpointIsRefusedWithItsLine) {
           "llm.timeout_ms must be between 1000 and 120000");
 }
 
+TEST_F(ConfigTest, ApiLimitsOnAgentTargetsDefaultToClosed) {
+  Config c;
+  EXPECT_FALSE(c.api.command_agents);
+  EXPECT_TRUE(c.api.llm_api_key_envs.empty());
+  ASSERT_OK(LoadConfigFile(
+      Write("api:\n  command_agents: true\n  llm_api_key_envs: [OPENAI_API_KEY, _K2]\n"), &c));
+  EXPECT_TRUE(c.api.command_agents);
+  EXPECT_EQ(c.api.llm_api_key_envs, (std::vector<std::string>{"OPENAI_API_KEY", "_K2"}));
+  ASSERT_OK(LoadConfigFile(Write("api:\n"), &c));  // empty: the defaults again
+  EXPECT_FALSE(c.api.command_agents);
+  EXPECT_TRUE(c.api.llm_api_key_envs.empty());
+}
+
+TEST_F(ConfigTest, BadApiLimitsAreRefusedWithTheirLine) {
+  auto refused = [&](const std::string& text, const std::string& expected) {
+    Config c;
+    Status s = LoadConfigFile(Write(text), &c);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.message().find(expected), std::string::npos) << s.message();
+  };
+  refused("api: yes\n", "triggerd.yaml:1: api must be a mapping");
+  refused("listen: 127.0.0.1:1\napi:\n  command_agents: maybe\n",
+          "triggerd.yaml:3: api.command_agents must be true or false");
+  refused("api:\n  command_agent: true\n",
+          "triggerd.yaml:2: unknown key \"api.command_agent\" (command_agents, llm_api_key_envs)");
+  refused("api:\n  llm_api_key_envs: OPENAI_API_KEY\n",
+          "triggerd.yaml:2: api.llm_api_key_envs must be a list");
+  refused("api:\n  llm_api_key_envs:\n    - OK_NAME\n    - 9BAD\n",
+          "triggerd.yaml:4: api.llm_api_key_envs: \"9BAD\" is not an environment variable name");
+  refused("api:\n  llm_api_key_envs: [A=B]\n", "api.llm_api_key_envs: \"A=B\"");
+}
+
 // Whether `policy` lets a connection to the IPv4 `address` through.
 bool AllowsV4(const outbound::Policy& policy, const char* address) {
   sockaddr_in in{};

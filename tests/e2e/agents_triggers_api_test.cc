@@ -9,7 +9,34 @@
 namespace triggerd::e2e {
 namespace {
 
-class AgentsTriggersApiTest : public ApiE2eTest {};
+// Command agents through the API are the operator's opt-in (AgentTargetsTest below).
+class AgentsTriggersApiTest : public ApiE2eTest {
+ protected:
+  AgentsTriggersApiTest() { config_yaml_ = "api:\n  command_agents: true\n"; }
+};
+
+// No `api:` in the config file: the defaults. The file declares a command agent and an llm agent
+// naming an environment variable: the operator's own file is not limited.
+class AgentTargetsTest : public ApiE2eTest {
+ protected:
+  AgentTargetsTest() {
+    config_yaml_ =
+        "workspaces:\n"
+        "  - name: default\n"
+        "    agents:\n"
+        "      - name: declared-sh\n"
+        "        target: {type: command, argv: [/bin/true]}\n"
+        "      - name: declared-llm\n"
+        "        target: {type: llm, base_url: \"http://127.0.0.1:9/v1\", model: m,\n"
+        "                 api_key_env: HOME}\n";
+  }
+};
+class AgentTargetsOptInTest : public ApiE2eTest {
+ protected:
+  AgentTargetsOptInTest() {
+    config_yaml_ = "api:\n  command_agents: true\n  llm_api_key_envs: [TRIGGERD_TEST_LLM_KEY]\n";
+  }
+};
 
 json::object HttpTarget(const std::string& url) { return {{"type", "http"}, {"url", url}}; }
 
@@ -154,6 +181,119 @@ TEST_F(AgentsTriggersApiTest,
 
   EXPECT_EQ(Api("DELETE", path, "", builder_a.secret).status, 204);
   EXPECT_EQ(Api("GET", path).status, 404);
+}
+
+// ------------------------------------------------------------ targets only the operator allows
+
+json::object CommandTarget(const std::string& program = "/bin/cat") {
+  return {{"type", "command"}, {"argv", json::array{program}}};
+}
+json::object LlmTarget(const std::string& api_key_env) {
+  return {{"type", "llm"},
+          {"base_url", "http://127.0.0.1:9/v1"},
+          {"model", "m"},
+          {"api_key_env", api_key_env}};
+}
+
+// A command target runs as the server's user; workspace roles, admin included, are not the
+// operator: without `api: {command_agents: true}` the API refuses it for every key, on create and
+// on a PATCH that sets one, saying how to allow it.
+TEST_F(AgentTargetsTest, CommandTargetsAreRefusedUnlessTheOperatorAllowsThem) {
+  Key builder = NewKey("builder");
+  for (const std::string& key : {admin_, builder.secret}) {
+    HttpResult refused = Api("POST", "/api/v1/agents",
+                             json::object{{"name", "sh"}, {"target", CommandTarget("/bin/sh")}}, key);
+    EXPECT_EQ(refused.status, 403) << refused.body;
+    json::object error = ErrorOf(refused);
+    EXPECT_EQ(Str(error, "type"), "command_agents_disabled");
+    EXPECT_EQ(Str(error, "field"), "target");
+    EXPECT_NE(Str(error, "message").find("command_agents: true"), std::string::npos);
+    EXPECT_NE(Str(error, "message").find("triggerd.yaml"), std::string::npos);
+  }
+  const json::object agents = GetJson("/api/v1/agents");
+  for (const auto& agent : Arr(agents, "data")) {
+    EXPECT_NE(Str(agent.as_object(), "name"), "sh");
+  }
+
+  json::object agent = NewAgent({{"target", HttpTarget("https://a.example.com")}});
+  const std::string path = "/api/v1/agents/" + Str(agent, "id");
+  HttpResult patched = Api("PATCH", path, json::object{{"target", CommandTarget()}});
+  EXPECT_EQ(patched.status, 403) << patched.body;
+  EXPECT_EQ(Str(ErrorOf(patched), "type"), "command_agents_disabled");
+  EXPECT_EQ(Str(GetJson(path)["target"].as_object(), "type"), "http");
+  // Other targets are as before.
+  EXPECT_EQ(Api("PATCH", path, json::object{{"target", LlmTarget("")}}).status, 200);
+}
+
+TEST_F(AgentTargetsTest, DeclaredAgentsAreNotLimited) {
+  std::map<std::string, json::object> by_name;
+  const json::object agents = GetJson("/api/v1/agents");
+  for (const auto& agent : Arr(agents, "data")) {
+    by_name[Str(agent.as_object(), "name")] = agent.as_object();
+  }
+  ASSERT_EQ(by_name.count("declared-sh"), 1u);
+  EXPECT_EQ(Str(by_name["declared-sh"]["target"].as_object(), "type"), "command");
+  EXPECT_EQ(Str(by_name["declared-sh"], "managed_by"), "config");
+  ASSERT_EQ(by_name.count("declared-llm"), 1u);
+  EXPECT_EQ(Str(by_name["declared-llm"]["target"].as_object(), "api_key_env"), "HOME");
+}
+
+// An llm target's api_key_env sends a server environment variable to the agent's base_url, which
+// its author chooses: only names the operator listed are accepted ("" = no key always is).
+TEST_F(AgentTargetsTest, LlmApiKeyEnvMustBeOneTheOperatorListed) {
+  for (const char* name : {"AWS_SECRET_ACCESS_KEY", "TRIGGERD_DATABASE_URL"}) {
+    HttpResult refused =
+        Api("POST", "/api/v1/agents", json::object{{"name", "llm"}, {"target", LlmTarget(name)}});
+    EXPECT_EQ(refused.status, 403) << refused.body;
+    json::object error = ErrorOf(refused);
+    EXPECT_EQ(Str(error, "type"), "api_key_env_not_allowed");
+    EXPECT_EQ(Str(error, "field"), "target.api_key_env");
+    EXPECT_NE(Str(error, "message").find("llm_api_key_envs"), std::string::npos);
+  }
+  json::object agent = NewAgent({{"target", LlmTarget("")}});
+  HttpResult patched = Api("PATCH", "/api/v1/agents/" + Str(agent, "id"),
+                           json::object{{"target", LlmTarget("HOME")}});
+  EXPECT_EQ(patched.status, 403) << patched.body;
+  EXPECT_EQ(Str(GetJson("/api/v1/agents/" + Str(agent, "id"))["target"].as_object(),
+                "api_key_env"),
+            "");
+}
+
+// With the opt-in: admin keys set command targets, builders still may not; a listed api_key_env
+// is accepted from any builder. An agent whose target is left as it is stays editable by its
+// creator, and reads show it to every role.
+TEST_F(AgentTargetsOptInTest, AdminsSetCommandTargetsAndListedKeyEnvsPass) {
+  Key builder = NewKey("builder");
+  HttpResult by_builder = Api("POST", "/api/v1/agents",
+                              json::object{{"name", "sh"}, {"target", CommandTarget()}},
+                              builder.secret);
+  EXPECT_EQ(by_builder.status, 403) << by_builder.body;
+  EXPECT_EQ(Str(ErrorOf(by_builder), "type"), "admin_required");
+  EXPECT_EQ(Str(ErrorOf(by_builder), "field"), "target");
+
+  json::object command = NewAgent({{"target", CommandTarget()}});
+  const std::string path = "/api/v1/agents/" + Str(command, "id");
+  Expect(200, Api("PATCH", path, json::object{{"name", "renamed"}}));
+  // Sent back unchanged (a form saving every member): not a change of target.
+  Expect(200, Api("PATCH", path,
+                  json::object{{"name", "again"}, {"target", GetJson(path)["target"]}}));
+  EXPECT_EQ(Str(GetJson(path, builder.secret)["target"].as_object(), "type"), "command");
+
+  // A builder's own agent: moving it to a command target needs an admin key.
+  json::object own = NewAgent({{"target", HttpTarget("https://a.example.com")}}, builder.secret);
+  const std::string own_path = "/api/v1/agents/" + Str(own, "id");
+  HttpResult moved =
+      Api("PATCH", own_path, json::object{{"target", CommandTarget()}}, builder.secret);
+  EXPECT_EQ(moved.status, 403) << moved.body;
+  EXPECT_EQ(Str(ErrorOf(moved), "type"), "admin_required");
+  Expect(200, Api("PATCH", own_path, json::object{{"target", CommandTarget()}}));
+
+  NewAgent({{"target", LlmTarget("TRIGGERD_TEST_LLM_KEY")}}, builder.secret);
+  HttpResult other = Api("POST", "/api/v1/agents",
+                         json::object{{"name", "llm"}, {"target", LlmTarget("HOME")}},
+                         builder.secret);
+  EXPECT_EQ(other.status, 403) << other.body;
+  EXPECT_EQ(Str(ErrorOf(other), "type"), "api_key_env_not_allowed");
 }
 
 TEST_F(AgentsTriggersApiTest, ChangingTheTargetOrRotatingManagesTheSigningSecret) {

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -96,8 +97,16 @@ class SilentPort {
 
 class ApiE2eTest : public ::testing::Test {
  protected:
+  // Starts the service; with `config_yaml_` set (by a derived fixture's constructor), with
+  // `--config` naming a file of that text.
   void SetUp() override {
-    process_ = std::make_unique<testing::TriggerdProcess>(dir_.path() / "data");
+    std::vector<std::string> args;
+    if (!config_yaml_.empty()) {
+      const auto config = dir_.path() / "triggerd.yaml";
+      std::ofstream(config) << config_yaml_;
+      args = {"--config", config.string()};
+    }
+    process_ = std::make_unique<testing::TriggerdProcess>(dir_.path() / "data", args);
     ASSERT_TRUE(process_->Start()) << process_->error();
     client_ = std::make_unique<HttpClient>("127.0.0.1", process_->port());
     admin_ = process_->AdminKey();
@@ -209,6 +218,7 @@ class ApiE2eTest : public ::testing::Test {
     return ids;
   }
 
+  std::string config_yaml_;
   testing::TempDir dir_;
   SilentPort silent_;
   std::unique_ptr<testing::TriggerdProcess> process_;

@@ -74,12 +74,13 @@ class CompatWebhooksE2eTest : public ::testing::Test {
                           {"Content-Type", "application/json"}});
   }
 
-  // An http agent pointing at the recording target; returns its id.
-  std::string CreateAgent(const std::string& name = "nightly-etl") {
+  // An http agent pointing at the recording target, created with `key` (default the admin's);
+  // returns its id.
+  std::string CreateAgent(const std::string& name = "nightly-etl", const std::string& key = "") {
     json::object spec{{"name", name},
                       {"target", {{"type", "http"}, {"url", target_->Url("/agent")},
                                   {"timeout_ms", 2000}}}};
-    HttpResult r = Api("POST", "/api/v1/agents", json::serialize(spec));
+    HttpResult r = Api("POST", "/api/v1/agents", json::serialize(spec), key);
     EXPECT_EQ(r.status, 201) << r.body;
     return Str(Parse(r.body), "id");
   }
@@ -185,8 +186,77 @@ TEST_F(CompatWebhooksE2eTest, DaguManagementNeedsABuilderOrAdminKey) {
   HttpResult user = Api("POST", "/api/v1/dags/" + agent + "/webhook", "", CreateKey("user"));
   EXPECT_EQ(user.status, 403) << user.body;
   EXPECT_EQ(Api("GET", "/api/v1/webhooks", "", CreateKey("user")).status, 403);
-  EXPECT_EQ(Api("POST", "/api/v1/dags/" + agent + "/webhook", "", CreateKey("builder")).status,
-            201);
+  // A builder manages the webhooks of its own agents (another's: DaguManagementOfAnotherBuilders…).
+  const std::string builder = CreateKey("builder");
+  const std::string own = CreateAgent("builders-dag", builder);
+  EXPECT_EQ(Api("POST", "/api/v1/dags/" + own + "/webhook", "", builder).status, 201);
+}
+
+// The owner rule of PATCH /api/v1/agents/{id} (403 not_owner) holds for every route that changes
+// a DAG's webhook; reading stays open to builders. Errors keep the Dagu shape.
+TEST_F(CompatWebhooksE2eTest, DaguWebhookChangesNeedTheAgentsCreatorOrAnAdmin) {
+  const std::string owner = CreateKey("builder");
+  const std::string other = CreateKey("builder");
+  const std::string agent = CreateAgent("owned-dag", owner);
+  const std::string base = "/api/v1/dags/" + agent + "/webhook";
+  auto refused = [&](const std::string& method, const std::string& path, const std::string& body) {
+    HttpResult r = Api(method, path, body, other);
+    EXPECT_EQ(r.status, 403) << method << " " << path << ": " << r.body;
+    EXPECT_EQ(ErrorType(r), "not_owner") << r.body;
+    EXPECT_EQ(Str(Parse(r.body), "code"), "forbidden") << r.body;
+    EXPECT_FALSE(Str(Parse(r.body), "message").empty()) << r.body;
+  };
+  refused("POST", base, "");
+  ASSERT_EQ(Api("POST", base, "", owner).status, 201);
+  refused("POST", base + "/regenerate", "");
+  refused("POST", base + "/toggle", R"({"enabled":false})");
+  refused("DELETE", base, "");
+  // By name too.
+  refused("POST", "/api/v1/dags/owned-dag/webhook/toggle", R"({"enabled":false})");
+  EXPECT_EQ(Api("GET", base, "", other).status, 200);
+  EXPECT_EQ(Parse(Api("GET", base).body)["enabled"], json::value(true));
+
+  // The creator and an admin may.
+  EXPECT_EQ(Api("POST", base + "/regenerate", "", owner).status, 200);
+  EXPECT_EQ(Api("POST", base + "/toggle", R"({"enabled":false})", owner).status, 200);
+  EXPECT_EQ(Api("POST", base + "/regenerate").status, 200);
+  EXPECT_EQ(Api("POST", base + "/toggle", R"({"enabled":true})").status, 200);
+  EXPECT_EQ(Api("DELETE", base, "", owner).status, 204);
+  EXPECT_EQ(Api("POST", base).status, 201);
+  EXPECT_EQ(Api("DELETE", base).status, 204);
+}
+
+// docs/COMPATIBILITY.md: every error of the Dagu surface is {"error":{type,message},code,message}.
+TEST_F(CompatWebhooksE2eTest, DaguErrorsAllCarryCodeAndMessage) {
+  const std::string agent = CreateAgent();
+  const std::string base = "/api/v1/dags/" + agent + "/webhook";
+  ASSERT_EQ(Api("POST", base).status, 201);
+  auto expect_shape = [](const HttpResult& r, int status, const std::string& code,
+                         const std::string& type) {
+    EXPECT_EQ(r.status, status) << r.body;
+    json::object body = Parse(r.body);
+    EXPECT_EQ(Str(body, "code"), code) << r.body;
+    EXPECT_FALSE(Str(body, "message").empty()) << r.body;
+    EXPECT_EQ(ErrorType(r), type) << r.body;
+    return body;
+  };
+  json::object wrong_type = expect_shape(Api("POST", base + "/toggle", R"({"enabled":"no"})"),
+                                         400, "bad_request", "invalid_request");
+  EXPECT_EQ(Str(wrong_type["error"].as_object(), "field"), "enabled");
+  json::object unknown = expect_shape(
+      Api("POST", base + "/toggle", R"({"enabled":true,"colour":"red"})"), 400, "bad_request",
+      "invalid_request");
+  EXPECT_EQ(Str(unknown["error"].as_object(), "field"), "colour");
+  expect_shape(Api("POST", base + "/toggle", "{}"), 400, "bad_request", "invalid_request");
+  expect_shape(Api("POST", base + "/toggle", "not json"), 400, "bad_request", "invalid_json");
+  expect_shape(client_->Send("GET", "/api/v1/webhooks", "", {}), 401, "unauthorized",
+               "missing_api_key");
+  expect_shape(Api("GET", "/api/v1/webhooks", "", "trgd_not_a_key"), 401, "unauthorized",
+               "invalid_api_key");
+  expect_shape(Api("POST", base, "", CreateKey("user")), 403, "forbidden", "insufficient_role");
+  expect_shape(Api("GET", "/api/v1/dags/no-such-dag/webhook"), 404, "not_found",
+               "dag_not_found");
+  expect_shape(Api("POST", base), 409, "already_exists", "webhook_exists");
 }
 
 TEST_F(CompatWebhooksE2eTest, DaguTriggerRunsTheAgentWithThePayloadRules) {
@@ -446,14 +516,14 @@ TEST_F(CompatWebhooksE2eTest, AgentWebhookChecksTheHmacWhenASecretIsSet) {
 }
 
 TEST_F(CompatWebhooksE2eTest, AgentWebhookDisabledIs403AndManagementNeedsABuilder) {
-  const std::string agent = CreateAgent();
+  const std::string builder = CreateKey("builder");
+  const std::string agent = CreateAgent("builders-agent", builder);
   const std::string path = "/agents/" + agent + "/webhook";
   EXPECT_EQ(Api("PUT", "/api/v1/agents/" + agent + "/webhook", "{}", CreateKey("user")).status,
             403);
-  ASSERT_EQ(Api("PUT", "/api/v1/agents/" + agent + "/webhook", R"({"enabled":false})",
-                CreateKey("builder"))
-                .status,
-            201);
+  ASSERT_EQ(
+      Api("PUT", "/api/v1/agents/" + agent + "/webhook", R"({"enabled":false})", builder).status,
+      201);
   HttpResult disabled = client_->Send("POST", path, "{}");
   EXPECT_EQ(disabled.status, 403);
   EXPECT_EQ(ErrorType(disabled), "webhook_disabled");
@@ -466,6 +536,43 @@ TEST_F(CompatWebhooksE2eTest, AgentWebhookDisabledIs403AndManagementNeedsABuilde
   EXPECT_EQ(client_->Send("POST", path, std::string(1048577, ' ')).status, 413);
   EXPECT_EQ(Api("DELETE", "/api/v1/agents/" + agent + "/webhook").status, 204);
   EXPECT_EQ(client_->Send("POST", path, "{}").status, 404);
+}
+
+// The owner rule of PATCH /api/v1/agents/{id} (403 not_owner) holds for the routes that change an
+// agent's webhook: another builder can neither open it nor drop its secret or source checks.
+TEST_F(CompatWebhooksE2eTest, AgentWebhookChangesNeedTheAgentsCreatorOrAnAdmin) {
+  const std::string owner = CreateKey("builder");
+  const std::string other = CreateKey("builder");
+  const std::string agent = CreateAgent("owned-agent", owner);
+  const std::string management = "/api/v1/agents/" + agent + "/webhook";
+  const std::string secret = "0123456789abcdef-secret";
+  auto refused = [&](const std::string& method, const std::string& body) {
+    HttpResult r = Api(method, management, body, other);
+    EXPECT_EQ(r.status, 403) << method << ": " << r.body;
+    EXPECT_EQ(ErrorType(r), "not_owner") << r.body;
+  };
+  refused("PUT", R"({"enabled":true})");  // creating one
+  ASSERT_EQ(Api("PUT", management,
+                R"({"enabled":true,"secret":")" + secret + R"(","allowed_ips":["10.9.9.9"]})",
+                owner)
+                .status,
+            201);
+  refused("PUT", R"({"secret":null,"allowed_ips":[]})");
+  refused("PUT", R"({"enabled":false})");
+  refused("DELETE", "");
+  EXPECT_EQ(Api("GET", management, "", other).status, 200);
+  json::object config = Parse(Api("GET", management).body);
+  EXPECT_EQ(config["has_secret"], json::value(true));
+  EXPECT_EQ(config["allowed_ips"].as_array().size(), 1u);
+  // The agent itself, as before.
+  EXPECT_EQ(Api("PATCH", "/api/v1/agents/" + agent, R"({"name":"x"})", other).status, 403);
+
+  // The creator and an admin may.
+  EXPECT_EQ(Api("PUT", management, R"({"enabled":false})", owner).status, 200);
+  EXPECT_EQ(Api("PUT", management, R"({"enabled":true})").status, 200);
+  EXPECT_EQ(Api("DELETE", management, "", owner).status, 204);
+  EXPECT_EQ(Api("PUT", management, "{}").status, 201);
+  EXPECT_EQ(Api("DELETE", management).status, 204);
 }
 
 }  // namespace

@@ -56,11 +56,12 @@ std::string HeaderOf(const RecordingTarget::Received& r, std::string_view name) 
 
 class DispatchE2eTest : public ::testing::Test {
  protected:
-  // Fast retries so that every test ends in a second or two.
+  // Fast retries so that every test ends in a second or two; command agents through the API
+  // (the operator's opt-in, app/config.h).
   void StartService(const std::string& extra_config = "") {
     auto config = dir_.path() / "triggerd.yaml";
     std::ofstream(config) << "retry_base_ms: 50\nretry_max_ms: 400\ndispatch_workers: 8\n"
-                          << extra_config;
+                          << "api:\n  command_agents: true\n" << extra_config;
     process_ = std::make_unique<TriggerdProcess>(
         dir_.path() / "data", std::vector<std::string>{"--config", config.string()});
     ASSERT_TRUE(process_->Start()) << process_->error();

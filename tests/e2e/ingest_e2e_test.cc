@@ -473,6 +473,20 @@ TEST_F(IngestE2eTest, RolesAndWorkspacesAreEnforced) {
   HttpResult none = client_->Send("GET", "/api/v1/sources");
   EXPECT_EQ(none.status, 401);
   ExpectErrorShape(none, "missing_api_key");
+
+  // The workspace's last admin key cannot be revoked (nobody could manage it any more); once
+  // there is another admin key, it can.
+  const std::string other_admin_id =
+      Str(ParseObject(Api("GET", "/api/v1/me", "", other_admin).body), "key_id");
+  HttpResult last = Api("DELETE", "/api/v1/keys/" + other_admin_id, "", other_admin);
+  EXPECT_EQ(last.status, 409) << last.body;
+  ExpectErrorShape(last, "last_admin_key");
+  EXPECT_EQ(Api("GET", "/api/v1/me", "", other_admin).status, 200);
+  HttpResult second =
+      Api("POST", "/api/v1/keys", R"({"name":"second","role":"admin"})", other_admin);
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_EQ(Api("DELETE", "/api/v1/keys/" + other_admin_id, "", other_admin).status, 204);
+  EXPECT_EQ(Api("GET", "/api/v1/me", "", Str(ParseObject(second.body), "key")).status, 200);
 }
 
 TEST_F(IngestE2eTest, BadManagementInputGetsPreciseErrors) {

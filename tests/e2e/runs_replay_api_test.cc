@@ -17,7 +17,11 @@
 namespace triggerd::e2e {
 namespace {
 
-class RunsReplayApiTest : public ApiE2eTest {};
+class RunsReplayApiTest : public ApiE2eTest {
+ protected:
+  // A test retries a command agent's runs (api: command_agents, app/config.h).
+  RunsReplayApiTest() { config_yaml_ = "api:\n  command_agents: true\n"; }
+};
 
 // ------------------------------------------------------------------------------------ replay
 

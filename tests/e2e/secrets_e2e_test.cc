@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -54,9 +55,12 @@ class SecretsE2eTest : public ::testing::Test {
  protected:
   std::filesystem::path DataDir() const { return dir_.path() / "data"; }
 
+  // With command agents through the API (the operator's opt-in, app/config.h): a test runs one.
   void StartProcess(std::vector<std::pair<std::string, std::string>> env = {}) {
-    process_ = std::make_unique<TriggerdProcess>(DataDir(),
-                                                 std::vector<std::string>{"--log-level", "debug"});
+    const auto config = dir_.path() / "triggerd.yaml";
+    std::ofstream(config) << "api:\n  command_agents: true\n";
+    process_ = std::make_unique<TriggerdProcess>(
+        DataDir(), std::vector<std::string>{"--log-level", "debug", "--config", config.string()});
     for (auto& [name, value] : env) process_->SetEnv(name, value);
     ASSERT_TRUE(process_->Start()) << process_->error();
     client_ = std::make_unique<HttpClient>("127.0.0.1", process_->port());
@@ -287,7 +291,10 @@ TEST_F(SecretsE2eTest, NoSecretInTheLogsOrTheDatabaseFiles) {
 
 TEST_F(SecretsE2eTest, MasterKeyIsChosenCheckedAndKeptFromCommandAgents) {
   ASSERT_NO_FATAL_FAILURE(StartProcess());
-  Expect(201, Api("POST", "/api/v1/sources", {{"name", "s"}, {"secret", "a secret to seal"}}));
+  Expect(201, Api("POST", "/api/v1/sources",
+                  {{"name", "s"},
+                   {"auth", {{"hmac", {{"header", "X-Sig"}}}}},
+                   {"secret", "a secret to seal"}}));
   ASSERT_EQ(process_->Stop(), 0);
   const std::filesystem::path key_file = DataDir() / "master.key";
   const std::string key_text = testing::ReadFileOrDie(key_file);

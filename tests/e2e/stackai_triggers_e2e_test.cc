@@ -357,13 +357,22 @@ TEST_F(StackAiTriggersTest, AnotherWorkspacesIdsAreUnknownIds) {
 }
 
 TEST_F(StackAiTriggersTest, RolesBuildersChangeUsersOnlyRead) {
-  const std::string project = Project();
   Key user = NewKey("user");
   Key builder = NewKey("builder");
+  const std::string project = Project("builders-bot", builder.secret);
   HttpResult refused =
       Api("POST", "/projects/" + project + "/triggers", R"({"provider_id":"github"})", user.secret);
   EXPECT_EQ(refused.status, 403) << refused.body;
   EXPECT_EQ(Str(ErrorOf(refused), "type"), "insufficient_role");
+  // A project's triggers are added by its creator or an admin, as PATCH /api/v1/agents/{id}
+  // changes it: another builder's project is refused, and nothing is made.
+  const size_t sources_before = Arr(GetJson("/api/v1/sources"), "data").size();
+  HttpResult not_owner = Api("POST", "/projects/" + Project() + "/triggers",
+                             R"({"provider_id":"github"})", builder.secret);
+  EXPECT_EQ(not_owner.status, 403) << not_owner.body;
+  EXPECT_EQ(Str(ErrorOf(not_owner), "type"), "not_owner");
+  EXPECT_EQ(Arr(GetJson("/api/v1/sources"), "data").size(), sources_before);
+  EXPECT_EQ(Str(GithubTrigger(project), "created_by"), AdminKeyId());  // an admin may
 
   json::object own = GithubTrigger(project, builder.secret);
   EXPECT_EQ(Str(own, "created_by"), builder.id);

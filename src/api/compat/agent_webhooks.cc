@@ -1,7 +1,8 @@
 // Agent webhook endpoints (durable-agents style), docs/COMPATIBILITY.md:
 //   POST /agents/{agent_id}/webhook   public: starts a run of the agent with the JSON body
 //   GET  /agents/{agent_id}/webhook   public: what an external system needs to register it
-//   GET|PUT|DELETE /api/v1/agents/{id}/webhook   management (API key, builder or admin)
+//   GET|PUT|DELETE /api/v1/agents/{id}/webhook   management (API key, builder or admin; PUT and
+//                                                DELETE: the agent's creator or an admin)
 // The public routes carry no API key: the agent id (unguessable, ~131 random bits) scopes them,
 // and they answer only when the agent has a webhook (404) that is enabled (403) and the caller
 // passes the source check (403) and, when a secret is set, the HMAC check (401).
@@ -202,11 +203,15 @@ std::optional<http::Response> ApplyConfig(const boost::json::object& body,
 }
 
 // The agent's webhook for management: the agent must be in the caller's workspace (else 404,
-// whatever the role), and the caller a builder or admin.
-Result<store::Agent> ManagedAgent(ApiContext* ctx, const Principal& p, const std::string& id) {
+// whatever the role), and the caller a builder or admin; to change the webhook, the agent's
+// creator or an admin (RequireAgentOwner, as PATCH /api/v1/agents/{id}).
+enum class Access { kRead, kChange };
+Result<store::Agent> ManagedAgent(ApiContext* ctx, const Principal& p, const std::string& id,
+                                  Access access) {
   auto agent = ctx->store->GetAgent(p.workspace_id, id);
   if (!agent) return agent.error();
-  TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
+  TRIGGERD_RETURN_IF_ERROR(access == Access::kChange ? RequireAgentOwner(p, *agent)
+                                                     : RequireRole(p, store::Role::kBuilder));
   return agent;
 }
 
@@ -287,7 +292,7 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
   // ---- Management. ----
   router->Add("GET", "/api/v1/agents/{id}/webhook",
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto agent = ManagedAgent(ctx, p, r.path_params["id"]);
+                auto agent = ManagedAgent(ctx, p, r.path_params["id"], Access::kRead);
                 if (!agent) return http::ErrorResponse(agent.error());
                 auto webhook = ctx->store->GetAgentWebhook(agent->id, kKind);
                 if (!webhook) return http::ErrorResponse(webhook.error());
@@ -297,7 +302,7 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
   // Creates the webhook (201) or changes the members sent (200).
   router->Add("PUT", "/api/v1/agents/{id}/webhook",
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto agent = ManagedAgent(ctx, p, r.path_params["id"]);
+                auto agent = ManagedAgent(ctx, p, r.path_params["id"], Access::kChange);
                 if (!agent) return http::ErrorResponse(agent.error());
                 boost::json::object body;
                 if (!r.body.empty()) {
@@ -332,7 +337,7 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
 
   router->Add("DELETE", "/api/v1/agents/{id}/webhook",
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto agent = ManagedAgent(ctx, p, r.path_params["id"]);
+                auto agent = ManagedAgent(ctx, p, r.path_params["id"], Access::kChange);
                 if (!agent) return http::ErrorResponse(agent.error());
                 auto webhook = ctx->store->GetAgentWebhook(agent->id, kKind);
                 if (!webhook) return http::ErrorResponse(webhook.error());

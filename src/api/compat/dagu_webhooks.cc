@@ -7,7 +7,8 @@
 //   POST   /api/v1/dags/{name}/webhook/toggle      {"enabled": bool}
 //   GET    /api/v1/webhooks                        every webhook of the workspace
 //   POST   /api/v1/webhooks/{name}                 trigger, Authorization: Bearer <webhook token>
-// Management takes an API key with the builder or admin role. The trigger route takes the
+// Management takes an API key with the builder or admin role; creating, deleting, regenerating
+// and toggling also the agent's creator or an admin (403 not_owner). The trigger route takes the
 // webhook's own token: 200 {dagRunId, dagName}; 401 missing/invalid token; 403 disabled; 404 no
 // webhook; 409 dagRunId already used; 413 body above 1,048,576 bytes (refused on the head).
 #include "api/compat/compat.h"
@@ -24,9 +25,10 @@ constexpr size_t kMaxDagRunIdBytes = 64;
 
 std::string NewToken() { return "trgd_wh_" + crypto::RandomToken(40); }
 
-// Dagu's error body is {"code", "message"}; ours is {"error": {"type", "message"}}. Both, so
-// that clients of either read it.
-http::Response DaguError(const Status& status) {
+// Dagu's error body is {"code", "message"}; ours is {"error": {"type", "message"}} (with
+// "field" when the error is about one member of the body). Both, so that clients of either read
+// it. Every error of this surface is answered through here (the API key check included).
+http::Response DaguError(const Status& status, std::string_view field = "") {
   const int http_status = http::HttpStatusFor(status.type());
   std::string_view code = "internal_error";
   switch (http_status) {
@@ -38,11 +40,11 @@ http::Response DaguError(const Status& status) {
     case 413: code = "payload_too_large"; break;
     default: break;
   }
+  boost::json::object error{{"type", status.code().empty() ? "internal" : status.code()},
+                            {"message", status.message()}};
+  if (!field.empty()) error["field"] = field;
   boost::json::object body{
-      {"error", {{"type", status.code().empty() ? "internal" : status.code()},
-                 {"message", status.message()}}},
-      {"code", code},
-      {"message", status.message()}};
+      {"error", std::move(error)}, {"code", code}, {"message", status.message()}};
   return Json(http_status, body);
 }
 
@@ -99,17 +101,25 @@ Result<store::Agent> ResolveDag(ApiContext* ctx, const std::string& workspace_id
   return std::move(*found);
 }
 
-// The DAG and its webhook for a management call (builder or admin).
+// The DAG and its webhook for a management call: builder or admin to read; to change the
+// webhook, the agent's creator or an admin (RequireAgentOwner, as PATCH /api/v1/agents/{id}).
 struct Managed {
   store::Agent agent;
   store::AgentWebhook webhook;
 };
-Result<store::Agent> ManagedDag(ApiContext* ctx, const Principal& p, const std::string& name) {
+enum class Access { kRead, kChange };
+Result<store::Agent> ManagedDag(ApiContext* ctx, const Principal& p, const std::string& name,
+                                Access access) {
   TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
-  return ResolveDag(ctx, p.workspace_id, name);
+  auto agent = ResolveDag(ctx, p.workspace_id, name);
+  if (agent && access == Access::kChange) {
+    TRIGGERD_RETURN_IF_ERROR(RequireAgentOwner(p, *agent));
+  }
+  return agent;
 }
-Result<Managed> ManagedWebhook(ApiContext* ctx, const Principal& p, const std::string& name) {
-  auto agent = ManagedDag(ctx, p, name);
+Result<Managed> ManagedWebhook(ApiContext* ctx, const Principal& p, const std::string& name,
+                               Access access) {
+  auto agent = ManagedDag(ctx, p, name, access);
   if (!agent) return agent.error();
   auto webhook = ctx->store->GetAgentWebhook(agent->id, kKind);
   if (!webhook) {
@@ -121,9 +131,14 @@ Result<Managed> ManagedWebhook(ApiContext* ctx, const Principal& p, const std::s
   return Managed{std::move(*agent), std::move(*webhook)};
 }
 
-// Management routes answer a missing or bad API key like the rest of the API.
+// Management routes take an API key like the rest of the API; a missing or bad one is answered
+// in this surface's error shape.
 http::RouteHandler ManagementRoute(ApiContext* ctx, AuthedHandler handler) {
-  return Authed(ctx, std::move(handler));
+  return [ctx, handler = std::move(handler)](http::Request request, http::Reply reply) {
+    auto principal = Authenticate(ctx, request);
+    if (!principal) return reply(DaguError(principal.error()));
+    reply(handler(*principal, request));
+  };
 }
 
 // The trigger route's lookup, in Dagu's order (404 no webhook, then 401 token, then 403). By
@@ -239,7 +254,7 @@ void Trigger(ApiContext* ctx, http::Request request, http::Reply reply) {
 void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
   router->Add("POST", "/api/v1/dags/{name}/webhook",
               ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto agent = ManagedDag(ctx, p, r.path_params["name"]);
+                auto agent = ManagedDag(ctx, p, r.path_params["name"], Access::kChange);
                 if (!agent) return DaguError(agent.error());
                 const int64_t now = ctx->clock->NowMicros();
                 std::string token = NewToken();
@@ -264,14 +279,14 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
 
   router->Add("GET", "/api/v1/dags/{name}/webhook",
               ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto managed = ManagedWebhook(ctx, p, r.path_params["name"]);
+                auto managed = ManagedWebhook(ctx, p, r.path_params["name"], Access::kRead);
                 if (!managed) return DaguError(managed.error());
                 return Json(200, WebhookJson(managed->webhook, managed->agent));
               }));
 
   router->Add("DELETE", "/api/v1/dags/{name}/webhook",
               ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto managed = ManagedWebhook(ctx, p, r.path_params["name"]);
+                auto managed = ManagedWebhook(ctx, p, r.path_params["name"], Access::kChange);
                 if (!managed) return DaguError(managed.error());
                 if (Status s = ctx->store->DeleteAgentWebhook(p.workspace_id, managed->webhook.id);
                     !s.ok()) {
@@ -282,7 +297,7 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
 
   router->Add("POST", "/api/v1/dags/{name}/webhook/regenerate",
               ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto managed = ManagedWebhook(ctx, p, r.path_params["name"]);
+                auto managed = ManagedWebhook(ctx, p, r.path_params["name"], Access::kChange);
                 if (!managed) return DaguError(managed.error());
                 std::string token = NewToken();
                 managed->webhook.token_hash = HashSecret(token);
@@ -297,17 +312,18 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
 
   router->Add("POST", "/api/v1/dags/{name}/webhook/toggle",
               ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto managed = ManagedWebhook(ctx, p, r.path_params["name"]);
+                auto managed = ManagedWebhook(ctx, p, r.path_params["name"], Access::kChange);
                 if (!managed) return DaguError(managed.error());
                 auto body = ParseObject(r);
                 if (!body) return DaguError(body.error());
                 if (auto unknown = FirstUnknownField(*body, {"enabled"})) {
-                  return UnknownFieldResponse(*unknown);
+                  return DaguError(
+                      Status::InvalidArgument("unknown field \"" + *unknown + "\""), *unknown);
                 }
                 const boost::json::value* enabled = body->if_contains("enabled");
                 if (enabled == nullptr || !enabled->is_bool()) {
-                  return FieldErrorResponse(
-                      Status::InvalidArgument("enabled is required: true or false"), "enabled");
+                  return DaguError(Status::InvalidArgument("enabled is required: true or false"),
+                                   "enabled");
                 }
                 managed->webhook.enabled = enabled->as_bool();
                 managed->webhook.updated_at = ctx->clock->NowMicros();
@@ -317,22 +333,30 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 return Json(200, WebhookJson(managed->webhook, managed->agent));
               }));
 
-  router->Add("GET", "/api/v1/webhooks", ManagementRoute(ctx, [ctx](const Principal& p, http::Request&) {
+  router->Add("GET", "/api/v1/webhooks", ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
                 if (Status s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
                   return DaguError(s);
                 }
+                // ?limit= and ?cursor= as every list of ours, in Dagu's error body.
+                auto limit = LimitParam(r);
+                if (!limit) return DaguError(limit.error(), "limit");
+                auto cursor = CursorParam(r);
+                if (!cursor) return DaguError(cursor.error(), "cursor");
                 auto webhooks = ctx->store->ListAgentWebhooks(p.workspace_id, kKind);
                 if (!webhooks) return DaguError(webhooks.error());
+                auto page = PageInMemory(std::move(*webhooks), *limit, *cursor);
                 boost::json::array data;
-                for (const auto& w : *webhooks) {
+                for (const auto& w : page.items) {
                   auto agent = ctx->store->GetAgent(p.workspace_id, w.agent_id);
                   if (!agent) continue;  // deleted meanwhile (the cascade took the webhook)
                   data.push_back(WebhookJson(w, *agent));
                 }
                 // "data"/"next_cursor" as every list of ours; "webhooks" as Dagu's.
                 boost::json::array copy = data;
+                boost::json::value next = nullptr;
+                if (page.next_cursor) next = std::to_string(*page.next_cursor);
                 return Json(200, {{"data", std::move(data)},
-                                  {"next_cursor", nullptr},
+                                  {"next_cursor", std::move(next)},
                                   {"webhooks", std::move(copy)}});
               }));
 

@@ -10,7 +10,8 @@
 //   GET    /providers/{provider_id}/triggers[/{trigger_id}]   the catalog's event types
 //   POST   /v1/webhooks/{webhook_id}                a trigger id or a provider name: ingest
 //   GET    /api/v0/project-triggers/{id}/test-samples         the last payloads, else samples
-// API key as the rest of the API: builder or admin to change, any role to read; visibility as
+// API key as the rest of the API: builder or admin to change (to create, the project's creator
+// or an admin: RequireAgentOwner), any role to read; visibility as
 // /api/v1/triggers (admins see every trigger, others their own; anything else is 404). Bodies are
 // validated by ApplySourceBody and ApplyTriggerBody, the functions POST /api/v1/sources and
 // /api/v1/triggers (and the config file) use; webhooks go through ingest::Ingestor.
@@ -171,20 +172,24 @@ http::Response RecordResponse(ApiContext* ctx, const http::Request& r, int statu
   return Json(status, *record);
 }
 
-// {"data": [record…], "next_cursor": null}, newest first: the triggers of `agent_id` ("" = all)
-// that the principal may see.
+// {"data": [record…], "next_cursor": "…" | null}, newest first: the triggers of `agent_id`
+// ("" = all) that the principal may see, paged as /api/v1/triggers (?limit=, ?cursor=).
 http::Response ListResponse(ApiContext* ctx, const Principal& p, const http::Request& r,
                             const std::string& agent_id) {
+  int limit = 0;
+  std::optional<int64_t> before;
+  if (auto e = ReadPageParams(r, &limit, &before)) return *e;
   auto triggers = ctx->store->ListTriggers(p.workspace_id, "", agent_id);
   if (!triggers) return http::ErrorResponse(triggers.error());
+  std::erase_if(*triggers, [&p](const store::Trigger& t) { return !CanSee(p, t.created_by); });
+  auto page = PageInMemory(std::move(*triggers), limit, before);
   auto sources = ctx->store->ListSources(p.workspace_id);
   if (!sources) return http::ErrorResponse(sources.error());
   std::map<std::string, const store::Source*, std::less<>> by_id;
   for (const auto& s : *sources) by_id[s.id] = &s;
   const std::string base_url = BaseUrl(*ctx, r);
   json::array data;
-  for (const auto& trigger : *triggers) {
-    if (!CanSee(p, trigger.created_by)) continue;
+  for (const auto& trigger : page.items) {
     auto extras = ctx->store->GetTriggerExtras(p.workspace_id, trigger.id);
     if (!extras && extras.error().type() != ErrorType::kNotFound) {
       return http::ErrorResponse(extras.error());
@@ -194,7 +199,7 @@ http::Response ListResponse(ApiContext* ctx, const Principal& p, const http::Req
                               source == by_id.end() ? nullptr : source->second,
                               extras ? &*extras : nullptr));
   }
-  return PageJson(std::move(data), std::nullopt);
+  return PageJson(std::move(data), page.next_cursor);
 }
 
 // As /api/v1/triggers: unknown, of another workspace, or another non-admin's: the same 404.
@@ -249,7 +254,8 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   // Existence first, so a key of another workspace gets 404 whatever its role.
   auto agent = Project(ctx, p, r.path_params["project_id"]);
   if (!agent) return http::ErrorResponse(agent.error());
-  if (auto s = RequireRole(p, store::Role::kBuilder); !s.ok()) return http::ErrorResponse(s);
+  // A project's triggers are the project's (agent's) creator's or an admin's to add.
+  if (auto s = RequireAgentOwner(p, *agent); !s.ok()) return http::ErrorResponse(s);
   auto body = ParseObject(r);
   if (!body) return http::ErrorResponse(body.error());
   if (auto unknown = FirstUnknownField(*body, {"provider_id", "trigger_id", "connection_id",

@@ -34,9 +34,11 @@ function agentForm(agent, onDone, onCancel) {
     http: h('div', {class: 'grid'}, field('URL', url), field('Headers (JSON object, optional)', headers,
       'Stored values show as "[redacted]"; leave one so to keep it (same host only).')),
     command: h('div', {class: 'grid'}, field('Command and arguments', argv, 'One per line, the program first.'),
-      field('Working directory (optional)', cwd)),
+      field('Working directory (optional)', cwd),
+      h('p', {class: 'hint'}, 'The server refuses command agents made here unless its operator allows them (api: {command_agents: true} in triggerd.yaml, admin keys only); they can always be declared in that file.')),
     llm: h('div', {class: 'grid'}, field('Base URL', baseUrl), field('Model', model),
-      field('API key environment variable', keyEnv)),
+      field('API key environment variable', keyEnv,
+        'A server variable the operator lists in triggerd.yaml (api: {llm_api_key_envs: [...]}).')),
   };
   const showGroup = () => {
     for (const [key, el] of Object.entries(groups)) el.hidden = key !== type.value;
