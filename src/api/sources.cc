@@ -328,17 +328,35 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
         if (!parsed) return http::ErrorResponse(parsed.error());
         body = std::move(*parsed);
       }
+      // Rotate: new credentials for those the source has (signing secret, token); the URL
+      // secret too when asked ({"url_secret": true}: the old URL stops working at once) or when
+      // it is the source's only credential. A generated source has none.
+      bool rotate_url = false;
       if (rotate) {
-        if (auto s = RejectUnknownFields(body, {"secret"}); !s.ok()) return http::ErrorResponse(s);
+        if (auto s = RejectUnknownFields(body, {"secret", "url_secret"}); !s.ok()) {
+          return http::ErrorResponse(s);
+        }
+        if (const boost::json::value* v = body.if_contains("url_secret")) {
+          if (!v->is_bool()) {
+            return FieldErrorResponse(Status::InvalidArgument("url_secret must be true or false"),
+                                      "url_secret");
+          }
+          rotate_url = v->as_bool();
+          body.erase("url_secret");
+        }
       }
       Issued issued;
       if (auto s = ApplySourceFields(body, false, rotate, &*source, &issued); !s.ok()) {
         return http::ErrorResponse(s);
       }
       if (rotate && issued.secret.empty() && issued.token.empty() && !body.contains("secret")) {
-        return http::ErrorResponse(Status::InvalidArgument(
-            "this source has neither a signing secret nor a token to rotate", "nothing_to_rotate"));
+        if (source->generated()) {
+          return http::ErrorResponse(Status::InvalidArgument(
+              "a " + source->kind + " source has no credentials to rotate", "nothing_to_rotate"));
+        }
+        rotate_url = true;
       }
+      if (rotate_url) source->url_secret = crypto::RandomToken(32);
       source->updated_at = ctx->clock->NowMicros();
       if (auto s = ctx->store->UpdateSource(*source); !s.ok()) return http::ErrorResponse(s);
       ctx->ingestor->Upsert(*source);

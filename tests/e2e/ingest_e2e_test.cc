@@ -143,6 +143,33 @@ TEST_F(IngestE2eTest, UnauthenticatedSourceAcceptsOnlyItsSecretUrl) {
   ExpectErrorShape(unknown_source, "not_found");
 }
 
+// A leaked URL is fixed by rotating it, not by deleting the source and its triggers: the URL
+// secret is issued anew when it is the source's only credential, or when asked, and the old URL
+// stops working at once.
+TEST_F(IngestE2eTest, RotatingIssuesANewUrlSecretWhenItIsTheCredentialOrWhenAsked) {
+  json::object open = CreateSource(R"({"name":"open"})");
+  const std::string id = Str(open, "id");
+  HttpResult rotated = Api("POST", "/api/v1/sources/" + id + "/rotate");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  json::object fresh = ParseObject(rotated.body);
+  ASSERT_NE(PathOf(fresh), PathOf(open));
+  EXPECT_EQ(Post(PathOf(open), "{}").status, 404);
+  EXPECT_EQ(Post(PathOf(fresh), "{}").status, 200);
+
+  // A signed source: the secret is rotated and the URL kept, unless the URL is asked for too.
+  json::object signed_source =
+      CreateSource(R"({"name":"signed","auth":{"hmac":{"header":"X-Sig"}}})");
+  const std::string signed_path = "/api/v1/sources/" + Str(signed_source, "id") + "/rotate";
+  json::object kept = ParseObject(Api("POST", signed_path).body);
+  EXPECT_NE(Str(kept, "secret"), Str(signed_source, "secret"));
+  EXPECT_EQ(Str(kept, "url"), Str(signed_source, "url"));
+  json::object both = ParseObject(Api("POST", signed_path, R"({"url_secret":true})").body);
+  EXPECT_NE(Str(both, "secret"), Str(kept, "secret"));
+  EXPECT_NE(Str(both, "url"), Str(kept, "url"));
+  HttpResult bad = Api("POST", signed_path, R"({"url_secret":"yes"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+}
+
 TEST_F(IngestE2eTest, BearerTokenIsRequiredAndCheckedAndShownOnce) {
   json::object source = CreateSource(R"({"name":"bearer","auth":{"bearer":true}})");
   std::string token = Str(source, "token");
