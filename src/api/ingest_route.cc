@@ -1,6 +1,8 @@
 // The webhook ingest route, Dust's path: POST /api/v1/w/{wId}/triggers/hooks/{sourceId}[/{secret}].
 // Admission runs on the request head (so 404/405/413/403 cost no body read); the body phase
 // answers only after the event is durable.
+#include <cctype>
+
 #include "api/compat/compat.h"
 #include "api/internal.h"
 #include "ui/ui.h"
@@ -62,6 +64,33 @@ std::string IngestedBody(const ingest::IngestOutcome& outcome) {
   return body;
 }
 
+// A browser may read the answer of a request from an allowed origin (CORS).
+void AllowOrigin(const std::string& origin, http::Response* response) {
+  if (origin.empty()) return;
+  response->headers.push_back({"Access-Control-Allow-Origin", origin});
+  response->headers.push_back({"Vary", "Origin"});
+}
+
+// The answer to an admitted preflight: POST from this origin, with the headers the browser asks
+// for (a sender's own signature and delivery-id headers are whatever the source configured, so
+// the request's list is echoed, bounded), cached by the browser for 10 minutes.
+http::Response Preflight(const http::RequestHead& head, const std::string& origin) {
+  http::Response response{204, {}, "", ""};
+  AllowOrigin(origin, &response);
+  response.headers.push_back({"Access-Control-Allow-Methods", "POST"});
+  auto asked = FindHeader(head.headers, "Access-Control-Request-Headers");
+  if (asked && !asked->empty() && asked->size() <= 1024) {
+    bool plain = true;  // a list of header names: tokens, commas, spaces
+    for (char c : *asked) {
+      plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                        c == ',' || c == ' ');
+    }
+    if (plain) response.headers.push_back({"Access-Control-Allow-Headers", std::string(*asked)});
+  }
+  response.headers.push_back({"Access-Control-Max-Age", "600"});
+  return response;
+}
+
 }  // namespace
 
 http::Response IngestRefusal(const Status& status, const ingest::Ingestor& ingestor) {
@@ -86,6 +115,7 @@ void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
                           const std::map<std::string, std::string>& params) {
     auto admitted = ctx->ingestor->Admit(MakeHeadRequest(head, params));
     if (!admitted) return http::HeadDecision{Refusal(admitted.error(), *ctx->ingestor), 0};
+    if (admitted->preflight) return http::HeadDecision{Preflight(head, admitted->cors_origin), 0};
     return http::HeadDecision{std::nullopt, admitted->body_limit};
   };
   auto handler = [ctx](http::Request request, http::Reply reply) {
@@ -99,13 +129,20 @@ void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
       reply(Refusal(admitted.error(), *ctx->ingestor));
       return;
     }
+    if (admitted->preflight) {  // (answered from the head; here only if routed directly)
+      reply(Preflight(request, admitted->cors_origin));
+      return;
+    }
     ingest::BodyRequest body{std::move(admitted->source), request.method, request.target,
                              std::move(request.headers), request.remote_ip,
                              std::move(request.body)};
-    ctx->ingestor->Ingest(std::move(body), [ctx, reply = std::move(reply)](
-                                               Result<ingest::IngestOutcome> outcome) {
-      reply(IngestAnswer(std::move(outcome), *ctx->ingestor));
-    });
+    ctx->ingestor->Ingest(
+        std::move(body), [ctx, origin = std::move(admitted->cors_origin),
+                          reply = std::move(reply)](Result<ingest::IngestOutcome> outcome) {
+          http::Response response = IngestAnswer(std::move(outcome), *ctx->ingestor);
+          AllowOrigin(origin, &response);
+          reply(std::move(response));
+        });
   };
   // Every method is routed here so that the pipeline's order holds: an unknown source is 404
   // before a wrong method is 405.

@@ -621,7 +621,10 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
                                 ": triggerd makes its events itself, it accepts no webhooks",
                             "not_a_webhook_source");
   }
-  if (request.method != "POST") {
+  // A browser asks before a cross-origin JSON POST (CORS preflight); answered for sources that
+  // allow origins, after the same checks as the POST.
+  const bool preflight = request.method == "OPTIONS" && !source.allowed_origins.empty();
+  if (request.method != "POST" && !preflight) {
     ++refused_other_;
     return Status(ErrorType::kMethodNotAllowed, "method_not_allowed",
                   "webhooks are delivered with POST, not " + std::string(request.method));
@@ -646,6 +649,7 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
                                       "ip_not_allowed");
     }
   }
+  std::string cors_origin;
   if (!source.allowed_origins.empty()) {
     auto origin = request.headers ? FindHeader(*request.headers, "Origin") : std::nullopt;
     bool allowed = false;
@@ -657,6 +661,7 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
       return Status::PermissionDenied("requests from this origin are not allowed",
                                       "origin_not_allowed");
     }
+    cors_origin = std::string(*origin);
   }
   if (request.charge_rate_limits) {
     // After the allow-lists: a refused sender must not drain the buckets of the allowed ones.
@@ -674,7 +679,7 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
       return Status::Unavailable("the event log is saturated; retry later", "overloaded");
     }
   }
-  return Admission{std::move(cached), limit};
+  return Admission{std::move(cached), preflight ? 0 : limit, std::move(cors_origin), preflight};
 }
 
 void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done) {

@@ -83,6 +83,12 @@ struct SourceTriggers;  // one source's triggers, indexed by event type, immutab
 struct Admission {
   std::shared_ptr<const CachedSource> source;
   size_t body_limit = 0;
+  // The request's Origin when the source has allowed_origins and it is one of them: a browser
+  // may then read the answer (CORS, Access-Control-Allow-Origin). Empty otherwise.
+  std::string cors_origin;
+  // An OPTIONS request (a browser's CORS preflight) to a source with allowed_origins that
+  // passed every check a POST's head would: answer it, there is no body.
+  bool preflight = false;
 };
 
 struct BodyRequest {
@@ -189,7 +195,8 @@ class Ingestor {
   // (`replay` marks the records). Thread-safe.
   Evaluation EvaluateTriggers(const EventToMatch& event, int64_t now, bool replay) const;
 
-  // The head phase. On success, the body may be read up to `body_limit` bytes.
+  // The head phase. On success, the body may be read up to `body_limit` bytes. A source with
+  // allowed_origins also admits OPTIONS, the preflight of a browser's POST (Admission::preflight).
   Result<Admission> Admit(const HeadRequest& request) const;
   // The body phase. `done` runs once: after the event is durable (or found to be a duplicate),
   // or with the refusal; possibly on another thread, before or after Ingest returns.

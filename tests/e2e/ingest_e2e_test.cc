@@ -388,7 +388,31 @@ TEST_F(IngestE2eTest, DisabledSourceAndForeignAddressesAndOriginsAre403) {
   EXPECT_EQ(no_origin.status, 403);
   ExpectErrorShape(no_origin, "origin_not_allowed");
   EXPECT_EQ(Post(PathOf(source), "{}", {{"Origin", "https://evil.example"}}).status, 403);
-  EXPECT_EQ(Post(PathOf(source), "{}", {{"Origin", "https://example.com"}}).status, 200);
+  HttpResult from_page = Post(PathOf(source), "{}", {{"Origin", "https://example.com"}});
+  EXPECT_EQ(from_page.status, 200);
+  // The page may read the answer (CORS), and its browser's preflight is answered.
+  EXPECT_EQ(from_page.Header("Access-Control-Allow-Origin"), "https://example.com");
+  HttpResult preflight =
+      client_->Send("OPTIONS", PathOf(source), "",
+                    {{"Origin", "https://example.com"},
+                     {"Access-Control-Request-Method", "POST"},
+                     {"Access-Control-Request-Headers", "content-type, x-signature"}});
+  EXPECT_EQ(preflight.status, 204) << preflight.body;
+  EXPECT_EQ(preflight.Header("Access-Control-Allow-Origin"), "https://example.com");
+  EXPECT_EQ(preflight.Header("Access-Control-Allow-Methods"), "POST");
+  EXPECT_EQ(preflight.Header("Access-Control-Allow-Headers"), "content-type, x-signature");
+  HttpResult foreign_preflight = client_->Send("OPTIONS", PathOf(source), "",
+                                               {{"Origin", "https://evil.example"},
+                                                {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(foreign_preflight.status, 403);
+  EXPECT_EQ(foreign_preflight.Header("Access-Control-Allow-Origin"), "");
+  // A source that allows no origins takes no preflight: no browser page posts to it.
+  json::object plain = CreateSource(R"({"name":"no-origins"})");
+  EXPECT_EQ(client_->Send("OPTIONS", PathOf(plain), "", {{"Origin", "https://example.com"}}).status,
+            405);
+  EXPECT_EQ(Post(PathOf(plain), "{}", {{"Origin", "https://example.com"}})
+                .Header("Access-Control-Allow-Origin"),
+            "");
 
   EXPECT_EQ(Api("PATCH", "/api/v1/sources/" + id, R"({"allowed_ips":["not-an-ip"]})").status, 400);
 }
