@@ -103,6 +103,14 @@ Status RemovePreviousKeyFile(const std::filesystem::path& data_dir) {
 
 int RunMigrate(const std::string& data_dir, const std::string& storage, std::ostream& out,
                std::ostream& err) {
+  // A mistyped --data-dir must not become a new database with a new master key; an existing
+  // directory (made for the purpose) may get its first one.
+  std::error_code ec;
+  if (!IsPostgresUrl(storage) && !std::filesystem::is_directory(data_dir, ec)) {
+    err << "error: no data dir at " << data_dir
+        << " (create it first; triggerd serve creates it at its first start)\n";
+    return kFailed;
+  }
   auto opened = OpenDataDir(data_dir, StorageChoice{storage, 2, ""});
   if (!opened) {
     err << "error: " << opened.error().message() << "\n";

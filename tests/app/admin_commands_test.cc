@@ -101,6 +101,12 @@ TEST_F(AdminCommandsTest, MigrateBringsTheDatabaseToTheLatestVersion) {
             std::string::npos)
       << out.str();
   EXPECT_GE(store::LatestSqliteSchemaVersion(), 6);
+  // A data dir that does not exist (a typo) is refused, and nothing is created.
+  const std::filesystem::path typo = dir_.path() / "dtaa";
+  std::ostringstream typo_err;
+  EXPECT_EQ(RunMigrate(typo.string(), "sqlite", out, typo_err), 1);
+  EXPECT_NE(typo_err.str().find("no data dir at"), std::string::npos) << typo_err.str();
+  EXPECT_FALSE(std::filesystem::exists(typo));
 }
 
 class RotateMasterKeyTest : public AdminCommandsTest {
