@@ -111,7 +111,9 @@ export async function render(main) {
             try {
               const rotated = await post(`/api/v1/sources/${s.id}/rotate`, {});
               await refresh(`New secrets for ${s.name}.`,
-                secretPanel(`New secrets of ${s.name}`, [['Signing secret', rotated.secret], ['Bearer token', rotated.token]]));
+                secretPanel(`New secrets of ${s.name}`, [['Signing secret', rotated.secret], ['Bearer token', rotated.token],
+                  // A source whose URL is its only credential gets a new URL (the old one stops working).
+                  ['Ingest URL', rotated.url !== s.url ? rotated.url : '']]));
             } catch (err) {
               clear(flash, errorBox(err));
             }
