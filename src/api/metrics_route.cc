@@ -81,7 +81,9 @@ void CollectModuleStats(ApiContext* ctx, metrics::Collection* c) {
   if (ctx->ingestor != nullptr) {
     const ingest::IngestStats s = ctx->ingestor->stats();
     c->Counter("triggerd_ingest_events_accepted_total",
-               "Webhook events durably stored (duplicates excluded).", s.accepted);
+               "Events durably stored, webhooks and schedule ticks and poll items alike (duplicates "
+               "excluded).",
+               s.accepted);
     c->Counter("triggerd_ingest_duplicates_total",
                "Webhook deliveries answered with an earlier event (same delivery id).",
                s.duplicates);

@@ -474,6 +474,7 @@ Result<DeclaredConfig> LoadDeclared(const std::string& path, const EnvLookup& en
   }
   DeclaredConfig config;
   config.path = path;
+  config.declares_workspaces = root.IsMap() && root["workspaces"].IsDefined();
   if (root.IsNull()) return config;
   if (!root.IsMap()) {
     return Status::InvalidArgument(
@@ -582,6 +583,24 @@ Result<ApplySummary> DeclaredApplier::Apply(const DeclaredConfig& config) {
     }
     plans.push_back(std::move(plan));
   }
+  if (!config.declares_workspaces) {
+    size_t managed = 0;
+    auto count = [&](const auto& objects) {
+      for (const auto& object : objects) managed += object.managed_by.empty() ? 0 : 1;
+    };
+    for (const Plan& plan : plans) {
+      count(plan.sources);
+      count(plan.agents);
+      count(plan.triggers);
+    }
+    if (managed > 0) {
+      return Status::InvalidArgument(
+          config.path + ": the file has no workspaces: section, but " + std::to_string(managed) +
+              " sources, agents and triggers were declared in it; nothing was deleted (a file "
+              "caught mid-write?). To delete them all, write \"workspaces: []\"",
+          "invalid_config");
+    }
+  }
   for (const auto& ws : config.workspaces) {
     if (found.count(ws.name) != 0) continue;
     store::Workspace created{NewId("ws"), ws.name, now};
@@ -652,6 +671,13 @@ Result<ApplySummary> DeclaredApplier::Apply(const DeclaredConfig& config) {
       if (existing == nullptr) {
         TRIGGERD_RETURN_IF_ERROR(store_->CreateAgent(agent));
         ++summary.agents.created;
+        if (!issued.empty()) {
+          // Never shown (it would land in the log): the agent cannot verify its deliveries.
+          spdlog::warn(
+              "declared agent \"{}\" signs its deliveries with a generated secret that is never "
+              "shown; give it signing_secret: ${{…}} in {} if it verifies webhook-signature",
+              d.name, config.path);
+        }
       } else if (!SameAgent(agent, *existing)) {
         agent.updated_at = now;
         TRIGGERD_RETURN_IF_ERROR(store_->UpdateAgent(agent));

@@ -101,6 +101,11 @@ struct DeclaredWorkspace {
 struct DeclaredConfig {
   std::string path;
   std::vector<DeclaredWorkspace> workspaces;
+  // False when the file has no `workspaces:` key at all (an empty file, a truncated one, one
+  // with service settings only). Apply then refuses to delete objects the file managed: an
+  // editor or a ConfigMap caught mid-write must not wipe the declared sources (whose URLs would
+  // change when they come back). `workspaces: []` deletes them.
+  bool declares_workspaces = true;
   // Expanded secret values with the ${NAME} they came from, so that messages built from the
   // file's values can be scrubbed (Redact).
   std::vector<std::pair<std::string, std::string>> expansions;

@@ -182,22 +182,24 @@ int RunServe(const Config& config) {
   retention_job.Start();  // a pass now, then every retention_interval; stopped before Close
   // SIGHUP and the file watcher: a refused file is logged and the running config stays.
   auto reload = [&config, &applier](const char* why) {
-    // The outbound policy is the one service setting a reload applies: tightening it must not
-    // wait for a restart. A file the service settings refuse keeps the running policy.
+    // One file, one verdict: a file refused in any part (its service settings or its
+    // `workspaces:`) changes nothing, so a typo cannot half-apply (say, a tighter outbound
+    // policy without the declared objects that went with it). Of the service settings, only
+    // `outbound` applies on reload: tightening it must not wait for a restart.
     Config fresh;
     if (Status s = LoadConfigFile(config.config_path, &fresh); !s.ok()) {
-      spdlog::error("config reload ({}): outbound policy kept: {}", why, s.message());
-    } else {
-      outbound::SetProcessPolicy(fresh.outbound);
-      spdlog::info("config reload ({}): outbound policy: {}", why, fresh.outbound.Describe());
+      spdlog::error("config reload ({}) refused, running config kept: {}", why, s.message());
+      return;
     }
     auto applied = ReloadDeclared(config.config_path, ProcessEnv(), &applier);
     if (!applied) {
       spdlog::error("config reload ({}) refused, running config kept: {}", why,
                     applied.error().message());
-    } else {
-      spdlog::info("{} ({}, {})", applied->ToString(), config.config_path, why);
+      return;
     }
+    spdlog::info("{} ({}, {})", applied->ToString(), config.config_path, why);
+    outbound::SetProcessPolicy(fresh.outbound);
+    spdlog::info("config reload ({}): outbound policy: {}", why, fresh.outbound.Describe());
   };
 
   http::Router router(config.max_body_bytes);

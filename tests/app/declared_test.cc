@@ -353,6 +353,32 @@ TEST_F(DeclaredApplyTest, DeletesManagedObjectsNoLongerDeclaredAndLeavesApiObjec
   EXPECT_EQ(sources[0].id, "src_api");
 }
 
+// An empty or truncated file (an editor or a ConfigMap caught mid-write) has no workspaces:
+// key; applying it must not delete the declared sources, whose URLs would change on their way
+// back. An explicit empty section deletes them.
+TEST_F(DeclaredApplyTest, AFileWithoutAWorkspacesSectionDeletesNothing) {
+  Apply(kGood);
+  const std::string ws = WorkspaceId("default");
+  const size_t sources = store_->ListSources(ws)->size();
+  ASSERT_GT(sources, 0u);
+  for (const char* text : {"", "listen: 127.0.0.1:8080\n", "# being rewritten\n"}) {
+    auto config = Load(text);
+    ASSERT_TRUE(config.has_value()) << config.error().ToString();
+    EXPECT_FALSE(config->declares_workspaces);
+    auto refused = applier_->Apply(*config);
+    ASSERT_FALSE(refused.has_value()) << text;
+    EXPECT_NE(refused.error().message().find("workspaces: []"), std::string::npos)
+        << refused.error().message();
+    EXPECT_EQ(store_->ListSources(ws)->size(), sources);
+  }
+  ApplySummary emptied = Apply("workspaces: []\n");
+  EXPECT_EQ(emptied.sources.deleted, static_cast<int>(sources));
+  // With nothing declared any more, a file without the section is fine.
+  auto bare = Load("");
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_TRUE(applier_->Apply(*bare).has_value());
+}
+
 TEST_F(DeclaredApplyTest, RefusesToDeleteWhatAnApiTriggerUsesAndWritesNothing) {
   Apply(kGood);
   const std::string ws = WorkspaceId("default");
