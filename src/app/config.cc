@@ -1,8 +1,9 @@
 #include "app/config.h"
 
-#include <optional>
-
 #include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <set>
 
 #include "dispatch/target.h"
 #include "nlfilter/nlfilter.h"
@@ -11,8 +12,8 @@ namespace triggerd::app {
 namespace {
 
 Status At(const std::string& path, const YAML::Node& node, const std::string& message) {
-  return Status::InvalidArgument(path + ":" + std::to_string(node.Mark().line + 1) + ": " +
-                                 message, "invalid_config");
+  return Status::InvalidArgument(path + ":" + std::to_string(node.Mark().line + 1) + ": " + message,
+                                 "invalid_config");
 }
 
 // `llm:` (Config::Llm). Checked by building the model client, so the file accepts exactly the
@@ -143,11 +144,20 @@ std::optional<int64_t> ParseDurationSeconds(std::string_view text) {
   if (text.size() < 2) return std::nullopt;
   int64_t unit = 0;
   switch (text.back()) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    default: return std::nullopt;
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return std::nullopt;
   }
   int64_t n = 0;
   for (char c : text.substr(0, text.size() - 1)) {
@@ -156,6 +166,30 @@ std::optional<int64_t> ParseDurationSeconds(std::string_view text) {
   }
   return n * unit;
 }
+
+namespace {
+
+// YAML keeps the last of two equal keys in a mapping without a word, so a setting or a filter
+// written twice would silently be the later one: refused, anywhere in the file.
+Status RefuseDuplicateKeys(const std::string& path, const YAML::Node& node, int depth = 0) {
+  if (depth > 64) return Status::Ok();  // yaml-cpp's own nesting limit is far below this
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& item : node) {
+      if (item.first.IsScalar() && !seen.insert(item.first.Scalar()).second) {
+        return At(path, item.first, "\"" + item.first.Scalar() + "\" appears twice here");
+      }
+      TRIGGERD_RETURN_IF_ERROR(RefuseDuplicateKeys(path, item.second, depth + 1));
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& child : node) {
+      TRIGGERD_RETURN_IF_ERROR(RefuseDuplicateKeys(path, child, depth + 1));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status LoadConfigFile(const std::string& path, Config* config) {
   YAML::Node root;
@@ -169,6 +203,7 @@ Status LoadConfigFile(const std::string& path, Config* config) {
   }
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap()) return At(path, root, "the top level must be a mapping");
+  TRIGGERD_RETURN_IF_ERROR(RefuseDuplicateKeys(path, root));
   for (const auto& item : root) {
     const std::string key = item.first.as<std::string>("");
     const YAML::Node& value = item.second;

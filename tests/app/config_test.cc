@@ -1,8 +1,7 @@
 #include "app/config.h"
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 
 #include <fstream>
@@ -43,6 +42,26 @@ TEST_F(ConfigTest, UnknownKeyIsRefusedWithItsLine) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("triggerd.yaml:2: unknown key \"listne\""), std::string::npos)
       << s.message();
+}
+
+// YAML would keep the later of two equal keys silently: a setting or a declared trigger's
+// filter written twice is refused with the line of the second.
+TEST_F(ConfigTest, DuplicateKeysAreRefusedAnywhereWithTheirLine) {
+  Config c;
+  Status top =
+      LoadConfigFile(Write("retry_base_ms: 10\nlisten: 127.0.0.1:1\nretry_base_ms: 20\n"), &c);
+  EXPECT_EQ(top.type(), ErrorType::kInvalidArgument);
+  EXPECT_NE(top.message().find(":3: \"retry_base_ms\" appears twice here"), std::string::npos)
+      << top.message();
+  Status nested = LoadConfigFile(Write("workspaces:\n"
+                                       "  - name: default\n"
+                                       "    triggers:\n"
+                                       "      - name: t\n"
+                                       "        filter: '(eq \"a\" 1)'\n"
+                                       "        filter: '(eq \"a\" 2)'\n"),
+                                 &c);
+  EXPECT_NE(nested.message().find(":6: \"filter\" appears twice here"), std::string::npos)
+      << nested.message();
 }
 
 TEST_F(ConfigTest, WrongTypeAndBrokenYamlAreRefused) {
@@ -160,8 +179,7 @@ TEST_F(ConfigTest, BadOutboundEntriesAreRefusedWithTheirLine) {
     std::string yaml;
     std::string message;
   };
-  for (const Case& c :
-       std::vector<Case>{
+  for (const Case& c : std::vector<Case>{
            {"outbound:\n  deny_networks:\n    - loopback\n    - 10.1.2.3/8\n",
             "triggerd.yaml:4: outbound.deny_networks: \"10.1.2.3/8\" has host bits set (did you "
             "mean 10.0.0.0/8?)"},
