@@ -19,9 +19,11 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "dispatch/dispatch.h"
+#include "filter/filter.h"
 #include "ingest/ingest.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
+#include "verify/catalog.h"
 
 namespace triggerd::app {
 namespace {
@@ -515,6 +517,23 @@ DeclaredApplier::DeclaredApplier(store::Store* store, ingest::Ingestor* ingestor
                                  dispatch::Dispatcher* dispatcher, const Clock* clock)
     : store_(store), ingestor_(ingestor), dispatcher_(dispatcher), clock_(clock) {}
 
+// What the API answers as `warnings` when a trigger is saved (fields its filter reads that the
+// source's provider never sends for the subscribed event types: a likely typo), logged for a
+// declared one, which has nobody to answer.
+namespace {
+void LogFilterWarnings(store::Store* store, const std::string& workspace_id,
+                       const std::string& name, const store::Trigger& trigger,
+                       const std::string& path) {
+  auto source = store->GetSource(workspace_id, trigger.source_id);
+  auto compiled = filter::Compile(trigger.filter);
+  if (!source || !compiled) return;
+  for (const std::string& warning : verify::FilterWarnings(source->kind, trigger.event_types,
+                                                           filter::ReferencedFields(*compiled))) {
+    spdlog::warn("declared trigger \"{}\" ({}): {}", name, path, warning);
+  }
+}
+}  // namespace
+
 Result<ApplySummary> DeclaredApplier::Apply(const DeclaredConfig& config) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_->NowMicros();
@@ -722,6 +741,7 @@ Result<ApplySummary> DeclaredApplier::Apply(const DeclaredConfig& config) {
         continue;
       }
       ingestor_->UpsertTrigger(trigger);
+      LogFilterWarnings(store_, plan.id, d.name, trigger, config.path);
     }
 
     // 4. Deletes, triggers first: nothing managed then refers to an agent or source that goes.
