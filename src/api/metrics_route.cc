@@ -162,11 +162,14 @@ void CollectModuleStats(ApiContext* ctx, metrics::Collection* c) {
     c->Counter("triggerd_schedule_ticks_total", "", s.ticks_missed, {{"outcome", "missed"}});
     c->Counter("triggerd_poll_requests_total",
                "Feed polls by outcome: ok (a usable answer) or error (transport, status, JSON, "
-               "items_path).",
+               "items_path, no item with an id at id_field).",
                s.polls, {{"outcome", "ok"}});
     c->Counter("triggerd_poll_requests_total", "", s.poll_errors, {{"outcome", "error"}});
     c->Counter("triggerd_poll_items_total", "New feed items appended as events.",
                s.items_appended);
+    c->Counter("triggerd_poll_items_without_id_total",
+               "Feed items dropped for having no usable id at the poll's id_field.",
+               s.items_without_id);
     c->Counter("triggerd_schedule_append_errors_total",
                "Tick or item events the store refused (retried at the next tick or poll).",
                s.append_errors);

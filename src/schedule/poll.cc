@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "common/crypto.h"
 #include "outbound/curl_guard.h"
 #include "schedule/internal.h"
 
@@ -50,6 +51,22 @@ std::optional<int> Compare(const json::value* a, const json::value* b) {
     return c < 0 ? -1 : c > 0 ? 1 : 0;
   }
   return std::nullopt;
+}
+
+// See FeedItem::delivery_id. The store takes delivery ids of at most 256 bytes; an id is at
+// most kMaxIdBytes, so "item:<id>@sha256:<32 hex>" always fits.
+std::string DeliveryId(const std::string& id, const json::value* version) {
+  std::string out = "item:" + id;
+  std::string text;
+  if (version != nullptr && version->is_string()) text = std::string(version->as_string());
+  else if (version != nullptr && version->is_number()) text = json::serialize(*version);
+  if (text.empty()) return out;
+  constexpr size_t kMaxDeliveryIdBytes = 256;
+  if (out.size() + 1 + text.size() > kMaxDeliveryIdBytes) {
+    text = "sha256:" + crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, text))
+                           .substr(0, 32);
+  }
+  return out + "@" + text;
 }
 
 std::unordered_set<std::string> StringSet(const json::object& o, std::string_view key) {
@@ -103,6 +120,7 @@ Result<FeedScan> ScanFeed(const PollConfig& config, const json::value& document,
   FeedScan scan;
   std::vector<Candidate> all;
   std::unordered_set<std::string> ids_in_answer;
+  scan.total = static_cast<int>(items->as_array().size());
   for (const auto& item : items->as_array()) {
     std::optional<std::string> id;
     if (item.is_object()) id = IdOf(FindPath(item, config.id_field));
@@ -144,7 +162,7 @@ Result<FeedScan> ScanFeed(const PollConfig& config, const json::value& document,
   if (fresh.size() > max_items) fresh.resize(max_items);
 
   for (const Candidate* c : fresh) {
-    scan.fresh.push_back({c->id, *c->item});
+    scan.fresh.push_back({c->id, *c->item, DeliveryId(c->id, c->position)});
   }
   // Seen from now on: what this answer listed, less the new items left for the next poll.
   json::array seen_ids;
@@ -162,13 +180,15 @@ Result<FeedScan> ScanFeed(const PollConfig& config, const json::value& document,
       if (c->position != nullptr && (best == nullptr || (order && *order > 0))) best = c->position;
     }
     if (best != nullptr) {
+      // The ids taken at the new cursor: the stored ones only while the cursor did not move (an
+      // id taken at the old position says nothing about the new one), plus the new items at it.
+      std::unordered_set<std::string> taken;
+      if (best == stored_position) taken = at_stored;
       json::array at;
-      if (best == stored_position) {
-        for (const auto& id : at_stored) at.emplace_back(id);
-      }
+      for (const auto& id : taken) at.emplace_back(id);
       for (const Candidate* c : fresh) {
         std::optional<int> order = Compare(c->position, best);
-        if (order && *order == 0 && !at_stored.contains(c->id)) at.emplace_back(c->id);
+        if (order && *order == 0 && taken.insert(c->id).second) at.emplace_back(c->id);
       }
       json::value position = *best;  // copied before the old cursor is overwritten
       scan.next_cursor["cursor"] = std::move(position);

@@ -192,7 +192,7 @@ std::optional<int64_t> Producer::NextDue() const {
 ProducerStats Producer::stats() const {
   return ProducerStats{ticks_fired_.load(),    ticks_missed_.load(), polls_.load(),
                        poll_errors_.load(),    items_appended_.load(), duplicates_.load(),
-                       append_errors_.load()};
+                       append_errors_.load(),  items_without_id_.load()};
 }
 
 int Producer::RunDue() {
@@ -299,9 +299,12 @@ int Producer::Tick(Entry* entry, int64_t now) {
     payload["source_id"] = source.id;
     payload["source"] = source.name;
     if (due.count > 1) {
-      // The ticks before it, collapsed into this one (catch_up) or dropped (skip).
-      payload["missed_ticks"] = due.count - 1;
-      payload["first_missed_at"] = FormatTickTime(due.first);
+      // The ticks before it. catch_up: collapsed into this one, which stands for them too (the
+      // agent may do their work now). skip: dropped, their work is not to be done; named apart
+      // so that an agent reading missed_ticks never makes up for ticks it was told to skip.
+      const bool skip = policy == MissedPolicy::kSkip;
+      payload[skip ? "skipped_ticks" : "missed_ticks"] = due.count - 1;
+      payload[skip ? "first_skipped_at" : "first_missed_at"] = FormatTickTime(due.first);
     }
     Result<bool> added = AppendAndWait(source.id, "schedule.tick",
                                        "tick:" + FormatTickTime(due.latest),
@@ -378,10 +381,23 @@ int Producer::Poll(Entry* entry, int64_t now) {
   const json::object stored = ParseCursorData(entry->cursor);
   auto scan = internal::ScanFeed(poll, document, stored, options_.max_items_per_poll);
   if (!scan) return fail(scan.error().message());
+  if (scan->skipped > 0) {
+    // Once per poll, with counts only: an item's values may be private, and the usual cause is
+    // a wrong id_field, which silently dropping every item would hide.
+    items_without_id_ += scan->skipped;
+    const std::string why =
+        std::to_string(scan->skipped) + " of " + std::to_string(scan->total) +
+        " item(s) have no usable id at id_field \"" + poll.id_field +
+        "\" (an object whose id there is a non-empty string of at most 200 bytes or an integer)";
+    // No item usable at all is a failed poll (counted as an error, the cursor stays), not an
+    // empty feed that looks healthy.
+    if (scan->skipped == scan->total) return fail(why);
+    spdlog::warn("schedule: poll of source {}: {}; they were skipped", source.id, why);
+  }
   ++polls_;
   int appended = 0;
   for (auto& item : scan->fresh) {
-    Result<bool> added = AppendAndWait(source.id, "poll.item", "item:" + item.id,
+    Result<bool> added = AppendAndWait(source.id, "poll.item", std::move(item.delivery_id),
                                        SerializeJson(item.item), now);
     if (!added) {
       // The cursor stays: the next poll offers these items again (the appended ones then are

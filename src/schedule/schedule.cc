@@ -313,7 +313,7 @@ Result<PollConfig> PollConfig::FromConfig(const json::object& config) {
 
 Result<std::string> NormalizeConfig(std::string_view kind, const json::value& config,
                                     const json::object* previous) {
-  const std::string prefix = std::string(kind) + ".";
+  const std::string prefix = std::string(kind) + ": ";
   if (!config.is_object()) return Invalid(std::string(kind) + " must be an object");
   json::object normalized;
   if (kind == kScheduleKind) {

@@ -6,10 +6,11 @@
 // (ingest::Ingestor::IngestGenerated): the source's triggers are evaluated and the event is
 // appended with its match records and runs in one durable transaction. Each such event carries a
 // delivery id that names what it stands for — "tick:<scheduled time, RFC 3339 UTC>" or
-// "item:<the item's id>" — so the store's (source, delivery id) uniqueness makes "never twice"
-// hold by construction: across restarts (a crash between the append and the cursor write repeats
-// the append, which is then a duplicate that starts no run) and across nodes sharing the store
-// (two producers compute the same tick times and the same item ids). The durable cursor
+// "item:<the item's id>" (with a cursor_field, "item:<id>@<its cursor value>": a version of the
+// item, see internal::FeedItem) — so the store's (source, delivery id) uniqueness makes "never
+// twice" hold by construction: across restarts (a crash between the append and the cursor write
+// repeats the append, which is then a duplicate that starts no run) and across nodes sharing the
+// store (two producers compute the same tick times and the same item ids). The durable cursor
 // (store::SourceCursor, written only after the events it covers are durable) saves work; it is not
 // what prevents doubles.
 //
@@ -20,14 +21,17 @@
 // "on time" while it is at most ProducerOptions::on_time_grace late. When the producer finds
 // several ticks due at once (it was down or the source was just re-enabled) or its latest due tick
 // late, those are missed ticks: `catch_up` collapses them into ONE event for the latest (its
-// payload counts the others), `skip` drops them (a latest tick that is on time still fires).
+// payload counts the others: missed_ticks, first_missed_at), `skip` drops them (a latest tick that
+// is on time still fires, its payload counting the dropped ones: skipped_ticks, first_skipped_at).
 // Ticks before the source's latest change (updated_at) are never due: re-enabling or re-scheduling
 // a source does not replay the time it was off.
 //
 // Polls. Every interval_seconds: GET the URL (configured headers, bounded time and size), take the
 // array at items_path, and append one event per item not seen before, oldest first. "Seen": with a
 // cursor_field (a timestamp or monotonic number), items above the stored cursor; without, ids not
-// among those of the previous answer. A failed poll (transport, status, JSON, path) is logged
+// among those of the previous answer. Ids are compared as text (1 and "1" are one item). Items
+// without a usable id are skipped and counted, with one warning per poll; an answer in which no
+// item has one is a failed poll. A failed poll (transport, status, JSON, path) is logged
 // without header values or URL and retried at the next interval; the cursor moves only when every
 // new item is durable.
 #pragma once
@@ -143,10 +147,13 @@ struct ProducerStats {
   uint64_t ticks_fired = 0;     // tick events appended (duplicates included)
   uint64_t ticks_missed = 0;    // ticks not fired on their own (collapsed or skipped)
   uint64_t polls = 0;           // GETs that gave a usable answer
-  uint64_t poll_errors = 0;     // GETs that failed (transport, status, JSON, items_path)
+  uint64_t poll_errors = 0;     // failed (transport, status, JSON, items_path, no item with an id)
   uint64_t items_appended = 0;  // item events appended (duplicates excluded)
   uint64_t duplicates = 0;      // appends the store found already there
   uint64_t append_errors = 0;
+  // Feed items skipped for want of a usable id at id_field (or of an object shape), counted at
+  // every poll that lists them. A poll where no item has one also counts in poll_errors.
+  uint64_t items_without_id = 0;
 };
 
 // Produces the events of every schedule and poll source. Thread-safe. Two loop threads once
@@ -204,7 +211,7 @@ class Producer {
   std::unique_ptr<Lane> tick_lane_;
   std::unique_ptr<Lane> poll_lane_;
   std::atomic<uint64_t> ticks_fired_{0}, ticks_missed_{0}, polls_{0}, poll_errors_{0},
-      items_appended_{0}, duplicates_{0}, append_errors_{0};
+      items_appended_{0}, duplicates_{0}, append_errors_{0}, items_without_id_{0};
 };
 
 }  // namespace triggerd::schedule

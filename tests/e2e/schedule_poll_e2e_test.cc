@@ -156,6 +156,47 @@ TEST_F(SchedulePollE2eTest, PollStartsOneRunPerDistinctItemAndItsCursorSurvivesR
   EXPECT_EQ(feed.requests().back().target, "/feed?api_key=k3y&page_size=50");
 }
 
+// QA: with a cursor_field, an item updated above the cursor is a new event and a run; the delivery
+// id names the version ("item:<id>@<cursor value>"), so the update is no duplicate of the first.
+TEST_F(SchedulePollE2eTest, AnItemUpdatedAboveTheCursorStartsANewRun) {
+  std::atomic<int> version{1};
+  testing::RecordingTarget feed([&](const auto&, const auto&) {
+    std::string body = version == 1 ? R"([{"id":"a","updated_at":"2026-01-05T10:00:00Z"},
+                                          {"id":"b","updated_at":"2026-01-05T11:00:00Z"}])"
+                                    : R"([{"id":"a","updated_at":"2026-01-05T10:00:00Z"},
+                                          {"id":"b","updated_at":"2026-01-07T08:00:00Z"}])";
+    return testing::RecordingTarget::Reply(200, body);
+  });
+  json::object agent = ParkedAgent("", 50);
+  json::object source = Expect(
+      201, Api("POST", "/api/v1/sources",
+               json::object{{"name", "updated feed"},
+                            {"kind", "poll"},
+                            {"enabled", false},
+                            {"poll",
+                             {{"url", feed.Url("/feed")},
+                              {"interval_seconds", 1},
+                              {"cursor_field", "updated_at"}}}}));
+  const std::string id = Str(source, "id");
+  json::object trigger = NewTrigger({{"source_id", id}, {"agent_id", Str(agent, "id")}});
+  Expect(200, Api("PATCH", "/api/v1/sources/" + id, json::object{{"enabled", true}}));
+  WaitForEvents(id, 2);
+  version = 2;
+  WaitForEvents(id, 3);
+  const size_t polled = feed.requests().size();
+  ASSERT_TRUE(feed.WaitFor([&](const auto& r) { return r.size() >= polled + 2; },
+                           std::chrono::seconds(15)));
+  std::multiset<std::string> ids;
+  for (const auto& e : Events(id)) ids.insert(Str(e.as_object(), "delivery_id"));
+  EXPECT_EQ(ids, (std::multiset<std::string>{"item:a@2026-01-05T10:00:00Z",
+                                             "item:b@2026-01-05T11:00:00Z",
+                                             "item:b@2026-01-07T08:00:00Z"}));
+  EXPECT_EQ(RunsOf(Str(trigger, "id")), 3u);
+  HttpResult metrics = client_->Send("GET", "/metrics", "", {});
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  EXPECT_THAT(metrics.body, ::testing::HasSubstr("\ntriggerd_store_duplicates_total 0\n"));
+}
+
 TEST_F(SchedulePollE2eTest, RefusesBadConfigsWithPreciseErrors) {
   struct Case {
     json::object body;
@@ -170,6 +211,12 @@ TEST_F(SchedulePollE2eTest, RefusesBadConfigsWithPreciseErrors) {
        "time zone"},
       {{{"name", "x"}, {"kind", "schedule"}, {"schedule", {{"interval_seconds", 0}}}},
        "interval_seconds"},
+      {{{"name", "x"},
+        {"kind", "schedule"},
+        {"schedule", {{"cron", "0 9 * * *"}, {"interval_seconds", 5}}}},
+       "schedule: give exactly one of cron"},
+      {{{"name", "x"}, {"kind", "poll"}, {"poll", {{"url", "http://x/"}, {"interval", 5}}}},
+       "poll: unknown member \"interval\""},
       {{{"name", "x"}, {"kind", "schedule"}}, "needs \"schedule\""},
       {{{"name", "x"},
         {"kind", "schedule"},

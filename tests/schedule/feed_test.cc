@@ -88,6 +88,52 @@ TEST(FeedTest, TimestampCursorTakesItemsAboveItAndUnseenTiesAtIt) {
   EXPECT_EQ(Ids(*second), (std::vector<std::string>{"c", "d"}));
 }
 
+// With a cursor field the delivery id names the item's version: an update above the cursor is a
+// new event, the same version fetched again the same delivery id (so a duplicate in the store).
+TEST(FeedTest, WithACursorFieldTheDeliveryIdCarriesTheCursorValue) {
+  PollConfig config = Config("", "updated_at");
+  auto first = ScanFeed(config, json::parse(R"([{"id":"b","updated_at":"2026-01-05T10:00:00Z"},
+      {"id":7,"updated_at":12},{"id":"n"}])"), {}, 1000);
+  ASSERT_OK(first);
+  std::vector<std::string> delivery;
+  for (const auto& item : first->fresh) delivery.push_back(item.delivery_id);
+  // (A string and a number do not compare: the feed's order.) No cursor value: the id alone.
+  EXPECT_EQ(delivery, (std::vector<std::string>{"item:b@2026-01-05T10:00:00Z", "item:7@12",
+                                                "item:n"}));
+  auto second = ScanFeed(config, json::parse(R"([{"id":"b","updated_at":"2026-01-06T08:00:00Z"}])"),
+                         first->next_cursor, 1000);
+  ASSERT_OK(second);
+  ASSERT_EQ(second->fresh.size(), 1u);
+  EXPECT_EQ(second->fresh[0].delivery_id, "item:b@2026-01-06T08:00:00Z");
+  // The cursor moved to that version; the same answer again has nothing new (b was taken at the
+  // old position too, which must not keep it out of the ids taken at the new one).
+  auto third = ScanFeed(config, json::parse(R"([{"id":"b","updated_at":"2026-01-06T08:00:00Z"}])"),
+                        second->next_cursor, 1000);
+  ASSERT_OK(third);
+  EXPECT_TRUE(third->fresh.empty()) << json::serialize(second->next_cursor);
+  // Without a cursor field: the id alone.
+  auto plain = ScanFeed(Config(""), json::parse(R"([{"id":"b","updated_at":"x"}])"), {}, 1000);
+  ASSERT_OK(plain);
+  EXPECT_EQ(plain->fresh.at(0).delivery_id, "item:b");
+  // A value too long for the store's 256-byte delivery ids is named by its digest.
+  const std::string id(200, 'i');
+  json::array long_item{json::object{{"id", id}, {"updated_at", std::string(100, 'v')}}};
+  auto hashed = ScanFeed(config, long_item, {}, 1000);
+  ASSERT_OK(hashed);
+  const std::string& hashed_id = hashed->fresh.at(0).delivery_id;
+  EXPECT_LE(hashed_id.size(), 256u);
+  EXPECT_THAT(hashed_id, ::testing::StartsWith("item:" + id + "@sha256:"));
+}
+
+// Ids are compared as text: 1 and "1" are one item; what has no id is counted, not hidden.
+TEST(FeedTest, IdsAreComparedAsTextAndItemsWithoutOneAreCounted) {
+  auto scan = ScanFeed(Config(""), json::parse(R"([{"id":1},{"id":"1"},{"key":2}])"), {}, 1000);
+  ASSERT_OK(scan);
+  EXPECT_EQ(Ids(*scan), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(scan->total, 3);
+  EXPECT_EQ(scan->skipped, 1);
+}
+
 TEST(FeedTest, ItemsBeyondTheCapWaitForTheNextPoll) {
   PollConfig config = Config("");
   auto first = ScanFeed(config, json::parse(R"([{"id":1},{"id":2},{"id":3}])"), {}, 2);

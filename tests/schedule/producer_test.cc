@@ -190,7 +190,12 @@ TEST_F(ProducerTest, SkipDropsMissedTicksAndResumesAtTheNextOne) {
   clock_.Set(kT0 + 60 * 60 * kSecond + 10 * kSecond);
   EXPECT_EQ(producer_->RunDue(), 1);
   EXPECT_EQ(Events().back().delivery_id, "tick:2026-11-23T15:00:00Z");
-  EXPECT_EQ(Payload(Events().back()).at("missed_ticks").as_int64(), 1);
+  // Named apart from catch_up's missed_ticks: the dropped tick is not to be made up for.
+  json::object payload = Payload(Events().back());
+  EXPECT_EQ(payload.at("skipped_ticks").as_int64(), 1);
+  EXPECT_EQ(json::serialize(payload.at("first_skipped_at")), "\"2026-11-23T14:50:00Z\"");
+  EXPECT_FALSE(payload.contains("missed_ticks"));
+  EXPECT_FALSE(payload.contains("first_missed_at"));
   EXPECT_EQ(Runs(), 2u);
 }
 
@@ -362,6 +367,71 @@ TEST_F(ProducerTest, AFailedPollIsRetriedAtTheNextInterval) {
   clock_.Advance(5 * kSecond);
   EXPECT_EQ(producer_->RunDue(), 1);
   EXPECT_EQ(producer_->stats().polls, 1u);
+}
+
+// A wrong id_field: no item has an id. That is a failed poll (counted as an error, the cursor
+// does not move), not a healthy empty feed; a poll where only some items lack one is ok, and the
+// items without an id are counted either way.
+TEST_F(ProducerTest, AFeedWhoseItemsHaveNoIdAtIdFieldIsNotAHealthyPoll) {
+  std::atomic<int> version{1};
+  testing::RecordingTarget feed([&](const auto&, const auto&) {
+    return testing::RecordingTarget::Reply(
+        200, version == 1 ? R"([{"uuid":"a"},{"uuid":"b"}])" : R"([{"id":"c"},{"uuid":"d"}])");
+  });
+  AddSource("poll", {{"url", feed.Url("/feed")}, {"interval_seconds", 5}});
+  EXPECT_EQ(producer_->RunDue(), 0);
+  EXPECT_EQ(producer_->stats().poll_errors, 1u);
+  EXPECT_EQ(producer_->stats().polls, 0u);
+  EXPECT_EQ(producer_->stats().items_without_id, 2u);
+  EXPECT_FALSE(store_->GetSourceCursor("src_1")->last_tick_at.has_value());
+  version = 2;
+  clock_.Advance(5 * kSecond);
+  EXPECT_EQ(producer_->RunDue(), 1);
+  EXPECT_EQ(producer_->stats().polls, 1u);
+  EXPECT_EQ(producer_->stats().poll_errors, 1u);
+  EXPECT_EQ(producer_->stats().items_without_id, 3u);
+  EXPECT_EQ(Events().at(0).delivery_id, "item:c");
+}
+
+// QA: a cursor_field feed whose item is updated above the cursor. The update is a new event and a
+// run (not a duplicate of the first version); fetching the same version again is a duplicate.
+TEST_F(ProducerTest, AnItemUpdatedAboveTheCursorIsANewEvent) {
+  std::atomic<int> version{1};
+  testing::RecordingTarget feed([&](const auto&, const auto&) {
+    return testing::RecordingTarget::Reply(
+        200, version == 1 ? R"([{"id":"a","updated_at":"2026-01-05T10:00:00Z"},
+                                {"id":"b","updated_at":"2026-01-05T11:00:00Z"}])"
+                          : R"([{"id":"a","updated_at":"2026-01-05T10:00:00Z"},
+                                {"id":"b","updated_at":"2026-01-06T09:30:00Z"}])");
+  });
+  AddSource("poll",
+            {{"url", feed.Url("/feed")}, {"interval_seconds", 5}, {"cursor_field", "updated_at"}});
+  EXPECT_EQ(producer_->RunDue(), 2);
+  version = 2;
+  clock_.Advance(5 * kSecond);
+  EXPECT_EQ(producer_->RunDue(), 1);
+  std::vector<std::string> ids;
+  for (const auto& e : Events()) ids.push_back(e.delivery_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"item:a@2026-01-05T10:00:00Z",
+                                           "item:b@2026-01-05T11:00:00Z",
+                                           "item:b@2026-01-06T09:30:00Z"}));
+  EXPECT_EQ(Payload(Events().back()).at("updated_at").as_string(), "2026-01-06T09:30:00Z");
+  clock_.Advance(5 * kSecond);
+  EXPECT_EQ(producer_->RunDue(), 0);  // the same answer again: nothing new, not even a duplicate
+  EXPECT_EQ(producer_->stats().duplicates, 0u);
+  EXPECT_EQ(Runs(), 3u);
+  // The cursor lost (a crash before its write): the same versions again are duplicates.
+  store::SourceCursor rewound;
+  rewound.source_id = "src_1";
+  rewound.cursor_data = "{}";
+  rewound.updated_at = clock_.NowMicros();
+  ASSERT_OK(store_->PutSourceCursor(rewound));
+  Restart();
+  clock_.Advance(5 * kSecond);
+  EXPECT_EQ(producer_->RunDue(), 0);
+  EXPECT_EQ(producer_->stats().duplicates, 2u);
+  EXPECT_EQ(Events().size(), 3u);
+  EXPECT_EQ(Runs(), 3u);
 }
 
 // The outbound policy (outbound/outbound.h) holds for polls: a feed on a denied network is never
