@@ -56,11 +56,15 @@ void RegisterFilterRoutes(http::Router* router, ApiContext* ctx) {
                 filter::CompileError error;
                 auto compiled = filter::Compile(*text, &error);
                 if (!compiled) return Json(200, {{"ok", false}, {"error", ErrorJson(error)}});
-                if (kind->empty()) return Json(200, {{"ok", true}});
                 boost::json::array warnings;
-                for (auto& w : verify::FilterWarnings(*kind, *event_types,
-                                                      filter::ReferencedFields(*compiled))) {
-                  warnings.emplace_back(w);
+                for (auto& w : filter::Warnings(*compiled)) warnings.emplace_back(w);
+                if (!kind->empty()) {
+                  for (auto& w : verify::FilterWarnings(*kind, *event_types,
+                                                        filter::ReferencedFields(*compiled))) {
+                    warnings.emplace_back(w);
+                  }
+                } else if (warnings.empty()) {
+                  return Json(200, {{"ok", true}});  // the plain answer's shape, kept
                 }
                 return Json(200, {{"ok", true}, {"warnings", std::move(warnings)}});
               }));

@@ -153,6 +153,9 @@ boost::json::object SavedTriggerJson(ApiContext* ctx, const store::Trigger& trig
   boost::json::array warnings;
   auto source = ctx->store->GetSource(trigger.workspace_id, trigger.source_id);
   auto compiled = filter::Compile(trigger.filter);
+  if (compiled) {
+    for (auto& warning : filter::Warnings(*compiled)) warnings.emplace_back(std::move(warning));
+  }
   if (source && compiled) {
     for (auto& warning : verify::FilterWarnings(source->kind, trigger.event_types,
                                                 filter::ReferencedFields(*compiled))) {

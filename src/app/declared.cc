@@ -526,7 +526,11 @@ void LogFilterWarnings(store::Store* store, const std::string& workspace_id,
                        const std::string& path) {
   auto source = store->GetSource(workspace_id, trigger.source_id);
   auto compiled = filter::Compile(trigger.filter);
-  if (!source || !compiled) return;
+  if (!compiled) return;
+  for (const std::string& warning : filter::Warnings(*compiled)) {
+    spdlog::warn("declared trigger \"{}\" ({}): filter {}", name, path, warning);
+  }
+  if (!source) return;
   for (const std::string& warning : verify::FilterWarnings(source->kind, trigger.event_types,
                                                            filter::ReferencedFields(*compiled))) {
     spdlog::warn("declared trigger \"{}\" ({}): {}", name, path, warning);

@@ -120,10 +120,13 @@ bool ReadPayload(const std::string& path, std::string* out, std::ostream& err) {
 
 int RunFilterCheck(std::string_view filter_text, std::ostream& out, std::ostream& err) {
   filter::CompileError error;
-  if (!filter::Compile(filter_text, &error)) {
+  Result<filter::CompiledFilter> compiled = filter::Compile(filter_text, &error);
+  if (!compiled) {
     PrintCompileError(filter_text, error, err);
     return kFilterExitInvalidFilter;
   }
+  // It compiles (exit 0), but some of it can never match: said on stderr.
+  for (const std::string& warning : filter::Warnings(*compiled)) err << "warning: " << warning << "\n";
   out << "ok\n";
   return kFilterExitOk;
 }

@@ -1,4 +1,5 @@
-// ReferencedFields: the payload paths a compiled filter reads.
+// ReferencedFields: the payload paths a compiled filter reads; Warnings: what compiles but never
+// matches.
 #include <algorithm>
 
 #include "filter/filter.h"
@@ -24,7 +25,46 @@ void Collect(const internal::Node& node, std::vector<std::string>* out) {
   }
 }
 
+void Lint(const internal::Node& node, std::vector<std::string>* out) {
+  switch (node.op) {
+    case internal::Op::kAnd:
+    case internal::Op::kOr:
+    case internal::Op::kNot:
+      for (const auto& child : node.children) Lint(child, out);
+      return;
+    default:
+      break;
+  }
+  const std::string at = std::to_string(node.pos.line) + ":" + std::to_string(node.pos.column) +
+                         ": " + std::string(internal::OpName(node.op));
+  if ((node.op == internal::Op::kEq || node.op == internal::Op::kHas) &&
+      node.expected.is_array()) {
+    out->push_back(at + " with a list never matches (a payload value is never a list literal): " +
+                   (node.op == internal::Op::kEq ? "use in for several values"
+                                                 : "use has-any or has-all for several values"));
+    return;
+  }
+  if ((node.op == internal::Op::kHasAll || node.op == internal::Op::kHasAny ||
+       node.op == internal::Op::kIn) &&
+      node.expected.is_array()) {
+    for (const auto& item : node.expected.as_array()) {
+      if (item.is_array()) {
+        out->push_back(at + " with a list inside its values: that item never matches");
+        return;
+      }
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> Warnings(const CompiledFilter& filter) {
+  std::vector<std::string> out;
+  if (const internal::Program* program = FilterAccess::program(filter)) {
+    Lint(program->root, &out);
+  }
+  return out;
+}
 
 std::vector<std::string> ReferencedFields(const CompiledFilter& filter) {
   std::vector<std::string> out;

@@ -111,4 +111,12 @@ std::vector<OperatorInfo> Operators();
 // save time (e.g. against an event type's known fields), not for the ingest path.
 std::vector<std::string> ReferencedFields(const CompiledFilter& filter);
 
+// What compiles but cannot be what its author meant, each "line:column: message" (the place of
+// the comparison): a list as the value of eq or has, which never matches (use in, has-any or
+// has-all), and a list inside the values of has-all, has-any or in, which never matches either.
+// Warnings, not errors: Dust's filters keep compiling, as the shared conformance vectors
+// (dust-096, dust-097) require. Shown at save time (POST /api/v1/filters/check, a saved
+// trigger's `warnings`, `triggerd filter check`, declared triggers' log).
+std::vector<std::string> Warnings(const CompiledFilter& filter);
+
 }  // namespace triggerd::filter

@@ -561,6 +561,14 @@ TEST_F(IngestE2eTest, FilterCheckAndEvalAnswerWithPositionsAndExplanations) {
   HttpResult ok = Api("POST", "/api/v1/filters/check", R"j({"filter":"(eq \"action\" \"opened\")"})j");
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(ok.body, "{\"ok\":true}\n");
+  // Compiles, never matches: a warning with its place (Dust's filters keep compiling).
+  HttpResult listed =
+      Api("POST", "/api/v1/filters/check", R"j({"filter":"(eq \"action\" (\"opened\" \"closed\"))"})j");
+  ASSERT_EQ(listed.status, 200);
+  json::object listed_answer = ParseObject(listed.body);
+  EXPECT_TRUE(listed_answer["ok"].as_bool());
+  ASSERT_EQ(listed_answer["warnings"].as_array().size(), 1u) << listed.body;
+  EXPECT_NE(listed.body.find("1:1: eq with a list never matches"), std::string::npos);
   HttpResult bad = Api("POST", "/api/v1/filters/check", R"j({"filter":"(eqq \"a\" 1)"})j");
   ASSERT_EQ(bad.status, 200);
   json::object answer = ParseObject(bad.body);

@@ -134,6 +134,30 @@ TEST(FilterCompileTest, AcceptsAnyLiteralForEqAndHas) {
   }
 }
 
+// A list where one value belongs compiles (Dust's filters do; vectors dust-096/097), but never
+// matches: said as a warning with the comparison's place, so the trigger's author learns it.
+TEST(FilterCompileTest, ListsThatNeverMatchAreWarnedAboutNotRefused) {
+  auto warnings_of = [](const std::string& text) {
+    auto compiled = Compile(text);
+    EXPECT_TRUE(compiled.has_value()) << text;
+    return compiled ? Warnings(*compiled) : std::vector<std::string>{};
+  };
+  EXPECT_EQ(warnings_of("(eq \"action\" (\"opened\" \"closed\"))"),
+            std::vector<std::string>{"1:1: eq with a list never matches (a payload value is never "
+                                     "a list literal): use in for several values"});
+  auto has = warnings_of("(and (eq \"a\" 1)\n  (has \"labels\" (\"bug\")))");
+  ASSERT_EQ(has.size(), 1u);
+  EXPECT_EQ(has[0].rfind("2:3: has with a list never matches", 0), 0u) << has[0];
+  EXPECT_NE(has[0].find("use has-any or has-all"), std::string::npos);
+  auto nested = warnings_of("(has-any \"x\" ((\"a\") \"b\"))");
+  ASSERT_EQ(nested.size(), 1u);
+  EXPECT_EQ(nested[0], "1:1: has-any with a list inside its values: that item never matches");
+  for (const char* fine : {"(eq a 1)", "(in a (1 2))", "(has-all a (\"x\" \"y\"))",
+                           "(not (has a \"x\"))", ""}) {
+    EXPECT_TRUE(warnings_of(fine).empty()) << fine;
+  }
+}
+
 TEST(FilterCompileTest, CompilesRegexAndRejectsBadOnes) {
   EXPECT_EQ(CompileErrorOf("(matches \"t\" \"^Fix (race|leak)\\\\b\")"), "compiled");
   EXPECT_EQ(CompileErrorOf("(matches \"t\" \"(unclosed\")"),
