@@ -67,9 +67,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                  boost::json::serialize(explanation).c_str());
     std::abort();
   }
-  // The explanation must be printable JSON (the REST API serializes it).
+  // The explanation must be printable JSON (the REST API serializes it). Deep, though: a value
+  // list nested up to kMaxDepth inside a tree of up to kMaxDepth levels, beyond Boost.JSON's
+  // default parse depth of 32, which is a parser's limit, not JSON's.
   boost::system::error_code ec;
-  boost::json::parse(boost::json::serialize(explanation), ec);
+  boost::json::parse_options deep;
+  deep.max_depth = 4 * triggerd::filter::kMaxDepth + 16;
+  boost::json::parse(boost::json::serialize(explanation), ec, {}, deep);
   if (ec) {
     std::fprintf(stderr, "Explanation is not valid JSON\n");
     std::abort();
