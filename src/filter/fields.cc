@@ -8,17 +8,22 @@
 namespace triggerd::filter {
 namespace {
 
-// Recursion depth is bounded by kMaxDepth, as for evaluation.
-void Collect(const internal::Node& node, std::vector<std::string>* out) {
+// Calls `visit` with every comparison of the tree (every node but and, or, not). Recursion depth
+// is bounded by kMaxDepth, as for evaluation.
+template <typename Visit>
+void ForEachComparison(const internal::Node& node, const Visit& visit) {
   switch (node.op) {
     case internal::Op::kAnd:
     case internal::Op::kOr:
     case internal::Op::kNot:
-      for (const auto& child : node.children) Collect(child, out);
+      for (const auto& child : node.children) ForEachComparison(child, visit);
       return;
     default:
-      break;
+      visit(node);
   }
+}
+
+void Collect(const internal::Node& node, std::vector<std::string>* out) {
   if (node.path.source != internal::Path::Source::kPayload) return;
   if (std::find(out->begin(), out->end(), node.path.text) == out->end()) {
     out->push_back(node.path.text);
@@ -26,19 +31,9 @@ void Collect(const internal::Node& node, std::vector<std::string>* out) {
 }
 
 void Lint(const internal::Node& node, std::vector<std::string>* out) {
-  switch (node.op) {
-    case internal::Op::kAnd:
-    case internal::Op::kOr:
-    case internal::Op::kNot:
-      for (const auto& child : node.children) Lint(child, out);
-      return;
-    default:
-      break;
-  }
   const std::string at = std::to_string(node.pos.line) + ":" + std::to_string(node.pos.column) +
                          ": " + std::string(internal::OpName(node.op));
-  if ((node.op == internal::Op::kEq || node.op == internal::Op::kHas) &&
-      node.expected.is_array()) {
+  if ((node.op == internal::Op::kEq || node.op == internal::Op::kHas) && node.expected.is_array()) {
     out->push_back(at + " with a list never matches (a payload value is never a list literal): " +
                    (node.op == internal::Op::kEq ? "use in for several values"
                                                  : "use has-any or has-all for several values"));
@@ -61,7 +56,7 @@ void Lint(const internal::Node& node, std::vector<std::string>* out) {
 std::vector<std::string> Warnings(const CompiledFilter& filter) {
   std::vector<std::string> out;
   if (const internal::Program* program = FilterAccess::program(filter)) {
-    Lint(program->root, &out);
+    ForEachComparison(program->root, [&](const internal::Node& node) { Lint(node, &out); });
   }
   return out;
 }
@@ -69,7 +64,7 @@ std::vector<std::string> Warnings(const CompiledFilter& filter) {
 std::vector<std::string> ReferencedFields(const CompiledFilter& filter) {
   std::vector<std::string> out;
   if (const internal::Program* program = FilterAccess::program(filter)) {
-    Collect(program->root, &out);
+    ForEachComparison(program->root, [&](const internal::Node& node) { Collect(node, &out); });
   }
   return out;
 }
