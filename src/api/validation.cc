@@ -1,22 +1,16 @@
 // Checks of request members shared by several resources (internal.h): names and origins.
 #include <boost/url/parse.hpp>
+#include <boost/url/scheme.hpp>
 #include <boost/url/url_view.hpp>
 #include <cstdio>
 
 #include "api/internal.h"
+#include "common/redact.h"
 
 namespace triggerd::api {
 namespace {
 
 constexpr size_t kMaxNameChars = 200;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -56,23 +50,23 @@ Result<std::string> NormalizeOrigin(std::string_view entry) {
   if (text.size() > 1 && text.back() == '/') text.remove_suffix(1);
   auto url = boost::urls::parse_uri(text);
   if (!url) return refuse("not an absolute http or https URL");
-  const std::string scheme = Lower(url->scheme());
-  if (scheme != "http" && scheme != "https") return refuse("the scheme must be http or https");
+  if (url->scheme_id() != boost::urls::scheme::http &&
+      url->scheme_id() != boost::urls::scheme::https) {
+    return refuse("the scheme must be http or https");
+  }
   if (url->has_userinfo()) return refuse("user info is never part of an origin");
   if (url->encoded_host().empty()) return refuse("no host");
   if (!url->encoded_path().empty()) return refuse("a path is never part of an origin");
   if (url->has_query()) return refuse("a query is never part of an origin");
   if (url->has_fragment()) return refuse("a fragment is never part of an origin");
-  std::string origin = scheme + "://" + Lower(url->encoded_host());
   if (url->has_port()) {
-    // Browsers leave the scheme's default port out of Origin, so it must go here too.
     const uint16_t port = url->port_number();
     if (url->port().empty() || port == 0 || std::to_string(port) != url->port()) {
       return refuse("the port must be 1 to 65535");
     }
-    if (port != (scheme == "https" ? 443 : 80)) origin += ":" + std::to_string(port);
   }
-  return origin;
+  // Lower case, the scheme's default port left out: what a browser sends as Origin.
+  return *OriginOf(text);
 }
 
 }  // namespace triggerd::api

@@ -16,13 +16,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-uint16_t EffectivePort(const boost::urls::url_view& u) {
-  if (u.has_port()) return u.port_number();
-  if (u.scheme_id() == boost::urls::scheme::https) return 443;
-  if (u.scheme_id() == boost::urls::scheme::http) return 80;
-  return 0;
-}
-
 // kRedactedUrlPart as messages quote it.
 constexpr std::string_view kMarkerQuoted = "\"redacted\"";
 
@@ -45,13 +38,20 @@ std::string RedactUrl(std::string_view url) {
   return std::string(redacted.buffer());
 }
 
+std::optional<std::string> OriginOf(std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return std::nullopt;
+  const std::string scheme = Lower(parsed->scheme());
+  std::string origin = scheme + "://" + Lower(parsed->encoded_host());
+  const bool default_port = (scheme == "http" && parsed->port_number() == 80) ||
+                            (scheme == "https" && parsed->port_number() == 443);
+  if (parsed->has_port() && !default_port) origin += ":" + std::to_string(parsed->port_number());
+  return origin;
+}
+
 bool SameOrigin(std::string_view a, std::string_view b) {
-  auto ua = boost::urls::parse_uri(a);
-  auto ub = boost::urls::parse_uri(b);
-  if (!ua || !ub) return false;
-  return Lower(ua->scheme()) == Lower(ub->scheme()) &&
-         Lower(ua->encoded_host()) == Lower(ub->encoded_host()) &&
-         EffectivePort(*ua) == EffectivePort(*ub);
+  const std::optional<std::string> origin = OriginOf(a);
+  return origin && origin == OriginOf(b);
 }
 
 Result<std::string> RestoreRedactedUrl(std::string_view submitted,

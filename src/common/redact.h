@@ -25,8 +25,13 @@ inline constexpr std::string_view kRedactedUrlPart = "redacted";
 // returned unchanged (stored URLs were validated).
 std::string RedactUrl(std::string_view url);
 
-// True when both URLs parse and have the same scheme, host (ignoring case) and port (the
-// scheme's default when absent).
+// The origin of an absolute URL as a browser writes it in an Origin header:
+// scheme "://" host [":" port], scheme and host in lower case, the scheme's default port (http
+// 80, https 443) left out. nullopt when `url` does not parse. (Also the stored form of a
+// source's allowed_origins, api/validation.cc.)
+std::optional<std::string> OriginOf(std::string_view url);
+
+// True when both URLs parse and have the same origin (OriginOf).
 bool SameOrigin(std::string_view a, std::string_view b);
 
 // The URL to store when `submitted` replaces `stored` (nullopt: nothing stored). A password or
