@@ -3,9 +3,12 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <string_view>
+#include <thread>
 
 namespace triggerd::store::testing {
 namespace {
@@ -99,7 +102,7 @@ class PostgresBackend final : public StoreBackend {
 
   ~PostgresBackend() override {
     if (raw_ != nullptr) PQfinish(raw_);
-    if (PQstatus(admin_) == CONNECTION_OK) Run(admin_, "DROP SCHEMA " + schema_ + " CASCADE");
+    if (PQstatus(admin_) == CONNECTION_OK) DropSchema();
     PQfinish(admin_);
   }
 
@@ -140,6 +143,28 @@ class PostgresBackend final : public StoreBackend {
       EXPECT_EQ(PQstatus(raw_), CONNECTION_OK) << PQerrorMessage(raw_);
     }
     return raw_;
+  }
+
+  // A test's triggerd processes may have just been stopped or killed: the server can still be
+  // ending their sessions, which hold locks on the schema's tables, and DROP … CASCADE then
+  // meets them in a deadlock (40P01) that ends once those sessions are gone. Retried for up to
+  // 10 s; any other error fails the test.
+  void DropSchema() {
+    const std::string sql = "DROP SCHEMA " + schema_ + " CASCADE";
+    for (int attempt = 0;; ++attempt) {
+      PGresult* r = PQexec(admin_, sql.c_str());
+      const ExecStatusType s = PQresultStatus(r);
+      const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      const bool transient = state != nullptr && (std::string_view(state) == "40P01" ||
+                                                  std::string_view(state) == "55P03");
+      if (s == PGRES_COMMAND_OK || !transient || attempt == 100) {
+        EXPECT_EQ(s, PGRES_COMMAND_OK) << PQresultErrorMessage(r) << " in " << sql;
+        PQclear(r);
+        return;
+      }
+      PQclear(r);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
   static void Run(PGconn* conn, const std::string& sql) {
