@@ -115,9 +115,14 @@ Status Catalog::PutTriggerExtras(const store::TriggerExtras& extras) {
   return Status::Ok();
 }
 
-void Catalog::Reload() {
+Status Catalog::Reload() {
   std::lock_guard lock(write_mu_);
-  NotifyAll([](Observer& o) { o.Reload(); });
+  Status first = Status::Ok();
+  NotifyAll([&](Observer& o) {
+    Status s = o.Reload();
+    if (first.ok() && !s.ok()) first = std::move(s);
+  });
+  return first;
 }
 
 }  // namespace triggerd::catalog

@@ -43,8 +43,9 @@ class Observer {
   virtual void AgentWebhookRemoved(std::string_view webhook_id) {}
   virtual void TriggerExtrasChanged(const store::TriggerExtras& extras) {}
   // Another process changed the configuration (several nodes on PostgreSQL), or the caller asked
-  // for a full reload: everything cached must be read again from the store.
-  virtual void Reload() {}
+  // for a full reload: everything cached must be read again from the store. An error is kept
+  // by the caller for a later retry (app/cluster retries at the next heartbeat).
+  virtual Status Reload() { return Status::Ok(); }
 };
 
 class Catalog {
@@ -77,8 +78,9 @@ class Catalog {
   Status DeleteAgentWebhook(std::string_view workspace_id, std::string_view webhook_id);
   Status PutTriggerExtras(const store::TriggerExtras& extras);
 
-  // Tells every observer to reload from the store (app/cluster: another node's change).
-  void Reload();
+  // Tells every observer to reload from the store (app/cluster: another node's change). Every
+  // observer is told; the first error is returned.
+  Status Reload();
 
   store::Store* store() const { return store_; }
 
