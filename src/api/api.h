@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.h"
+#include "catalog/validate.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "dispatch/dispatch.h"
@@ -34,6 +36,7 @@ namespace triggerd::api {
 
 struct ApiContext {
   store::Store* store = nullptr;
+  catalog::Catalog* catalog = nullptr;  // every configuration write goes through it
   ingest::Ingestor* ingestor = nullptr;
   dispatch::Dispatcher* dispatcher = nullptr;  // null in tests without dispatch
   const Clock* clock = nullptr;
@@ -52,17 +55,17 @@ struct ApiContext {
   // The declarative config file (app/declared.h), named in the 409 that answers a change of an
   // object it manages. Empty: "the config file".
   std::string config_file;
-  // Schedule and poll sources (src/schedule): told of source changes like the ingestor, so new
-  // schedules tick without a restart. Null in tests without a producer.
+  // Schedule and poll sources (src/schedule): their counters in /metrics (source changes reach
+  // the producer through the catalog). Null in tests without a producer.
   schedule::Producer* producer = nullptr;
   // POST /api/v1/filters/generate (filter_generate.cc): the chat model the operator configured
   // (`llm:`), owned by the caller and outliving the router. Null: the route answers 501.
   nlfilter::ChatModel* filter_model = nullptr;
-  // Runs `task` on a thread that is not an io thread, for work that blocks for seconds (a chat
-  // model's turns): an io thread serves many connections, webhooks among them. The caller owns
-  // the threads and waits for every task to finish (after the server's Stop, before the server
-  // is destroyed: a task answers through a Reply). Null: tasks run inline on the io thread
-  // (tests).
+  // Runs `task` on a thread that is not an io thread: every management call (Authed: its store
+  // reads, and writes that wait for the group commit's fsync) and a chat model's turns (seconds).
+  // An io thread serves many connections, webhooks among them. The caller owns the threads and
+  // waits for every task to finish (after the server's Stop, before the server is destroyed: a
+  // task answers through a Reply). Null: tasks run inline on the io thread (tests).
   std::function<void(std::function<void()> task)> run_blocking;
   // Agent targets that act with the server's own authority, which no workspace role (admin
   // included) has: a command target runs a program as the server's user (who can read
@@ -79,41 +82,16 @@ struct ApiContext {
   } agent_targets;
 };
 
-// ---- Request-body validation, shared by the REST handlers and the declarative config ----
-// (app/declared.cc), so a body is accepted by the file exactly when POST would accept it.
-
-// What is wrong with a body: the Status (kInvalidArgument, or kInternal for a stored record that
-// no longer parses), the member at fault ("target.url", "filter"; "" = the body as a whole), and,
-// for a filter that does not compile, where in its text.
-struct BodyError {
-  Status status;
-  std::string field;
-  std::optional<filter::CompileError> filter_error;
-};
-
-// Secrets that a source body made and that are shown once, in the 201.
-struct IssuedSourceSecrets {
-  std::string secret;  // a generated HMAC/provider signing secret
-  std::string token;   // a generated bearer token (only its hash is kept in the source)
-};
-
-// Applies the members of a POST (creating) or PATCH body of /api/v1/sources to `source`; on
-// update only the members sent change. Generates the signing secret and bearer token the new
-// settings need and do not have yet (all of them when `rotate`), reported in `issued`, and proves
-// the result usable by building its verifier.
-std::optional<BodyError> ApplySourceBody(const boost::json::object& body, bool creating,
-                                         bool rotate, store::Source* source,
-                                         IssuedSourceSecrets* issued);
-// The same for /api/v1/agents. An http target without a signing secret gets one (also on
-// rotate), reported in `issued`; other targets have none.
-std::optional<BodyError> ApplyAgentBody(const boost::json::object& body, bool creating,
-                                        bool rotate, store::Agent* agent, std::string* issued);
-// The same for /api/v1/triggers. `references`: the store in which source_id and agent_id must
-// exist in the trigger's workspace; nullptr when the caller resolves them itself (the config
-// file refers to sources and agents by name).
-std::optional<BodyError> ApplyTriggerBody(store::Store* references,
-                                          const boost::json::object& body, bool creating,
-                                          store::Trigger* trigger);
+// The body validators moved to the catalog (catalog/validate.h); these names stay for the
+// handlers' convenience.
+using catalog::ApplyAgentBody;
+using catalog::ApplySourceBody;
+using catalog::ApplyTriggerBody;
+using catalog::BodyError;
+using catalog::CheckName;
+using catalog::CheckReferenceError;
+using catalog::IssuedSourceSecrets;
+using catalog::NormalizeOrigin;
 
 // Registers every route, the web console's (ui::RegisterRoutes, /ui/) included. `context` must
 // outlive the router.

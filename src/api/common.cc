@@ -47,68 +47,6 @@ Result<boost::json::object> ParseObject(const http::Request& request) {
   return std::move(value.as_object());
 }
 
-Result<std::string> StringField(const boost::json::object& object, std::string_view name,
-                                std::optional<std::string> fallback) {
-  const boost::json::value* v = object.if_contains(name);
-  if (v == nullptr || v->is_null()) {
-    if (fallback) return *fallback;
-    return Status::InvalidArgument(std::string(name) + " is required");
-  }
-  if (!v->is_string()) return Status::InvalidArgument(std::string(name) + " must be a string");
-  return std::string(v->as_string());
-}
-
-Result<bool> BoolField(const boost::json::object& object, std::string_view name, bool fallback) {
-  const boost::json::value* v = object.if_contains(name);
-  if (v == nullptr || v->is_null()) return fallback;
-  if (!v->is_bool()) return Status::InvalidArgument(std::string(name) + " must be true or false");
-  return v->as_bool();
-}
-
-Result<int64_t> IntField(const boost::json::object& object, std::string_view name,
-                         int64_t fallback) {
-  const boost::json::value* v = object.if_contains(name);
-  if (v == nullptr || v->is_null()) return fallback;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64() && v->as_uint64() <= INT64_MAX) return static_cast<int64_t>(v->as_uint64());
-  return Status::InvalidArgument(std::string(name) + " must be an integer");
-}
-
-Result<std::vector<std::string>> StringListField(const boost::json::object& object,
-                                                 std::string_view name) {
-  std::vector<std::string> out;
-  const boost::json::value* v = object.if_contains(name);
-  if (v == nullptr || v->is_null()) return out;
-  if (!v->is_array()) {
-    return Status::InvalidArgument(std::string(name) + " must be an array of strings");
-  }
-  for (const auto& item : v->as_array()) {
-    if (!item.is_string()) {
-      return Status::InvalidArgument(std::string(name) + " must be an array of strings");
-    }
-    out.emplace_back(item.as_string());
-  }
-  return out;
-}
-
-Status RejectUnknownFields(const boost::json::object& object,
-                           std::initializer_list<std::string_view> known) {
-  if (auto field = FirstUnknownField(object, known)) {
-    return Status::InvalidArgument("unknown field \"" + *field + "\"");
-  }
-  return Status::Ok();
-}
-
-std::optional<std::string> FirstUnknownField(const boost::json::object& object,
-                                             std::initializer_list<std::string_view> known) {
-  for (const auto& member : object) {
-    bool ok = false;
-    for (std::string_view k : known) ok = ok || member.key() == k;
-    if (!ok) return std::string(member.key());
-  }
-  return std::nullopt;
-}
-
 http::Response FieldErrorResponse(const Status& status, std::string_view field) {
   // The same body as http::ErrorResponse, plus the member it is about.
   boost::json::object error;
@@ -196,14 +134,29 @@ std::string HashSecret(std::string_view secret) {
   return crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, secret));
 }
 
+void OffIoThread(ApiContext* context, std::function<void()> task) {
+  if (context->run_blocking) {
+    context->run_blocking(std::move(task));
+  } else {
+    task();
+  }
+}
+
+// Management calls read the store (the key lookup, the resources) and write it, waiting for the
+// group commit's fsync: on an io thread that would stall every connection it serves, webhooks
+// included. So the whole handler runs on the blocking pool and answers through the Reply.
 http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler) {
-  return [context, handler = std::move(handler)](http::Request request, http::Reply reply) {
-    auto principal = Authenticate(context, request);
-    if (!principal) {
-      reply(http::ErrorResponse(principal.error()));
-      return;
-    }
-    handler(*principal, request, std::move(reply));
+  auto shared = std::make_shared<AuthedAsyncHandler>(std::move(handler));
+  return [context, shared](http::Request request, http::Reply reply) {
+    OffIoThread(context, [context, shared, request = std::move(request),
+                          reply = std::move(reply)]() mutable {
+      auto principal = Authenticate(context, request);
+      if (!principal) {
+        reply(http::ErrorResponse(principal.error()));
+        return;
+      }
+      (*shared)(*principal, request, std::move(reply));
+    });
   };
 }
 

@@ -6,9 +6,9 @@
 // source without a catalog the bodies of its newest stored events; never a header, a secret or a
 // source setting.
 //
-// The model's turns (up to 2 × llm.timeout_ms) run through ApiContext::run_blocking, off the io
-// threads that serve webhooks; at most kMaxConcurrentGenerations are in flight (running or
-// waiting for a thread), the others are answered 429 at once.
+// The model's turns (up to 2 × llm.timeout_ms) run on ApiContext::run_blocking's pool, like every
+// management call, off the io threads that serve webhooks; at most kMaxConcurrentGenerations are
+// in flight, the others are answered 429 at once.
 #include <atomic>
 
 #include "api/internal.h"
@@ -244,13 +244,9 @@ void RegisterFilterGenerateRoute(http::Router* router, ApiContext* ctx) {
                   reply(std::move(busy));
                   return;
                 }
-                auto task = [ctx, slot, request = std::move(request), samples = std::move(samples),
-                             reply] { reply(Generate(*ctx, request, samples)); };
-                if (ctx->run_blocking) {
-                  ctx->run_blocking(std::move(task));
-                } else {
-                  task();
-                }
+                // Already on the blocking pool (AuthedAsync), which holds a thread for each
+                // generation in flight besides those of the management calls (app/serve.cc).
+                reply(Generate(*ctx, request, samples));
               }));
 }
 

@@ -39,9 +39,10 @@ ingest::HeadRequest MakeHeadRequest(const http::RequestHead& head,
 
 // The 200 body of an ingested webhook:
 // {"event_id","received_at","duplicate","runs":[{"trigger_id","run_id"}…]}, the same text Json()
-// would give. Built directly because it runs on the store's writer thread for every event (the
-// ingest callback comes from the group commit), where a JSON document with its allocations would
-// delay the next batch; the only free text, the ids, are escaped by serialize().
+// would give. Built on the connection's strand (http::Response::finish), not on the store's
+// writer thread that replies for every event of a group commit; built directly rather than as a
+// JSON document, to spare the allocations; the only free text, the ids, are escaped by
+// serialize().
 std::string IngestedBody(const ingest::IngestOutcome& outcome) {
   std::string body;
   body.reserve(128 + 80 * outcome.runs.size());  // a run entry is ~75 bytes
@@ -107,7 +108,11 @@ http::Response IngestAnswer(Result<ingest::IngestOutcome> outcome,
     response.body = std::move(outcome->handshake->body);
     return response;
   }
-  return http::JsonResponse(200, IngestedBody(*outcome));
+  http::Response response = http::JsonResponse(200, "");
+  response.finish = [outcome = std::move(outcome).value()](http::Response* r) {
+    r->body = IngestedBody(outcome);
+  };
+  return response;
 }
 
 void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
@@ -174,12 +179,14 @@ void RegisterRoutes(http::Router* router, ApiContext* ctx) {
     reply(Json(200, {{"status", "ok"}}));
   });
   router->Add("GET", "/readyz", [ctx](http::Request, http::Reply reply) {
-    auto workspaces = ctx->store->ListWorkspaces();
-    if (!workspaces) {
-      reply(http::ErrorResponse(Status::Unavailable("the database is not reachable")));
-      return;
-    }
-    reply(Json(200, {{"status", "ready"}}));
+    OffIoThread(ctx, [ctx, reply = std::move(reply)] {
+      auto workspaces = ctx->store->ListWorkspaces();
+      if (!workspaces) {
+        reply(http::ErrorResponse(Status::Unavailable("the database is not reachable")));
+        return;
+      }
+      reply(Json(200, {{"status", "ready"}}));
+    });
   });
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "common/json_fields.h"
 #include "common/json_text.h"
 
 namespace triggerd::filter {
@@ -31,21 +32,6 @@ Status RequireRole(const Principal& principal, store::Role role);
 
 // The request body as a JSON object; kInvalidArgument with a precise message otherwise.
 Result<boost::json::object> ParseObject(const http::Request& request);
-
-// Typed member access with errors naming the field. Absent members yield `fallback`.
-Result<std::string> StringField(const boost::json::object& object, std::string_view name,
-                                std::optional<std::string> fallback);
-Result<bool> BoolField(const boost::json::object& object, std::string_view name, bool fallback);
-Result<int64_t> IntField(const boost::json::object& object, std::string_view name,
-                         int64_t fallback);
-Result<std::vector<std::string>> StringListField(const boost::json::object& object,
-                                                 std::string_view name);
-// kInvalidArgument naming every member of `object` not in `known`.
-Status RejectUnknownFields(const boost::json::object& object,
-                           std::initializer_list<std::string_view> known);
-// The first member of `object` not in `known`, if any.
-std::optional<std::string> FirstUnknownField(const boost::json::object& object,
-                                             std::initializer_list<std::string_view> known);
 
 // An error about one member of the request ("max_attempts", "target.url", "agent_id"): the
 // Status's usual body plus "field", so a form can point at the member.
@@ -88,19 +74,6 @@ store::Page<T> PageInMemory(std::vector<T> items, int limit, std::optional<int64
   return page;
 }
 
-// The name of a source, agent, trigger, API key or workspace (validation.cc): at most 200
-// characters (code points; the JSON parser has refused invalid UTF-8 already) and no control
-// character (C0, DEL, C1): names are shown in the console, logs and terminals, where those
-// vanish or act. `required`: at least one character (a trigger's name is optional).
-// kInvalidArgument saying which rule and where.
-Status CheckName(std::string_view name, bool required);
-// An allowed_origins entry in the form ingest compares with the request's Origin header
-// (ingest.cc, case-insensitive equality): what a browser sends, scheme "://" host [":" port],
-// scheme http or https, lower case, the default port and one trailing "/" dropped. Anything that
-// can never equal an Origin header (a path, query, fragment, user info, "*", "null", no host) is
-// kInvalidArgument naming the entry.
-Result<std::string> NormalizeOrigin(std::string_view entry);
-
 // Personal resources (triggers, runs): admins see and manage all of them, other roles only the
 // ones they own. Anything else is answered exactly like an unknown id (404).
 bool CanSee(const Principal& principal, std::string_view owner);
@@ -119,7 +92,12 @@ std::string BaseUrl(const ApiContext& context, const http::Request& request);
 // Hex SHA-256, the stored form of API keys and tokens.
 std::string HashSecret(std::string_view secret);
 
-// A handler that needs an authenticated principal; errors become JSON error responses.
+// Runs `task` where a store call may wait: on ApiContext::run_blocking's pool (never an io
+// thread, which serves webhooks too), else inline (tests without a pool).
+void OffIoThread(ApiContext* context, std::function<void()> task);
+
+// A handler that needs an authenticated principal; errors become JSON error responses. Both run
+// whole (the key lookup included) through OffIoThread.
 using AuthedHandler = std::function<http::Response(const Principal&, http::Request&)>;
 http::RouteHandler Authed(ApiContext* context, AuthedHandler handler);
 // The same for a handler that answers later, through the Reply (exactly once, from any thread).

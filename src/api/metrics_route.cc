@@ -207,23 +207,26 @@ void RegisterMetricsRoutes(http::Router* router, ApiContext* ctx) {
       }
     }
   }
+  // A scrape reads the store (live run counts) and maybe the key: off the io threads.
   router->Add("GET", "/metrics", [ctx](http::Request request, http::Reply reply) {
-    metrics::Registry* registry = ctx->metrics.registry;
-    if (registry == nullptr) {
-      reply(http::ErrorResponse(Status::NotFound("metrics are not enabled")));
-      return;
-    }
-    if (ctx->metrics.require_key) {
-      auto principal = Authenticate(ctx, request);
-      if (!principal) {
-        reply(http::ErrorResponse(principal.error()));
+    OffIoThread(ctx, [ctx, request = std::move(request), reply = std::move(reply)] {
+      metrics::Registry* registry = ctx->metrics.registry;
+      if (registry == nullptr) {
+        reply(http::ErrorResponse(Status::NotFound("metrics are not enabled")));
         return;
       }
-    }
-    http::Response response;
-    response.content_type = std::string(metrics::kExpositionContentType);
-    response.body = registry->Expose();
-    reply(std::move(response));
+      if (ctx->metrics.require_key) {
+        auto principal = Authenticate(ctx, request);
+        if (!principal) {
+          reply(http::ErrorResponse(principal.error()));
+          return;
+        }
+      }
+      http::Response response;
+      response.content_type = std::string(metrics::kExpositionContentType);
+      response.body = registry->Expose();
+      reply(std::move(response));
+    });
   });
 }
 

@@ -11,9 +11,6 @@
 namespace triggerd::api {
 namespace {
 
-constexpr size_t kMaxEventTypes = 100;
-constexpr size_t kMaxEventTypeBytes = 200;
-
 boost::json::object TriggerJson(const store::Trigger& trigger) {
   boost::json::object o;
   o["id"] = trigger.id;
@@ -41,110 +38,11 @@ Result<store::Trigger> VisibleTrigger(ApiContext* ctx, const Principal& p, const
   return Status::NotFound("no trigger \"" + id.substr(0, 100) + "\"");
 }
 
-// A reference to another resource of the workspace: a missing one is the caller's input error
-// (400 naming the field), not a missing URL (404).
-std::optional<BodyError> CheckReferenceError(const Status& found, std::string_view field,
-                                             std::string_view what, const std::string& id) {
-  if (found.ok()) return std::nullopt;
-  if (found.type() != ErrorType::kNotFound) return BodyError{found, "", std::nullopt};
-  return BodyError{
-      Status::InvalidArgument(std::string(field) + ": no " + std::string(what) + " \"" +
-                                  id.substr(0, 100) + "\" in this workspace",
-                              "unknown_reference"),
-      std::string(field), std::nullopt};
-}
 std::optional<http::Response> CheckReference(const Status& found, std::string_view field,
                                              std::string_view what, const std::string& id) {
   if (auto e = CheckReferenceError(found, field, what, id)) return BodyErrorResponse(*e);
   return std::nullopt;
 }
-
-BodyError FieldError(Status status, std::string field) {
-  return BodyError{std::move(status), std::move(field), std::nullopt};
-}
-
-}  // namespace
-
-// Applies the settable members of `body` to `trigger` (see api.h). Errors are answered with
-// BodyErrorResponse (400 with "field", or invalid_filter with line/column).
-std::optional<BodyError> ApplyTriggerBody(store::Store* references,
-                                          const boost::json::object& body, bool creating,
-                                          store::Trigger* trigger) {
-  if (auto unknown = FirstUnknownField(body, {"agent_id", "source_id", "name", "filter",
-                                              "event_types", "include_payload", "enabled"})) {
-    return FieldError(Status::InvalidArgument("unknown field \"" + *unknown + "\""), *unknown);
-  }
-  if (creating || body.contains("source_id")) {
-    auto source_id = StringField(body, "source_id", std::nullopt);
-    if (!source_id) return FieldError(source_id.error(), "source_id");
-    if (!creating && *source_id != trigger->source_id) {
-      // Its match records and runs belong to the old source's events.
-      return FieldError(
-          Status::InvalidArgument("source_id cannot change; create a new trigger instead"),
-          "source_id");
-    }
-    if (creating) {
-      if (references != nullptr) {
-        auto source = references->GetSource(trigger->workspace_id, *source_id);
-        if (auto e = CheckReferenceError(source.status(), "source_id", "source", *source_id)) {
-          return e;
-        }
-      }
-      trigger->source_id = *source_id;
-    }
-  }
-  if (creating || body.contains("agent_id")) {
-    auto agent_id = StringField(body, "agent_id", std::nullopt);
-    if (!agent_id) return FieldError(agent_id.error(), "agent_id");
-    if (references != nullptr) {
-      auto agent = references->GetAgent(trigger->workspace_id, *agent_id);
-      if (auto e = CheckReferenceError(agent.status(), "agent_id", "agent", *agent_id)) return e;
-    }
-    trigger->agent_id = *agent_id;
-  }
-  if (body.contains("name")) {
-    auto name = StringField(body, "name", std::string());
-    if (!name) return FieldError(name.error(), "name");
-    if (Status s = CheckName(*name, /*required=*/false); !s.ok()) return FieldError(s, "name");
-    trigger->name = *name;
-  }
-  if (body.contains("filter")) {
-    // null (like "") is the empty filter, which matches every event.
-    auto text = StringField(body, "filter", std::string());
-    if (!text) return FieldError(text.error(), "filter");
-    filter::CompileError error;
-    if (auto compiled = filter::Compile(*text, &error); !compiled) {
-      return BodyError{Status::InvalidArgument(error.ToString(), "invalid_filter"), "filter",
-                       error};
-    }
-    trigger->filter = *text;
-  }
-  if (body.contains("event_types")) {
-    auto types = StringListField(body, "event_types");
-    if (!types) return FieldError(types.error(), "event_types");
-    if (types->size() > kMaxEventTypes) {
-      return FieldError(Status::InvalidArgument("event_types may list at most 100 types"),
-                        "event_types");
-    }
-    for (const auto& type : *types) {
-      if (type.empty() || type.size() > kMaxEventTypeBytes) {
-        return FieldError(
-            Status::InvalidArgument("event_types entries must be 1 to 200 characters"),
-            "event_types");
-      }
-    }
-    trigger->event_types = std::move(*types);
-  }
-  auto include_payload = BoolField(body, "include_payload", trigger->include_payload);
-  if (!include_payload) return FieldError(include_payload.error(), "include_payload");
-  trigger->include_payload = *include_payload;
-  auto enabled = BoolField(body, "enabled", trigger->enabled);
-  if (!enabled) return FieldError(enabled.error(), "enabled");
-  trigger->enabled = *enabled;
-  return std::nullopt;
-}
-
-namespace {
 
 // The trigger as saved, plus `warnings`: fields its filter reads that the source's provider
 // never sends for the subscribed event types (a likely typo; saved anyway, never an error).
@@ -303,14 +201,13 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
         if (auto e = ApplyTriggerBody(ctx->store, *body, true, &trigger)) {
           return BodyErrorResponse(*e);
         }
-        if (auto s = ctx->store->CreateTrigger(trigger); !s.ok()) {
+        if (auto s = ctx->catalog->CreateTrigger(trigger); !s.ok()) {
           // kNotFound: the source or agent was deleted since it was checked.
           if (s.type() == ErrorType::kNotFound) {
             return http::ErrorResponse(Status::InvalidArgument(s.message(), "unknown_reference"));
           }
           return http::ErrorResponse(s);
         }
-        ctx->ingestor->UpsertTrigger(trigger);
         return Json(201, SavedTriggerJson(ctx, trigger));
       }));
 
@@ -354,10 +251,9 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
                   return BodyErrorResponse(*e);
                 }
                 trigger->updated_at = ctx->clock->NowMicros();
-                if (auto s = ctx->store->UpdateTrigger(*trigger); !s.ok()) {
+                if (auto s = ctx->catalog->UpdateTrigger(*trigger); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
-                ctx->ingestor->UpsertTrigger(*trigger);
                 return Json(200, SavedTriggerJson(ctx, *trigger));
               }));
 
@@ -371,10 +267,9 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
                 if (auto e = RefuseManaged(*ctx, "trigger", trigger->name, trigger->managed_by)) {
                   return *e;
                 }
-                if (auto s = ctx->store->DeleteTrigger(p.workspace_id, trigger->id); !s.ok()) {
+                if (auto s = ctx->catalog->DeleteTrigger(p.workspace_id, trigger->id); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
-                ctx->ingestor->RemoveTrigger(trigger->id);
                 return http::Response{204, {}, "", ""};
               }));
 

@@ -3,20 +3,18 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
-#include "dispatch/dispatch.h"
+#include "catalog/catalog.h"
 #include "ingest/ingest.h"
-#include "schedule/schedule.h"
 #include "store/store.h"
 
 namespace triggerd::app {
 
-ClusterFollower::ClusterFollower(store::Store* store, ingest::Ingestor* ingestor,
-                                 schedule::Producer* producer, dispatch::Dispatcher* dispatcher,
-                                 const Clock* clock, ClusterOptions options)
+ClusterFollower::ClusterFollower(store::Store* store, catalog::Catalog* catalog,
+                                 ingest::Ingestor* ingestor, const Clock* clock,
+                                 ClusterOptions options)
     : store_(store),
+      catalog_(catalog),
       ingestor_(ingestor),
-      producer_(producer),
-      dispatcher_(dispatcher),
       clock_(clock),
       options_(std::move(options)) {}
 
@@ -101,17 +99,11 @@ void ClusterFollower::Heartbeat() {
 }
 
 bool ClusterFollower::ReloadCaches() {
-  if (Status s = ingestor_->Reload(); !s.ok()) {
-    spdlog::error("cluster: reloading sources and triggers (retried at the next heartbeat): {}",
+  if (Status s = catalog_->Reload(); !s.ok()) {
+    spdlog::error("cluster: reloading the caches (retried at the next heartbeat): {}",
                   s.message());
     return false;
   }
-  if (producer_ != nullptr) {
-    if (Status s = producer_->Load(); !s.ok()) {
-      spdlog::error("cluster: reloading schedules: {}", s.message());
-    }
-  }
-  if (dispatcher_ != nullptr) dispatcher_->ForgetAllAgents();
   spdlog::debug("cluster: caches reloaded after a change on another node");
   return true;
 }

@@ -2,15 +2,15 @@
 //
 // * Caches follow other nodes' changes. The store's config-changed listener (fired within a
 //   second of another node's commit, via NOTIFY) only raises a flag; the follower's thread then
-//   reloads the ingest cache (sources, triggers, compiled filters), the schedule/poll producer and
-//   drops the dispatcher's cached agent targets. Changes arriving while a reload runs are folded
-//   into one more reload, never lost.
+//   has the catalog tell its observers to reload (catalog::Catalog::Reload: the ingest cache,
+//   the schedule/poll producer, the dispatcher's agent targets). Changes arriving while a reload
+//   runs are folded into one more reload, never lost.
 // * Rate limits are shared. Every `heartbeat` the node records itself in the store
 //   (Store::HeartbeatNode) and gives the ingestor its share of the configured limits
 //   (1 / nodes alive). A node that stops heartbeating is forgotten after `node_ttl`.
 //
 // With SQLite (one process) serve does not start a follower: its own writes already update the
-// caches through the API handlers.
+// caches through the catalog.
 //
 // Thread safety: Start/Stop from one thread; the rest is internal.
 #pragma once
@@ -29,11 +29,8 @@ class Store;
 namespace ingest {
 class Ingestor;
 }
-namespace schedule {
-class Producer;
-}
-namespace dispatch {
-class Dispatcher;
+namespace catalog {
+class Catalog;
 }
 }  // namespace triggerd
 
@@ -48,8 +45,9 @@ struct ClusterOptions {
 class ClusterFollower {
  public:
   // None of the pointers is owned; all must outlive the follower (Stop() before they go).
-  ClusterFollower(store::Store* store, ingest::Ingestor* ingestor, schedule::Producer* producer,
-                  dispatch::Dispatcher* dispatcher, const Clock* clock, ClusterOptions options);
+  // `ingestor` gets the rate share; `catalog` reloads the caches.
+  ClusterFollower(store::Store* store, catalog::Catalog* catalog, ingest::Ingestor* ingestor,
+                  const Clock* clock, ClusterOptions options);
   ~ClusterFollower();  // Stop()
 
   ClusterFollower(const ClusterFollower&) = delete;
@@ -67,12 +65,11 @@ class ClusterFollower {
  private:
   void Loop();
   void Heartbeat();
-  bool ReloadCaches();  // false when the ingest cache could not be reloaded
+  bool ReloadCaches();  // false when a cache could not be reloaded (retried)
 
   store::Store* const store_;
+  catalog::Catalog* const catalog_;
   ingest::Ingestor* const ingestor_;
-  schedule::Producer* const producer_;
-  dispatch::Dispatcher* const dispatcher_;
   const Clock* const clock_;
   const ClusterOptions options_;
 

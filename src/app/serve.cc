@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "app/declared.h"
+#include "catalog/caches.h"
 #include "common/clock.h"
 #include "dispatch/dispatch.h"
 #include "http/http.h"
@@ -161,6 +162,12 @@ int RunServe(const Config& config) {
     return 1;
   }
 
+  // Every configuration write (the API's, the config file's) goes through the catalog, which
+  // keeps these caches in step; the producer joins once it is started (below).
+  catalog::Catalog catalog(store);
+  catalog::CacheObserver caches(&ingestor, nullptr, &dispatcher);
+  catalog.AddObserver(&caches);
+
   retention::Options retention_options;
   retention_options.events_max_age = std::chrono::seconds(config.retention_events_seconds);
   retention_options.bodies_max_age = std::chrono::seconds(config.retention_bodies_seconds);
@@ -206,6 +213,7 @@ int RunServe(const Config& config) {
   // Outlives the server: scrapes and the router's observer use it until Stop has returned.
   metrics::Registry metrics_registry;
   api::ApiContext context{store,
+                          &catalog,
                           &ingestor,
                           &dispatcher,
                           &clock,
@@ -224,6 +232,7 @@ int RunServe(const Config& config) {
     return 1;
   }
   context.producer = &producer;
+  caches.SetProducer(&producer);
   // Filters from a description: a client of the configured chat model (checked when the config
   // was read), or none and the route answers 501. Outlives the server, like the context.
   std::unique_ptr<nlfilter::ChatModel> filter_model;
@@ -237,18 +246,18 @@ int RunServe(const Config& config) {
     filter_model = std::move(model).value();
     context.filter_model = filter_model.get();
   }
-  // Work that blocks for seconds (a chat model's turns) runs here, not on the io threads. Joined
-  // after the server's Stop: a task still running then answers into a stopped server, which
-  // drops the answer.
-  boost::asio::thread_pool blocking_pool(2);
+  // Every management call (its store reads, its writes waiting for the group commit's fsync) and
+  // a chat model's turns (seconds) run here, not on the io threads that serve webhooks: up to 4
+  // generations in flight (api/filter_generate.cc) leave 2 threads to the rest. Joined after the
+  // server's Stop: a task still running then answers into a stopped server, which drops it.
+  boost::asio::thread_pool blocking_pool(6);
   context.run_blocking = [&blocking_pool](std::function<void()> task) {
     boost::asio::post(blocking_pool, std::move(task));
   };
   // Other nodes on the same database: follow their changes, share the rate limits.
   std::optional<ClusterFollower> cluster;
   if (opened->postgres) {
-    cluster.emplace(store, &ingestor, &producer, &dispatcher, &clock,
-                    ClusterOptions{storage.node_name});
+    cluster.emplace(store, &catalog, &ingestor, &clock, ClusterOptions{storage.node_name});
     cluster->Start();
     metrics_registry.AddCollector([&cluster](metrics::Collection* c) {
       c->Gauge("triggerd_cluster_nodes",

@@ -28,7 +28,7 @@ std::string RedactUrl(std::string_view url);
 // The origin of an absolute URL as a browser writes it in an Origin header:
 // scheme "://" host [":" port], scheme and host in lower case, the scheme's default port (http
 // 80, https 443) left out. nullopt when `url` does not parse. (Also the stored form of a
-// source's allowed_origins, api/validation.cc.)
+// source's allowed_origins, catalog/names.cc.)
 std::optional<std::string> OriginOf(std::string_view url);
 
 // True when both URLs parse and have the same origin (OriginOf).

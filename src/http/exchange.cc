@@ -200,6 +200,10 @@ Response PlainError(int status, std::string_view type, std::string message) {
 bhttp::response<bhttp::string_body> MakeMessage(Response response, unsigned version,
                                                 bool keep_alive, std::string_view request_id,
                                                 bool head_request) {
+  if (response.finish) {
+    auto finish = std::move(response.finish);
+    finish(&response);
+  }
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
   res.set(bhttp::field::server, "triggerd");
   if (!FindHeader(response.headers, "X-Request-Id")) {

@@ -48,6 +48,10 @@ struct Response {
   Headers headers;  // Content-Type and Content-Length are set from the fields below
   std::string content_type = "application/json";
   std::string body;
+  // For a reply from a thread whose time is precious (the store's writer replies to every
+  // ingested event): the server runs this once on the connection's own thread, just before it
+  // writes the answer, to fill in the rest (typically `body`). Empty: the answer is complete.
+  std::function<void(Response*)> finish;
 };
 
 // Answers a request. Call exactly once, from any thread.

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -25,7 +26,11 @@ bool TriggerdProcess::Start() {
   log_path_ = data_dir_.parent_path() / (data_dir_.filename().string() + ".run" +
                                          std::to_string(runs_) + ".log");
   std::vector<std::string> args = {TRIGGERD_BINARY, "serve", "--listen", "127.0.0.1:0",
-                                   "--data-dir", data_dir_.string(), "--threads", "2"};
+                                   "--data-dir", data_dir_.string()};
+  // Two io threads unless the test chose (tests/e2e/io_thread_e2e_test.cc runs one).
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--threads") == extra_args_.end()) {
+    args.insert(args.end(), {"--threads", "2"});
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   // Another TriggerdProcess on the same data dir names its logs alike: a stale log's "listening"
   // line must not pass for this run's.

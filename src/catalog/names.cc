@@ -1,13 +1,13 @@
-// Checks of request members shared by several resources (internal.h): names and origins.
+// Checks of members shared by several resources (validate.h): names and origins.
 #include <boost/url/parse.hpp>
 #include <boost/url/scheme.hpp>
 #include <boost/url/url_view.hpp>
 #include <cstdio>
 
-#include "api/internal.h"
+#include "catalog/validate.h"
 #include "common/redact.h"
 
-namespace triggerd::api {
+namespace triggerd::catalog {
 namespace {
 
 constexpr size_t kMaxNameChars = 200;
@@ -69,4 +69,4 @@ Result<std::string> NormalizeOrigin(std::string_view entry) {
   return *OriginOf(text);
 }
 
-}  // namespace triggerd::api
+}  // namespace triggerd::catalog
