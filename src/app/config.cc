@@ -201,6 +201,10 @@ Status LoadConfigFile(const std::string& path, Config* config) {
     return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg,
                                    "invalid_config");
   }
+  return ReadConfigYaml(path, root, config);
+}
+
+Status ReadConfigYaml(const std::string& path, const YAML::Node& root, Config* config) {
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap()) return At(path, root, "the top level must be a mapping");
   TRIGGERD_RETURN_IF_ERROR(RefuseDuplicateKeys(path, root));

@@ -10,6 +10,10 @@
 #include "common/result.h"
 #include "outbound/outbound.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace triggerd::app {
 
 struct Config {
@@ -113,6 +117,9 @@ struct Config {
 // keys and wrong types are errors with the file's line, e.g. "triggerd.yaml:3: unknown key
 // \"listne\"".
 Status LoadConfigFile(const std::string& path, Config* config);
+// The same over a file already parsed, so that one parse serves the service settings and the
+// declared objects (app/declared.h, LoadConfigText). `path` only names the file in messages.
+Status ReadConfigYaml(const std::string& path, const YAML::Node& root, Config* config);
 
 // "30d", "12h", "90m", "45s" or "0" in seconds; nullopt for anything else.
 std::optional<int64_t> ParseDurationSeconds(std::string_view text);

@@ -19,9 +19,9 @@
 //           agent: triage              # workspace instead of source_id / agent_id
 //           filter: '(eq "action" "opened")'
 //
-// Every object body goes through the REST API's own validators (api::ApplySourceBody, …), so the
-// file accepts exactly what the API accepts. Differences, all because nobody could ever read a
-// secret the service generated for a file-declared object:
+// Every object body goes through the catalog's validators (catalog::ApplySourceBody, …), as the
+// REST API's do, so the file accepts exactly what the API accepts. Differences, all because
+// nobody could ever read a secret the service generated for a file-declared object:
 //   - a source that verifies signatures must give `secret`, one with bearer auth `token` (kept
 //     only as its hash, as the API does);
 //   - an agent with an http target may give `signing_secret` (whsec_ + base64); without one, a
@@ -37,6 +37,18 @@
 // Secrets: `${NAME}` in any value is replaced by the environment variable NAME when the file is
 // read (an unset one is an error with its line); `$${` stands for a literal `${`. A value that
 // contained `${` is always a string. Expanded values never appear in messages or logs.
+//
+// Four steps, each in a file of its own:
+//   load  (declared_load.cc)  the file read once and parsed once per reload: service settings
+//                             (config.h) and declared objects from the same bytes;
+//   plan  (declared_plan.h)   a pure function from the declared config and the store's current
+//                             objects to what to create, update, replace, delete or leave, or a
+//                             refusal; no store, no I/O;
+//   apply (declared_apply.cc) the plan's writes through catalog::Catalog, which tells the ingest
+//                             caches, the schedule producer and the dispatcher;
+//   watch (declared_watch.cc) ConfigReloader (SIGHUP and the file watcher share it: one reload at
+//                             a time, and one record of the content the running state came from)
+//                             and FileWatcher.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -51,22 +63,14 @@
 #include <utility>
 #include <vector>
 
+#include "app/config.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/status.h"
 
-namespace triggerd::store {
-class Store;
-}  // namespace triggerd::store
-namespace triggerd::ingest {
-class Ingestor;
-}  // namespace triggerd::ingest
-namespace triggerd::dispatch {
-class Dispatcher;
-}  // namespace triggerd::dispatch
-namespace triggerd::schedule {
-class Producer;
-}  // namespace triggerd::schedule
+namespace triggerd::catalog {
+class Catalog;
+}  // namespace triggerd::catalog
 
 namespace triggerd::app {
 
@@ -116,10 +120,25 @@ struct DeclaredConfig {
 
 // Reads the `workspaces:` section of the YAML file at `path` (other top-level keys are the
 // service settings of config.h and are ignored here), expands ${NAME}, and validates every
-// object through the REST API's validators, names (unique per workspace and kind) and the
+// object through the catalog's validators (the REST API's too), names (unique per workspace and kind) and the
 // triggers' references. kInvalidArgument "path:line: message" for the first error; an absent
 // section is an empty config (nothing declared: applying it deletes every managed object).
 Result<DeclaredConfig> LoadDeclared(const std::string& path, const EnvLookup& env);
+
+// The whole config file from one parse: its service settings and its declared objects.
+struct LoadedConfig {
+  Config settings;  // defaults overlaid by the file (no command-line flags)
+  DeclaredConfig declared;
+};
+
+// The file's bytes; nullopt when it cannot be read (missing, mid-rename).
+std::optional<std::string> ReadConfigText(const std::string& path);
+
+// Parses `text` (the content of the file at `path`, nullopt = unreadable) once and reads both
+// parts from it: the service settings as LoadConfigFile does, then the declared objects as
+// LoadDeclared does. The first error, settings first.
+Result<LoadedConfig> LoadConfigText(const std::string& path, const std::optional<std::string>& text,
+                                    const EnvLookup& env);
 
 // What one Apply did, by kind of object.
 struct ApplyCounts {
@@ -135,50 +154,84 @@ struct ApplySummary {
   std::string ToString() const;
 };
 
-// Applies validated declared configs to the store and the caches the REST handlers keep fresh
-// (the ingest source and trigger caches, the dispatcher's agent targets). Thread-safe: applies
+// Applies validated declared configs: reads the store's current objects, plans
+// (declared_plan.h) and executes the plan through the catalog, whose observers keep the ingest
+// caches, the schedule producer and the dispatcher's agent targets fresh. Thread-safe: applies
 // are serialised (SIGHUP and the file watcher may ask at the same time).
 class DeclaredApplier {
  public:
-  // `store` and `ingestor` required, `dispatcher` may be null; all must outlive this.
-  DeclaredApplier(store::Store* store, ingest::Ingestor* ingestor, dispatch::Dispatcher* dispatcher,
-                  const Clock* clock);
+  // `catalog` (writes; reads via catalog->store()) and `clock` must outlive this.
+  DeclaredApplier(catalog::Catalog* catalog, const Clock* clock);
 
   // Makes the store's managed objects match `config`. Checked before anything is written: a
   // managed source or agent that the file no longer declares but that a trigger made through the
   // API still uses is not deleted, and the whole apply is refused (kConflict) — deleting it would
   // delete or break that trigger. The store has no multi-statement transaction across calls, so
-  // the writes are ordered to leave a consistent state if one fails midway (sources and agents
-  // first, then triggers; deletes of triggers before those of agents and sources) and the next
-  // apply converges: objects are matched by name, never by what a previous apply did.
+  // the writes are ordered to leave a consistent state if one fails midway (missing workspaces
+  // first; then, workspace by workspace, sources and agents, then triggers; deletes of triggers
+  // before those of agents and sources) and the next apply converges: objects are matched by
+  // name, never by what a previous apply did.
   Result<ApplySummary> Apply(const DeclaredConfig& config);
 
-  // The schedule/poll producer, told of source changes like the ingestor so that a declared
-  // schedule ticks without a restart. Set before the first Apply that may see one (the producer
-  // starts after the start-up apply, and loads every source itself then). Null = none.
-  void SetProducer(schedule::Producer* producer) { producer_ = producer; }
-
  private:
-  store::Store* store_;
-  ingest::Ingestor* ingestor_;
-  schedule::Producer* producer_ = nullptr;
-  dispatch::Dispatcher* dispatcher_;
+  catalog::Catalog* catalog_;
   const Clock* clock_;
   std::mutex mu_;  // one apply at a time
 };
 
-// A reload: re-reads the whole file at `path` — its service settings too, which must stay valid
-// although only a restart applies them — and applies its declared objects. The first error
-// (nothing applied), else what changed.
-Result<ApplySummary> ReloadDeclared(const std::string& path, const EnvLookup& env,
-                                    DeclaredApplier* applier);
+// Reloads of the config file. Every path that loads the file into the running state — the
+// start-up apply (Loaded), SIGHUP and the file watcher (Reload) — goes through one reloader,
+// so that the running state's origin is recorded in one place: `IsCurrent` tells the watcher
+// whether the file holds what the running state was last loaded from, whichever path loaded it.
+// Thread-safe; reloads run one at a time, each reading the file inside the lock, so that the
+// last reload to run read the latest content.
+class ConfigReloader {
+ public:
+  // Called after every applied reload, in reload order, with the file's service settings
+  // (app/serve applies `outbound`, the one setting a reload changes). May be empty. `applier`
+  // must outlive this.
+  ConfigReloader(std::string path, EnvLookup env, DeclaredApplier* applier,
+                 std::function<void(const Config& settings)> on_applied);
 
-// Polls a file (content fingerprint, every `interval`) on a thread of its own and calls
-// `on_change` once the content has changed and then stayed the same for one more poll (editors
-// write in steps; this debounces them). A missing file counts as a content too. `on_change` runs
-// on the watcher's thread. Stop (or the destructor) returns promptly.
+  // Reads the file once, parses it once, checks its service settings (which must stay valid
+  // although only a restart applies them) and applies its declared objects. The first error
+  // (nothing applied; expanded values scrubbed), else what changed.
+  Result<ApplySummary> Reload();
+
+  // Records `content` as what the running state was loaded from, by a caller that loaded and
+  // applied it itself (the start-up apply, before the service runs).
+  void Loaded(const std::optional<std::string>& content);
+
+  // True when `content` is what the last load read, applied or refused as a file (invalid, or a
+  // conflict): reading it again would change nothing. False after a reload that failed for
+  // another reason (the store), so that the watcher tries again.
+  bool IsCurrent(const std::optional<std::string>& content) const;
+
+ private:
+  const std::string path_;
+  const EnvLookup env_;
+  DeclaredApplier* const applier_;
+  const std::function<void(const Config&)> on_applied_;
+  std::mutex reload_mu_;           // one reload (read, parse, apply, record) at a time
+  mutable std::mutex current_mu_;  // guards current_
+  // The fingerprint (SHA-256) of the content last loaded; nullopt before the first load and
+  // after a reload that failed for another reason than the file.
+  std::optional<std::string> current_;
+};
+
+// Polls a file (its content, every `interval`) on a thread of its own and calls `on_change` once
+// the content is not current and has stayed the same for one more poll (editors write in steps;
+// this debounces them). A missing file counts as a content too. `is_current` says whether a
+// content is what the running state was last loaded from (ConfigReloader::IsCurrent): a load by
+// another path (SIGHUP) counts, so an edit made right after it is never taken for one already
+// applied. Without it, the watcher's own record is used: the content when it was constructed,
+// then each one it called `on_change` for. Callbacks run on the watcher's thread. Stop (or the
+// destructor) returns promptly.
 class FileWatcher {
  public:
+  using IsCurrent = std::function<bool(const std::optional<std::string>& content)>;
+  FileWatcher(std::string path, std::chrono::milliseconds interval, IsCurrent is_current,
+              std::function<void()> on_change);
   FileWatcher(std::string path, std::chrono::milliseconds interval,
               std::function<void()> on_change);
   ~FileWatcher();

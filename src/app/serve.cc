@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "app/declared.h"
 #include "catalog/caches.h"
+#include "catalog/catalog.h"
 #include "common/clock.h"
 #include "dispatch/dispatch.h"
 #include "http/http.h"
@@ -82,10 +83,13 @@ int RunServe(const Config& config) {
   }
 
   // The declared objects are validated before anything is opened or created: a bad file stops
-  // the start with its file:line message.
-  std::optional<DeclaredConfig> declared;
+  // the start with its file:line message. The file is read once here and that content is what
+  // the start-up apply records (ConfigReloader::Loaded), so that the watcher sees any later edit.
+  std::optional<std::string> declared_text;
+  std::optional<LoadedConfig> declared;
   if (!config.config_path.empty()) {
-    auto loaded = LoadDeclared(config.config_path, ProcessEnv());
+    declared_text = ReadConfigText(config.config_path);
+    auto loaded = LoadConfigText(config.config_path, declared_text, ProcessEnv());
     if (!loaded) {
       std::fprintf(stderr, "triggerd: %s\n", loaded.error().message().c_str());
       return 2;
@@ -93,9 +97,11 @@ int RunServe(const Config& config) {
     declared = std::move(*loaded);
   }
 
-  // Before anything can call out (the dispatcher, polls, the filter model).
-  outbound::SetProcessPolicy(config.outbound);
-  spdlog::info("outbound policy: {}", config.outbound.Describe());
+  // Before anything can call out (the dispatcher, polls, the filter model). From the same read
+  // of the file as the declared objects (no flag sets it): both come from the recorded content.
+  const outbound::Policy& policy = declared ? declared->settings.outbound : config.outbound;
+  outbound::SetProcessPolicy(policy);
+  spdlog::info("outbound policy: {}", policy.Describe());
 
   StorageChoice storage{config.storage, config.storage_pool_size, NodeId(host, port)};
   auto opened = OpenDataDir(config.data_dir, storage);
@@ -162,51 +168,48 @@ int RunServe(const Config& config) {
     return 1;
   }
 
-  // Every configuration write (the API's, the config file's) goes through the catalog, which
-  // keeps these caches in step; the producer joins once it is started (below).
-  catalog::Catalog catalog(store);
-  catalog::CacheObserver caches(&ingestor, nullptr, &dispatcher);
-  catalog.AddObserver(&caches);
-
   retention::Options retention_options;
   retention_options.events_max_age = std::chrono::seconds(config.retention_events_seconds);
   retention_options.bodies_max_age = std::chrono::seconds(config.retention_bodies_seconds);
   retention_options.interval = std::chrono::seconds(config.retention_interval_seconds);
   retention::Job retention_job(store, &clock, retention_options);
 
-  DeclaredApplier applier(store, &ingestor, &dispatcher, &clock);
+  // Every configuration write goes through the catalog, which tells the caches; the schedule
+  // producer joins them once started (below).
+  catalog::Catalog catalog(store);
+  catalog::CacheObserver caches(&ingestor, nullptr, &dispatcher);
+  catalog.AddObserver(&caches);
+  DeclaredApplier applier(&catalog, &clock);
+  // One file, one verdict: a file refused in any part (its service settings or its
+  // `workspaces:`) changes nothing, so a typo cannot half-apply (say, a tighter outbound policy
+  // without the declared objects that went with it). Of the service settings, only `outbound`
+  // applies on reload: tightening it must not wait for a restart.
+  ConfigReloader reloader(config.config_path, ProcessEnv(), &applier, [](const Config& fresh) {
+    outbound::SetProcessPolicy(fresh.outbound);
+    spdlog::info("config reload: outbound policy: {}", fresh.outbound.Describe());
+  });
   if (declared) {
-    auto applied = applier.Apply(*declared);
+    auto applied = applier.Apply(declared->declared);
     if (!applied) {
       std::fprintf(stderr, "triggerd: %s: %s\n", config.config_path.c_str(),
-                   declared->Redact(applied.error().message()).c_str());
+                   declared->declared.Redact(applied.error().message()).c_str());
       dispatcher.Stop();
       store->Close();
       return 2;
     }
+    reloader.Loaded(declared_text);
     spdlog::info("{} ({})", applied->ToString(), config.config_path);
   }
   retention_job.Start();  // a pass now, then every retention_interval; stopped before Close
   // SIGHUP and the file watcher: a refused file is logged and the running config stays.
-  auto reload = [&config, &applier](const char* why) {
-    // One file, one verdict: a file refused in any part (its service settings or its
-    // `workspaces:`) changes nothing, so a typo cannot half-apply (say, a tighter outbound
-    // policy without the declared objects that went with it). Of the service settings, only
-    // `outbound` applies on reload: tightening it must not wait for a restart.
-    Config fresh;
-    if (Status s = LoadConfigFile(config.config_path, &fresh); !s.ok()) {
-      spdlog::error("config reload ({}) refused, running config kept: {}", why, s.message());
-      return;
-    }
-    auto applied = ReloadDeclared(config.config_path, ProcessEnv(), &applier);
+  auto reload = [&config, &reloader](const char* why) {
+    auto applied = reloader.Reload();
     if (!applied) {
       spdlog::error("config reload ({}) refused, running config kept: {}", why,
                     applied.error().message());
       return;
     }
     spdlog::info("{} ({}, {})", applied->ToString(), config.config_path, why);
-    outbound::SetProcessPolicy(fresh.outbound);
-    spdlog::info("config reload ({}): outbound policy: {}", why, fresh.outbound.Describe());
   };
 
   http::Router router(config.max_body_bytes);
@@ -232,7 +235,6 @@ int RunServe(const Config& config) {
     return 1;
   }
   context.producer = &producer;
-  caches.SetProducer(&producer);
   // Filters from a description: a client of the configured chat model (checked when the config
   // was read), or none and the route answers 501. Outlives the server, like the context.
   std::unique_ptr<nlfilter::ChatModel> filter_model;
@@ -269,7 +271,7 @@ int RunServe(const Config& config) {
                  cluster->reloads());
     });
   }
-  applier.SetProducer(&producer);  // before the watcher and SIGHUP can reload
+  caches.SetProducer(&producer);  // before the watcher and SIGHUP can reload
   api::RegisterRoutes(&router, &context);
   http::ServerOptions server_options;
   server_options.address = host;
@@ -287,8 +289,13 @@ int RunServe(const Config& config) {
 
   std::unique_ptr<FileWatcher> watcher;
   if (!config.config_path.empty() && config.watch_config) {
-    watcher = std::make_unique<FileWatcher>(config.config_path, std::chrono::seconds(1),
-                                            [&reload] { reload("file changed"); });
+    // Compared with what the running state was last loaded from, by whichever path.
+    watcher = std::make_unique<FileWatcher>(
+        config.config_path, std::chrono::seconds(1),
+        [&reloader](const std::optional<std::string>& content) {
+          return reloader.IsCurrent(content);
+        },
+        [&reload] { reload("file changed"); });
   }
   int signal_number = 0;
   for (;;) {

@@ -281,6 +281,36 @@ TEST_F(DeclaredConfigE2eTest, AChangedFileIsAppliedWithoutASignal) {
   EXPECT_EQ(process_->Stop(), 0);
 }
 
+// SIGHUP and the file watcher are two ways to one reload: an edit made right after a SIGHUP
+// reload (well within the watcher's debounce) must still be applied, here an edit that puts back
+// the content the service started with. Whatever the timing, the running config ends equal to
+// the file's last content.
+TEST_F(DeclaredConfigE2eTest, AnEditRightAfterASighupReloadIsApplied) {
+  Start(/*watch=*/true);
+  auto filter_of_trigger = [&] {
+    HttpResult list = Api("GET", "/api/v1/triggers");
+    if (list.status != 200) return std::string();
+    json::array data = Parse(list.body)["data"].as_array();
+    return data.size() == 1 ? Str(data[0].as_object(), "filter") : std::string();
+  };
+  const std::string started = filter_of_trigger();
+  ASSERT_NE(started.find("opened"), std::string::npos) << started;
+
+  WriteConfig(Config(R"((eq "action" "closed"))", true));
+  ASSERT_EQ(::kill(process_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(Eventually([&] {
+    return process_->Output().find("1 trigger updated") != std::string::npos;
+  })) << process_->Output();
+  WriteConfig(Config(R"((eq "action" "opened"))", true));  // within the debounce window
+
+  EXPECT_TRUE(Eventually([&] { return filter_of_trigger() == started; }))
+      << "running filter: " << filter_of_trigger() << "\n"
+      << process_->Output();
+  EXPECT_EQ(Post("opened"), 1);
+  EXPECT_EQ(Post("closed"), 0);
+  EXPECT_EQ(process_->Stop(), 0);
+}
+
 TEST_F(DeclaredConfigE2eTest, ABrokenFileStopsTheStartWithItsLine) {
   ::unsetenv("E2E_GITHUB_SECRET");
   WriteConfig(Config(R"((eq "action" "opened"))", false));
