@@ -23,12 +23,8 @@ bool IsHeaderToken(std::string_view name) {
   return true;
 }
 
-// Applies the settable members of `body` to `source`. On create every member may be present;
-// on update only the ones sent change. Generates the signing secret and bearer token the new
-// settings need and does not yet have (or all of them when `rotate`), reporting them in
-// `issued`. Finally proves the result usable by building its verifier.
-Status ApplySourceFields(const boost::json::object& body, bool creating, bool rotate,
-                         store::Source* source, IssuedSourceSecrets* issued) {
+// The members every source has: name, kind (fixed once created), enabled; refuses unknown ones.
+Status ApplyIdentity(const boost::json::object& body, bool creating, store::Source* source) {
   TRIGGERD_RETURN_IF_ERROR(RejectUnknownFields(
       body, {"name", "kind", "enabled", "auth", "secret", "allowed_ips", "allowed_origins",
              "delivery_id_header", "max_body_bytes", "schedule", "poll"}));
@@ -55,40 +51,43 @@ Status ApplySourceFields(const boost::json::object& body, bool creating, bool ro
   auto enabled = BoolField(body, "enabled", source->enabled);
   if (!enabled) return enabled.error();
   source->enabled = *enabled;
+  return Status::Ok();
+}
 
-  // Schedule and poll sources (src/schedule): a config under the kind's name, and none of the
-  // webhook members (they have no ingest URL).
-  for (std::string_view kind : {schedule::kScheduleKind, schedule::kPollKind}) {
-    if (body.contains(kind) && source->kind != kind) {
-      return Status::InvalidArgument("\"" + std::string(kind) + "\" applies to sources of kind \"" +
-                                     std::string(kind) + "\" only");
+// Schedule and poll sources (src/schedule): a config under the kind's name, and none of the
+// webhook members (they have no ingest URL).
+Status ApplyGeneratedConfig(const boost::json::object& body, bool creating,
+                            store::Source* source) {
+  for (std::string_view member : {"auth", "secret", "allowed_ips", "allowed_origins",
+                                  "delivery_id_header", "max_body_bytes"}) {
+    if (body.contains(member)) {
+      return Status::InvalidArgument("a " + source->kind + " source has no ingest URL: \"" +
+                                     std::string(member) + "\" does not apply");
     }
   }
-  if (source->generated()) {
-    for (std::string_view member : {"auth", "secret", "allowed_ips", "allowed_origins",
-                                    "delivery_id_header", "max_body_bytes"}) {
-      if (body.contains(member)) {
-        return Status::InvalidArgument("a " + source->kind + " source has no ingest URL: \"" +
-                                       std::string(member) + "\" does not apply");
-      }
+  const boost::json::value* config = body.if_contains(source->kind);
+  if (config == nullptr) {
+    if (creating) {
+      return Status::InvalidArgument("a " + source->kind + " source needs \"" + source->kind +
+                                     "\" (its configuration)");
     }
-    const boost::json::value* config = body.if_contains(source->kind);
-    if (config == nullptr) {
-      if (creating) {
-        return Status::InvalidArgument("a " + source->kind + " source needs \"" + source->kind +
-                                       "\" (its configuration)");
-      }
-      return Status::Ok();
-    }
-    boost::system::error_code ec;
-    boost::json::value previous = boost::json::parse(source->trigger_config_json, ec);
-    auto normalized = schedule::NormalizeConfig(
-        source->kind, *config, !ec && previous.is_object() ? &previous.as_object() : nullptr);
-    if (!normalized) return normalized.error();
-    source->trigger_config_json = *normalized;
     return Status::Ok();
   }
+  boost::system::error_code ec;
+  boost::json::value previous = boost::json::parse(source->trigger_config_json, ec);
+  auto normalized = schedule::NormalizeConfig(
+      source->kind, *config, !ec && previous.is_object() ? &previous.as_object() : nullptr);
+  if (!normalized) return normalized.error();
+  source->trigger_config_json = *normalized;
+  return Status::Ok();
+}
 
+// A webhook source's members: its verification (auth settings, signing secret, bearer token:
+// generated when the settings need one it lacks, or all when `rotate`, reported in `issued`),
+// allow-lists, delivery id header and body limit; then proves the result usable by building its
+// verifier.
+Status ApplyWebhookFields(const boost::json::object& body, bool creating, bool rotate,
+                          store::Source* source, IssuedSourceSecrets* issued) {
   verify::AuthSettings settings;
   if (const auto* auth = body.if_contains("auth")) {
     auto parsed = verify::ParseAuthSettings(source->kind, *auth);
@@ -167,6 +166,21 @@ Status ApplySourceFields(const boost::json::object& body, bool creating, bool ro
   auto verifier = verify::MakeVerifier(source->kind, settings, secrets);
   if (!verifier) return verifier.error();
   return Status::Ok();
+}
+
+// Applies the settable members of `body` to `source`. On create every member may be present;
+// on update only the ones sent change.
+Status ApplySourceFields(const boost::json::object& body, bool creating, bool rotate,
+                         store::Source* source, IssuedSourceSecrets* issued) {
+  TRIGGERD_RETURN_IF_ERROR(ApplyIdentity(body, creating, source));
+  for (std::string_view kind : {schedule::kScheduleKind, schedule::kPollKind}) {
+    if (body.contains(kind) && source->kind != kind) {
+      return Status::InvalidArgument("\"" + std::string(kind) + "\" applies to sources of kind \"" +
+                                     std::string(kind) + "\" only");
+    }
+  }
+  if (source->generated()) return ApplyGeneratedConfig(body, creating, source);
+  return ApplyWebhookFields(body, creating, rotate, source, issued);
 }
 
 }  // namespace
