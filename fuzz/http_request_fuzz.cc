@@ -42,6 +42,8 @@
 #include <vector>
 
 #include "api/api.h"
+#include "catalog/caches.h"
+#include "catalog/catalog.h"
 #include "common/clock.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -88,7 +90,11 @@ class Fixture {
     ingest_options.per_source = {0, 0};  // unlimited: see the file comment
     ingest_options.per_workspace = {0, 0};
     ingestor_ = std::make_unique<ingest::Ingestor>(store_.get(), clock_, ingest_options);
+    catalog_ = std::make_unique<catalog::Catalog>(store_.get());
+    caches_ = std::make_unique<catalog::CacheObserver>(ingestor_.get(), nullptr, nullptr);
+    catalog_->AddObserver(caches_.get());
     context_.store = store_.get();
+    context_.catalog = catalog_.get();
     context_.ingestor = ingestor_.get();
     context_.clock = clock_;  // no dispatcher (runs stay queued), no metrics registry
     api::RegisterRoutes(&router_, &context_);
@@ -263,6 +269,8 @@ class Fixture {
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<ingest::Ingestor> ingestor_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<catalog::CacheObserver> caches_;
   api::ApiContext context_;
   http::Router router_{1024 * 1024};  // the server's default body limit (config max_body_bytes)
   http::ServerOptions server_options_;  // the server's defaults: 16 KiB head

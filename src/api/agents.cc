@@ -216,6 +216,8 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
                 if (auto s = ctx->store->CreateAgent(agent); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
+                // TODO(issue 17): dropped when this write goes through catalog::Catalog.
+                ctx->ingestor->UpsertAgent(agent);
                 return WithIssued(201, agent, issued);
               }));
 
@@ -266,6 +268,8 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
       if (auto s = ctx->store->UpdateAgent(*agent); !s.ok()) return http::ErrorResponse(s);
       // The dispatcher caches targets (and their secrets) per agent.
       if (ctx->dispatcher != nullptr) ctx->dispatcher->ForgetAgent(agent->id);
+      // TODO(issue 17): dropped when this write goes through catalog::Catalog.
+      ctx->ingestor->UpsertAgent(*agent);
       return WithIssued(200, *agent, issued);
     });
   };
@@ -290,6 +294,8 @@ void RegisterAgentRoutes(http::Router* router, ApiContext* ctx) {
                   return http::ErrorResponse(s);
                 }
                 if (ctx->dispatcher != nullptr) ctx->dispatcher->ForgetAgent(agent->id);
+                // TODO(issue 17): dropped when this write goes through catalog::Catalog.
+                ctx->ingestor->RemoveAgent(agent->id);
                 return http::Response{204, {}, "", ""};
               }));
 }

@@ -22,6 +22,10 @@ namespace triggerd::schedule {
 class Producer;
 }  // namespace triggerd::schedule
 
+namespace triggerd::catalog {
+class Catalog;
+}  // namespace triggerd::catalog
+
 namespace triggerd::metrics {
 class Registry;
 }  // namespace triggerd::metrics
@@ -34,6 +38,7 @@ namespace triggerd::api {
 
 struct ApiContext {
   store::Store* store = nullptr;
+  catalog::Catalog* catalog = nullptr;  // every configuration write goes through it
   ingest::Ingestor* ingestor = nullptr;
   dispatch::Dispatcher* dispatcher = nullptr;  // null in tests without dispatch
   const Clock* clock = nullptr;

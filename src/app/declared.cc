@@ -693,6 +693,8 @@ Result<ApplySummary> DeclaredApplier::Apply(const DeclaredConfig& config) {
       agent_ids[d.name] = agent.id;
       if (existing == nullptr) {
         TRIGGERD_RETURN_IF_ERROR(store_->CreateAgent(agent));
+        // TODO(issue 17): dropped when this write goes through catalog::Catalog.
+        ingestor_->UpsertAgent(agent);
         ++summary.agents.created;
         if (!issued.empty()) {
           // Never shown (it would land in the log): the agent cannot verify its deliveries.
@@ -704,6 +706,8 @@ Result<ApplySummary> DeclaredApplier::Apply(const DeclaredConfig& config) {
       } else if (!SameAgent(agent, *existing)) {
         agent.updated_at = now;
         TRIGGERD_RETURN_IF_ERROR(store_->UpdateAgent(agent));
+        // TODO(issue 17): dropped when this write goes through catalog::Catalog.
+        ingestor_->UpsertAgent(agent);
         ++summary.agents.updated;
         if (dispatcher_ != nullptr) dispatcher_->ForgetAgent(agent.id);
       } else {
@@ -768,6 +772,8 @@ Result<ApplySummary> DeclaredApplier::Apply(const DeclaredConfig& config) {
     for (const auto& agent : extra_agents) {
       TRIGGERD_RETURN_IF_ERROR(store_->DeleteAgent(plan.id, agent.id));
       if (dispatcher_ != nullptr) dispatcher_->ForgetAgent(agent.id);
+      // TODO(issue 17): dropped when this write goes through catalog::Catalog.
+      ingestor_->RemoveAgent(agent.id);
       ++summary.agents.deleted;
     }
     for (const auto& [name, source] : sources) {

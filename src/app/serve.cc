@@ -20,6 +20,8 @@
 
 #include "api/api.h"
 #include "app/declared.h"
+#include "catalog/caches.h"
+#include "catalog/catalog.h"
 #include "common/clock.h"
 #include "dispatch/dispatch.h"
 #include "http/http.h"
@@ -205,7 +207,12 @@ int RunServe(const Config& config) {
   http::Router router(config.max_body_bytes);
   // Outlives the server: scrapes and the router's observer use it until Stop has returned.
   metrics::Registry metrics_registry;
+  // Every configuration write of the API goes through the catalog, which tells the caches.
+  catalog::Catalog catalog(store);
+  catalog::CacheObserver caches(&ingestor, nullptr, &dispatcher);
+  catalog.AddObserver(&caches);
   api::ApiContext context{store,
+                          &catalog,
                           &ingestor,
                           &dispatcher,
                           &clock,
@@ -224,6 +231,7 @@ int RunServe(const Config& config) {
     return 1;
   }
   context.producer = &producer;
+  caches.SetProducer(&producer);
   // Filters from a description: a client of the configured chat model (checked when the config
   // was read), or none and the route answers 501. Outlives the server, like the context.
   std::unique_ptr<nlfilter::ChatModel> filter_model;
