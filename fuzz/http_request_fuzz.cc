@@ -51,6 +51,7 @@
 
 namespace {
 
+namespace catalog = triggerd::catalog;
 namespace api = triggerd::api;
 namespace http = triggerd::http;
 namespace ingest = triggerd::ingest;
