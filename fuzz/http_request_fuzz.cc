@@ -43,6 +43,7 @@
 
 #include "api/api.h"
 #include "catalog/caches.h"
+#include "catalog/catalog.h"
 #include "common/clock.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -50,6 +51,7 @@
 
 namespace {
 
+namespace catalog = triggerd::catalog;
 namespace api = triggerd::api;
 namespace http = triggerd::http;
 namespace ingest = triggerd::ingest;

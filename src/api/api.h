@@ -24,6 +24,10 @@ namespace triggerd::schedule {
 class Producer;
 }  // namespace triggerd::schedule
 
+namespace triggerd::catalog {
+class Catalog;
+}  // namespace triggerd::catalog
+
 namespace triggerd::metrics {
 class Registry;
 }  // namespace triggerd::metrics

@@ -13,14 +13,7 @@ namespace {
 http::Response Refusal(const Status& status, const ingest::Ingestor& ingestor) {
   http::Response response = http::ErrorResponse(status);
   if (status.type() == ErrorType::kMethodNotAllowed) response.headers.push_back({"Allow", "POST"});
-  // Senders that honour Retry-After (GitHub, Stripe and Standard Webhooks senders back off on
-  // 429/503) come back when there is room instead of hammering.
-  if (status.type() == ErrorType::kRateLimited) {
-    response.headers.push_back(
-        {"Retry-After", std::to_string(ingestor.rate_limited_retry_after_seconds())});
-  } else if (status.type() == ErrorType::kUnavailable) {
-    response.headers.push_back({"Retry-After", "1"});
-  }
+  AddRetryAfter(status, ingestor, &response);
   return response;
 }
 
@@ -93,6 +86,18 @@ http::Response Preflight(const http::RequestHead& head, const std::string& origi
 }
 
 }  // namespace
+
+// Senders that honour Retry-After (GitHub, Stripe and Standard Webhooks senders back off on
+// 429/503) come back when there is room instead of hammering.
+void AddRetryAfter(const Status& status, const ingest::Ingestor& ingestor,
+                   http::Response* response) {
+  if (status.type() == ErrorType::kRateLimited) {
+    response->headers.push_back(
+        {"Retry-After", std::to_string(ingestor.rate_limited_retry_after_seconds())});
+  } else if (status.type() == ErrorType::kUnavailable) {
+    response->headers.push_back({"Retry-After", "1"});
+  }
+}
 
 http::Response IngestRefusal(const Status& status, const ingest::Ingestor& ingestor) {
   return Refusal(status, ingestor);

@@ -130,6 +130,10 @@ Result<std::set<std::string>> OwnTriggerIds(ApiContext* context, const Principal
 // Retry-After on 429/503); an outcome: the handshake's answer, or 200
 // {"event_id","received_at","duplicate","runs":[{"trigger_id","run_id"}…]}.
 http::Response IngestRefusal(const Status& status, const ingest::Ingestor& ingestor);
+// The Retry-After of a refusal, as IngestRefusal adds it (429: the rate limits' refill time; 503:
+// 1 s), for a surface that answers in its own error shape (Dagu's).
+void AddRetryAfter(const Status& status, const ingest::Ingestor& ingestor,
+                   http::Response* response);
 http::Response IngestAnswer(Result<ingest::IngestOutcome> outcome,
                             const ingest::Ingestor& ingestor);
 

@@ -235,6 +235,7 @@ int RunServe(const Config& config) {
     return 1;
   }
   context.producer = &producer;
+  caches.SetProducer(&producer);  // before the cluster, the watcher and SIGHUP can reload
   // Filters from a description: a client of the configured chat model (checked when the config
   // was read), or none and the route answers 501. Outlives the server, like the context.
   std::unique_ptr<nlfilter::ChatModel> filter_model;
@@ -271,7 +272,6 @@ int RunServe(const Config& config) {
                  cluster->reloads());
     });
   }
-  caches.SetProducer(&producer);  // before the watcher and SIGHUP can reload
   api::RegisterRoutes(&router, &context);
   http::ServerOptions server_options;
   server_options.address = host;

@@ -29,12 +29,24 @@ void CacheObserver::TriggerRemoved(std::string_view trigger_id) {
 }
 
 // The dispatcher caches each agent's target (and its signing secret): built again on next use.
+// The ingestor keeps agents' names (Dagu's webhook route takes a name) and, with an agent, drops
+// its direct webhooks (the store deletes them with it).
 void CacheObserver::AgentChanged(const store::Agent& agent) {
+  ingestor_->UpsertAgent(agent);
   if (dispatcher_ != nullptr) dispatcher_->ForgetAgent(agent.id);
 }
 
 void CacheObserver::AgentRemoved(std::string_view agent_id) {
+  ingestor_->RemoveAgent(agent_id);
   if (dispatcher_ != nullptr) dispatcher_->ForgetAgent(std::string(agent_id));
+}
+
+void CacheObserver::AgentWebhookChanged(const store::AgentWebhook& webhook) {
+  ingestor_->UpsertAgentWebhook(webhook);
+}
+
+void CacheObserver::AgentWebhookRemoved(std::string_view webhook_id) {
+  ingestor_->RemoveAgentWebhook(webhook_id);
 }
 
 Status CacheObserver::Reload() {

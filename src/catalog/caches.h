@@ -34,6 +34,11 @@ class CacheObserver : public Observer {
   void TriggerRemoved(std::string_view trigger_id) override;
   void AgentChanged(const store::Agent& agent) override;
   void AgentRemoved(std::string_view agent_id) override;
+  void AgentWebhookChanged(const store::AgentWebhook& webhook) override;
+  void AgentWebhookRemoved(std::string_view webhook_id) override;
+  // TriggerExtrasChanged is not overridden: no cache holds trigger extras (the Stack AI webhook
+  // routes reach any trigger, with or without extras; only its management routes read them, from
+  // the store).
   Status Reload() override;
 
  private:

@@ -5,7 +5,9 @@
 // handlers (api/, api/compat/) and the declared config (app/declared) are thin adapters over it:
 // JSON or YAML in, a validated domain object, one Catalog call.
 //
-// Reads go straight to the store (Catalog::store()); only writes are owned here.
+// Reads go straight to the store (Catalog::store()); only writes are owned here. Workspaces and
+// API keys are identity, not configuration: nothing caches them (a key is looked up per call),
+// so api/keys.cc and the bootstrap write them to the store directly.
 //
 // Thread safety: every method may be called from any thread. Writes are serialised (one at a
 // time, store write and notification together), so observers see changes in the order the store

@@ -1,5 +1,6 @@
 #include "ingest/ingest.h"
 #include "ingest/body.h"
+#include "ingest/internal.h"
 
 #include <spdlog/spdlog.h>
 
@@ -24,19 +25,6 @@
 #include "verify/catalog.h"
 
 namespace triggerd::ingest {
-
-struct CachedSource {
-  store::Source source;
-  std::unique_ptr<verify::Verifier> verifier;  // null when the stored settings are unusable
-  Status verifier_error;
-  std::vector<IpNetwork> allowed_networks;
-  const verify::ProviderInfo* provider = nullptr;
-  std::string hmac_header;   // redacted from stored headers
-  std::string verification;  // what a passing request was checked with, stored on the event
-  // The provider may send a signed handshake (Slack url_verification, Discord PING) instead of
-  // an event: the body is then parsed and looked at before anything is stored.
-  bool expects_handshake = false;
-};
 
 struct CachedTrigger {
   store::Trigger trigger;
@@ -356,7 +344,10 @@ class Ingestor::TokenBucket {
 };
 
 Ingestor::Ingestor(store::Store* store, const Clock* clock, Options options)
-    : store_(store), clock_(clock), options_(std::move(options)) {}
+    : store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      direct_(std::make_unique<DirectWebhooks>()) {}
 
 Ingestor::~Ingestor() = default;
 
@@ -450,11 +441,27 @@ Status Ingestor::Reload() {
     if (!sources) return sources.error();
     auto triggers = store_->ListAllTriggers();
     if (!triggers) return triggers.error();
+    // Agents and their direct webhooks, workspace by workspace (the store lists them so).
+    auto workspaces = store_->ListWorkspaces();
+    if (!workspaces) return workspaces.error();
+    auto direct = std::make_unique<DirectWebhooks>();
+    for (const auto& workspace : *workspaces) {
+      auto agents = store_->ListAgents(workspace.id);
+      if (!agents) return agents.error();
+      for (const auto& agent : *agents) direct->PutAgent(agent);
+      for (std::string_view kind : {"agent", "dagu"}) {
+        auto webhooks = store_->ListAgentWebhooks(workspace.id, kind);
+        if (!webhooks) return webhooks.error();
+        for (const auto& webhook : *webhooks) direct->PutWebhook(BuildAgentWebhook(webhook));
+      }
+    }
     std::unordered_map<std::string, std::shared_ptr<const CachedSource>> fresh;
     for (const auto& source : *sources) fresh[source.id] = Build(source);
     std::unordered_map<std::string, std::vector<std::shared_ptr<const CachedTrigger>>> lists;
+    std::unordered_map<std::string, std::string> trigger_sources;
     for (const auto& trigger : *triggers) {
       lists[trigger.source_id].push_back(BuildTrigger(trigger));
+      trigger_sources[trigger.id] = trigger.source_id;
     }
     std::unordered_map<std::string, std::shared_ptr<const SourceTriggers>> fresh_triggers;
     for (auto& [source_id, list] : lists) {
@@ -464,6 +471,14 @@ Status Ingestor::Reload() {
     if (cache_changes_ != changes_seen && attempt < 3) continue;
     sources_ = std::move(fresh);
     triggers_ = std::move(fresh_triggers);
+    trigger_sources_ = std::move(trigger_sources);
+    direct_ = std::move(direct);
+    providers_.clear();
+    std::vector<std::string> kinds;
+    for (const auto& [id, cached] : sources_) kinds.push_back(cached->source.kind);
+    std::sort(kinds.begin(), kinds.end());
+    kinds.erase(std::unique(kinds.begin(), kinds.end()), kinds.end());
+    for (const auto& kind : kinds) RebuildProviderIndex(kind);
     return Status::Ok();
   }
 }
@@ -472,26 +487,24 @@ Status Ingestor::Reload() {
 // evaluation in flight keeps its snapshot and never takes the lock while it evaluates.
 void Ingestor::ReplaceTrigger(std::string_view trigger_id,
                               std::shared_ptr<const CachedTrigger> replacement) {
-  for (auto it = triggers_.begin(); it != triggers_.end();) {
-    const auto& all = it->second->all;
-    bool has = std::any_of(all.begin(), all.end(),
-                           [&](const auto& t) { return t->trigger.id == trigger_id; });
-    if (!has) {
-      ++it;
-      continue;
+  if (auto source = trigger_sources_.find(std::string(trigger_id));
+      source != trigger_sources_.end()) {
+    auto it = triggers_.find(source->second);
+    if (it != triggers_.end()) {
+      std::vector<std::shared_ptr<const CachedTrigger>> rest;
+      for (const auto& t : it->second->all) {
+        if (t->trigger.id != trigger_id) rest.push_back(t);
+      }
+      if (rest.empty()) {
+        triggers_.erase(it);
+      } else {
+        it->second = std::make_shared<const SourceTriggers>(std::move(rest));
+      }
     }
-    std::vector<std::shared_ptr<const CachedTrigger>> rest;
-    for (const auto& t : all) {
-      if (t->trigger.id != trigger_id) rest.push_back(t);
-    }
-    if (rest.empty()) {
-      it = triggers_.erase(it);
-    } else {
-      it->second = std::make_shared<const SourceTriggers>(std::move(rest));
-      ++it;
-    }
+    trigger_sources_.erase(source);
   }
   if (replacement == nullptr) return;
+  trigger_sources_[replacement->trigger.id] = replacement->trigger.source_id;
   auto& entry = triggers_[replacement->trigger.source_id];
   std::vector<std::shared_ptr<const CachedTrigger>> all;
   if (entry) all = entry->all;
@@ -579,14 +592,27 @@ void Ingestor::Upsert(const store::Source& source) {
   auto cached = Build(source);
   std::unique_lock lock(mu_);
   ++cache_changes_;
-  sources_[source.id] = std::move(cached);
+  auto& slot = sources_[source.id];
+  const std::string old_kind = slot ? slot->source.kind : "";
+  slot = std::move(cached);
+  if (!old_kind.empty() && old_kind != source.kind) RebuildProviderIndex(old_kind);
+  RebuildProviderIndex(source.kind);
 }
 
 void Ingestor::Remove(std::string_view source_id) {
   std::unique_lock lock(mu_);
   ++cache_changes_;
-  sources_.erase(std::string(source_id));
-  triggers_.erase(std::string(source_id));  // the store deletes a source's triggers with it
+  std::string kind;
+  if (auto it = sources_.find(std::string(source_id)); it != sources_.end()) {
+    kind = it->second->source.kind;
+    sources_.erase(it);
+  }
+  // The store deletes a source's triggers with it.
+  if (auto triggers = triggers_.find(std::string(source_id)); triggers != triggers_.end()) {
+    for (const auto& t : triggers->second->all) trigger_sources_.erase(t->trigger.id);
+    triggers_.erase(triggers);
+  }
+  if (!kind.empty()) RebuildProviderIndex(kind);
   lock.unlock();
   std::lock_guard counts(refused_auth_mu_);
   refused_auth_by_source_.erase(std::string(source_id));
@@ -665,21 +691,26 @@ Result<Admission> Ingestor::Admit(const HeadRequest& request) const {
   }
   if (request.charge_rate_limits) {
     // After the allow-lists: a refused sender must not drain the buckets of the allowed ones.
-    if (!TakeToken(&source_buckets_, source.id, options_.per_source) ||
-        !TakeToken(&workspace_buckets_, source.workspace_id, options_.per_workspace)) {
-      ++refused_other_;
-      ++rate_limited_;
-      return Status(ErrorType::kRateLimited, "rate_limited",
-                    "too many requests for this source or workspace; retry later");
-    }
-    if (pending_bytes_.load(std::memory_order_relaxed) >=
-        static_cast<int64_t>(options_.max_pending_bytes)) {
-      ++refused_other_;
-      ++overloaded_;
-      return Status::Unavailable("the event log is saturated; retry later", "overloaded");
-    }
+    TRIGGERD_RETURN_IF_ERROR(Charge(source.id, source.workspace_id));
   }
   return Admission{std::move(cached), preflight ? 0 : limit, std::move(cors_origin), preflight};
+}
+
+Status Ingestor::Charge(const std::string& source_id, const std::string& workspace_id) const {
+  if (!TakeToken(&source_buckets_, source_id, options_.per_source) ||
+      !TakeToken(&workspace_buckets_, workspace_id, options_.per_workspace)) {
+    ++refused_other_;
+    ++rate_limited_;
+    return Status(ErrorType::kRateLimited, "rate_limited",
+                  "too many requests for this source or workspace; retry later");
+  }
+  if (pending_bytes_.load(std::memory_order_relaxed) >=
+      static_cast<int64_t>(options_.max_pending_bytes)) {
+    ++refused_other_;
+    ++overloaded_;
+    return Status::Unavailable("the event log is saturated; retry later", "overloaded");
+  }
+  return Status::Ok();
 }
 
 void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done) {
@@ -714,7 +745,15 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
     done(auth);
     return;
   }
+  IngestVerified(std::move(request), std::move(done));
+}
 
+void Ingestor::IngestVerified(BodyRequest request,
+                              std::function<void(Result<IngestOutcome>)> done) {
+  const CachedSource& cached = *request.source;
+  const store::Source& source = cached.source;
+  ScopedLogContext log_context({.workspace_id = source.workspace_id, .source_id = source.id});
+  const int64_t now_micros = clock_->NowMicros();
   auto content_type = FindHeader(request.headers, "Content-Type");
   // The payload lives only for this call (event type and delivery id are read from it), so its
   // nodes come from one arena freed at once instead of the global heap; the first 8 KiB on the
@@ -771,7 +810,8 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
   // Filters see the headers as received (a filter may test a signature header's presence).
   // The same snapshot of the triggers that decided whether to parse the payload.
   Evaluation evaluation = Evaluate(
-      *triggers, EventToMatch{event.workspace_id, event.source_id, event.id, event.event_type, &payload,
+      *triggers,
+      EventToMatch{event.workspace_id, event.source_id, event.id, event.event_type, &payload,
                    &request.headers},
       now_micros, /*replay=*/false);
   std::vector<StartedRun> started;
@@ -872,7 +912,8 @@ void Ingestor::Append(store::NewEvent event, std::vector<StartedRun> started,
 IngestStats Ingestor::stats() const {
   IngestStats stats{accepted_.load(),       duplicates_.load(),     refused_auth_.load(),
                     refused_other_.load(),  rate_limited_.load(),   overloaded_.load(),
-                    filter_evaluations_.load(), filter_matched_.load(), filter_errors_.load()};
+                    filter_evaluations_.load(), filter_matched_.load(), filter_errors_.load(),
+                    provider_checks_.load()};
   std::lock_guard lock(refused_auth_mu_);
   stats.refused_auth_by_source.assign(refused_auth_by_source_.begin(),
                                       refused_auth_by_source_.end());

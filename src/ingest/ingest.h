@@ -25,6 +25,7 @@
 
 #include "common/clock.h"
 #include "common/headers.h"
+#include "common/ip_network.h"
 #include "common/result.h"
 #include "store/store.h"
 #include "verify/verify.h"
@@ -149,6 +150,64 @@ struct Evaluation {
   std::vector<store::NewRun> runs;    // one per matched trigger
 };
 
+// ---- Direct webhooks (api/compat): an agent's own webhook, POST /agents/{agent_id}/webhook
+// (kind "agent"), and Dagu's, POST /api/v1/webhooks/{name} (kind "dagu"). Each is a
+// store::AgentWebhook that starts one run of its agent (docs/COMPATIBILITY.md); its events take
+// the webhooks' tail: the same rate limits (the webhook id is the source, with its workspace),
+// the same backpressure, the same append.
+
+// The lower-case host of a URL ("https://Example.com:8443/x" -> "example.com") or of a bare
+// hostname ("example.com"); "" when there is none. An agent webhook's event_source is matched by
+// it (and validated with it on write).
+std::string OriginHost(std::string_view text);
+
+// The body limit of direct webhooks: 1 MiB, Dagu's (not configurable: the surfaces document it).
+inline constexpr size_t kDirectWebhookMaxBodyBytes = 1024 * 1024;
+
+// An agent webhook as the public routes need it, built once per configuration change: the
+// allow-list parsed, the origin's host extracted, the HMAC key prepared. Immutable once built.
+struct CachedAgentWebhook {
+  store::AgentWebhook webhook;
+  std::vector<IpNetwork> allowed_networks;
+  std::string event_source_host;  // lower-case host of event_source; "" = any caller
+  // Kind "agent" with a secret: X-Webhook-Signature over the body. Null: none required.
+  std::unique_ptr<verify::Verifier> verifier;
+};
+
+// The head of a request to POST|GET /agents/{agent_id}/webhook.
+struct AgentWebhookHead {
+  std::string_view agent_id;
+  const Headers* headers = nullptr;  // Origin / Referer
+  std::string_view remote_ip;
+  std::optional<uint64_t> content_length;
+  bool charge_rate_limits = true;  // false: the GET, and the second admission with the body
+};
+
+// The head of a request to POST /api/v1/webhooks/{name}.
+struct DaguWebhookHead {
+  std::string_view name;          // an agent id, or an agent name in the token's workspace
+  std::string_view bearer_token;  // "" when there is none
+  bool charge_rate_limits = true;
+};
+
+struct DirectAdmission {
+  std::shared_ptr<const CachedAgentWebhook> webhook;
+  std::string agent_name;  // the agent's current name (Dagu's dagName)
+  size_t body_limit = kDirectWebhookMaxBodyBytes;
+};
+
+// What a direct webhook request becomes: an event of source `webhook.id` with one match record
+// and one run of the webhook's agent (trigger_id = the webhook's id, owner = its creator).
+struct DirectEvent {
+  std::shared_ptr<const CachedAgentWebhook> webhook;  // from AdmitAgentWebhook/AdmitDaguWebhook
+  std::string event_type;    // "agent.webhook" | "dagu.webhook"
+  std::string delivery_id;   // de-duplicates per webhook (atomically, in the append); "" = none
+  std::string payload_json;  // the run's payload when it is not the body itself; "" = the body
+  Headers headers;
+  std::string remote_ip;
+  std::string body;
+};
+
 // Counters, all monotonically increasing.
 struct IngestStats {
   uint64_t accepted = 0;    // events durably appended
@@ -162,19 +221,23 @@ struct IngestStats {
   uint64_t filter_evaluations = 0;
   uint64_t filter_matched = 0;
   uint64_t filter_errors = 0;
+  // POST /v1/webhooks/{provider}: signature checks made to find which source a request is for
+  // (one per request once its sender is known; see Ingestor::IngestForProvider).
+  uint64_t provider_checks = 0;
   // refused_auth by source id (sources that never refused one are absent).
   std::vector<std::pair<std::string, uint64_t>> refused_auth_by_source;
 };
 
-// Thread-safe. Keeps every source in memory (a webhook must not cost a database read to be
-// looked up); callers that change sources through the store call Upsert/Remove so the cache
-// follows.
+// Thread-safe. Keeps every source, trigger, agent name and agent webhook in memory (a webhook
+// must not cost a database read to be looked up); catalog::CacheObserver calls Upsert/Remove…
+// after each configuration write so the caches follow (app/cluster calls Reload after another
+// node's).
 class Ingestor {
  public:
   Ingestor(store::Store* store, const Clock* clock, Options options);
   ~Ingestor();
 
-  // Loads every source from the store, replacing the cache.
+  // Loads every source, trigger, agent and agent webhook from the store, replacing the caches.
   Status Reload();
   // Rebuilds the cache entry of one source after it was created or changed.
   void Upsert(const store::Source& source);
@@ -185,6 +248,13 @@ class Ingestor {
   // A stored filter that no longer compiles is kept: its evaluations record filter_error.
   void UpsertTrigger(const store::Trigger& trigger);
   void RemoveTrigger(std::string_view trigger_id);
+
+  // Agents, by name (Dagu's {name}), and their direct webhooks. RemoveAgent drops its webhooks
+  // too (the store deletes them with the agent).
+  void UpsertAgent(const store::Agent& agent);
+  void RemoveAgent(std::string_view agent_id);
+  void UpsertAgentWebhook(const store::AgentWebhook& webhook);
+  void RemoveAgentWebhook(std::string_view webhook_id);
 
   // Evaluates the triggers of the event's source that its type reaches — those subscribed to
   // every type, and those whose event_types list it — in creation order, one record each:
@@ -208,6 +278,50 @@ class Ingestor {
   // like webhooks.
   void IngestGenerated(GeneratedEvent event, std::function<void(Result<IngestOutcome>)> done);
 
+  // ---- The compatibility surfaces' routes (api/compat), from the same caches. ----
+
+  // POST /v1/webhooks/{trigger_id} (Stack AI): the trigger's source, to be admitted as
+  // Admit(HeadRequest{workspace_id, source_id}) admits it (ingest's short path: no URL secret).
+  // nullopt when no trigger has that id.
+  struct TriggerSource {
+    std::string workspace_id;
+    std::string source_id;
+  };
+  std::optional<TriggerSource> FindTriggerSource(std::string_view trigger_id) const;
+
+  // POST /v1/webhooks/{provider} (Stack AI; `kind` a catalog kind such as "github"): the path
+  // names no workspace, so the request goes to the one source of that kind whose verifier
+  // accepts it. The head phase grants the largest body limit of the sources that would admit
+  // the head (no rate limit charged: the source is not known yet); kNotFound when the server has
+  // no source of that kind, else the first refusal when none admits it.
+  Result<size_t> AdmitForProvider(std::string_view kind, const HeadRequest& request) const;
+  // The body phase: finds the source (see provider_route.cc: by what the request carries, not
+  // by a signature check per source), charges its rate limits, then ingests as Ingest does
+  // (without verifying again). kNotFound: no source of the kind; 401: none accepts the
+  // signature; 409 ambiguous_webhook: several do (they share a secret). `request.source` is
+  // ignored.
+  void IngestForProvider(std::string_view kind, BodyRequest request,
+                         std::function<void(Result<IngestOutcome>)> done);
+
+  // POST|GET /agents/{agent_id}/webhook, head phase, in the documented order: no webhook of kind
+  // "agent" (404 webhook_not_found), disabled (403 webhook_disabled), origin and address not
+  // allowed (403 source_not_allowed), Content-Length above 1 MiB (413), then the rate limits
+  // (429) and backpressure (503) as Admit.
+  Result<DirectAdmission> AdmitAgentWebhook(const AgentWebhookHead& request) const;
+  // POST /api/v1/webhooks/{name}, head phase (Dagu's order: 404, then 401, then 403; the 413 is
+  // the route's, before this): by agent id the lookup is global; by name it needs the token's
+  // workspace, so a missing or unknown token is 401, and a valid token of another DAG is 401
+  // when {name} has a webhook and 404 when it has none. Then the rate limits and backpressure.
+  Result<DirectAdmission> AdmitDaguWebhook(const DaguWebhookHead& request) const;
+  // An agent webhook's signature (X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>)
+  // with its cached verifier: OK when it has no secret; 401 missing_signature /
+  // signature_mismatch.
+  Status VerifyAgentWebhook(const CachedAgentWebhook& webhook, const Headers& headers,
+                            std::string_view body) const;
+  // Appends the event with its match record and run, through the backpressure budget (503) and
+  // the store's group commit; `done` as Ingest's (runs: the one run, none for a duplicate).
+  void IngestDirect(DirectEvent event, std::function<void(Result<IngestOutcome>)> done);
+
   IngestStats stats() const;
   // What a 429 from the rate limits should put in Retry-After: the seconds a bucket takes to
   // earn one request at the lower of the two rates (at least 1).
@@ -220,6 +334,17 @@ class Ingestor {
  private:
   // The triggers of one source (never null: an empty set when it has none).
   std::shared_ptr<const SourceTriggers> TriggersOf(std::string_view source_id) const;
+  // The body phase after authentication (Ingest, IngestForProvider).
+  void IngestVerified(BodyRequest request, std::function<void(Result<IngestOutcome>)> done);
+  // The rate limits and backpressure of the head phase, for a source (or direct webhook) id and
+  // its workspace: 429 / 503.
+  Status Charge(const std::string& source_id, const std::string& workspace_id) const;
+  // The provider route's choice of source (provider_route.cc).
+  Result<std::shared_ptr<const CachedSource>> PickProviderSource(std::string_view kind,
+                                                                 const BodyRequest& request,
+                                                                 const verify::Request& verify);
+  // Rebuilds the provider index of `kind`. REQUIRES: mu_ held exclusively.
+  void RebuildProviderIndex(std::string_view kind);
   // Counts into the filter_* stats.
   Evaluation Evaluate(const SourceTriggers& triggers, const EventToMatch& event, int64_t now,
                       bool replay) const;
@@ -240,6 +365,20 @@ class Ingestor {
   // Per source id, its triggers. Copy-on-write: a change builds a new SourceTriggers, so an
   // evaluation holds a snapshot without holding the lock.
   std::unordered_map<std::string, std::shared_ptr<const SourceTriggers>> triggers_;
+  std::unordered_map<std::string, std::string> trigger_sources_;  // trigger id -> source id
+  // Per provider kind, its webhook sources grouped for the provider route (provider_route.cc).
+  // Copy-on-write like triggers_.
+  struct ProviderSources;
+  std::unordered_map<std::string, std::shared_ptr<const ProviderSources>> providers_;
+  // Senders learned by the provider route: kind + '\n' + a value the provider sends with every
+  // request of one configured webhook (GitHub's X-GitHub-Hook-ID, …) -> the source that accepted
+  // it. A hint only: the source is verified as usual. Bounded (provider_route.cc).
+  mutable std::mutex provider_routes_mu_;
+  std::unordered_map<std::string, std::string> provider_routes_;
+  // Agents by id and name, and their direct webhooks (agent_webhooks.cc). Guarded by mu_;
+  // Reload builds a fresh one and swaps it in.
+  struct DirectWebhooks;
+  std::unique_ptr<DirectWebhooks> direct_;
   // Rate limits: one bucket per source and per workspace, created on first use (only for ids
   // that passed the lookup, so their number is bounded by the sources that exist).
   class TokenBucket;
@@ -256,6 +395,7 @@ class Ingestor {
   mutable std::atomic<uint64_t> refused_auth_{0}, refused_other_{0}, rate_limited_{0},
       overloaded_{0};
   mutable std::atomic<uint64_t> filter_evaluations_{0}, filter_matched_{0}, filter_errors_{0};
+  std::atomic<uint64_t> provider_checks_{0};
   // Only failures take this lock; bounded by the sources that exist (Remove drops the entry).
   mutable std::mutex refused_auth_mu_;
   std::unordered_map<std::string, uint64_t> refused_auth_by_source_;

@@ -5,7 +5,10 @@
 //                                                DELETE: the agent's creator or an admin)
 // The public routes carry no API key: the agent id (unguessable, ~131 random bits) scopes them,
 // and they answer only when the agent has a webhook (404) that is enabled (403) and the caller
-// passes the source check (403) and, when a secret is set, the HMAC check (401).
+// passes the source check (403) and, when a secret is set, the HMAC check (401); beyond the
+// ingest rate limits or backpressure, 429 / 503 with Retry-After. The public routes are looked up
+// and checked by ingest::Ingestor from its caches (no store read per webhook); management writes
+// go through catalog::Catalog, which keeps those caches current.
 #include <cctype>
 
 #include "api/compat/compat.h"
@@ -18,87 +21,20 @@ namespace {
 
 constexpr std::string_view kKind = "agent";
 constexpr std::string_view kSignatureHeader = "X-Webhook-Signature";
-constexpr size_t kMaxBodyBytes = 1024 * 1024;
 constexpr size_t kMaxTextBytes = 2048;
 constexpr size_t kMinSecretBytes = 16;
 
-// The lower-case host of a URL ("https://Example.com:8443/x" -> "example.com") or of a bare
-// hostname ("example.com"); "" when there is none.
-std::string HostOf(std::string_view text) {
-  if (size_t scheme = text.find("://"); scheme != std::string_view::npos) {
-    text.remove_prefix(scheme + 3);
-  }
-  text = text.substr(0, text.find_first_of("/?#"));
-  if (size_t at = text.rfind('@'); at != std::string_view::npos) text.remove_prefix(at + 1);
-  if (!text.empty() && text.front() == '[') {  // [v6]:port
-    size_t close = text.find(']');
-    text = close == std::string_view::npos ? std::string_view() : text.substr(1, close - 1);
-  } else if (size_t colon = text.find(':'); colon != std::string_view::npos) {
-    text = text.substr(0, colon);
-  }
-  std::string host(text);
-  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return host;
-}
-
-// Source validation, exactly as the issue states it: an empty event_source allows every caller;
-// else an Origin (or, without one, Referer) whose hostname is event_source's allows; else a
-// client address in allowed_ips allows; else 403.
-Status CheckSource(const store::AgentWebhook& webhook, const Headers& headers,
-                   std::string_view remote_ip) {
-  if (webhook.event_source.empty()) return Status::Ok();
-  auto origin = FindHeader(headers, "Origin");
-  if (!origin || origin->empty() || *origin == "null") origin = FindHeader(headers, "Referer");
-  if (origin && !origin->empty() && HostOf(*origin) == HostOf(webhook.event_source)) {
-    return Status::Ok();
-  }
-  std::vector<IpNetwork> networks;
-  for (const std::string& entry : webhook.allowed_ips) {
-    if (auto network = IpNetwork::Parse(entry, IpNetwork::HostBits::kClear)) {
-      networks.push_back(*network);
-    }
-  }
-  if (AnyContains(networks, remote_ip)) return Status::Ok();
-  return Status::PermissionDenied("the request's origin and address are not allowed to call this "
-                                  "webhook", "source_not_allowed");
-}
-
-// The public routes' gate: the webhook exists (404), is enabled (403), and the caller passes the
-// source check (403).
-Result<store::AgentWebhook> Admit(ApiContext* ctx, std::string_view agent_id,
-                                  const Headers& headers, std::string_view remote_ip) {
-  auto webhook = ctx->store->GetAgentWebhook(agent_id, kKind);
-  if (!webhook) {
-    if (webhook.error().type() == ErrorType::kNotFound) {
-      return Status::NotFound("this agent has no webhook", "webhook_not_found");
-    }
-    return webhook.error();
-  }
-  if (!webhook->enabled) {
-    return Status::PermissionDenied("this agent's webhook is disabled", "webhook_disabled");
-  }
-  TRIGGERD_RETURN_IF_ERROR(CheckSource(*webhook, headers, remote_ip));
-  return webhook;
-}
-
-// "sha256=<hex>" (or bare hex) of HMAC-SHA256(secret, body), compared in constant time.
-Status CheckSignature(const store::AgentWebhook& webhook, const http::Request& request) {
-  if (webhook.hmac_secret.empty()) return Status::Ok();
-  auto header = FindHeader(request.headers, kSignatureHeader);
-  if (!header || header->empty()) {
-    return Status::Unauthenticated("send the body's HMAC-SHA256 as \"X-Webhook-Signature: "
-                                   "sha256=<hex>\"", "missing_signature");
-  }
-  std::string_view given = *header;
-  if (given.substr(0, 7) == "sha256=") given.remove_prefix(7);
-  std::string expected = crypto::HexEncode(
-      crypto::Hmac(crypto::DigestAlgorithm::kSha256, webhook.hmac_secret, request.body));
-  std::string lower(given);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!crypto::ConstantTimeEqual(lower, expected)) {
-    return Status::Unauthenticated("the signature does not match the body", "signature_mismatch");
-  }
-  return Status::Ok();
+// The public routes' gate (ingest::Ingestor::AdmitAgentWebhook): 404 no webhook, 403 disabled,
+// 403 source not allowed, 413 above 1 MiB, 429 / 503.
+Result<ingest::DirectAdmission> Admit(ApiContext* ctx, const http::RequestHead& head,
+                                      const std::string& agent_id, bool charge) {
+  ingest::AgentWebhookHead request;
+  request.agent_id = agent_id;
+  request.headers = &head.headers;
+  request.remote_ip = head.remote_ip;
+  request.content_length = head.content_length;
+  request.charge_rate_limits = charge;
+  return ctx->ingestor->AdmitAgentWebhook(request);
 }
 
 std::string PublicUrl(ApiContext* ctx, const http::Request& r, std::string_view agent_id) {
@@ -150,7 +86,8 @@ std::optional<http::Response> ApplyConfig(const boost::json::object& body,
   if (body.contains("event_source")) {
     auto source = StringField(body, "event_source", std::string());
     if (!source) return FieldErrorResponse(source.error(), "event_source");
-    if (source->size() > kMaxTextBytes || (!source->empty() && HostOf(*source).empty())) {
+    if (source->size() > kMaxTextBytes ||
+        (!source->empty() && ingest::OriginHost(*source).empty())) {
       return FieldErrorResponse(
           Status::InvalidArgument("event_source must be an origin URL or a hostname"),
           "event_source");
@@ -222,24 +159,23 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
   auto head_check = [ctx](const http::RequestHead& head,
                           const std::map<std::string, std::string>& params) {
     if (head.method != "POST") return http::HeadDecision{std::nullopt, 0};
-    auto admitted = Admit(ctx, params.at("agent_id"), head.headers, head.remote_ip);
-    if (!admitted) return http::HeadDecision{http::ErrorResponse(admitted.error()), 0};
-    if (head.content_length && *head.content_length > kMaxBodyBytes) {
-      return http::HeadDecision{
-          http::ErrorResponse(Status(ErrorType::kPayloadTooLarge, "payload_too_large",
-                                     "the body is larger than 1048576 bytes")),
-          0};
-    }
-    return http::HeadDecision{std::nullopt, kMaxBodyBytes};
+    auto admitted = Admit(ctx, head, params.at("agent_id"), /*charge=*/true);
+    if (!admitted) return http::HeadDecision{IngestRefusal(admitted.error(), *ctx->ingestor), 0};
+    return http::HeadDecision{std::nullopt, admitted->body_limit};
   };
   router->Add(
       "POST", "/agents/{agent_id}/webhook",
       [ctx](http::Request request, http::Reply reply) {
-        // Admitted again with the body in hand: the config may have changed meanwhile.
+        // Admitted again with the body in hand: the config may have changed meanwhile (the rate
+        // limits were charged on the head).
         const std::string agent_id = request.path_params["agent_id"];
-        auto webhook = Admit(ctx, agent_id, request.headers, request.remote_ip);
-        if (!webhook) return reply(http::ErrorResponse(webhook.error()));
-        if (Status s = CheckSignature(*webhook, request); !s.ok()) {
+        http::RequestHead& head = request;
+        head.content_length = request.body.size();
+        auto admitted = Admit(ctx, head, agent_id, /*charge=*/false);
+        if (!admitted) return reply(IngestRefusal(admitted.error(), *ctx->ingestor));
+        if (Status s = ctx->ingestor->VerifyAgentWebhook(*admitted->webhook, request.headers,
+                                                         request.body);
+            !s.ok()) {
           return reply(http::ErrorResponse(s));
         }
         std::string payload_json;
@@ -253,39 +189,45 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 "the request body is not valid JSON: " + ec.message(), "invalid_json")));
           }
         }
-        DirectRunRequest run{&*webhook, "agent.webhook", "", std::move(payload_json),
-                             webhook->hmac_secret.empty() ? "none" : "hmac", &request};
-        StartDirectRun(ctx, std::move(run),
-                       [reply = std::move(reply), agent_id](Result<DirectRunOutcome> outcome) {
-                         if (!outcome) return reply(http::ErrorResponse(outcome.error()));
-                         reply(Json(200, {{"status", "accepted"},
-                                          {"agent_id", agent_id},
-                                          {"run_id", outcome->run_id},
-                                          {"event_id", outcome->event_id},
-                                          {"message", "the agent run was queued"}}));
-                       });
+        ingest::DirectEvent event{std::move(admitted->webhook), "agent.webhook",
+                                  "",                           std::move(payload_json),
+                                  std::move(request.headers),   std::move(request.remote_ip),
+                                  std::move(request.body)};
+        ctx->ingestor->IngestDirect(
+            std::move(event),
+            [ctx, reply = std::move(reply), agent_id](Result<ingest::IngestOutcome> outcome) {
+              if (!outcome) return reply(IngestRefusal(outcome.error(), *ctx->ingestor));
+              reply(Json(200, {{"status", "accepted"},
+                               {"agent_id", agent_id},
+                               {"run_id", outcome->runs.front().run_id},
+                               {"event_id", outcome->event_id},
+                               {"message", "the agent run was queued"}}));
+            });
       },
       head_check);
 
   router->Add("GET", "/agents/{agent_id}/webhook", [ctx](http::Request r, http::Reply reply) {
     const std::string agent_id = r.path_params["agent_id"];
-    auto webhook = Admit(ctx, agent_id, r.headers, r.remote_ip);
-    if (!webhook) return reply(http::ErrorResponse(webhook.error()));
+    http::RequestHead& head = r;
+    head.content_length.reset();  // a GET's body is not the webhook's
+    auto admitted = Admit(ctx, head, agent_id, /*charge=*/false);
+    if (!admitted) return reply(http::ErrorResponse(admitted.error()));
+    const store::AgentWebhook& webhook = admitted->webhook->webhook;
     boost::json::object info;
     info["agent_id"] = agent_id;
     info["url"] = PublicUrl(ctx, r, agent_id);
     info["method"] = "POST";
     info["content_type"] = "application/json";
-    info["enabled"] = webhook->enabled;
-    info["secret_required"] = !webhook->hmac_secret.empty();
-    if (!webhook->hmac_secret.empty()) {
+    info["enabled"] = webhook.enabled;
+    info["secret_required"] = !webhook.hmac_secret.empty();
+    if (!webhook.hmac_secret.empty()) {
       info["signature_header"] = std::string(kSignatureHeader);
       info["signature_format"] = "sha256=<hex HMAC-SHA256 of the raw body>";
     }
-    info["allowed_sources"] = {{"event_source", webhook->event_source},
-                               {"allowed_ips", IpArray(*webhook)}};
-    info["description"] = webhook->description;
-    info["metadata"] = Metadata(*webhook);
+    info["allowed_sources"] = {{"event_source", webhook.event_source},
+                               {"allowed_ips", IpArray(webhook)}};
+    info["description"] = webhook.description;
+    info["metadata"] = Metadata(webhook);
     reply(Json(200, info));
   });
 
@@ -329,8 +271,8 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 }
                 if (auto e = ApplyConfig(body, &webhook)) return *e;
                 webhook.updated_at = now;
-                Status s = creating ? ctx->store->CreateAgentWebhook(webhook)
-                                    : ctx->store->UpdateAgentWebhook(webhook);
+                Status s = creating ? ctx->catalog->CreateAgentWebhook(webhook)
+                                    : ctx->catalog->UpdateAgentWebhook(webhook);
                 if (!s.ok()) return http::ErrorResponse(s);
                 return Json(creating ? 201 : 200, ConfigJson(ctx, r, webhook));
               }));
@@ -341,7 +283,7 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 if (!agent) return http::ErrorResponse(agent.error());
                 auto webhook = ctx->store->GetAgentWebhook(agent->id, kKind);
                 if (!webhook) return http::ErrorResponse(webhook.error());
-                if (Status s = ctx->store->DeleteAgentWebhook(p.workspace_id, webhook->id);
+                if (Status s = ctx->catalog->DeleteAgentWebhook(p.workspace_id, webhook->id);
                     !s.ok()) {
                   return http::ErrorResponse(s);
                 }

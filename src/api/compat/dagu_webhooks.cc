@@ -10,7 +10,10 @@
 // Management takes an API key with the builder or admin role; creating, deleting, regenerating
 // and toggling also the agent's creator or an admin (403 not_owner). The trigger route takes the
 // webhook's own token: 200 {dagRunId, dagName}; 401 missing/invalid token; 403 disabled; 404 no
-// webhook; 409 dagRunId already used; 413 body above 1,048,576 bytes (refused on the head).
+// webhook; 409 dagRunId already used; 413 body above 1,048,576 bytes (refused on the head); 429
+// and 503 with Retry-After under the ingest rate limits and backpressure. The trigger route is
+// looked up, checked and appended by ingest::Ingestor (its caches: no store read per webhook);
+// management writes go through catalog::Catalog, which keeps those caches current.
 #include "api/compat/compat.h"
 #include "common/crypto.h"
 #include "common/ids.h"
@@ -19,7 +22,7 @@ namespace triggerd::api::compat {
 namespace {
 
 constexpr std::string_view kKind = "dagu";
-constexpr size_t kMaxBodyBytes = 1024 * 1024;  // Dagu's limit
+constexpr size_t kMaxBodyBytes = ingest::kDirectWebhookMaxBodyBytes;  // Dagu's limit
 constexpr size_t kTokenPrefixLength = 12;      // "trgd_wh_" + 4 characters
 constexpr size_t kMaxDagRunIdBytes = 64;
 
@@ -38,6 +41,8 @@ http::Response DaguError(const Status& status, std::string_view field = "") {
     case 404: code = "not_found"; break;
     case 409: code = "already_exists"; break;
     case 413: code = "payload_too_large"; break;
+    case 429: code = "too_many_requests"; break;
+    case 503: code = "service_unavailable"; break;
     default: break;
   }
   boost::json::object error{{"type", status.code().empty() ? "internal" : status.code()},
@@ -141,47 +146,14 @@ http::RouteHandler ManagementRoute(ApiContext* ctx, AuthedHandler handler) {
   };
 }
 
-// The trigger route's lookup, in Dagu's order (404 no webhook, then 401 token, then 403). By
-// agent id it is global (ids are unique and unguessable). By name it needs the token's workspace
-// (names are per workspace and the path has none): a missing or unknown token is then 401, a
-// valid token of another DAG is 401 when {name} has a webhook and 404 when it has none.
-Result<store::AgentWebhook> TriggerWebhook(ApiContext* ctx, const std::string& name,
-                                           std::string_view token) {
-  const std::string hash = token.empty() ? "" : HashSecret(token);
-  auto by_id = ctx->store->GetAgentWebhook(name, kKind);
-  if (by_id) {
-    if (token.empty()) {
-      return Status::Unauthenticated("send the webhook token as \"Authorization: Bearer <token>\"",
-                                     "missing_token");
-    }
-    if (!crypto::ConstantTimeEqual(hash, by_id->token_hash)) {
-      return Status::Unauthenticated("the webhook token is not valid", "invalid_token");
-    }
-    return by_id;
-  }
-  if (by_id.error().type() != ErrorType::kNotFound) return by_id.error();
-  if (IsWellFormedId(name, "agt")) {
-    return Status::NotFound("this DAG has no webhook", "webhook_not_found");
-  }
-  if (token.empty()) {
-    return Status::Unauthenticated("send the webhook token as \"Authorization: Bearer <token>\"",
-                                   "missing_token");
-  }
-  auto by_token = ctx->store->FindAgentWebhookByTokenHash(hash);
-  if (!by_token && by_token.error().type() != ErrorType::kNotFound) return by_token.error();
-  if (!by_token || by_token->kind != kKind) {
-    return Status::Unauthenticated("the webhook token is not valid", "invalid_token");
-  }
-  auto agent = ctx->store->GetAgent(by_token->workspace_id, by_token->agent_id);
-  if (agent && agent->name == name) return by_token;
-  auto named = ResolveDag(ctx, by_token->workspace_id, name);
-  if (named && ctx->store->GetAgentWebhook(named->id, kKind)) {
-    return Status::Unauthenticated("the webhook token is not valid for this DAG", "invalid_token");
-  }
-  return Status::NotFound("this DAG has no webhook", "webhook_not_found");
+// A refusal of the trigger route: Dagu's error shape, with Retry-After on 429 and 503.
+http::Response TriggerRefusal(ApiContext* ctx, const Status& status) {
+  http::Response response = DaguError(status);
+  AddRetryAfter(status, *ctx->ingestor, &response);
+  return response;
 }
 
-std::string BearerToken(const http::Request& r) {
+std::string BearerToken(const http::RequestHead& r) {
   auto header = FindHeader(r.headers, "Authorization");
   constexpr std::string_view kScheme = "Bearer ";
   if (!header || header->size() <= kScheme.size() ||
@@ -192,15 +164,12 @@ std::string BearerToken(const http::Request& r) {
 }
 
 void Trigger(ApiContext* ctx, http::Request request, http::Reply reply) {
-  const std::string name = request.path_params["name"];
-  auto webhook = TriggerWebhook(ctx, name, BearerToken(request));
-  if (!webhook) return reply(DaguError(webhook.error()));
-  if (!webhook->enabled) {
-    return reply(DaguError(Status::PermissionDenied("this DAG's webhook is disabled",
-                                                    "webhook_disabled")));
-  }
-  auto agent = ctx->store->GetAgent(webhook->workspace_id, webhook->agent_id);
-  if (!agent) return reply(DaguError(agent.error()));
+  // Admitted again with the body in hand (the webhook may have changed while it was read); the
+  // rate limits were charged on the head.
+  const std::string token = BearerToken(request);
+  auto admitted = ctx->ingestor->AdmitDaguWebhook(
+      {request.path_params["name"], token, /*charge_rate_limits=*/false});
+  if (!admitted) return reply(TriggerRefusal(ctx, admitted.error()));
 
   // Payload rules: a top-level "payload" member is what the run gets, else the whole JSON body,
   // else (no body) {}. "dagRunId" in the wrapper names the run.
@@ -231,22 +200,25 @@ void Trigger(ApiContext* ctx, http::Request request, http::Reply reply) {
     }
   }
   if (dag_run_id.empty()) dag_run_id = NewDagRunId(ctx->clock->NowMicros());
-  DirectRunRequest run{&*webhook, "dagu.webhook", dag_run_id, std::move(payload_json), "bearer",
-                       &request};
-  StartDirectRun(ctx, std::move(run),
-                 [reply = std::move(reply), dag_run_id, dag_name = agent->name](
-                     Result<DirectRunOutcome> outcome) {
-                   if (!outcome) return reply(DaguError(outcome.error()));
-                   if (outcome->duplicate) {
-                     return reply(DaguError(Status::Conflict(
-                         "dagRunId \"" + dag_run_id + "\" was already used for this DAG",
-                         "dag_run_id_in_use")));
-                   }
-                   reply(Json(200, {{"dagRunId", dag_run_id},
-                                    {"dagName", dag_name},
-                                    {"runId", outcome->run_id},
-                                    {"eventId", outcome->event_id}}));
-                 });
+  ingest::DirectEvent event{std::move(admitted->webhook),   "dagu.webhook",
+                            dag_run_id,                     std::move(payload_json),
+                            std::move(request.headers),     std::move(request.remote_ip),
+                            std::move(request.body)};
+  ctx->ingestor->IngestDirect(
+      std::move(event), [ctx, reply = std::move(reply), dag_run_id,
+                         dag_name = std::move(admitted->agent_name)](
+                            Result<ingest::IngestOutcome> outcome) {
+        if (!outcome) return reply(TriggerRefusal(ctx, outcome.error()));
+        if (outcome->duplicate) {
+          return reply(DaguError(Status::Conflict(
+              "dagRunId \"" + dag_run_id + "\" was already used for this DAG",
+              "dag_run_id_in_use")));
+        }
+        reply(Json(200, {{"dagRunId", dag_run_id},
+                         {"dagName", dag_name},
+                         {"runId", outcome->runs.front().run_id},
+                         {"eventId", outcome->event_id}}));
+      });
 }
 
 }  // namespace
@@ -267,7 +239,7 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 webhook.token_prefix = token.substr(0, kTokenPrefixLength);
                 webhook.created_by = p.key_id;
                 webhook.created_at = webhook.updated_at = now;
-                if (Status s = ctx->store->CreateAgentWebhook(webhook); !s.ok()) {
+                if (Status s = ctx->catalog->CreateAgentWebhook(webhook); !s.ok()) {
                   if (s.type() == ErrorType::kConflict) {
                     return DaguError(Status::Conflict("this DAG already has a webhook",
                                                       "webhook_exists"));
@@ -288,7 +260,8 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
               ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
                 auto managed = ManagedWebhook(ctx, p, r.path_params["name"], Access::kChange);
                 if (!managed) return DaguError(managed.error());
-                if (Status s = ctx->store->DeleteAgentWebhook(p.workspace_id, managed->webhook.id);
+                if (Status s =
+                        ctx->catalog->DeleteAgentWebhook(p.workspace_id, managed->webhook.id);
                     !s.ok()) {
                   return DaguError(s);
                 }
@@ -303,7 +276,7 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 managed->webhook.token_hash = HashSecret(token);
                 managed->webhook.token_prefix = token.substr(0, kTokenPrefixLength);
                 managed->webhook.updated_at = ctx->clock->NowMicros();
-                if (Status s = ctx->store->UpdateAgentWebhook(managed->webhook); !s.ok()) {
+                if (Status s = ctx->catalog->UpdateAgentWebhook(managed->webhook); !s.ok()) {
                   return DaguError(s);
                 }
                 return Json(200, {{"webhook", WebhookJson(managed->webhook, managed->agent)},
@@ -327,7 +300,7 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 }
                 managed->webhook.enabled = enabled->as_bool();
                 managed->webhook.updated_at = ctx->clock->NowMicros();
-                if (Status s = ctx->store->UpdateAgentWebhook(managed->webhook); !s.ok()) {
+                if (Status s = ctx->catalog->UpdateAgentWebhook(managed->webhook); !s.ok()) {
                   return DaguError(s);
                 }
                 return Json(200, WebhookJson(managed->webhook, managed->agent));
@@ -360,13 +333,19 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                                   {"webhooks", std::move(copy)}});
               }));
 
-  auto head_check = [](const http::RequestHead& head, const std::map<std::string, std::string>&) {
+  // The head: the size first (the body is never read), then the webhook, its token and the rate
+  // limits, so a refused request costs no body read either.
+  auto head_check = [ctx](const http::RequestHead& head,
+                          const std::map<std::string, std::string>& params) {
     if (head.content_length && *head.content_length > kMaxBodyBytes) {
       return http::HeadDecision{
           DaguError(Status(ErrorType::kPayloadTooLarge, "payload_too_large",
                            "the body is larger than 1048576 bytes")),
           0};
     }
+    const std::string token = BearerToken(head);
+    auto admitted = ctx->ingestor->AdmitDaguWebhook({params.at("name"), token});
+    if (!admitted) return http::HeadDecision{TriggerRefusal(ctx, admitted.error()), 0};
     return http::HeadDecision{std::nullopt, kMaxBodyBytes};
   };
   router->Add(

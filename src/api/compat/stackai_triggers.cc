@@ -14,7 +14,8 @@
 // or an admin: RequireAgentOwner), any role to read; visibility as
 // /api/v1/triggers (admins see every trigger, others their own; anything else is 404). Bodies are
 // validated by ApplySourceBody and ApplyTriggerBody, the functions POST /api/v1/sources and
-// /api/v1/triggers (and the config file) use; webhooks go through ingest::Ingestor.
+// /api/v1/triggers (and the config file) use, and written through catalog::Catalog; webhooks go
+// through ingest::Ingestor, looked up in its caches.
 #include <algorithm>
 #include <map>
 
@@ -358,22 +359,20 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   }
 
   // Three writes; a failure after the first removes the source, which takes the trigger and the
-  // extras with it (ON DELETE CASCADE), so nothing half-made stays behind.
-  if (auto s = ctx->store->CreateSource(source); !s.ok()) return http::ErrorResponse(s);
+  // extras with it (ON DELETE CASCADE), so nothing half-made stays behind. The catalog tells the
+  // caches (ingest, schedules) of each.
+  if (auto s = ctx->catalog->CreateSource(source); !s.ok()) return http::ErrorResponse(s);
   store::TriggerExtras extras{trigger.id, p.workspace_id, connection_id, true, p.key_id, now};
-  Status written = ctx->store->CreateTrigger(trigger);
-  if (written.ok()) written = ctx->store->PutTriggerExtras(extras);
+  Status written = ctx->catalog->CreateTrigger(trigger);
+  if (written.ok()) written = ctx->catalog->PutTriggerExtras(extras);
   if (!written.ok()) {
-    (void)ctx->store->DeleteSource(p.workspace_id, source.id);
+    (void)ctx->catalog->DeleteSource(p.workspace_id, source.id);
     if (written.type() == ErrorType::kNotFound) {  // the agent was deleted meanwhile
       return http::ErrorResponse(
           Status::NotFound("no project (agent) \"" + agent->id + "\"", "project_not_found"));
     }
     return http::ErrorResponse(written);
   }
-  ctx->ingestor->Upsert(source);
-  if (ctx->producer != nullptr) ctx->producer->Upsert(source);
-  ctx->ingestor->UpsertTrigger(trigger);
 
   json::object record = RecordJson(ctx, BaseUrl(*ctx, r), trigger, &source, &extras);
   // Shown once, as POST /api/v1/sources shows them.
@@ -404,8 +403,7 @@ http::Response SetStatus(ApiContext* ctx, const Principal& p, http::Request& r, 
   const int64_t now = ctx->clock->NowMicros();
   trigger->enabled = enabled;
   trigger->updated_at = now;
-  if (auto s = ctx->store->UpdateTrigger(*trigger); !s.ok()) return http::ErrorResponse(s);
-  ctx->ingestor->UpsertTrigger(*trigger);
+  if (auto s = ctx->catalog->UpdateTrigger(*trigger); !s.ok()) return http::ErrorResponse(s);
   store::TriggerExtras extras;
   if (auto stored = ctx->store->GetTriggerExtras(p.workspace_id, trigger->id)) {
     extras = std::move(*stored);
@@ -417,7 +415,7 @@ http::Response SetStatus(ApiContext* ctx, const Principal& p, http::Request& r, 
   }
   extras.updated_by = p.key_id;
   extras.updated_at = now;
-  if (auto s = ctx->store->PutTriggerExtras(extras); !s.ok()) return http::ErrorResponse(s);
+  if (auto s = ctx->catalog->PutTriggerExtras(extras); !s.ok()) return http::ErrorResponse(s);
   return RecordResponse(ctx, r, 200, *trigger);
 }
 
@@ -427,18 +425,15 @@ http::Response Delete(ApiContext* ctx, const Principal& p, http::Request& r) {
   if (!trigger) return http::ErrorResponse(trigger.error());
   if (refused) return *refused;
   auto extras = ctx->store->GetTriggerExtras(p.workspace_id, trigger->id);
-  if (auto s = ctx->store->DeleteTrigger(p.workspace_id, trigger->id); !s.ok()) {
+  if (auto s = ctx->catalog->DeleteTrigger(p.workspace_id, trigger->id); !s.ok()) {
     return http::ErrorResponse(s);
   }
-  ctx->ingestor->RemoveTrigger(trigger->id);
   // The source this surface made goes with its last trigger (another trigger may have been bound
   // to it through /api/v1 since).
   if (extras && extras->owns_source) {
     auto others = ctx->store->ListTriggers(p.workspace_id, trigger->source_id, "");
-    if (others && others->empty() &&
-        ctx->store->DeleteSource(p.workspace_id, trigger->source_id).ok()) {
-      ctx->ingestor->Remove(trigger->source_id);
-      if (ctx->producer != nullptr) ctx->producer->Remove(trigger->source_id);
+    if (others && others->empty()) {
+      (void)ctx->catalog->DeleteSource(p.workspace_id, trigger->source_id);
     }
   }
   return http::Response{204, {}, "", ""};
@@ -560,12 +555,19 @@ http::Response TestSamples(ApiContext* ctx, const Principal& p, http::Request& r
 }
 
 // ---- POST /v1/webhooks/{webhook_id} ----
+// A trigger id or a catalog kind; either way ingest::Ingestor finds the source in its caches (no
+// store read per webhook) and the request takes the ingest route's pipeline and answers.
 
-ingest::HeadRequest HeadFor(const store::Source& source, const http::RequestHead& head,
-                            std::optional<uint64_t> content_length, bool charge) {
+Status NoSuchWebhook() {
+  return Status::NotFound("no trigger or provider of that id", "webhook_not_found");
+}
+
+ingest::HeadRequest HeadFor(const ingest::Ingestor::TriggerSource& source,
+                            const http::RequestHead& head, std::optional<uint64_t> content_length,
+                            bool charge) {
   ingest::HeadRequest request;
   request.workspace_id = source.workspace_id;
-  request.source_id = source.id;
+  request.source_id = source.source_id;
   request.method = head.method;
   request.headers = &head.headers;
   request.remote_ip = head.remote_ip;
@@ -574,37 +576,13 @@ ingest::HeadRequest HeadFor(const store::Source& source, const http::RequestHead
   return request;
 }
 
-Status NoSuchWebhook() {
-  return Status::NotFound("no trigger or provider of that id", "webhook_not_found");
-}
-
-// The sources of a provider kind over every workspace, for the provider route (which carries no
-// workspace). One read of the sources per request: this route trades speed for not needing a
-// per-source URL.
-Result<std::vector<store::Source>> SourcesOfKind(ApiContext* ctx, std::string_view kind) {
-  auto all = ctx->store->ListAllSources();
-  if (!all) return all.error();
-  std::vector<store::Source> out;
-  for (auto& source : *all) {
-    if (source.kind == kind) out.push_back(std::move(source));
-  }
-  if (out.empty()) {
-    return Status::NotFound("no " + std::string(kind) + " source on this server",
-                            "webhook_not_found");
-  }
-  return out;
-}
-
 // The trigger's source, for a trigger id: the one lookup of the trigger route.
-Result<store::Source> SourceOfTrigger(ApiContext* ctx, const std::string& trigger_id) {
+Result<ingest::Ingestor::TriggerSource> SourceOfTrigger(ApiContext* ctx,
+                                                        const std::string& trigger_id) {
   if (!IsWellFormedId(trigger_id, "trg")) return NoSuchWebhook();
-  auto trigger = ctx->store->FindTrigger(trigger_id);
-  if (!trigger) {
-    return trigger.error().type() == ErrorType::kNotFound ? NoSuchWebhook() : trigger.error();
-  }
-  auto source = ctx->store->GetSource(trigger->workspace_id, trigger->source_id);
-  if (!source && source.error().type() == ErrorType::kNotFound) return NoSuchWebhook();
-  return source;
+  auto source = ctx->ingestor->FindTriggerSource(trigger_id);
+  if (!source) return NoSuchWebhook();
+  return std::move(*source);
 }
 
 http::HeadDecision WebhookHead(ApiContext* ctx, const http::RequestHead& head,
@@ -614,22 +592,14 @@ http::HeadDecision WebhookHead(ApiContext* ctx, const http::RequestHead& head,
     return http::HeadDecision{IngestRefusal(s, *ctx->ingestor), 0};
   };
   if (verify::FindCatalog(id) != nullptr) {
-    auto sources = SourcesOfKind(ctx, id);
-    if (!sources) return refuse(sources.error());
-    // Which source it is for is known only once the body's signature is checked: read up to the
-    // largest limit of the sources that would admit it.
-    size_t limit = 0;
-    std::optional<Status> first_refusal;
-    for (const auto& source : *sources) {
-      auto admitted = ctx->ingestor->Admit(HeadFor(source, head, head.content_length, false));
-      if (admitted) {
-        limit = std::max(limit, admitted->body_limit);
-      } else if (!first_refusal) {
-        first_refusal = admitted.error();
-      }
-    }
-    if (limit == 0) return refuse(*first_refusal);
-    return http::HeadDecision{std::nullopt, limit};
+    ingest::HeadRequest request;
+    request.method = head.method;
+    request.headers = &head.headers;
+    request.remote_ip = head.remote_ip;
+    request.content_length = head.content_length;
+    auto limit = ctx->ingestor->AdmitForProvider(id, request);
+    if (!limit) return refuse(limit.error());
+    return http::HeadDecision{std::nullopt, *limit};
   }
   auto source = SourceOfTrigger(ctx, id);
   if (!source) return refuse(source.error());
@@ -638,67 +608,31 @@ http::HeadDecision WebhookHead(ApiContext* ctx, const http::RequestHead& head,
   return http::HeadDecision{std::nullopt, admitted->body_limit};
 }
 
-// The provider route's choice: of the sources of that kind that admit the request, the one whose
-// verifier accepts it. None: 401 (the first refusal's code); several (two sources given the same
-// secret): 409, since delivering to either would be a guess.
-Result<store::Source> PickSource(ApiContext* ctx, const std::string& kind,
-                                 const http::Request& request) {
-  auto sources = SourcesOfKind(ctx, kind);
-  if (!sources) return sources.error();
-  const std::string url = BaseUrl(*ctx, request) + request.target;
-  const verify::Request verify_request{request.headers, request.body, request.method, url,
-                                       ctx->clock->NowUnixSeconds()};
-  std::optional<Status> first_refusal;
-  std::vector<store::Source*> accepted;
-  for (auto& source : *sources) {
-    auto admitted = ctx->ingestor->Admit(HeadFor(source, request, request.body.size(), false));
-    if (!admitted) {
-      if (!first_refusal) first_refusal = admitted.error();
-      continue;
-    }
-    auto settings = verify::ParseAuthSettingsJson(source.kind, source.auth_json);
-    if (!settings) continue;  // ingest refuses it too (source_misconfigured)
-    verify::Secrets secrets;
-    if (!source.signing_secret.empty()) secrets.signing.push_back(source.signing_secret);
-    if (!source.token_hash.empty()) secrets.bearer_token_sha256.push_back(source.token_hash);
-    auto verifier = verify::MakeVerifier(source.kind, *settings, secrets);
-    if (!verifier) continue;
-    Status verified = (*verifier)->Verify(verify_request);
-    if (verified.ok()) {
-      accepted.push_back(&source);
-    } else if (!first_refusal || first_refusal->type() != ErrorType::kUnauthenticated) {
-      first_refusal = Status::Unauthenticated(
-          "no " + kind + " source accepts this request: " + verified.message(), verified.code());
-    }
-  }
-  if (accepted.size() > 1) {
-    return Status::Conflict("several " + kind +
-                                " sources accept this request (they share a secret): send it to "
-                                "/v1/webhooks/{trigger id} instead",
-                            "ambiguous_webhook");
-  }
-  if (accepted.empty()) {
-    return first_refusal ? *first_refusal : NoSuchWebhook();
-  }
-  return std::move(*accepted.front());
-}
-
 void Webhook(ApiContext* ctx, http::Request request, http::Reply reply) {
   const std::string id = request.path_params["webhook_id"];
-  const bool by_provider = verify::FindCatalog(id) != nullptr;
-  auto source = by_provider ? PickSource(ctx, id, request) : SourceOfTrigger(ctx, id);
-  if (!source) return reply(IngestRefusal(source.error(), *ctx->ingestor));
+  auto answer = [ctx, reply = std::move(reply)](Result<ingest::IngestOutcome> outcome) {
+    reply(IngestAnswer(std::move(outcome), *ctx->ingestor));
+  };
+  if (verify::FindCatalog(id) != nullptr) {
+    // The provider route: ingest picks the source and charges its rate limits.
+    ingest::BodyRequest body{nullptr,
+                             request.method,
+                             request.target,
+                             std::move(request.headers),
+                             request.remote_ip,
+                             std::move(request.body)};
+    ctx->ingestor->IngestForProvider(id, std::move(body), std::move(answer));
+    return;
+  }
+  auto source = SourceOfTrigger(ctx, id);
+  if (!source) return answer(source.error());
   // Admitted again with the body in hand, as the ingest route does (the source may have changed
-  // while the body was read); the provider route charges the rate limits now that it knows the
-  // source.
-  auto admitted = ctx->ingestor->Admit(HeadFor(*source, request, request.body.size(), by_provider));
-  if (!admitted) return reply(IngestRefusal(admitted.error(), *ctx->ingestor));
+  // while the body was read); the rate limits were charged on the head.
+  auto admitted = ctx->ingestor->Admit(HeadFor(*source, request, request.body.size(), false));
+  if (!admitted) return answer(admitted.error());
   ingest::BodyRequest body{std::move(admitted->source), request.method,    request.target,
                            std::move(request.headers),  request.remote_ip, std::move(request.body)};
-  ctx->ingestor->Ingest(std::move(body),
-                        [ctx, reply = std::move(reply)](Result<ingest::IngestOutcome> outcome) {
-                          reply(IngestAnswer(std::move(outcome), *ctx->ingestor));
-                        });
+  ctx->ingestor->Ingest(std::move(body), std::move(answer));
 }
 
 }  // namespace
