@@ -24,95 +24,77 @@ void Catalog::NotifyAll(Notify notify) {
 
 // Each write: the store first; on success every observer, both under write_mu_ so that two
 // writes of one object reach the caches in the order the store committed them.
-Status Catalog::CreateSource(const store::Source& source) {
+template <typename StoreWrite, typename Notify>
+Status Catalog::Write(StoreWrite store_write, Notify notify) {
   std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->CreateSource(source));
-  NotifyAll([&](Observer& o) { o.SourceChanged(source); });
+  TRIGGERD_RETURN_IF_ERROR(store_write());
+  NotifyAll(notify);
   return Status::Ok();
+}
+
+Status Catalog::CreateSource(const store::Source& source) {
+  return Write([&] { return store_->CreateSource(source); },
+               [&](Observer& o) { o.SourceChanged(source); });
 }
 
 Status Catalog::UpdateSource(const store::Source& source) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->UpdateSource(source));
-  NotifyAll([&](Observer& o) { o.SourceChanged(source); });
-  return Status::Ok();
+  return Write([&] { return store_->UpdateSource(source); },
+               [&](Observer& o) { o.SourceChanged(source); });
 }
 
 Status Catalog::DeleteSource(std::string_view workspace_id, std::string_view source_id) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->DeleteSource(workspace_id, source_id));
-  NotifyAll([&](Observer& o) { o.SourceRemoved(source_id); });
-  return Status::Ok();
+  return Write([&] { return store_->DeleteSource(workspace_id, source_id); },
+               [&](Observer& o) { o.SourceRemoved(source_id); });
 }
 
 Status Catalog::CreateAgent(const store::Agent& agent) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->CreateAgent(agent));
-  NotifyAll([&](Observer& o) { o.AgentChanged(agent); });
-  return Status::Ok();
+  return Write([&] { return store_->CreateAgent(agent); },
+               [&](Observer& o) { o.AgentChanged(agent); });
 }
 
 Status Catalog::UpdateAgent(const store::Agent& agent) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->UpdateAgent(agent));
-  NotifyAll([&](Observer& o) { o.AgentChanged(agent); });
-  return Status::Ok();
+  return Write([&] { return store_->UpdateAgent(agent); },
+               [&](Observer& o) { o.AgentChanged(agent); });
 }
 
 Status Catalog::DeleteAgent(std::string_view workspace_id, std::string_view agent_id) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->DeleteAgent(workspace_id, agent_id));
-  NotifyAll([&](Observer& o) { o.AgentRemoved(agent_id); });
-  return Status::Ok();
+  return Write([&] { return store_->DeleteAgent(workspace_id, agent_id); },
+               [&](Observer& o) { o.AgentRemoved(agent_id); });
 }
 
 Status Catalog::CreateTrigger(const store::Trigger& trigger) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->CreateTrigger(trigger));
-  NotifyAll([&](Observer& o) { o.TriggerChanged(trigger); });
-  return Status::Ok();
+  return Write([&] { return store_->CreateTrigger(trigger); },
+               [&](Observer& o) { o.TriggerChanged(trigger); });
 }
 
 Status Catalog::UpdateTrigger(const store::Trigger& trigger) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->UpdateTrigger(trigger));
-  NotifyAll([&](Observer& o) { o.TriggerChanged(trigger); });
-  return Status::Ok();
+  return Write([&] { return store_->UpdateTrigger(trigger); },
+               [&](Observer& o) { o.TriggerChanged(trigger); });
 }
 
 Status Catalog::DeleteTrigger(std::string_view workspace_id, std::string_view trigger_id) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->DeleteTrigger(workspace_id, trigger_id));
-  NotifyAll([&](Observer& o) { o.TriggerRemoved(trigger_id); });
-  return Status::Ok();
+  return Write([&] { return store_->DeleteTrigger(workspace_id, trigger_id); },
+               [&](Observer& o) { o.TriggerRemoved(trigger_id); });
 }
 
 Status Catalog::CreateAgentWebhook(const store::AgentWebhook& webhook) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->CreateAgentWebhook(webhook));
-  NotifyAll([&](Observer& o) { o.AgentWebhookChanged(webhook); });
-  return Status::Ok();
+  return Write([&] { return store_->CreateAgentWebhook(webhook); },
+               [&](Observer& o) { o.AgentWebhookChanged(webhook); });
 }
 
 Status Catalog::UpdateAgentWebhook(const store::AgentWebhook& webhook) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->UpdateAgentWebhook(webhook));
-  NotifyAll([&](Observer& o) { o.AgentWebhookChanged(webhook); });
-  return Status::Ok();
+  return Write([&] { return store_->UpdateAgentWebhook(webhook); },
+               [&](Observer& o) { o.AgentWebhookChanged(webhook); });
 }
 
 Status Catalog::DeleteAgentWebhook(std::string_view workspace_id, std::string_view webhook_id) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->DeleteAgentWebhook(workspace_id, webhook_id));
-  NotifyAll([&](Observer& o) { o.AgentWebhookRemoved(webhook_id); });
-  return Status::Ok();
+  return Write([&] { return store_->DeleteAgentWebhook(workspace_id, webhook_id); },
+               [&](Observer& o) { o.AgentWebhookRemoved(webhook_id); });
 }
 
 Status Catalog::PutTriggerExtras(const store::TriggerExtras& extras) {
-  std::lock_guard lock(write_mu_);
-  TRIGGERD_RETURN_IF_ERROR(store_->PutTriggerExtras(extras));
-  NotifyAll([&](Observer& o) { o.TriggerExtrasChanged(extras); });
-  return Status::Ok();
+  return Write([&] { return store_->PutTriggerExtras(extras); },
+               [&](Observer& o) { o.TriggerExtrasChanged(extras); });
 }
 
 Status Catalog::Reload() {

@@ -89,6 +89,8 @@ class Catalog {
  private:
   template <typename Notify>
   void NotifyAll(Notify notify);
+  template <typename StoreWrite, typename Notify>
+  Status Write(StoreWrite store_write, Notify notify);
 
   store::Store* store_;
   std::mutex write_mu_;  // one write (store + notification) at a time
