@@ -76,8 +76,8 @@ boost::json::object ConfigJson(ApiContext* ctx, const http::Request& r,
 // Applies the members sent in `body` to `webhook`. Returns the error response, if any.
 std::optional<http::Response> ApplyConfig(const boost::json::object& body,
                                           store::AgentWebhook* webhook) {
-  if (auto unknown = FirstUnknownField(body, {"enabled", "event_source", "allowed_ips", "secret",
-                                              "description", "metadata"})) {
+  if (auto unknown = FirstUnknownField(
+          body, {"enabled", "event_source", "allowed_ips", "secret", "description", "metadata"})) {
     return UnknownFieldResponse(*unknown);
   }
   auto enabled = BoolField(body, "enabled", webhook->enabled);
@@ -119,8 +119,8 @@ std::optional<http::Response> ApplyConfig(const boost::json::object& body,
     auto description = StringField(body, "description", std::string());
     if (!description) return FieldErrorResponse(description.error(), "description");
     if (description->size() > kMaxTextBytes) {
-      return FieldErrorResponse(
-          Status::InvalidArgument("description must be at most 2048 bytes"), "description");
+      return FieldErrorResponse(Status::InvalidArgument("description must be at most 2048 bytes"),
+                                "description");
     }
     webhook->description = *description;
   }
@@ -152,6 +152,85 @@ Result<store::Agent> ManagedAgent(ApiContext* ctx, const Principal& p, const std
   return agent;
 }
 
+// POST /agents/{agent_id}/webhook, once the head was admitted (rate limits charged then): the
+// body is verified and the run queued through the ingest pipeline.
+void Receive(ApiContext* ctx, http::Request request, http::Reply reply) {
+  // Admitted again with the body in hand: the config may have changed meanwhile (the rate
+  // limits were charged on the head).
+  const std::string agent_id = request.path_params["agent_id"];
+  http::RequestHead& head = request;
+  head.content_length = request.body.size();
+  auto admitted = Admit(ctx, head, agent_id, /*charge=*/false);
+  if (!admitted) return reply(IngestRefusal(admitted.error(), *ctx->ingestor));
+  if (Status s =
+          ctx->ingestor->VerifyAgentWebhook(*admitted->webhook, request.headers, request.body);
+      !s.ok()) {
+    return reply(http::ErrorResponse(s));
+  }
+  std::string payload_json;
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    payload_json = "{}";
+  } else {
+    boost::system::error_code ec;
+    boost::json::parse(request.body, ec);
+    if (ec) {
+      return reply(http::ErrorResponse(Status::InvalidArgument(
+          "the request body is not valid JSON: " + ec.message(), "invalid_json")));
+    }
+  }
+  ingest::DirectEvent event{std::move(admitted->webhook),
+                            "agent.webhook",
+                            "",
+                            std::move(payload_json),
+                            std::move(request.headers),
+                            std::move(request.remote_ip),
+                            std::move(request.body)};
+  ctx->ingestor->IngestDirect(std::move(event), [ctx, reply = std::move(reply),
+                                                 agent_id](Result<ingest::IngestOutcome> outcome) {
+    if (!outcome) return reply(IngestRefusal(outcome.error(), *ctx->ingestor));
+    reply(Json(200, {{"status", "accepted"},
+                     {"agent_id", agent_id},
+                     {"run_id", outcome->runs.front().run_id},
+                     {"event_id", outcome->event_id},
+                     {"message", "the agent run was queued"}}));
+  });
+}
+
+// PUT /api/v1/agents/{id}/webhook: creates the webhook (201) or changes the members sent (200).
+http::Response PutConfig(ApiContext* ctx, const Principal& p, http::Request& r) {
+  auto agent = ManagedAgent(ctx, p, r.path_params["id"], Access::kChange);
+  if (!agent) return http::ErrorResponse(agent.error());
+  boost::json::object body;
+  if (!r.body.empty()) {
+    auto parsed = ParseObject(r);
+    if (!parsed) return http::ErrorResponse(parsed.error());
+    body = std::move(*parsed);
+  }
+  const int64_t now = ctx->clock->NowMicros();
+  auto existing = ctx->store->GetAgentWebhook(agent->id, kKind);
+  if (!existing && existing.error().type() != ErrorType::kNotFound) {
+    return http::ErrorResponse(existing.error());
+  }
+  const bool creating = !existing;
+  store::AgentWebhook webhook;
+  if (creating) {
+    webhook.id = NewId("whk");
+    webhook.workspace_id = p.workspace_id;
+    webhook.agent_id = agent->id;
+    webhook.kind = std::string(kKind);
+    webhook.created_by = p.key_id;
+    webhook.created_at = now;
+  } else {
+    webhook = std::move(*existing);
+  }
+  if (auto e = ApplyConfig(body, &webhook)) return *e;
+  webhook.updated_at = now;
+  Status s = creating ? ctx->catalog->CreateAgentWebhook(webhook)
+                      : ctx->catalog->UpdateAgentWebhook(webhook);
+  if (!s.ok()) return http::ErrorResponse(s);
+  return Json(creating ? 201 : 200, ConfigJson(ctx, r, webhook));
+}
+
 }  // namespace
 
 void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
@@ -166,43 +245,7 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
   router->Add(
       "POST", "/agents/{agent_id}/webhook",
       [ctx](http::Request request, http::Reply reply) {
-        // Admitted again with the body in hand: the config may have changed meanwhile (the rate
-        // limits were charged on the head).
-        const std::string agent_id = request.path_params["agent_id"];
-        http::RequestHead& head = request;
-        head.content_length = request.body.size();
-        auto admitted = Admit(ctx, head, agent_id, /*charge=*/false);
-        if (!admitted) return reply(IngestRefusal(admitted.error(), *ctx->ingestor));
-        if (Status s = ctx->ingestor->VerifyAgentWebhook(*admitted->webhook, request.headers,
-                                                         request.body);
-            !s.ok()) {
-          return reply(http::ErrorResponse(s));
-        }
-        std::string payload_json;
-        if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
-          payload_json = "{}";
-        } else {
-          boost::system::error_code ec;
-          boost::json::parse(request.body, ec);
-          if (ec) {
-            return reply(http::ErrorResponse(Status::InvalidArgument(
-                "the request body is not valid JSON: " + ec.message(), "invalid_json")));
-          }
-        }
-        ingest::DirectEvent event{std::move(admitted->webhook), "agent.webhook",
-                                  "",                           std::move(payload_json),
-                                  std::move(request.headers),   std::move(request.remote_ip),
-                                  std::move(request.body)};
-        ctx->ingestor->IngestDirect(
-            std::move(event),
-            [ctx, reply = std::move(reply), agent_id](Result<ingest::IngestOutcome> outcome) {
-              if (!outcome) return reply(IngestRefusal(outcome.error(), *ctx->ingestor));
-              reply(Json(200, {{"status", "accepted"},
-                               {"agent_id", agent_id},
-                               {"run_id", outcome->runs.front().run_id},
-                               {"event_id", outcome->event_id},
-                               {"message", "the agent run was queued"}}));
-            });
+        Receive(ctx, std::move(request), std::move(reply));
       },
       head_check);
 
@@ -241,41 +284,9 @@ void RegisterAgentWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 return Json(200, ConfigJson(ctx, r, *webhook));
               }));
 
-  // Creates the webhook (201) or changes the members sent (200).
-  router->Add("PUT", "/api/v1/agents/{id}/webhook",
-              Authed(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto agent = ManagedAgent(ctx, p, r.path_params["id"], Access::kChange);
-                if (!agent) return http::ErrorResponse(agent.error());
-                boost::json::object body;
-                if (!r.body.empty()) {
-                  auto parsed = ParseObject(r);
-                  if (!parsed) return http::ErrorResponse(parsed.error());
-                  body = std::move(*parsed);
-                }
-                const int64_t now = ctx->clock->NowMicros();
-                auto existing = ctx->store->GetAgentWebhook(agent->id, kKind);
-                if (!existing && existing.error().type() != ErrorType::kNotFound) {
-                  return http::ErrorResponse(existing.error());
-                }
-                const bool creating = !existing;
-                store::AgentWebhook webhook;
-                if (creating) {
-                  webhook.id = NewId("whk");
-                  webhook.workspace_id = p.workspace_id;
-                  webhook.agent_id = agent->id;
-                  webhook.kind = std::string(kKind);
-                  webhook.created_by = p.key_id;
-                  webhook.created_at = now;
-                } else {
-                  webhook = std::move(*existing);
-                }
-                if (auto e = ApplyConfig(body, &webhook)) return *e;
-                webhook.updated_at = now;
-                Status s = creating ? ctx->catalog->CreateAgentWebhook(webhook)
-                                    : ctx->catalog->UpdateAgentWebhook(webhook);
-                if (!s.ok()) return http::ErrorResponse(s);
-                return Json(creating ? 201 : 200, ConfigJson(ctx, r, webhook));
-              }));
+  router->Add(
+      "PUT", "/api/v1/agents/{id}/webhook",
+      Authed(ctx, [ctx](const Principal& p, http::Request& r) { return PutConfig(ctx, p, r); }));
 
   router->Add("DELETE", "/api/v1/agents/{id}/webhook",
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {

@@ -23,7 +23,7 @@ namespace {
 
 constexpr std::string_view kKind = "dagu";
 constexpr size_t kMaxBodyBytes = ingest::kDirectWebhookMaxBodyBytes;  // Dagu's limit
-constexpr size_t kTokenPrefixLength = 12;      // "trgd_wh_" + 4 characters
+constexpr size_t kTokenPrefixLength = 12;                             // "trgd_wh_" + 4 characters
 constexpr size_t kMaxDagRunIdBytes = 64;
 
 std::string NewToken() { return "trgd_wh_" + crypto::RandomToken(40); }
@@ -35,15 +35,32 @@ http::Response DaguError(const Status& status, std::string_view field = "") {
   const int http_status = http::HttpStatusFor(status.type());
   std::string_view code = "internal_error";
   switch (http_status) {
-    case 400: code = "bad_request"; break;
-    case 401: code = "unauthorized"; break;
-    case 403: code = "forbidden"; break;
-    case 404: code = "not_found"; break;
-    case 409: code = "already_exists"; break;
-    case 413: code = "payload_too_large"; break;
-    case 429: code = "too_many_requests"; break;
-    case 503: code = "service_unavailable"; break;
-    default: break;
+    case 400:
+      code = "bad_request";
+      break;
+    case 401:
+      code = "unauthorized";
+      break;
+    case 403:
+      code = "forbidden";
+      break;
+    case 404:
+      code = "not_found";
+      break;
+    case 409:
+      code = "already_exists";
+      break;
+    case 413:
+      code = "payload_too_large";
+      break;
+    case 429:
+      code = "too_many_requests";
+      break;
+    case 503:
+      code = "service_unavailable";
+      break;
+    default:
+      break;
   }
   boost::json::object error{{"type", status.code().empty() ? "internal" : status.code()},
                             {"message", status.message()}};
@@ -142,12 +159,12 @@ http::RouteHandler ManagementRoute(ApiContext* ctx, AuthedHandler handler) {
   auto shared = std::make_shared<AuthedHandler>(std::move(handler));
   return [ctx, shared](http::Request request, http::Reply reply) {
     // Store reads and writes: off the io threads, like every management call (Authed).
-    OffIoThread(ctx, [ctx, shared, request = std::move(request),
-                      reply = std::move(reply)]() mutable {
-      auto principal = Authenticate(ctx, request);
-      if (!principal) return reply(DaguError(principal.error()));
-      reply((*shared)(*principal, request));
-    });
+    OffIoThread(ctx,
+                [ctx, shared, request = std::move(request), reply = std::move(reply)]() mutable {
+                  auto principal = Authenticate(ctx, request);
+                  if (!principal) return reply(DaguError(principal.error()));
+                  reply((*shared)(*principal, request));
+                });
   };
 }
 
@@ -205,25 +222,51 @@ void Trigger(ApiContext* ctx, http::Request request, http::Reply reply) {
     }
   }
   if (dag_run_id.empty()) dag_run_id = NewDagRunId(ctx->clock->NowMicros());
-  ingest::DirectEvent event{std::move(admitted->webhook),   "dagu.webhook",
-                            dag_run_id,                     std::move(payload_json),
-                            std::move(request.headers),     std::move(request.remote_ip),
+  ingest::DirectEvent event{std::move(admitted->webhook),
+                            "dagu.webhook",
+                            dag_run_id,
+                            std::move(payload_json),
+                            std::move(request.headers),
+                            std::move(request.remote_ip),
                             std::move(request.body)};
-  ctx->ingestor->IngestDirect(
-      std::move(event), [ctx, reply = std::move(reply), dag_run_id,
-                         dag_name = std::move(admitted->agent_name)](
-                            Result<ingest::IngestOutcome> outcome) {
-        if (!outcome) return reply(TriggerRefusal(ctx, outcome.error()));
-        if (outcome->duplicate) {
-          return reply(DaguError(Status::Conflict(
-              "dagRunId \"" + dag_run_id + "\" was already used for this DAG",
-              "dag_run_id_in_use")));
-        }
-        reply(Json(200, {{"dagRunId", dag_run_id},
-                         {"dagName", dag_name},
-                         {"runId", outcome->runs.front().run_id},
-                         {"eventId", outcome->event_id}}));
-      });
+  ctx->ingestor->IngestDirect(std::move(event), [ctx, reply = std::move(reply), dag_run_id,
+                                                 dag_name = std::move(admitted->agent_name)](
+                                                    Result<ingest::IngestOutcome> outcome) {
+    if (!outcome) return reply(TriggerRefusal(ctx, outcome.error()));
+    if (outcome->duplicate) {
+      return reply(DaguError(Status::Conflict(
+          "dagRunId \"" + dag_run_id + "\" was already used for this DAG", "dag_run_id_in_use")));
+    }
+    reply(Json(200, {{"dagRunId", dag_run_id},
+                     {"dagName", dag_name},
+                     {"runId", outcome->runs.front().run_id},
+                     {"eventId", outcome->event_id}}));
+  });
+}
+
+// POST /api/v1/dags/{name}/webhook: the DAG's webhook, with its token shown once (201); 409 when
+// it has one already.
+http::Response CreateWebhook(ApiContext* ctx, const Principal& p, http::Request& r) {
+  auto agent = ManagedDag(ctx, p, r.path_params["name"], Access::kChange);
+  if (!agent) return DaguError(agent.error());
+  const int64_t now = ctx->clock->NowMicros();
+  std::string token = NewToken();
+  store::AgentWebhook webhook;
+  webhook.id = NewId("whk");
+  webhook.workspace_id = p.workspace_id;
+  webhook.agent_id = agent->id;
+  webhook.kind = std::string(kKind);
+  webhook.token_hash = HashSecret(token);
+  webhook.token_prefix = token.substr(0, kTokenPrefixLength);
+  webhook.created_by = p.key_id;
+  webhook.created_at = webhook.updated_at = now;
+  if (Status s = ctx->catalog->CreateAgentWebhook(webhook); !s.ok()) {
+    if (s.type() == ErrorType::kConflict) {
+      return DaguError(Status::Conflict("this DAG already has a webhook", "webhook_exists"));
+    }
+    return DaguError(s);
+  }
+  return Json(201, {{"webhook", WebhookJson(webhook, *agent)}, {"token", token}});
 }
 
 }  // namespace
@@ -231,27 +274,7 @@ void Trigger(ApiContext* ctx, http::Request request, http::Reply reply) {
 void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
   router->Add("POST", "/api/v1/dags/{name}/webhook",
               ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto agent = ManagedDag(ctx, p, r.path_params["name"], Access::kChange);
-                if (!agent) return DaguError(agent.error());
-                const int64_t now = ctx->clock->NowMicros();
-                std::string token = NewToken();
-                store::AgentWebhook webhook;
-                webhook.id = NewId("whk");
-                webhook.workspace_id = p.workspace_id;
-                webhook.agent_id = agent->id;
-                webhook.kind = std::string(kKind);
-                webhook.token_hash = HashSecret(token);
-                webhook.token_prefix = token.substr(0, kTokenPrefixLength);
-                webhook.created_by = p.key_id;
-                webhook.created_at = webhook.updated_at = now;
-                if (Status s = ctx->catalog->CreateAgentWebhook(webhook); !s.ok()) {
-                  if (s.type() == ErrorType::kConflict) {
-                    return DaguError(Status::Conflict("this DAG already has a webhook",
-                                                      "webhook_exists"));
-                  }
-                  return DaguError(s);
-                }
-                return Json(201, {{"webhook", WebhookJson(webhook, *agent)}, {"token", token}});
+                return CreateWebhook(ctx, p, r);
               }));
 
   router->Add("GET", "/api/v1/dags/{name}/webhook",
@@ -261,17 +284,17 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 return Json(200, WebhookJson(managed->webhook, managed->agent));
               }));
 
-  router->Add("DELETE", "/api/v1/dags/{name}/webhook",
-              ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
-                auto managed = ManagedWebhook(ctx, p, r.path_params["name"], Access::kChange);
-                if (!managed) return DaguError(managed.error());
-                if (Status s =
-                        ctx->catalog->DeleteAgentWebhook(p.workspace_id, managed->webhook.id);
-                    !s.ok()) {
-                  return DaguError(s);
-                }
-                return http::Response{204, {}, "", ""};
-              }));
+  router->Add(
+      "DELETE", "/api/v1/dags/{name}/webhook",
+      ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
+        auto managed = ManagedWebhook(ctx, p, r.path_params["name"], Access::kChange);
+        if (!managed) return DaguError(managed.error());
+        if (Status s = ctx->catalog->DeleteAgentWebhook(p.workspace_id, managed->webhook.id);
+            !s.ok()) {
+          return DaguError(s);
+        }
+        return http::Response{204, {}, "", ""};
+      }));
 
   router->Add("POST", "/api/v1/dags/{name}/webhook/regenerate",
               ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
@@ -295,8 +318,8 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 auto body = ParseObject(r);
                 if (!body) return DaguError(body.error());
                 if (auto unknown = FirstUnknownField(*body, {"enabled"})) {
-                  return DaguError(
-                      Status::InvalidArgument("unknown field \"" + *unknown + "\""), *unknown);
+                  return DaguError(Status::InvalidArgument("unknown field \"" + *unknown + "\""),
+                                   *unknown);
                 }
                 const boost::json::value* enabled = body->if_contains("enabled");
                 if (enabled == nullptr || !enabled->is_bool()) {
@@ -311,7 +334,8 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 return Json(200, WebhookJson(managed->webhook, managed->agent));
               }));
 
-  router->Add("GET", "/api/v1/webhooks", ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
+  router->Add("GET", "/api/v1/webhooks",
+              ManagementRoute(ctx, [ctx](const Principal& p, http::Request& r) {
                 if (Status s = RequireRole(p, store::Role::kBuilder); !s.ok()) {
                   return DaguError(s);
                 }
@@ -343,10 +367,9 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
   auto head_check = [ctx](const http::RequestHead& head,
                           const std::map<std::string, std::string>& params) {
     if (head.content_length && *head.content_length > kMaxBodyBytes) {
-      return http::HeadDecision{
-          DaguError(Status(ErrorType::kPayloadTooLarge, "payload_too_large",
-                           "the body is larger than 1048576 bytes")),
-          0};
+      return http::HeadDecision{DaguError(Status(ErrorType::kPayloadTooLarge, "payload_too_large",
+                                                 "the body is larger than 1048576 bytes")),
+                                0};
     }
     const std::string token = BearerToken(head);
     auto admitted = ctx->ingestor->AdmitDaguWebhook({params.at("name"), token});
@@ -355,7 +378,9 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
   };
   router->Add(
       "POST", "/api/v1/webhooks/{name}",
-      [ctx](http::Request request, http::Reply reply) { Trigger(ctx, std::move(request), std::move(reply)); },
+      [ctx](http::Request request, http::Reply reply) {
+        Trigger(ctx, std::move(request), std::move(reply));
+      },
       head_check);
 }
 

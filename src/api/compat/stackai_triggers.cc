@@ -251,6 +251,47 @@ std::optional<http::Response> OptionalObject(const json::object& body, std::stri
   return std::nullopt;
 }
 
+// The source's members (POST /api/v1/sources's body) from the trigger's provider `kind`,
+// trigger_config (`config`: its "filter" goes to `filter`, the trigger's) and webhook_data. An
+// error response naming the member at fault, or nullopt.
+std::optional<http::Response> FillSourceBody(const std::string& kind, bool generated,
+                                             const json::object& config,
+                                             const json::object& webhook_data,
+                                             json::object* source_body, json::value* filter) {
+  json::object settings;
+  for (const auto& [member, value] : config) {
+    if (member == "filter") {
+      *filter = value;
+    } else {
+      settings[member] = value;
+    }
+  }
+  if (generated) {
+    if (!webhook_data.empty()) {
+      return BadField("a " + kind + " trigger receives no webhooks: webhook_data does not apply",
+                      "webhook_data");
+    }
+    (*source_body)[kind] = std::move(settings);
+  } else {
+    for (const auto& [member, value] : settings) {
+      if (std::find(std::begin(kWebhookSettings), std::end(kWebhookSettings), member) ==
+          std::end(kWebhookSettings)) {
+        return UnknownFieldResponse("trigger_config." + std::string(member));
+      }
+      (*source_body)[member] = value;
+    }
+    // A generic webhook authenticates by a generated token unless trigger_config.auth says
+    // otherwise, so /v1/webhooks/{trigger id} can take it (a source with no auth is reachable
+    // only by its secret ingest URL).
+    if (kind == "custom" && !source_body->contains("auth"))
+      (*source_body)["auth"] = {{"bearer", true}};
+    if (const json::value* secret = webhook_data.if_contains("secret")) {
+      (*source_body)["secret"] = *secret;
+    }
+  }
+  return std::nullopt;
+}
+
 http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   // Existence first, so a key of another workspace gets 404 whatever its role.
   auto agent = Project(ctx, p, r.path_params["project_id"]);
@@ -298,35 +339,8 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   const std::string name = kind + " trigger of " + agent->id;
   json::object source_body{{"name", name}, {"kind", kind}, {"enabled", true}};
   json::value filter = nullptr;
-  json::object settings;
-  for (const auto& [member, value] : config) {
-    if (member == "filter") {
-      filter = value;
-    } else {
-      settings[member] = value;
-    }
-  }
-  if (generated) {
-    if (!webhook_data.empty()) {
-      return BadField("a " + kind + " trigger receives no webhooks: webhook_data does not apply",
-                      "webhook_data");
-    }
-    source_body[kind] = std::move(settings);
-  } else {
-    for (const auto& [member, value] : settings) {
-      if (std::find(std::begin(kWebhookSettings), std::end(kWebhookSettings), member) ==
-          std::end(kWebhookSettings)) {
-        return UnknownFieldResponse("trigger_config." + std::string(member));
-      }
-      source_body[member] = value;
-    }
-    // A generic webhook authenticates by a generated token unless trigger_config.auth says
-    // otherwise, so /v1/webhooks/{trigger id} can take it (a source with no auth is reachable
-    // only by its secret ingest URL).
-    if (kind == "custom" && !source_body.contains("auth")) source_body["auth"] = {{"bearer", true}};
-    if (const json::value* secret = webhook_data.if_contains("secret")) {
-      source_body["secret"] = *secret;
-    }
+  if (auto e = FillSourceBody(kind, generated, config, webhook_data, &source_body, &filter)) {
+    return *e;
   }
   const int64_t now = ctx->clock->NowMicros();
   store::Source source;
@@ -615,12 +629,9 @@ void Webhook(ApiContext* ctx, http::Request request, http::Reply reply) {
   };
   if (verify::FindCatalog(id) != nullptr) {
     // The provider route: ingest picks the source and charges its rate limits.
-    ingest::BodyRequest body{nullptr,
-                             request.method,
-                             request.target,
-                             std::move(request.headers),
-                             request.remote_ip,
-                             std::move(request.body)};
+    ingest::BodyRequest body{nullptr,           request.method,
+                             request.target,    std::move(request.headers),
+                             request.remote_ip, std::move(request.body)};
     ctx->ingestor->IngestForProvider(id, std::move(body), std::move(answer));
     return;
   }
