@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/headers.h"
@@ -207,5 +208,18 @@ struct Page {
   std::vector<T> items;                // newest first
   std::optional<int64_t> next_cursor;  // pass as before_seq for the next page; nullopt at the end
 };
+
+// A page of a list query from its rows fetched with LIMIT limit + 1: the extra row only tells that another
+// page exists, and then the cursor is the seq of the last row returned.
+template <typename T>
+Page<T> ToPage(std::vector<T> rows, int limit) {
+  Page<T> page;
+  page.items = std::move(rows);
+  if (page.items.size() > static_cast<size_t>(limit)) {
+    page.items.pop_back();
+    page.next_cursor = page.items.back().seq;
+  }
+  return page;
+}
 
 }  // namespace triggerd::store

@@ -17,6 +17,14 @@ struct AgentLoad {
 
 }  // namespace
 
+Result<int> ClaimLimit(const ClaimRequest& request) {
+  if (request.owner.empty()) return Status::InvalidArgument("claim runs: empty lease owner");
+  if (request.lease_micros <= 0) {
+    return Status::InvalidArgument("claim runs: the lease must be longer than zero");
+  }
+  return std::clamp(request.limit, 0, kMaxClaim);
+}
+
 Result<ClaimPlan> PlanClaims(RunRows& rows, int64_t now, int limit) {
   ClaimPlan plan;
   std::map<std::string, AgentLoad, std::less<>> agents;
@@ -140,6 +148,27 @@ Result<AttemptEnd> EndAttempt(const AttemptResult& r, const AttemptFence& fence)
   end.last_error = succeeded ? std::string_view() : std::string_view(r.message);
   end.message_role = succeeded ? "agent" : "error";
   return end;
+}
+
+RunMessage CutAttemptMessage(std::string_view run_id, int64_t attempt, std::string_view error,
+                             int64_t at) {
+  return RunMessage{std::string(run_id), static_cast<int>(attempt), "error", std::string(error),
+                    at};
+}
+
+RunMessage ReclaimMessage(const Run& claimed, int64_t now) {
+  return CutAttemptMessage(claimed.id, claimed.attempts - 1, kLeaseExpiredError, now);
+}
+
+RunMessage FinishedAttemptMessage(const AttemptResult& result, const AttemptEnd& end) {
+  return RunMessage{result.run_id, result.attempt, std::string(end.message_role), result.message,
+                    result.finished_at};
+}
+
+Result<RunStatus> StoredRunStatus(std::string_view text, std::string_view op) {
+  std::optional<RunStatus> status = ParseRunStatus(text);
+  if (!status) return Status::Internal(std::string(op) + ": unknown run status");
+  return *status;
 }
 
 Status CheckRetryable(RunStatus status) {

@@ -95,6 +95,10 @@ struct ClaimPlan {
   std::vector<ClaimCandidate> claims;
 };
 
+// ClaimRuns' request checked: kInvalidArgument when the owner is "" or the lease is not longer
+// than zero; else the limit clamped to 0..kMaxClaim.
+Result<int> ClaimLimit(const ClaimRequest& request);
+
 // The claim decision at `now` for at most `limit` (> 0) runs. The work is bounded by the live
 // runs, never by the history nor by a saturated agent's backlog: the running runs, one probe per
 // agent with waiting runs, and per agent with free slots at most min(free, limit) of its oldest
@@ -126,6 +130,20 @@ struct AttemptEnd {
 // store never starts more than max_attempts attempts. The returned views point into `result`
 // or at literals.
 Result<AttemptEnd> EndAttempt(const AttemptResult& result, const AttemptFence& fence);
+
+// The "error" run message of an attempt the store cut short: a run retired or reclaimed after its
+// lease expired, or released with its dispatcher (`error` says which).
+RunMessage CutAttemptMessage(std::string_view run_id, int64_t attempt, std::string_view error,
+                             int64_t at);
+// The message of a claimed run that was a reclaim (ClaimCandidate::reclaim): its previous
+// attempt, the one whose lease expired, was cut.
+RunMessage ReclaimMessage(const Run& claimed, int64_t now);
+// The message FinishAttempt records for `result`: the reply ("agent") or the error ("error").
+RunMessage FinishedAttemptMessage(const AttemptResult& result, const AttemptEnd& end);
+
+// A run's status as a backend read it (RunStatusName spelling), or kInternal naming `op` when
+// the text is no status.
+Result<RunStatus> StoredRunStatus(std::string_view text, std::string_view op);
 
 // RetryRun and CancelRun: kConflict unless the run is in a state the call applies to (failed or
 // dead; queued or retrying).

@@ -105,7 +105,7 @@ void PostgresStore::ListenLoop(std::unique_ptr<PgConnection> conn) {
 Result<int> PostgresStore::HeartbeatNode(std::string_view node_id, int64_t now,
                                          int64_t ttl_micros) {
   int alive = 1;
-  Status written = Write("heartbeat node", [&](PgConnection& db, TxnEffects&) -> Status {
+  TRIGGERD_RETURN_IF_ERROR(Write("heartbeat node", [&](PgConnection& db, TxnEffects&) -> Status {
     TRIGGERD_ASSIGN_OR_RETURN(
         PgResult r, db.Exec("INSERT INTO nodes (id, last_seen) VALUES ($1, $2) "
                             "ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
@@ -117,8 +117,7 @@ Result<int> PostgresStore::HeartbeatNode(std::string_view node_id, int64_t now,
                               db.Exec("SELECT count(*) FROM nodes", Params(), "count nodes"));
     alive = static_cast<int>(std::max<int64_t>(1, count.Int64(0, 0)));
     return Status::Ok();
-  });
-  if (!written.ok()) return written;
+  }));
   return alive;
 }
 

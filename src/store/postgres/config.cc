@@ -48,21 +48,21 @@ Status PostgresStore::CreateWorkspace(const Workspace& w) {
 
 Result<bool> PostgresStore::CreateFirstWorkspace(const Workspace& w, const ApiKey& admin_key) {
   bool created = false;
-  Status s = Write("create first workspace", [&](PgConnection& db, TxnEffects& fx) -> Status {
-    // Nodes starting together on an empty database: the lock (held to the commit; it conflicts
-    // with itself, not with readers) makes the second wait and then see the first's workspace.
-    TRIGGERD_RETURN_IF_ERROR(ExecOnly(db, "LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE",
-                                      Params(), "lock workspaces"));
-    TRIGGERD_ASSIGN_OR_RETURN(
-        PgResult any, db.Exec("SELECT 1 FROM workspaces LIMIT 1", Params(), "find a workspace"));
-    if (any.rows() > 0) return Status::Ok();
-    fx.config_changed = true;
-    TRIGGERD_RETURN_IF_ERROR(InsertWorkspace(db, w));
-    TRIGGERD_RETURN_IF_ERROR(InsertApiKey(db, admin_key));
-    created = true;
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
+  TRIGGERD_RETURN_IF_ERROR(
+      Write("create first workspace", [&](PgConnection& db, TxnEffects& fx) -> Status {
+        // Nodes starting together on an empty database: the lock (held to the commit; it conflicts
+        // with itself, not with readers) makes the second wait and then see the first's workspace.
+        TRIGGERD_RETURN_IF_ERROR(ExecOnly(db, "LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE",
+                                          Params(), "lock workspaces"));
+        TRIGGERD_ASSIGN_OR_RETURN(PgResult any, db.Exec("SELECT 1 FROM workspaces LIMIT 1",
+                                                        Params(), "find a workspace"));
+        if (any.rows() > 0) return Status::Ok();
+        fx.config_changed = true;
+        TRIGGERD_RETURN_IF_ERROR(InsertWorkspace(db, w));
+        TRIGGERD_RETURN_IF_ERROR(InsertApiKey(db, admin_key));
+        created = true;
+        return Status::Ok();
+      }));
   return created;
 }
 
@@ -447,7 +447,7 @@ Status PostgresStore::PutSourceCursor(const SourceCursor& c) {
 Result<bool> PostgresStore::ClaimSourceTurn(std::string_view source_id, int64_t now,
                                             int64_t next_due_at) {
   bool claimed = false;
-  Status s = Write("claim source turn", [&](PgConnection& db, TxnEffects&) -> Status {
+  TRIGGERD_RETURN_IF_ERROR(Write("claim source turn", [&](PgConnection& db, TxnEffects&) -> Status {
     // Two nodes claiming at once: the second waits on the first's row lock, then re-checks the
     // WHERE against the committed next_due_at (READ COMMITTED upsert) and changes nothing.
     TRIGGERD_ASSIGN_OR_RETURN(
@@ -463,8 +463,7 @@ Result<bool> PostgresStore::ClaimSourceTurn(std::string_view source_id, int64_t 
         PgResult exists, db.Exec("SELECT 1 FROM sources WHERE id = $1", Params().Text(source_id),
                                  "claim source turn"));
     return exists.rows() > 0 ? Status::Ok() : Status::NotFound("source not found");
-  });
-  if (!s.ok()) return s;
+  }));
   return claimed;
 }
 

@@ -68,19 +68,6 @@ Result<T> OneRow(const PgResult& r, ReadRow read, std::string_view what) {
   return read(r, 0);
 }
 
-// The rows of a list query fetched with LIMIT limit + 1: the extra row only tells that another
-// page exists, and then the cursor is the seq of the last row returned.
-template <typename T>
-Page<T> ToPage(std::vector<T> rows, int limit) {
-  Page<T> page;
-  page.items = std::move(rows);
-  if (page.items.size() > static_cast<size_t>(limit)) {
-    page.items.pop_back();
-    page.next_cursor = page.items.back().seq;
-  }
-  return page;
-}
-
 // The outbox statements (append_batch.cc; AppendMatches uses them too): a match record ($1
 // workspace, $2 event, …) and a new run
 // ($1 workspace, $2 event, $3 run id, …). `only_if_inserted_here`: written only when this

@@ -17,17 +17,64 @@
 #include "store/run_sql.h"
 
 namespace triggerd::store::postgres {
+
+// ---- Reads ----
+
+Result<Run> PostgresStore::GetRun(std::string_view workspace_id, std::string_view id) {
+  return Read([&](PgConnection& db) -> Result<Run> {
+    TRIGGERD_ASSIGN_OR_RETURN(
+        PgResult r,
+        db.Exec(Concat({"SELECT ", kRunColumns, " FROM runs WHERE id = $1 AND workspace_id = $2"}),
+                Params().Text(id).Text(workspace_id), "get run"));
+    return OneRow<Run>(r, ReadRun, "run");
+  });
+}
+
+Result<Page<Run>> PostgresStore::ListRuns(const RunQuery& q) {
+  const int limit = std::clamp(q.limit, 1, kMaxListLimit);
+  Params p;
+  p.Text(q.workspace_id);
+  std::string sql = Concat({"SELECT ", kRunColumns, " FROM runs WHERE workspace_id = $1"});
+  auto next = [&p] { return Placeholder(p.size()); };
+  if (!q.trigger_id.empty()) sql += " AND trigger_id = " + (p.Text(q.trigger_id), next());
+  if (!q.agent_id.empty()) sql += " AND agent_id = " + (p.Text(q.agent_id), next());
+  if (!q.event_id.empty()) sql += " AND event_id = " + (p.Text(q.event_id), next());
+  if (!q.owner.empty()) sql += " AND owner = " + (p.Text(q.owner), next());
+  if (q.status) sql += " AND status = " + (p.Text(RunStatusName(*q.status)), next());
+  if (q.since) sql += " AND created_at >= " + (p.Int64(*q.since), next());
+  if (q.until) sql += " AND created_at < " + (p.Int64(*q.until), next());
+  if (q.before_seq) sql += " AND seq < " + (p.Int64(*q.before_seq), next());
+  sql += " ORDER BY seq DESC LIMIT " + (p.Int64(limit + 1), next());
+  return Read([&](PgConnection& db) -> Result<Page<Run>> {
+    TRIGGERD_ASSIGN_OR_RETURN(PgResult r, db.Exec(sql, p, "list runs"));
+    TRIGGERD_ASSIGN_OR_RETURN(std::vector<Run> rows, CollectRows<Run>(r, ReadRun));
+    return ToPage(std::move(rows), limit);
+  });
+}
+
+Result<std::vector<RunMessage>> PostgresStore::ListRunMessages(std::string_view run_id) {
+  return Read([&](PgConnection& db) -> Result<std::vector<RunMessage>> {
+    TRIGGERD_ASSIGN_OR_RETURN(PgResult r,
+                              db.Exec(Concat({"SELECT ", kRunMessageColumns,
+                                              " FROM run_messages WHERE run_id = $1 ORDER BY seq"}),
+                                      Params().Text(run_id), "list run messages"));
+    return CollectRows<RunMessage>(r, ReadRunMessage);
+  });
+}
+
+// ---- Writes ----
+
 namespace {
 
 // pg_advisory_xact_lock key of ClaimRuns ("TRGDCLAM"): held until the claim commits, so claims on
 // every node are serialised (they are short: bounded by the live runs).
 constexpr int64_t kClaimLockKey = 0x54524744434c414dLL;
 
-Status InsertRunMessage(PgConnection& db, std::string_view run_id, int64_t attempt,
-                        std::string_view role, std::string_view content, int64_t at) {
-  return ExecOnly(db, run_sql::kInsertRunMessage,
-                  Params().Text(run_id).Int64(attempt).Text(role).Bytes(content).Int64(at),
-                  "insert run message");
+Status InsertRunMessage(PgConnection& db, const RunMessage& m) {
+  return ExecOnly(
+      db, run_sql::kInsertRunMessage,
+      Params().Text(m.run_id).Int64(m.attempt).Text(m.role).Bytes(m.content).Int64(m.at),
+      "insert run message");
 }
 
 // The run's status within its workspace, locked until the transaction ends, or kNotFound.
@@ -36,9 +83,7 @@ Result<RunStatus> LockRunStatus(PgConnection& db, std::string_view workspace_id,
   static const std::string kSql = Concat({run_sql::kRunStatus, " FOR UPDATE"});
   TRIGGERD_ASSIGN_OR_RETURN(PgResult r, db.Exec(kSql, Params().Text(id).Text(workspace_id), op));
   if (r.rows() == 0) return Status::NotFound("run not found");
-  std::optional<RunStatus> status = ParseRunStatus(r.Text(0, 0));
-  if (!status) return Status::Internal(std::string(op) + ": unknown run status");
-  return *status;
+  return StoredRunStatus(r.Text(0, 0), op);
 }
 
 // The rows the run policy reads, on one connection: inside a claim's transaction (under the
@@ -101,8 +146,8 @@ Status RetireRuns(PgConnection& db, const std::vector<int64_t>& seqs, int64_t no
         db.Exec(run_sql::kRetireRun, Params().Int64(seq).Int64(now).Text(kLastLeaseExpiredError),
                 "retire expired run"));
     if (r.rows() == 0) continue;  // finished meanwhile
-    TRIGGERD_RETURN_IF_ERROR(
-        InsertRunMessage(db, r.Text(0, 0), r.Int64(0, 1), "error", kLastLeaseExpiredError, now));
+    TRIGGERD_RETURN_IF_ERROR(InsertRunMessage(
+        db, CutAttemptMessage(r.Text(0, 0), r.Int64(0, 1), kLastLeaseExpiredError, now)));
   }
   return Status::Ok();
 }
@@ -135,58 +180,13 @@ Status LeaseRuns(PgConnection& db, const ClaimRequest& request,
                                                   "claim run"));
     if (r.rows() == 0) continue;  // finished or cancelled meanwhile: not claimable any more
     TRIGGERD_ASSIGN_OR_RETURN(Run run, ReadRun(r, 0));
-    if (c.reclaim) {
-      TRIGGERD_RETURN_IF_ERROR(
-          InsertRunMessage(db, run.id, run.attempts - 1, "error", kLeaseExpiredError, request.now));
-    }
+    if (c.reclaim) TRIGGERD_RETURN_IF_ERROR(InsertRunMessage(db, ReclaimMessage(run, request.now)));
     claimed->push_back(std::move(run));
   }
   return Status::Ok();
 }
 
 }  // namespace
-
-Result<Run> PostgresStore::GetRun(std::string_view workspace_id, std::string_view id) {
-  return Read([&](PgConnection& db) -> Result<Run> {
-    TRIGGERD_ASSIGN_OR_RETURN(
-        PgResult r,
-        db.Exec(Concat({"SELECT ", kRunColumns, " FROM runs WHERE id = $1 AND workspace_id = $2"}),
-                Params().Text(id).Text(workspace_id), "get run"));
-    return OneRow<Run>(r, ReadRun, "run");
-  });
-}
-
-Result<Page<Run>> PostgresStore::ListRuns(const RunQuery& q) {
-  const int limit = std::clamp(q.limit, 1, kMaxListLimit);
-  Params p;
-  p.Text(q.workspace_id);
-  std::string sql = Concat({"SELECT ", kRunColumns, " FROM runs WHERE workspace_id = $1"});
-  auto next = [&p] { return Placeholder(p.size()); };
-  if (!q.trigger_id.empty()) sql += " AND trigger_id = " + (p.Text(q.trigger_id), next());
-  if (!q.agent_id.empty()) sql += " AND agent_id = " + (p.Text(q.agent_id), next());
-  if (!q.event_id.empty()) sql += " AND event_id = " + (p.Text(q.event_id), next());
-  if (!q.owner.empty()) sql += " AND owner = " + (p.Text(q.owner), next());
-  if (q.status) sql += " AND status = " + (p.Text(RunStatusName(*q.status)), next());
-  if (q.since) sql += " AND created_at >= " + (p.Int64(*q.since), next());
-  if (q.until) sql += " AND created_at < " + (p.Int64(*q.until), next());
-  if (q.before_seq) sql += " AND seq < " + (p.Int64(*q.before_seq), next());
-  sql += " ORDER BY seq DESC LIMIT " + (p.Int64(limit + 1), next());
-  return Read([&](PgConnection& db) -> Result<Page<Run>> {
-    TRIGGERD_ASSIGN_OR_RETURN(PgResult r, db.Exec(sql, p, "list runs"));
-    TRIGGERD_ASSIGN_OR_RETURN(std::vector<Run> rows, CollectRows<Run>(r, ReadRun));
-    return ToPage(std::move(rows), limit);
-  });
-}
-
-Result<std::vector<RunMessage>> PostgresStore::ListRunMessages(std::string_view run_id) {
-  return Read([&](PgConnection& db) -> Result<std::vector<RunMessage>> {
-    TRIGGERD_ASSIGN_OR_RETURN(PgResult r,
-                              db.Exec(Concat({"SELECT ", kRunMessageColumns,
-                                              " FROM run_messages WHERE run_id = $1 ORDER BY seq"}),
-                                      Params().Text(run_id), "list run messages"));
-    return CollectRows<RunMessage>(r, ReadRunMessage);
-  });
-}
 
 Status PostgresStore::RetryRun(std::string_view workspace_id, std::string_view id, int64_t now) {
   return Write("retry run", [&](PgConnection& db, TxnEffects& fx) -> Status {
@@ -213,11 +213,7 @@ Status PostgresStore::CancelRun(std::string_view workspace_id, std::string_view 
 // ---- Dispatch ----
 
 Result<std::vector<Run>> PostgresStore::ClaimRuns(const ClaimRequest& request) {
-  if (request.owner.empty()) return Status::InvalidArgument("claim runs: empty lease owner");
-  if (request.lease_micros <= 0) {
-    return Status::InvalidArgument("claim runs: the lease must be longer than zero");
-  }
-  const int limit = std::clamp(request.limit, 0, kMaxClaim);
+  TRIGGERD_ASSIGN_OR_RETURN(const int limit, ClaimLimit(request));
   if (limit == 0) return std::vector<Run>();
   std::vector<Run> claimed;
   TRIGGERD_RETURN_IF_ERROR(Write("claim runs", [&](PgConnection& db, TxnEffects&) -> Status {
@@ -254,7 +250,7 @@ Status PostgresStore::FinishAttempt(const AttemptResult& r) {
       p.NullInt64().Int64(r.next_attempt_at);
     }
     TRIGGERD_RETURN_IF_ERROR(ExecOnly(db, run_sql::kEndAttempt, p, "finish attempt"));
-    return InsertRunMessage(db, r.run_id, r.attempt, end.message_role, r.message, r.finished_at);
+    return InsertRunMessage(db, FinishedAttemptMessage(r, end));
   });
 }
 
@@ -285,9 +281,9 @@ Status PostgresStore::ReleaseLeases(std::string_view keep_owner, int64_t now) {
                                                          "release leases"));
     for (int i = 0; i < released.rows(); ++i) {
       const bool dead = released.Bool(i, 2);
-      TRIGGERD_RETURN_IF_ERROR(
-          InsertRunMessage(db, released.Text(i, 0), released.Int64(i, 1), "error",
-                           dead ? kLastLeaseReleasedError : kLeaseReleasedError, now));
+      TRIGGERD_RETURN_IF_ERROR(InsertRunMessage(
+          db, CutAttemptMessage(released.Text(i, 0), released.Int64(i, 1),
+                                dead ? kLastLeaseReleasedError : kLeaseReleasedError, now)));
       if (!dead) fx.runs_made_due = true;
     }
     return Status::Ok();

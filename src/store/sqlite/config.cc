@@ -55,7 +55,7 @@ Result<bool> SqliteStore::CreateFirstWorkspace(const Workspace& w, const ApiKey&
   bool created = false;
   // One writer thread applies writes one at a time, so the check and the inserts are atomic;
   // the savepoint Write wraps them in keeps both or neither.
-  Status s = Write([&](Connection& db) -> Status {
+  TRIGGERD_RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
     TRIGGERD_ASSIGN_OR_RETURN(Statement any,
                               db.Prepare("SELECT 1 FROM workspaces LIMIT 1", "find a workspace"));
     TRIGGERD_ASSIGN_OR_RETURN(bool exists, any.Step());
@@ -64,8 +64,7 @@ Result<bool> SqliteStore::CreateFirstWorkspace(const Workspace& w, const ApiKey&
     TRIGGERD_RETURN_IF_ERROR(InsertApiKey(db, admin_key));
     created = true;
     return Status::Ok();
-  });
-  if (!s.ok()) return s;
+  }));
   return created;
 }
 
@@ -500,7 +499,7 @@ Status SqliteStore::PutSourceCursor(const SourceCursor& c) {
 Result<bool> SqliteStore::ClaimSourceTurn(std::string_view source_id, int64_t now,
                                           int64_t next_due_at) {
   bool claimed = false;
-  Status s = Write([&](Connection& db) -> Status {
+  TRIGGERD_RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
     TRIGGERD_ASSIGN_OR_RETURN(
         Statement st,
         db.Prepare("INSERT INTO source_cursors (source_id, cursor_data, next_due_at, updated_at) "
@@ -517,8 +516,7 @@ Result<bool> SqliteStore::ClaimSourceTurn(std::string_view source_id, int64_t no
     exists.BindText(1, source_id);
     TRIGGERD_ASSIGN_OR_RETURN(bool row, exists.Step());
     return row ? Status::Ok() : Status::NotFound("source not found");
-  });
-  if (!s.ok()) return s;
+  }));
   return claimed;
 }
 

@@ -154,13 +154,7 @@ Result<Page<Event>> SqliteStore::ListEvents(const EventQuery& q) {
     if (q.before_seq) st.BindInt64(6, *q.before_seq);
     st.BindInt64(7, limit + 1);  // one extra row tells whether another page exists
     TRIGGERD_ASSIGN_OR_RETURN(std::vector<Event> rows, CollectRows<Event>(st, ReadEvent));
-    Page<Event> page;
-    page.items = std::move(rows);
-    if (page.items.size() > static_cast<size_t>(limit)) {
-      page.items.pop_back();
-      page.next_cursor = page.items.back().seq;
-    }
-    return page;
+    return ToPage(std::move(rows), limit);
   });
 }
 

@@ -65,19 +65,6 @@ Result<T> OneRow(Statement& st, ReadRow read_row, std::string_view what) {
   return Result<T>(read_row(st));
 }
 
-// The rows of a list query fetched with LIMIT limit + 1: the extra row only tells that another
-// page exists, and then the cursor is the seq of the last row returned.
-template <typename T>
-Page<T> ToPage(std::vector<T> rows, int limit) {
-  Page<T> page;
-  page.items = std::move(rows);
-  if (page.items.size() > static_cast<size_t>(limit)) {
-    page.items.pop_back();
-    page.next_cursor = page.items.back().seq;
-  }
-  return page;
-}
-
 // For UPDATE/DELETE keyed by (workspace, id): no row changed means no such row in that workspace.
 Status RequireChanged(Connection& db, std::string_view what);
 

@@ -39,12 +39,11 @@ const RunStatements& Sql() {
   return statements;
 }
 
-Status InsertRunMessage(Connection& db, std::string_view run_id, int64_t attempt,
-                        std::string_view role, std::string_view content, int64_t at) {
+Status InsertRunMessage(Connection& db, const RunMessage& m) {
   TRIGGERD_ASSIGN_OR_RETURN(Statement st,
                             db.Prepare(Sql().insert_run_message, "insert run message"));
-  st.BindText(1, run_id).BindInt64(2, attempt).BindText(3, role).BindText(4, content);
-  st.BindInt64(5, at);
+  st.BindText(1, m.run_id).BindInt64(2, m.attempt).BindText(3, m.role).BindText(4, m.content);
+  st.BindInt64(5, m.at);
   return st.Run();
 }
 
@@ -55,9 +54,7 @@ Result<RunStatus> RunStatusOf(Connection& db, std::string_view workspace_id, std
   st.BindText(1, id).BindText(2, workspace_id);
   TRIGGERD_ASSIGN_OR_RETURN(const bool row, st.Step());
   if (!row) return Status::NotFound("run not found");
-  std::optional<RunStatus> status = ParseRunStatus(st.ColumnText(0));
-  if (!status) return Status::Internal(std::string(op) + ": unknown run status");
-  return *status;
+  return StoredRunStatus(st.ColumnText(0), op);
 }
 
 // The rows the run policy reads, on one connection: the writer's inside a claim's savepoint, or a
@@ -127,7 +124,7 @@ Status RetireRuns(Connection& db, const std::vector<int64_t>& seqs, int64_t now)
       TRIGGERD_RETURN_IF_ERROR(st.Run());  // RETURNING: step to the end before the next write
     }
     TRIGGERD_RETURN_IF_ERROR(
-        InsertRunMessage(db, run_id, attempt, "error", kLastLeaseExpiredError, now));
+        InsertRunMessage(db, CutAttemptMessage(run_id, attempt, kLastLeaseExpiredError, now)));
   }
   return Status::Ok();
 }
@@ -160,10 +157,7 @@ Status LeaseRuns(Connection& db, const ClaimRequest& request,
       TRIGGERD_ASSIGN_OR_RETURN(run, ReadRun(st));
       TRIGGERD_RETURN_IF_ERROR(st.Run());  // RETURNING: step to the end before the next write
     }
-    if (c.reclaim) {
-      TRIGGERD_RETURN_IF_ERROR(
-          InsertRunMessage(db, run.id, run.attempts - 1, "error", kLeaseExpiredError, request.now));
-    }
+    if (c.reclaim) TRIGGERD_RETURN_IF_ERROR(InsertRunMessage(db, ReclaimMessage(run, request.now)));
     claimed->push_back(std::move(run));
   }
   return Status::Ok();
@@ -254,11 +248,7 @@ Status SqliteStore::CancelRun(std::string_view workspace_id, std::string_view id
 // ---- Dispatch ----
 
 Result<std::vector<Run>> SqliteStore::ClaimRuns(const ClaimRequest& request) {
-  if (request.owner.empty()) return Status::InvalidArgument("claim runs: empty lease owner");
-  if (request.lease_micros <= 0) {
-    return Status::InvalidArgument("claim runs: the lease must be longer than zero");
-  }
-  const int limit = std::clamp(request.limit, 0, kMaxClaim);
+  TRIGGERD_ASSIGN_OR_RETURN(const int limit, ClaimLimit(request));
   if (limit == 0) return std::vector<Run>();
   std::vector<Run> claimed;
   TRIGGERD_RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
@@ -291,7 +281,7 @@ Status SqliteStore::FinishAttempt(const AttemptResult& r) {
       st.BindNull(4).BindInt64(5, r.next_attempt_at);
     }
     TRIGGERD_RETURN_IF_ERROR(st.Run());
-    return InsertRunMessage(db, r.run_id, r.attempt, end.message_role, r.message, r.finished_at);
+    return InsertRunMessage(db, FinishedAttemptMessage(r, end));
   });
 }
 
@@ -328,9 +318,9 @@ Status SqliteStore::ReleaseLeases(std::string_view keep_owner, int64_t now) {
       }));
     }
     for (const Released& r : released) {
-      TRIGGERD_RETURN_IF_ERROR(
-          InsertRunMessage(db, r.run_id, r.attempt, "error",
-                           r.dead ? kLastLeaseReleasedError : kLeaseReleasedError, now));
+      TRIGGERD_RETURN_IF_ERROR(InsertRunMessage(
+          db, CutAttemptMessage(r.run_id, r.attempt,
+                                r.dead ? kLastLeaseReleasedError : kLeaseReleasedError, now)));
       if (!r.dead) effects_.runs_made_due = true;
     }
     return Status::Ok();
