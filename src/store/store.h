@@ -10,8 +10,9 @@
 // (records.h holds the domain records they share). Store aggregates them; this header opens one:
 // SQLite (the embedded default, store/sqlite) or PostgreSQL shared by several nodes
 // (store/postgres). docs/storage.md describes both; tests/store/*_contract_test.cc holds every
-// implementation to the same contract. Which run a claim takes and when the next one is due is
-// written once, in run_policy.h, and both backends call it.
+// implementation to the same contract. Which run a claim takes and when the next one is due
+// (run_policy.h), and what a retention step deletes (purge_policy.h), are written once, and both
+// backends call them.
 //
 // Thread safety: every method may be called from any thread concurrently.
 // Errors: methods return Status/Result and never throw. kNotFound for an unknown id *or* an id of
