@@ -60,6 +60,22 @@ class [[nodiscard]] Result {
     if (!triggerd_status_.ok()) return triggerd_status_; \
   } while (0)
 
+// Unwraps a Result: `lhs` (a declaration such as `auto x` or `Statement st`, or an lvalue) gets
+// the value of `expr` (a Result<T>), moved out; on an error the enclosing function returns that
+// error (as a Status or any Result<U>). Expands to several statements: not for an unbraced
+// if/else branch. The temporary is named after the line, so two uses on different lines of one
+// scope do not clash (one line holds at most one use).
+#define TRIGGERD_ASSIGN_OR_RETURN(lhs, expr) \
+  TRIGGERD_ASSIGN_OR_RETURN_IMPL_(TRIGGERD_RESULT_CONCAT_(triggerd_result_, __LINE__), lhs, expr)
+
+#define TRIGGERD_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                                    \
+  if (!result.has_value()) return result.error();          \
+  lhs = std::move(result).value()
+
+#define TRIGGERD_RESULT_CONCAT_(a, b) TRIGGERD_RESULT_CONCAT_INNER_(a, b)
+#define TRIGGERD_RESULT_CONCAT_INNER_(a, b) a##b
+
 namespace triggerd {
 inline Status ToStatus(const Status& s) { return s; }
 template <typename T>

@@ -23,14 +23,18 @@
 
 #include <boost/json/value.hpp>
 #include <chrono>
-#include <functional>
+#include <concepts>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "store/store.h"
+#include "store/config_store.h"
+#include "store/event_log.h"
+#include "store/records.h"
+#include "store/run_queue.h"
 
 namespace triggerd::dispatch {
 
@@ -77,8 +81,18 @@ struct DispatchStats {
 
 class Dispatcher {
  public:
-  // `store` and `clock` must outlive the dispatcher.
-  Dispatcher(store::Store* store, const Clock* clock, Options options);
+  // The dispatcher drains `runs` (claims, attempts' results, next due time, the runs-queued
+  // listener) and reads what an attempt needs: its agent from `config`, its event from `events`.
+  // All of them and `clock` must outlive the dispatcher.
+  Dispatcher(store::RunQueue* runs, store::ConfigStore* config, store::EventLog* events,
+             const Clock* clock, Options options);
+  // One store that serves all three (a store::Store).
+  template <typename AnyStore>
+    requires std::derived_from<AnyStore, store::RunQueue> &&
+             std::derived_from<AnyStore, store::ConfigStore> &&
+             std::derived_from<AnyStore, store::EventLog>
+  Dispatcher(AnyStore* store, const Clock* clock, Options options)
+      : Dispatcher(store, store, store, clock, std::move(options)) {}
   ~Dispatcher();  // Stop()
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;

@@ -52,8 +52,9 @@ void CapTimeout(TargetConfig* config, int max_ms) {
 
 class Dispatcher::Impl {
  public:
-  Impl(store::Store* store, const Clock* clock, Options options)
-      : store_(store), clock_(clock), options_(std::move(options)), owner_(NewId("dsp")) {
+  Impl(store::RunQueue* runs, store::ConfigStore* config, store::EventLog* events,
+       const Clock* clock, Options options)
+      : runs_(runs), config_(config), events_(events), clock_(clock), options_(std::move(options)), owner_(NewId("dsp")) {
     options_.workers = std::max(1, options_.workers);
     options_.claim_batch = std::max(1, options_.claim_batch);
   }
@@ -63,9 +64,9 @@ class Dispatcher::Impl {
   }
 
   Status Start() {
-    store_->SetRunsQueuedListener([this] { Wake(); });
+    runs_->SetRunsQueuedListener([this] { Wake(); });
     if (options_.release_leases_on_start) {
-      TRIGGERD_RETURN_IF_ERROR(store_->ReleaseLeases(owner_, clock_->NowMicros()));
+      TRIGGERD_RETURN_IF_ERROR(runs_->ReleaseLeases(owner_, clock_->NowMicros()));
     }
     for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
     dispatcher_ = std::thread([this] { DispatchLoop(); });
@@ -87,7 +88,7 @@ class Dispatcher::Impl {
     for (auto& worker : workers_) {
       if (worker.joinable()) worker.join();
     }
-    store_->SetRunsQueuedListener(nullptr);
+    runs_->SetRunsQueuedListener(nullptr);
   }
 
   void Wake() {
@@ -149,7 +150,7 @@ class Dispatcher::Impl {
         request.lease_micros =
             std::chrono::duration_cast<std::chrono::microseconds>(options_.lease).count();
         request.limit = want;
-        auto runs = store_->ClaimRuns(request);
+        auto runs = runs_->ClaimRuns(request);
         if (!runs) {
           spdlog::error("dispatch: claiming runs failed: {}", runs.error().ToString());
         } else if (!runs->empty()) {
@@ -166,7 +167,7 @@ class Dispatcher::Impl {
       // Nothing more to claim now (or no free worker): sleep until something can change that.
       auto deadline = std::chrono::steady_clock::now() + options_.idle_poll;
       if (want > 0) {
-        auto due = store_->NextDueTime();
+        auto due = runs_->NextDueTime();
         if (due && due->has_value()) {
           int64_t wait_micros = **due - clock_->NowMicros();
           // A due time in the past means due runs that the claim left (their agent is at its
@@ -240,8 +241,8 @@ class Dispatcher::Impl {
     result.attempt = run.attempts;
 
     DeliveryResult delivered;
-    auto agent = store_->GetAgent(run.workspace_id, run.agent_id);
-    auto event = store_->GetEvent(run.workspace_id, run.event_id);
+    auto agent = config_->GetAgent(run.workspace_id, run.agent_id);
+    auto event = events_->GetEvent(run.workspace_id, run.event_id);
     std::shared_ptr<Target> target;
     std::string setup_error;
     if (!agent) {
@@ -304,7 +305,7 @@ class Dispatcher::Impl {
         }
         break;
     }
-    Status finished = store_->FinishAttempt(result);
+    Status finished = runs_->FinishAttempt(result);
     if (!finished.ok()) {
       if (finished.type() == ErrorType::kConflict) {
         lost_leases_.fetch_add(1, std::memory_order_relaxed);
@@ -353,7 +354,9 @@ class Dispatcher::Impl {
     }
   }
 
-  store::Store* const store_;
+  store::RunQueue* const runs_;
+  store::ConfigStore* const config_;
+  store::EventLog* const events_;
   const Clock* const clock_;
   Options options_;
   std::atomic<std::shared_ptr<const Dispatcher::AttemptObserver>> attempt_observer_;
@@ -377,8 +380,9 @@ class Dispatcher::Impl {
       lost_leases_{0};
 };
 
-Dispatcher::Dispatcher(store::Store* store, const Clock* clock, Options options)
-    : impl_(std::make_unique<Impl>(store, clock, std::move(options))) {}
+Dispatcher::Dispatcher(store::RunQueue* runs, store::ConfigStore* config,
+                       store::EventLog* events, const Clock* clock, Options options)
+    : impl_(std::make_unique<Impl>(runs, config, events, clock, std::move(options))) {}
 Dispatcher::~Dispatcher() { Stop(); }
 Status Dispatcher::Start() { return impl_->Start(); }
 void Dispatcher::Stop() { impl_->Stop(); }

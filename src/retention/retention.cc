@@ -4,7 +4,7 @@
 
 namespace triggerd::retention {
 
-Job::Job(store::Store* store, const Clock* clock, Options options)
+Job::Job(store::StoreOperations* store, const Clock* clock, Options options)
     : store_(store), clock_(clock), options_(options) {}
 
 Job::~Job() { Stop(); }

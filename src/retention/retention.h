@@ -1,6 +1,6 @@
 // retention: the background job that bounds the database (issue 8, "Retention"). Events older
 // than a configured age are deleted with their match records, runs and run messages; payload
-// bodies can be dropped sooner than that metadata. The work is done by store::Store::Purge in
+// bodies can be dropped sooner than that metadata. The work is done by store::StoreOperations::Purge in
 // short bounded transactions, so ingest never waits behind a long delete.
 #pragma once
 
@@ -12,7 +12,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
-#include "store/store.h"
+#include "store/operations.h"
 
 namespace triggerd::retention {
 
@@ -34,7 +34,8 @@ struct Totals {
 // (a pass in progress stops after its current batch).
 class Job {
  public:
-  Job(store::Store* store, const Clock* clock, Options options);
+  // `store` (only its Purge is used) and `clock` must outlive the job.
+  Job(store::StoreOperations* store, const Clock* clock, Options options);
   ~Job();  // Stop()
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
@@ -49,7 +50,7 @@ class Job {
   Totals totals() const;  // since construction
 
  private:
-  store::Store* const store_;
+  store::StoreOperations* const store_;
   const Clock* const clock_;
   const Options options_;
   mutable std::mutex mu_;

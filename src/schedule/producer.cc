@@ -59,7 +59,7 @@ struct Producer::Lane {
   std::thread thread;
 };
 
-Producer::Producer(store::Store* store, ingest::Ingestor* ingestor, const Clock* clock,
+Producer::Producer(store::ConfigStore* store, ingest::Ingestor* ingestor, const Clock* clock,
                    ProducerOptions options)
     : store_(store),
       ingestor_(ingestor),

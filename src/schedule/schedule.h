@@ -49,7 +49,8 @@
 #include "common/clock.h"
 #include "common/headers.h"
 #include "common/result.h"
-#include "store/store.h"
+#include "store/config_store.h"
+#include "store/records.h"
 
 namespace triggerd::ingest {
 class Ingestor;
@@ -162,8 +163,9 @@ struct ProducerStats {
 // for the ingest cache); the ingestor's cache must already hold the change.
 class Producer {
  public:
-  // None of the pointers is owned; all must outlive the producer.
-  Producer(store::Store* store, ingest::Ingestor* ingestor, const Clock* clock,
+  // None of the pointers is owned; all must outlive the producer. Of the store it uses the
+  // sources and their cursors.
+  Producer(store::ConfigStore* store, ingest::Ingestor* ingestor, const Clock* clock,
            ProducerOptions options);
   ~Producer();  // Stop()
 
@@ -204,7 +206,7 @@ class Producer {
   void WriteCursor(Entry* entry, int64_t now);
   Lane* LaneFor(std::string_view kind);
 
-  store::Store* store_;
+  store::ConfigStore* store_;
   ingest::Ingestor* ingestor_;
   const Clock* clock_;
   ProducerOptions options_;

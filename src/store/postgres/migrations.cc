@@ -10,13 +10,12 @@ namespace {
 
 Status Migrate(PgConnection& db, std::span<const Migration> migrations) {
   const int64_t latest = migrations.empty() ? 0 : migrations.back().version;
-  Result<PgResult> tables = db.Exec(
+  TRIGGERD_ASSIGN_OR_RETURN(PgResult tables, db.Exec(
       "SELECT count(*), count(*) FILTER (WHERE table_name = 'triggerd_schema_migrations') "
       "FROM information_schema.tables WHERE table_schema = current_schema()",
-      Params(), "inspect schema");
-  if (!tables) return tables.error();
-  const int64_t table_count = tables->Int64(0, 0);
-  const bool versioned = tables->Int64(0, 1) > 0;
+      Params(), "inspect schema"));
+  const int64_t table_count = tables.Int64(0, 0);
+  const bool versioned = tables.Int64(0, 1) > 0;
   if (!versioned && table_count > 0) {
     return Status::Internal("the schema has tables but no triggerd schema version",
                             "not_triggerd_database");
@@ -29,11 +28,10 @@ Status Migrate(PgConnection& db, std::span<const Migration> migrations) {
         "  applied_at  BIGINT  NOT NULL)",
         "create schema version table"));
   }
-  Result<PgResult> current = db.Exec(
+  TRIGGERD_ASSIGN_OR_RETURN(PgResult current, db.Exec(
       "SELECT coalesce(max(version), 0) FROM triggerd_schema_migrations", Params(),
-      "read schema version");
-  if (!current) return current.error();
-  const int64_t version = current->Int64(0, 0);
+      "read schema version"));
+  const int64_t version = current.Int64(0, 0);
   if (version > latest) {
     return Status::Internal("database schema version " + std::to_string(version) +
                                 " is newer than this binary knows (" + std::to_string(latest) +
@@ -44,11 +42,10 @@ Status Migrate(PgConnection& db, std::span<const Migration> migrations) {
     if (m.version <= version) continue;
     Status s = db.Exec(m.sql, "apply migration " + std::string(m.name));
     if (!s.ok()) return Status::Internal(s.message());  // a broken migration is never a conflict
-    Result<PgResult> recorded = db.Exec(
+    TRIGGERD_ASSIGN_OR_RETURN(PgResult recorded, db.Exec(
         "INSERT INTO triggerd_schema_migrations (version, name, applied_at) "
         "VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)",
-        Params().Int64(m.version).Text(m.name), "record schema version");
-    if (!recorded) return recorded.error();
+        Params().Int64(m.version).Text(m.name), "record schema version"));
   }
   return Status::Ok();
 }

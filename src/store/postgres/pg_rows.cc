@@ -17,6 +17,27 @@ std::string Concat(std::initializer_list<std::string_view> parts) {
   return s;
 }
 
+Status RequireChanged(const PgResult& r, std::string_view what) {
+  return r.affected() > 0 ? Status::Ok() : Status::NotFound(std::string(what) + " not found");
+}
+
+Status ExecChanged(PgConnection& db, std::string_view sql, const Params& p, std::string_view op,
+                   std::string_view what) {
+  TRIGGERD_ASSIGN_OR_RETURN(PgResult r, db.Exec(sql, p, op));
+  return RequireChanged(r, what);
+}
+
+Status ExecOnly(PgConnection& db, std::string_view sql, const Params& p, std::string_view op) {
+  Result<PgResult> r = db.Exec(sql, p, op);
+  return r ? Status::Ok() : r.error();
+}
+
+Result<bool> Exists(PgConnection& db, std::string_view sql, std::string_view op,
+                    std::string_view id, std::string_view workspace_id) {
+  TRIGGERD_ASSIGN_OR_RETURN(PgResult r, db.Exec(sql, Params().Text(id).Text(workspace_id), op));
+  return r.rows() > 0;
+}
+
 std::string Placeholder(int n) {
   std::string s(1, '$');
   s.append(std::to_string(n));
@@ -66,15 +87,11 @@ Result<Source> ReadSource(const PgResult& r, int row, const SecretCodec& secrets
   s.created_at = r.Int64(row, 14);
   s.updated_at = r.Int64(row, 15);
   s.managed_by = r.Text(row, 16);
-  Result<std::string> url_secret = secrets.Open(kSourceUrlSecret, s.id, r.Text(row, 4));
-  if (!url_secret) return url_secret.error();
-  s.url_secret = std::move(url_secret).value();
-  Result<std::string> signing = secrets.Open(kSourceSigningSecret, s.id, r.Text(row, 7));
-  if (!signing) return signing.error();
-  s.signing_secret = std::move(signing).value();
-  Result<std::string> config = secrets.Open(kSourceTriggerConfig, s.id, r.Text(row, 17));
-  if (!config) return config.error();
-  s.trigger_config_json = std::move(config).value();
+  TRIGGERD_ASSIGN_OR_RETURN(s.url_secret, secrets.Open(kSourceUrlSecret, s.id, r.Text(row, 4)));
+  TRIGGERD_ASSIGN_OR_RETURN(s.signing_secret,
+                            secrets.Open(kSourceSigningSecret, s.id, r.Text(row, 7)));
+  TRIGGERD_ASSIGN_OR_RETURN(s.trigger_config_json,
+                            secrets.Open(kSourceTriggerConfig, s.id, r.Text(row, 17)));
   return s;
 }
 
@@ -132,12 +149,9 @@ Result<Agent> ReadAgent(const PgResult& r, int row, const SecretCodec& secrets) 
   a.created_at = r.Int64(row, 9);
   a.updated_at = r.Int64(row, 10);
   a.managed_by = r.Text(row, 11);
-  Result<std::string> target = secrets.Open(kAgentTargetJson, a.id, r.Text(row, 4));
-  if (!target) return target.error();
-  a.target_json = std::move(target).value();
-  Result<std::string> signing = secrets.Open(kAgentSigningSecret, a.id, r.Text(row, 5));
-  if (!signing) return signing.error();
-  a.signing_secret = std::move(signing).value();
+  TRIGGERD_ASSIGN_OR_RETURN(a.target_json, secrets.Open(kAgentTargetJson, a.id, r.Text(row, 4)));
+  TRIGGERD_ASSIGN_OR_RETURN(a.signing_secret,
+                            secrets.Open(kAgentSigningSecret, a.id, r.Text(row, 5)));
   return a;
 }
 
@@ -255,9 +269,8 @@ Result<AgentWebhook> ReadAgentWebhook(const PgResult& r, int row, const SecretCo
   if (!DecodeStringArray(r.Text(row, 8), &w.allowed_ips)) {
     return Status::Internal("read agent webhook " + w.id + ": malformed allowed_ips");
   }
-  Result<std::string> hmac_secret = secrets.Open(kAgentWebhookHmacSecret, w.id, r.Text(row, 9));
-  if (!hmac_secret) return hmac_secret.error();
-  w.hmac_secret = std::move(hmac_secret).value();
+  TRIGGERD_ASSIGN_OR_RETURN(w.hmac_secret,
+                            secrets.Open(kAgentWebhookHmacSecret, w.id, r.Text(row, 9)));
   w.description = r.Text(row, 10);
   w.metadata_json = r.Text(row, 11);
   w.created_by = r.Text(row, 12);

@@ -26,6 +26,11 @@
 // lost listening connection is re-established (with backoff), both listeners fire once: a
 // notification may have been missed meanwhile.
 //
+// Files: pg_store.cc opens and closes the store and runs the other writes' transactions (Write);
+// append_batch.cc is the group commit, cluster.cc the notifications and heartbeats; config.cc,
+// events.cc, runs.cc, compat.cc and operations.cc are the reads and writes of each interface
+// (pg_rows.h maps rows to records; which runs a claim takes is store/run_policy.h's).
+//
 // Thread safety: every method may be called from any thread. Callbacks and listeners must not
 // block or call Close(); an append callback may call other methods (they borrow a connection).
 // After Close(): appends complete at once with kUnavailable; every other call returns kUnavailable.
@@ -65,7 +70,7 @@ class PostgresStore final : public Store {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
-  // Store
+  // ConfigStore (config.cc)
   Status CreateWorkspace(const Workspace& workspace) override;
   Result<bool> CreateFirstWorkspace(const Workspace& workspace, const ApiKey& admin_key) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
@@ -81,9 +86,6 @@ class PostgresStore final : public Store {
   Result<std::vector<Source>> ListAllSources() override;
   Status UpdateSource(const Source& source) override;
   Status DeleteSource(std::string_view workspace_id, std::string_view id) override;
-  void AppendEvent(NewEvent event, AppendCallback done) override;
-  Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) override;
-  Result<Page<Event>> ListEvents(const EventQuery& query) override;
   Status CreateAgent(const Agent& agent) override;
   Result<Agent> GetAgent(std::string_view workspace_id, std::string_view id) override;
   Result<std::vector<Agent>> ListAgents(std::string_view workspace_id) override;
@@ -97,11 +99,22 @@ class PostgresStore final : public Store {
   Result<std::vector<Trigger>> ListAllTriggers() override;
   Status UpdateTrigger(const Trigger& trigger) override;
   Status DeleteTrigger(std::string_view workspace_id, std::string_view id) override;
+  Result<SourceCursor> GetSourceCursor(std::string_view source_id) override;
+  Status PutSourceCursor(const SourceCursor& cursor) override;
+  Result<bool> ClaimSourceTurn(std::string_view source_id, int64_t now,
+                               int64_t next_due_at) override;
+
+  // EventLog (events.cc; appends: append_batch.cc)
+  void AppendEvent(NewEvent event, AppendCallback done) override;
+  Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) override;
+  Result<Page<Event>> ListEvents(const EventQuery& query) override;
   Result<std::vector<Match>> ListEventMatches(std::string_view workspace_id,
                                               std::string_view event_id) override;
   Result<Page<Match>> ListTriggerMatches(const MatchQuery& query) override;
   Status AppendMatches(std::string_view workspace_id, std::string_view event_id,
                        std::vector<Match> matches, std::vector<NewRun> runs) override;
+
+  // RunQueue (runs.cc; the listener: cluster.cc)
   Result<Run> GetRun(std::string_view workspace_id, std::string_view id) override;
   Result<Page<Run>> ListRuns(const RunQuery& query) override;
   Result<std::vector<RunMessage>> ListRunMessages(std::string_view run_id) override;
@@ -112,12 +125,12 @@ class PostgresStore final : public Store {
   Result<std::optional<int64_t>> NextDueTime() override;
   Status ReleaseLeases(std::string_view keep_owner, int64_t now) override;
   void SetRunsQueuedListener(std::function<void()> listener) override;
+
+  // Cluster (cluster.cc)
   void SetConfigChangedListener(std::function<void()> listener) override;
-  void Close() override;
-  StoreStats Stats() override;
-  Result<LiveRunCounts> CountLiveRuns() override;
-  Result<PurgeResult> Purge(const PurgeRequest& request) override;
   Result<int> HeartbeatNode(std::string_view node_id, int64_t now, int64_t ttl_micros) override;
+
+  // CompatStore (compat.cc)
   Status CreateAgentWebhook(const AgentWebhook& webhook) override;
   Result<AgentWebhook> GetAgentWebhook(std::string_view agent_id, std::string_view kind) override;
   Result<AgentWebhook> FindAgentWebhookByTokenHash(std::string_view token_hash) override;
@@ -125,14 +138,16 @@ class PostgresStore final : public Store {
                                                       std::string_view kind) override;
   Status UpdateAgentWebhook(const AgentWebhook& webhook) override;
   Status DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) override;
-  Result<SourceCursor> GetSourceCursor(std::string_view source_id) override;
-  Status PutSourceCursor(const SourceCursor& cursor) override;
-  Result<bool> ClaimSourceTurn(std::string_view source_id, int64_t now,
-                               int64_t next_due_at) override;
   Result<Trigger> FindTrigger(std::string_view trigger_id) override;
   Result<TriggerExtras> GetTriggerExtras(std::string_view workspace_id,
                                          std::string_view trigger_id) override;
   Status PutTriggerExtras(const TriggerExtras& extras) override;
+
+  // StoreOperations (Close and Stats: pg_store.cc; the rest: operations.cc)
+  void Close() override;
+  StoreStats Stats() override;
+  Result<LiveRunCounts> CountLiveRuns() override;
+  Result<PurgeResult> Purge(const PurgeRequest& request) override;
 
  private:
   struct PendingAppend {
@@ -161,6 +176,20 @@ class PostgresStore final : public Store {
   // per append; otherwise `error` says what went wrong (the first failing statement).
   BatchResult ApplyPipelined(PgConnection& db, std::span<PendingAppend> batch,
                              std::vector<AppliedAppend>& applied, Status* error);
+  // One statement of a pipelined batch: what it was, and for which append of the batch.
+  enum class SentKind { kBegin, kEvent, kMatch, kRun, kFind, kNotify, kCommit };
+  struct Sent {
+    SentKind kind;
+    size_t append;
+  };
+  // ApplyPipelined's halves. SendPipelined queues the batch's statements (BEGIN … COMMIT) and the
+  // sync on `c`, already in pipeline mode, and flushes them, noting each in `sent`; false when
+  // the connection failed meanwhile. ReadPipelined reads their results in order into `applied`
+  // (the first failure into `error`; `committed` once COMMIT succeeded); false when the
+  // connection was lost before every result arrived.
+  bool SendPipelined(PGconn* c, std::span<PendingAppend> batch, std::vector<Sent>* sent);
+  bool ReadPipelined(PGconn* c, std::span<PendingAppend> batch, const std::vector<Sent>& sent,
+                     std::vector<AppliedAppend>& applied, Status* error, bool* committed);
 
   // Listener thread.
   void ListenLoop(std::unique_ptr<PgConnection> conn);
@@ -189,6 +218,13 @@ class PostgresStore final : public Store {
       if (result.has_value() || (*lease)->healthy() || attempt > 0) return result;
     }
   }
+  // Notification channels. The payload is NotifyPayload(), "<schema>/<instance id>": several
+  // stores may share one database in different schemas (tests do), and channels are
+  // database-wide.
+  static constexpr std::string_view kRunsChannel = "triggerd_runs";
+  static constexpr std::string_view kConfigChannel = "triggerd_config";
+  std::string NotifyPayload() const { return schema_ + "/" + instance_id_; }
+
   const SecretCodec& secrets() const { return secrets_; }
   const Clock& clock() const { return *clock_; }
 

@@ -97,9 +97,8 @@ Result<bool> Statement::Step() {
 
 Status Statement::Run() {
   for (;;) {
-    Result<bool> row = Step();
-    if (!row) return row.error();
-    if (!*row) return Status::Ok();
+    TRIGGERD_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Status::Ok();
   }
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 
 #include "common/result.h"
@@ -71,6 +72,33 @@ class Statement {
   int bind_error_ = SQLITE_OK;
   int last_error_code_ = SQLITE_OK;
 };
+
+// What a row callback of ForEachRow answers when it may end the scan early.
+enum class RowScan { kNext, kStop };
+
+// Steps `st` through its rows and calls `on_row(const Statement&)` on each: the one loop over
+// Step() of the store. `on_row` returns void, a Status (non-OK ends the scan and is returned), or
+// a Result<RowScan> (kStop ends the scan early, with OK; an error ends it with that error). A scan
+// ended early leaves the statement mid-step until it is destroyed (which resets it).
+template <typename OnRow>
+Status ForEachRow(Statement& st, OnRow&& on_row) {
+  using Answer = std::invoke_result_t<OnRow&, const Statement&>;
+  for (;;) {
+    TRIGGERD_ASSIGN_OR_RETURN(const bool has_row, st.Step());
+    if (!has_row) return Status::Ok();
+    const Statement& row = st;
+    if constexpr (std::is_void_v<Answer>) {
+      on_row(row);
+    } else if constexpr (std::is_same_v<Answer, Status>) {
+      TRIGGERD_RETURN_IF_ERROR(on_row(row));
+    } else {
+      static_assert(std::is_same_v<Answer, Result<RowScan>>,
+                    "a row callback returns void, Status or Result<RowScan>");
+      TRIGGERD_ASSIGN_OR_RETURN(const RowScan next, on_row(row));
+      if (next == RowScan::kStop) return Status::Ok();
+    }
+  }
+}
 
 class Connection {
  public:

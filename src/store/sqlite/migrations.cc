@@ -9,35 +9,31 @@ namespace triggerd::store::sqlite {
 namespace {
 
 Status Migrate(Connection& db, std::span<const Migration> migrations) {
-  Result<int64_t> version = db.QueryInt64("PRAGMA user_version", "read schema version");
-  if (!version) return version.error();
-  Result<int64_t> app_id = db.QueryInt64("PRAGMA application_id", "read application id");
-  if (!app_id) return app_id.error();
+  TRIGGERD_ASSIGN_OR_RETURN(int64_t version, db.QueryInt64("PRAGMA user_version", "read schema version"));
+  TRIGGERD_ASSIGN_OR_RETURN(int64_t app_id, db.QueryInt64("PRAGMA application_id", "read application id"));
   const int64_t latest = migrations.empty() ? 0 : migrations.back().version;
 
-  if (*version > latest) {
-    return Status::Internal("database schema version " + std::to_string(*version) +
+  if (version > latest) {
+    return Status::Internal("database schema version " + std::to_string(version) +
                                 " is newer than this binary knows (" + std::to_string(latest) +
                                 "); upgrade triggerd",
                             "schema_too_new");
   }
-  if (*version == 0) {
+  if (version == 0) {
     // A fresh file has no tables; anything else at version 0 belongs to someone else.
-    Result<int64_t> tables =
-        db.QueryInt64("SELECT count(*) FROM sqlite_schema", "inspect new database");
-    if (!tables) return tables.error();
-    if (*tables != 0) {
+    TRIGGERD_ASSIGN_OR_RETURN(int64_t tables, db.QueryInt64("SELECT count(*) FROM sqlite_schema", "inspect new database"));
+    if (tables != 0) {
       return Status::Internal("the file has tables but no triggerd schema version",
                               "not_triggerd_database");
     }
-  } else if (*app_id != kApplicationId) {
+  } else if (app_id != kApplicationId) {
     return Status::Internal(
-        "the file is a SQLite database of another application (id " + std::to_string(*app_id) + ")",
+        "the file is a SQLite database of another application (id " + std::to_string(app_id) + ")",
         "not_triggerd_database");
   }
 
   for (const Migration& m : migrations) {
-    if (m.version <= *version) continue;
+    if (m.version <= version) continue;
     const std::string op = "apply migration " + std::string(m.name);
     Status s = db.Exec(std::string(m.sql), op);
     if (!s.ok()) return Status::Internal(s.message());  // a broken migration is never a conflict

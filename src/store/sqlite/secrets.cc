@@ -29,20 +29,17 @@ Status ScanTable(Connection& db, const SecretCodec& codec, std::string_view tabl
     sql.append(", ").append(column.column);
   }
   sql.append(" FROM ").append(table);
-  Result<Statement> st = db.Prepare(sql, "read secrets at open");
-  if (!st) return st.error();
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row) return row.error();
-    if (!*row) return Status::Ok();
-    const std::string id = st->ColumnText(0);
+  TRIGGERD_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql, "read secrets at open"));
+  return ForEachRow(st, [&](const Statement& row) -> Status {
+    const std::string id = row.ColumnText(0);
     for (size_t i = 0; i < columns.size(); ++i) {
-      std::string stored = st->ColumnText(static_cast<int>(i) + 1);
+      std::string stored = row.ColumnText(static_cast<int>(i) + 1);
       std::optional<std::string> to_seal;
       TRIGGERD_RETURN_IF_ERROR(codec.CheckStored(*columns[i], id, stored, &to_seal));
       if (to_seal) pending->push_back({columns[i], id, std::move(stored), std::move(*to_seal)});
     }
-  }
+    return Status::Ok();
+  });
 }
 
 Status SealPending(Connection& db, const SecretCodec& codec,
@@ -52,12 +49,11 @@ Status SealPending(Connection& db, const SecretCodec& codec,
     std::string sql;
     sql.append("UPDATE ").append(p.column->table).append(" SET ").append(p.column->column);
     sql.append(" = ?1 WHERE id = ?2 AND ").append(p.column->column).append(" = ?3");
-    Result<Statement> st = db.Prepare(sql, "seal secrets at open");
-    if (!st) return st.error();
-    st->BindText(1, codec.Seal(*p.column, p.row_id, p.plaintext))
+    TRIGGERD_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql, "seal secrets at open"));
+    st.BindText(1, codec.Seal(*p.column, p.row_id, p.plaintext))
         .BindText(2, p.row_id)
         .BindText(3, p.stored);
-    TRIGGERD_RETURN_IF_ERROR(st->Run());
+    TRIGGERD_RETURN_IF_ERROR(st.Run());
   }
   return Status::Ok();
 }
@@ -67,10 +63,9 @@ Status SealPending(Connection& db, const SecretCodec& codec,
 Status SealSecretsAtRest(Connection& db, const SecretCodec& codec, int* sealed) {
   if (sealed != nullptr) *sealed = 0;
   // Restored afterwards: SQLite may be built with secure_delete on by default.
-  Result<int64_t> secure_delete = db.QueryInt64("PRAGMA secure_delete", "seal secrets at open");
-  if (!secure_delete) return secure_delete.error();
+  TRIGGERD_ASSIGN_OR_RETURN(int64_t secure_delete, db.QueryInt64("PRAGMA secure_delete", "seal secrets at open"));
   const std::string restore_secure_delete =
-      "PRAGMA secure_delete = " + std::to_string(*secure_delete);
+      "PRAGMA secure_delete = " + std::to_string(secure_delete);
   std::vector<PendingSeal> pending;
   TRIGGERD_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "seal secrets at open"));
   Status status = [&]() -> Status {
@@ -97,10 +92,8 @@ Status SealSecretsAtRest(Connection& db, const SecretCodec& codec, int* sealed) 
   // TRUNCATE: every WAL frame (those of the VACUUM, and older ones that held plaintext pages)
   // is copied into the database file and the WAL is cut to zero bytes. The store is opening:
   // no other connection of ours reads, so nothing keeps the checkpoint from completing.
-  Result<int64_t> busy =
-      db.QueryInt64("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint after sealing");
-  if (!busy) return busy.error();
-  if (*busy != 0) {
+  TRIGGERD_ASSIGN_OR_RETURN(int64_t busy, db.QueryInt64("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint after sealing"));
+  if (busy != 0) {
     return Status::Internal(
         "checkpoint after sealing secrets: the database is busy (another "
         "process has it open?)");

@@ -25,6 +25,10 @@
 // pages of already-committed (fsync'd) transactions into the database file and fsyncs that file.
 // Reads run on separate connections from a small pool (WAL readers neither block the writer nor
 // wait for it) and see everything committed before they started.
+// Files: sqlite_store.cc opens and closes the store and pools the readers; group_commit.cc is the
+// writer thread (the queue and the batch transaction) and checkpointer.cc the checkpointer;
+// config.cc, events.cc, runs.cc, compat.cc and operations.cc are the reads and writes of each
+// interface (rows.h maps rows to records; which runs a claim takes is store/run_policy.h's).
 //
 // Crash semantics: an acknowledged append or a returned-OK write survives a crash or power loss.
 // An append that failed or was never acknowledged may or may not be in the file afterwards (an
@@ -48,9 +52,11 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -71,7 +77,7 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  // Store
+  // ConfigStore (config.cc)
   Status CreateWorkspace(const Workspace& workspace) override;
   Result<bool> CreateFirstWorkspace(const Workspace& workspace, const ApiKey& admin_key) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
@@ -87,9 +93,6 @@ class SqliteStore final : public Store {
   Result<std::vector<Source>> ListAllSources() override;
   Status UpdateSource(const Source& source) override;
   Status DeleteSource(std::string_view workspace_id, std::string_view id) override;
-  void AppendEvent(NewEvent event, AppendCallback done) override;
-  Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) override;
-  Result<Page<Event>> ListEvents(const EventQuery& query) override;
   Status CreateAgent(const Agent& agent) override;
   Result<Agent> GetAgent(std::string_view workspace_id, std::string_view id) override;
   Result<std::vector<Agent>> ListAgents(std::string_view workspace_id) override;
@@ -103,11 +106,22 @@ class SqliteStore final : public Store {
   Result<std::vector<Trigger>> ListAllTriggers() override;
   Status UpdateTrigger(const Trigger& trigger) override;
   Status DeleteTrigger(std::string_view workspace_id, std::string_view id) override;
+  Result<SourceCursor> GetSourceCursor(std::string_view source_id) override;
+  Status PutSourceCursor(const SourceCursor& cursor) override;
+  Result<bool> ClaimSourceTurn(std::string_view source_id, int64_t now,
+                               int64_t next_due_at) override;
+
+  // EventLog (events.cc; appends are queued by group_commit.cc)
+  void AppendEvent(NewEvent event, AppendCallback done) override;
+  Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) override;
+  Result<Page<Event>> ListEvents(const EventQuery& query) override;
   Result<std::vector<Match>> ListEventMatches(std::string_view workspace_id,
                                               std::string_view event_id) override;
   Result<Page<Match>> ListTriggerMatches(const MatchQuery& query) override;
   Status AppendMatches(std::string_view workspace_id, std::string_view event_id,
                        std::vector<Match> matches, std::vector<NewRun> runs) override;
+
+  // RunQueue (runs.cc; the listener is group_commit.cc's)
   Result<Run> GetRun(std::string_view workspace_id, std::string_view id) override;
   Result<Page<Run>> ListRuns(const RunQuery& query) override;
   Result<std::vector<RunMessage>> ListRunMessages(std::string_view run_id) override;
@@ -118,10 +132,8 @@ class SqliteStore final : public Store {
   Result<std::optional<int64_t>> NextDueTime() override;
   Status ReleaseLeases(std::string_view keep_owner, int64_t now) override;
   void SetRunsQueuedListener(std::function<void()> listener) override;
-  void Close() override;
-  StoreStats Stats() override;
-  Result<LiveRunCounts> CountLiveRuns() override;
-  Result<PurgeResult> Purge(const PurgeRequest& request) override;
+
+  // CompatStore (compat.cc)
   Status CreateAgentWebhook(const AgentWebhook& webhook) override;
   Result<AgentWebhook> GetAgentWebhook(std::string_view agent_id, std::string_view kind) override;
   Result<AgentWebhook> FindAgentWebhookByTokenHash(std::string_view token_hash) override;
@@ -129,14 +141,16 @@ class SqliteStore final : public Store {
                                                       std::string_view kind) override;
   Status UpdateAgentWebhook(const AgentWebhook& webhook) override;
   Status DeleteAgentWebhook(std::string_view workspace_id, std::string_view id) override;
-  Result<SourceCursor> GetSourceCursor(std::string_view source_id) override;
-  Status PutSourceCursor(const SourceCursor& cursor) override;
-  Result<bool> ClaimSourceTurn(std::string_view source_id, int64_t now,
-                               int64_t next_due_at) override;
   Result<Trigger> FindTrigger(std::string_view trigger_id) override;
   Result<TriggerExtras> GetTriggerExtras(std::string_view workspace_id,
                                          std::string_view trigger_id) override;
   Status PutTriggerExtras(const TriggerExtras& extras) override;
+
+  // StoreOperations (Close and Stats: sqlite_store.cc; the rest: operations.cc)
+  void Close() override;
+  StoreStats Stats() override;
+  Result<LiveRunCounts> CountLiveRuns() override;
+  Result<PurgeResult> Purge(const PurgeRequest& request) override;
 
  private:
   // One queued append. The event's outbox (matches and runs) travels inside it and is written by
@@ -197,7 +211,16 @@ class SqliteStore final : public Store {
 
   // Runs `read` (Connection& -> Result<T>) on a pooled read connection, opened on demand.
   template <typename F>
-  auto Read(F&& read);
+  auto Read(F&& read) -> decltype(read(std::declval<Connection&>())) {
+    using R = decltype(read(std::declval<Connection&>()));
+    std::optional<R> result;
+    Status leased = WithReader([&](Connection& db) { result.emplace(read(db)); });
+    if (!leased.ok()) return R(leased);
+    return std::move(*result);
+  }
+  // Leases a read connection from the pool (or opens one), runs `read` on it and gives it back;
+  // non-OK when no connection could be had (then `read` did not run).
+  Status WithReader(const std::function<void(Connection&)>& read);
 
   const std::string path_;
   const std::string vfs_;
