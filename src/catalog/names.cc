@@ -2,34 +2,61 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/scheme.hpp>
 #include <boost/url/url_view.hpp>
+#include <algorithm>
 #include <cstdio>
 
 #include "catalog/validate.h"
 #include "common/redact.h"
+#include "common/utf8.h"
 
 namespace triggerd::catalog {
 namespace {
 
 constexpr size_t kMaxNameChars = 200;
 
+// The code point of the valid UTF-8 sequence of `length` bytes at s[i].
+char32_t DecodeUtf8(std::string_view s, size_t i, size_t length) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  if (length == 1) return byte(0);
+  char32_t code = byte(0) & (0xFF >> (length + 1));
+  for (size_t k = 1; k < length; ++k) code = (code << 6) | (byte(k) & 0x3F);
+  return code;
+}
+
+// What a name may not hold, because it vanishes or acts where names are shown (the console,
+// logs, terminals) — so two names that look alike are not told apart, or a name reorders the
+// text around it: "" when `code` is allowed.
+std::string_view ForbiddenInName(char32_t code) {
+  if (code < 0x20 || code == 0x7F || (code >= 0x80 && code <= 0x9F)) return "control characters";
+  // Bidirectional marks, embeddings, overrides and isolates (Trojan Source, CVE-2021-42574).
+  if (code == 0x061C || code == 0x200E || code == 0x200F || (code >= 0x202A && code <= 0x202E) ||
+      (code >= 0x2066 && code <= 0x2069)) {
+    return "bidirectional control characters";
+  }
+  if ((code >= 0x200B && code <= 0x200D) || code == 0x2060 || code == 0xFEFF) {
+    return "zero-width characters";
+  }
+  if (code == 0x2028 || code == 0x2029) return "line or paragraph separators";
+  return "";
+}
+
 }  // namespace
 
 Status CheckName(std::string_view name, bool required) {
   size_t chars = 0;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(name[i]);
-    if ((byte & 0xC0) == 0x80) continue;  // a continuation byte: not a new character
+  for (size_t i = 0; i < name.size();) {
+    // The JSON parser refused invalid UTF-8 already; a stray byte counts as one character.
+    const size_t length = std::max<size_t>(Utf8SequenceLength(name, i), 1);
+    const char32_t code = DecodeUtf8(name, i, length);
     ++chars;
-    // C0 and DEL are single bytes; C1 (U+0080..U+009F) is 0xC2 0x80..0x9F in UTF-8.
-    unsigned code = byte;
-    if (byte == 0xC2 && i + 1 < name.size()) code = static_cast<unsigned char>(name[i + 1]);
-    if (byte < 0x20 || byte == 0x7F || (byte == 0xC2 && code >= 0x80 && code <= 0x9F)) {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "U+%04X", code);
-      return Status::InvalidArgument("name must not contain control characters (" +
+    if (std::string_view what = ForbiddenInName(code); !what.empty()) {
+      char hex[16];
+      std::snprintf(hex, sizeof(hex), "U+%04X", static_cast<unsigned>(code));
+      return Status::InvalidArgument("name must not contain " + std::string(what) + " (" +
                                      std::string(hex) + " at character " + std::to_string(chars) +
                                      ")");
     }
+    i += length;
   }
   if (chars > kMaxNameChars || (required && chars == 0)) {
     return Status::InvalidArgument(required ? "name must be 1 to 200 characters"

@@ -56,8 +56,9 @@ std::optional<BodyError> CheckReferenceError(const Status& found, std::string_vi
                                              std::string_view what, const std::string& id);
 
 // The name of a source, agent, trigger, API key or workspace: at most 200 characters (code
-// points; the JSON parser has refused invalid UTF-8 already) and no control character (C0, DEL,
-// C1): names are shown in the console, logs and terminals, where those vanish or act.
+// points; the JSON parser has refused invalid UTF-8 already) and none of the characters that
+// vanish or act where names are shown (the console, logs, terminals): control characters (C0,
+// DEL, C1), bidirectional controls, zero-width characters, line and paragraph separators.
 // `required`: at least one character (a trigger's name is optional). kInvalidArgument saying
 // which rule and where.
 Status CheckName(std::string_view name, bool required);

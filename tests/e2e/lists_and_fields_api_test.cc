@@ -230,7 +230,9 @@ TEST_F(ListsAndFieldsApiTest, NamesRefuseControlCharactersAndLongNamesEverywhere
     for (const std::string& bad :
          {std::string("\0", 1), std::string("a\nb"), std::string("tab\there"),
           std::string("del\x7F"), std::string("c1 \xC2\x85 next line"), std::string("esc \x1B[31m"),
-          long_name}) {
+          // Bidi override (U+202E), zero-width space (U+200B), line separator (U+2028).
+          std::string("invoice\xE2\x80\xAE" "fdp.exe"), std::string("pay\xE2\x80\x8Broll"),
+          std::string("two\xE2\x80\xA8lines"), long_name}) {
       HttpResult r = post(path, bad);
       EXPECT_EQ(r.status, 400) << r.body;
       json::object error = ErrorOf(r);
@@ -243,6 +245,9 @@ TEST_F(ListsAndFieldsApiTest, NamesRefuseControlCharactersAndLongNamesEverywhere
                 .find("U+0000 at character 2"),
             std::string::npos);
   EXPECT_EQ(Str(ErrorOf(post("/api/v1/agents", "a\nb")), "field"), "name");
+  EXPECT_NE(Str(ErrorOf(post("/api/v1/agents", "a\xE2\x80\xAE")), "message")
+                .find("bidirectional control characters (U+202E at character 2)"),
+            std::string::npos);
   // And on PATCH.
   EXPECT_EQ(Api("PATCH", "/api/v1/sources/" + Str(source, "id"), R"({"name":"a\u0000"})").status,
             400);
