@@ -14,7 +14,7 @@ Result<Principal> Authenticate(ApiContext* context, const http::Request& request
                                    "missing_api_key");
   }
   std::string_view key = header->substr(kScheme.size());
-  auto found = context->store->FindApiKeyByHash(HashSecret(key));
+  auto found = context->store->FindApiKeyByHash(crypto::SecretHash(key));
   if (!found) {
     if (found.error().type() == ErrorType::kNotFound) {
       return Status::Unauthenticated("the API key is not valid", "invalid_api_key");
@@ -128,10 +128,6 @@ std::string BaseUrl(const ApiContext& context, const http::Request& request) {
   if (!context.public_base_url.empty()) return context.public_base_url;
   auto host = FindHeader(request.headers, "Host");
   return "http://" + std::string(host && !host->empty() ? *host : "localhost");
-}
-
-std::string HashSecret(std::string_view secret) {
-  return crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, secret));
 }
 
 void OffIoThread(ApiContext* context, std::function<void()> task) {

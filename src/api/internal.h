@@ -89,8 +89,6 @@ http::Response Json(int status, const boost::json::value& value);
 std::string Time(int64_t unix_micros);  // RFC 3339 UTC
 // context->public_base_url, or "http://" + the request's Host header.
 std::string BaseUrl(const ApiContext& context, const http::Request& request);
-// Hex SHA-256, the stored form of API keys and tokens.
-std::string HashSecret(std::string_view secret);
 
 // Runs `task` where a store call may wait: on ApiContext::run_blocking's pool (never an io
 // thread, which serves webhooks too), else inline (tests without a pool).

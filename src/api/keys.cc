@@ -22,7 +22,7 @@ NewKey MakeKey(const std::string& workspace_id, const std::string& name, store::
   key.record.name = name;
   key.record.role = role;
   key.record.prefix = key.secret.substr(0, kKeyPrefixLength);
-  key.record.hash = HashSecret(key.secret);
+  key.record.hash = crypto::SecretHash(key.secret);
   key.record.created_by = created_by;
   key.record.created_at = now;
   return key;

@@ -192,10 +192,7 @@ class WorkspacePlanner {
         return Internal("source " + Quote(d.name), *e);
       }
       // The file's token, kept as its hash like the API's (the validator generated one above).
-      source.token_hash =
-          d.token.empty()
-              ? ""
-              : crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, d.token));
+      source.token_hash = d.token.empty() ? "" : crypto::SecretHash(d.token);
       source_ids_[d.name] = source.id;
       out_->sources.push_back(Decide(std::move(source), existing, seams_));
     }

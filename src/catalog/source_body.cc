@@ -120,7 +120,7 @@ Status ApplyWebhookFields(const boost::json::object& body, bool creating, bool r
   if (!needs_secret) source->signing_secret.clear();
   if (settings.bearer && (source->token_hash.empty() || rotate)) {
     issued->token = "tdt_" + crypto::RandomToken(40);
-    source->token_hash = crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, issued->token));
+    source->token_hash = crypto::SecretHash(issued->token);
   }
   if (!settings.bearer) source->token_hash.clear();
 

@@ -186,6 +186,10 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
+std::string SecretHash(std::string_view secret) {
+  return HexEncode(Digest(DigestAlgorithm::kSha256, secret));
+}
+
 std::optional<std::string> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
   std::string out;

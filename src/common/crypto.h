@@ -50,6 +50,9 @@ class HmacKey {
 };
 
 std::string HexEncode(std::string_view bytes);  // lower case
+// Lower-case hex SHA-256 of a secret: the form in which API keys and bearer tokens are stored and
+// looked up (the secret itself is never kept).
+std::string SecretHash(std::string_view secret);
 // Accepts upper or lower case; nullopt on odd length or a non-hex character.
 std::optional<std::string> HexDecode(std::string_view hex);
 std::string Base64Encode(std::string_view bytes);  // standard alphabet, padded

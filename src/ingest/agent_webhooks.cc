@@ -24,10 +24,6 @@ std::string Key(std::string_view a, std::string_view b) {
   return key;
 }
 
-std::string HashToken(std::string_view token) {
-  return crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, token));
-}
-
 // "sha256=<hex>" (or bare hex, either case) of HMAC-SHA256(secret, body), compared in constant
 // time. The key is prepared once, when the cache entry is built. The refusal codes are the
 // agent webhook surface's (docs/COMPATIBILITY.md), not verify's.
@@ -247,7 +243,7 @@ Result<DirectAdmission> Ingestor::AdmitAgentWebhook(const AgentWebhookHead& requ
 }
 
 Result<DirectAdmission> Ingestor::AdmitDaguWebhook(const DaguWebhookHead& request) const {
-  const std::string hash = request.bearer_token.empty() ? "" : HashToken(request.bearer_token);
+  const std::string hash = request.bearer_token.empty() ? "" : crypto::SecretHash(request.bearer_token);
   DirectAdmission admission;
   Status refused = Status::Ok();
   {

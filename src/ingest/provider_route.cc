@@ -62,10 +62,6 @@ std::string_view HeaderOf(const RouteHeader* begin, const RouteHeader* end, std:
   return "";
 }
 
-std::string HashToken(std::string_view token) {
-  return crypto::HexEncode(crypto::Digest(crypto::DigestAlgorithm::kSha256, token));
-}
-
 std::optional<std::string_view> BearerToken(const Headers& headers) {
   auto header = FindHeader(headers, "Authorization");
   constexpr std::string_view kScheme = "Bearer ";
@@ -207,7 +203,7 @@ Result<std::shared_ptr<const CachedSource>> Ingestor::PickProviderSource(
     }
   }
   if (auto token = BearerToken(request.headers)) {
-    if (auto groups = index->by_token_hash.find(HashToken(*token));
+    if (auto groups = index->by_token_hash.find(crypto::SecretHash(*token));
         groups != index->by_token_hash.end()) {
       first.insert(first.end(), groups->second.begin(), groups->second.end());
     }

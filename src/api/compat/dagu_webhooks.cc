@@ -256,7 +256,7 @@ http::Response CreateWebhook(ApiContext* ctx, const Principal& p, http::Request&
   webhook.workspace_id = p.workspace_id;
   webhook.agent_id = agent->id;
   webhook.kind = std::string(kKind);
-  webhook.token_hash = HashSecret(token);
+  webhook.token_hash = crypto::SecretHash(token);
   webhook.token_prefix = token.substr(0, kTokenPrefixLength);
   webhook.created_by = p.key_id;
   webhook.created_at = webhook.updated_at = now;
@@ -301,7 +301,7 @@ void RegisterDaguWebhookRoutes(http::Router* router, ApiContext* ctx) {
                 auto managed = ManagedWebhook(ctx, p, r.path_params["name"], Access::kChange);
                 if (!managed) return DaguError(managed.error());
                 std::string token = NewToken();
-                managed->webhook.token_hash = HashSecret(token);
+                managed->webhook.token_hash = crypto::SecretHash(token);
                 managed->webhook.token_prefix = token.substr(0, kTokenPrefixLength);
                 managed->webhook.updated_at = ctx->clock->NowMicros();
                 if (Status s = ctx->catalog->UpdateAgentWebhook(managed->webhook); !s.ok()) {
