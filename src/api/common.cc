@@ -141,14 +141,15 @@ void OffIoThread(ApiContext* context, std::function<void()> task) {
 // Management calls read the store (the key lookup, the resources) and write it, waiting for the
 // group commit's fsync: on an io thread that would stall every connection it serves, webhooks
 // included. So the whole handler runs on the blocking pool and answers through the Reply.
-http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler) {
+http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler,
+                               RefusalResponse refuse) {
   auto shared = std::make_shared<AuthedAsyncHandler>(std::move(handler));
-  return [context, shared](http::Request request, http::Reply reply) {
-    OffIoThread(context, [context, shared, request = std::move(request),
+  return [context, shared, refuse = std::move(refuse)](http::Request request, http::Reply reply) {
+    OffIoThread(context, [context, shared, refuse, request = std::move(request),
                           reply = std::move(reply)]() mutable {
       auto principal = Authenticate(context, request);
       if (!principal) {
-        reply(http::ErrorResponse(principal.error()));
+        reply(refuse(principal.error()));
         return;
       }
       (*shared)(*principal, request, std::move(reply));
@@ -156,11 +157,13 @@ http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler) 
   };
 }
 
-http::RouteHandler Authed(ApiContext* context, AuthedHandler handler) {
-  return AuthedAsync(context, [handler = std::move(handler)](const Principal& p,
-                                                             http::Request& r, http::Reply reply) {
-    reply(handler(p, r));
-  });
+http::RouteHandler Authed(ApiContext* context, AuthedHandler handler, RefusalResponse refuse) {
+  return AuthedAsync(
+      context,
+      [handler = std::move(handler)](const Principal& p, http::Request& r, http::Reply reply) {
+        reply(handler(p, r));
+      },
+      std::move(refuse));
 }
 
 }  // namespace triggerd::api

@@ -94,14 +94,20 @@ std::string BaseUrl(const ApiContext& context, const http::Request& request);
 // thread, which serves webhooks too), else inline (tests without a pool).
 void OffIoThread(ApiContext* context, std::function<void()> task);
 
+// How a surface answers a request whose key is refused (compat surfaces have their own error
+// shape, e.g. Dagu's); http::ErrorResponse by default.
+using RefusalResponse = std::function<http::Response(const Status&)>;
+
 // A handler that needs an authenticated principal; errors become JSON error responses. Both run
 // whole (the key lookup included) through OffIoThread.
 using AuthedHandler = std::function<http::Response(const Principal&, http::Request&)>;
-http::RouteHandler Authed(ApiContext* context, AuthedHandler handler);
+http::RouteHandler Authed(ApiContext* context, AuthedHandler handler,
+                          RefusalResponse refuse = http::ErrorResponse);
 // The same for a handler that answers later, through the Reply (exactly once, from any thread).
 using AuthedAsyncHandler =
     std::function<void(const Principal&, http::Request&, http::Reply)>;
-http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler);
+http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler,
+                               RefusalResponse refuse = http::ErrorResponse);
 
 void RegisterKeyRoutes(http::Router* router, ApiContext* context);
 void RegisterSourceRoutes(http::Router* router, ApiContext* context);

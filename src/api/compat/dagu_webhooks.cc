@@ -156,16 +156,7 @@ Result<Managed> ManagedWebhook(ApiContext* ctx, const Principal& p, const std::s
 // Management routes take an API key like the rest of the API; a missing or bad one is answered
 // in this surface's error shape.
 http::RouteHandler ManagementRoute(ApiContext* ctx, AuthedHandler handler) {
-  auto shared = std::make_shared<AuthedHandler>(std::move(handler));
-  return [ctx, shared](http::Request request, http::Reply reply) {
-    // Store reads and writes: off the io threads, like every management call (Authed).
-    OffIoThread(ctx,
-                [ctx, shared, request = std::move(request), reply = std::move(reply)]() mutable {
-                  auto principal = Authenticate(ctx, request);
-                  if (!principal) return reply(DaguError(principal.error()));
-                  reply((*shared)(*principal, request));
-                });
-  };
+  return Authed(ctx, std::move(handler), [](const Status& s) { return DaguError(s); });
 }
 
 // A refusal of the trigger route: Dagu's error shape, with Retry-After on 429 and 503.
