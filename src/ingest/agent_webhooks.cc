@@ -212,9 +212,18 @@ Result<DirectAdmission> Ingestor::AdmitAgentWebhook(const AgentWebhookHead& requ
     ++refused_other_;
     return Status::PermissionDenied("this agent's webhook is disabled", "webhook_disabled");
   }
-  // Source validation: an empty event_source allows every caller; else an Origin (or, without
-  // one, Referer) whose hostname is event_source's; else a client address in allowed_ips.
-  if (!cached.webhook.event_source.empty()) {
+  // Source validation. allowed_ips, when set, is a network check that holds whatever the headers
+  // say: the TCP peer must be in it. event_source is a browser-origin check only: Origin (or,
+  // without one, Referer) is set by browsers but by any other client at will, so it narrows which
+  // pages may post from a browser and authenticates nothing. With allowed_ips set it is not
+  // consulted (an address in the list is allowed with or without an Origin: servers send none).
+  if (!cached.webhook.allowed_ips.empty()) {
+    if (!AnyContains(cached.allowed_networks, request.remote_ip)) {
+      ++refused_other_;
+      return Status::PermissionDenied("the request's address is not allowed to call this webhook",
+                                      "source_not_allowed");
+    }
+  } else if (!cached.webhook.event_source.empty()) {
     std::optional<std::string_view> origin;
     if (request.headers != nullptr) {
       origin = FindHeader(*request.headers, "Origin");
@@ -222,13 +231,10 @@ Result<DirectAdmission> Ingestor::AdmitAgentWebhook(const AgentWebhookHead& requ
         origin = FindHeader(*request.headers, "Referer");
       }
     }
-    const bool origin_ok =
-        origin && !origin->empty() && OriginHost(*origin) == cached.event_source_host;
-    if (!origin_ok && !AnyContains(cached.allowed_networks, request.remote_ip)) {
+    if (!origin || origin->empty() || OriginHost(*origin) != cached.event_source_host) {
       ++refused_other_;
-      return Status::PermissionDenied(
-          "the request's origin and address are not allowed to call this webhook",
-          "source_not_allowed");
+      return Status::PermissionDenied("the request's origin is not allowed to call this webhook",
+                                      "source_not_allowed");
     }
   }
   if (request.content_length && *request.content_length > kDirectWebhookMaxBodyBytes) {

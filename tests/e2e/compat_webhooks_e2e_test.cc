@@ -437,15 +437,16 @@ TEST_F(CompatWebhooksE2eTest, AgentWebhookIs404UntilConfiguredAndTheRunReachesTh
   EXPECT_EQ(client_->Send("POST", path, "{}").status, 404);
 }
 
-TEST_F(CompatWebhooksE2eTest, AgentWebhookSourceValidationFollowsOriginThenAddress) {
+TEST_F(CompatWebhooksE2eTest, AgentWebhookSourceValidationChecksTheAddressThenTheOrigin) {
   const std::string agent = CreateAgent();
   const std::string path = "/agents/" + agent + "/webhook";
   ASSERT_EQ(Api("PUT", "/api/v1/agents/" + agent + "/webhook",
-                R"({"event_source":"https://app.example.com","allowed_ips":["10.1.2.0/24"]})")
+                R"({"event_source":"https://app.example.com","allowed_ips":[]})")
                 .status,
             201);
   auto post = [&](Headers headers) { return client_->Send("POST", path, "{}", headers).status; };
-  EXPECT_EQ(post({}), 403);  // no origin, 127.0.0.1 not in allowed_ips
+  // event_source alone: a browser-origin check.
+  EXPECT_EQ(post({}), 403);
   EXPECT_EQ(post({{"Origin", "https://evil.example.net"}}), 403);
   EXPECT_EQ(post({{"Origin", "https://app.example.com.evil.net"}}), 403);
   EXPECT_EQ(post({{"Origin", "https://app.example.com"}}), 200);
@@ -455,11 +456,22 @@ TEST_F(CompatWebhooksE2eTest, AgentWebhookSourceValidationFollowsOriginThenAddre
   EXPECT_EQ(refused.status, 403);
   EXPECT_EQ(ErrorType(refused), "source_not_allowed");
 
-  // The client address in allowed_ips allows without an origin.
+  // allowed_ips set: the address must be in it whatever Origin says (issue 18, item 12: any
+  // client sets Origin, so it cannot stand in for an address outside the list).
+  ASSERT_EQ(Api("PUT", "/api/v1/agents/" + agent + "/webhook",
+                R"({"event_source":"https://app.example.com","allowed_ips":["10.1.2.0/24"]})")
+                .status,
+            200);
+  EXPECT_EQ(post({{"Origin", "https://app.example.com"}}), 403);
+  EXPECT_EQ(post({{"Referer", "https://app.example.com/x"}}), 403);
+  EXPECT_EQ(post({}), 403);
+
+  // The client address in allowed_ips allows, with or without an origin.
   ASSERT_EQ(Api("PUT", "/api/v1/agents/" + agent + "/webhook", R"({"allowed_ips":["127.0.0.1"]})")
                 .status,
             200);
   EXPECT_EQ(post({}), 200);
+  EXPECT_EQ(post({{"Origin", "https://evil.example.net"}}), 200);
   EXPECT_EQ(client_->Send("GET", path).status, 200);
   // A bare hostname as event_source works the same.
   ASSERT_EQ(Api("PUT", "/api/v1/agents/" + agent + "/webhook",

@@ -126,13 +126,15 @@ TEST_F(AgentWebhooksTest, AgentWebhookChecksSourceThenSizeThenSignature) {
     auto admitted = ingestor_->AdmitAgentWebhook(head);
     return admitted ? ErrorType::kOk : admitted.error().type();
   };
-  EXPECT_EQ(admit(origin, "192.0.2.1", 2), ErrorType::kOk);
+  // allowed_ips holds whatever Origin says; event_source is consulted only without it.
+  EXPECT_EQ(admit(origin, "192.0.2.1", 2), ErrorType::kPermissionDenied);
   EXPECT_EQ(admit(none, "10.1.2.3", 2), ErrorType::kOk);
+  EXPECT_EQ(admit(origin, "10.1.2.3", 2), ErrorType::kOk);
   EXPECT_EQ(admit(none, "192.0.2.1", 2), ErrorType::kPermissionDenied);
-  EXPECT_EQ(admit(origin, "192.0.2.1", kDirectWebhookMaxBodyBytes + 1),
+  EXPECT_EQ(admit(origin, "10.1.2.3", kDirectWebhookMaxBodyBytes + 1),
             ErrorType::kPayloadTooLarge);
 
-  auto admitted = ingestor_->AdmitAgentWebhook({"agt_2", &origin, "192.0.2.1", 2});
+  auto admitted = ingestor_->AdmitAgentWebhook({"agt_2", &origin, "10.1.2.3", 2});
   ASSERT_TRUE(admitted.has_value());
   const std::string body = "{}";
   const std::string signature = crypto::HexEncode(
@@ -147,6 +149,13 @@ TEST_F(AgentWebhooksTest, AgentWebhookChecksSourceThenSizeThenSignature) {
                                           {{"X-Webhook-Signature", "sha256=00"}}, body)
                 .code(),
             "signature_mismatch");
+
+  // allowed_ips without event_source is enforced too (before, an empty event_source skipped it).
+  webhook.event_source.clear();
+  ingestor_->UpsertAgentWebhook(webhook);
+  EXPECT_EQ(admit(none, "192.0.2.1", 2), ErrorType::kPermissionDenied);
+  EXPECT_EQ(admit(origin, "192.0.2.1", 2), ErrorType::kPermissionDenied);
+  EXPECT_EQ(admit(none, "10.1.2.3", 2), ErrorType::kOk);
 }
 
 }  // namespace
