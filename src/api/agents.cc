@@ -1,6 +1,6 @@
 // /api/v1/agents: what a run talks to (an http endpoint, a command, an LLM). Builders and admins
-// create agents and every role of the workspace reads them (a trigger of any builder may use any
-// agent), credentials excepted: an http target's header values and URL password are shown
+// create agents and every role of the workspace reads them (a builder binds triggers only to its
+// own agents, an admin to any: triggers.cc), credentials excepted: an http target's header values and URL password are shown
 // redacted to everyone; only the agent's creator or an admin changes or deletes it. Command
 // targets and llm api_key_env values are the operator's to allow (ApiContext::AgentTargets).
 #include <algorithm>

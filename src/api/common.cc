@@ -2,6 +2,7 @@
 
 #include "api/internal.h"
 #include "common/crypto.h"
+#include "common/redact.h"
 
 namespace triggerd::api {
 
@@ -116,6 +117,14 @@ http::Response PageJson(boost::json::array items, std::optional<int64_t> next_cu
 
 bool CanSee(const Principal& principal, std::string_view owner) {
   return principal.role == store::Role::kAdmin || owner == principal.key_id;
+}
+
+std::string IngestUrl(const std::string& base_url, const store::Source& source,
+                      const Principal& viewer, bool* elided) {
+  const bool shown = CanSee(viewer, source.created_by);
+  if (elided != nullptr) *elided = !shown;
+  return base_url + "/api/v1/w/" + source.workspace_id + "/triggers/hooks/" + source.id + "/" +
+         (shown ? source.url_secret : std::string(kRedactedUrlPart));
 }
 
 http::Response Json(int status, const boost::json::value& value) {

@@ -78,6 +78,13 @@ store::Page<T> PageInMemory(std::vector<T> items, int limit, std::optional<int64
 // ones they own. Anything else is answered exactly like an unknown id (404).
 bool CanSee(const Principal& principal, std::string_view owner);
 
+// A webhook source's ingest URL, /api/v1/w/{workspace}/triggers/hooks/{source}/{url_secret}. The
+// URL secret is a credential (whoever holds the URL can deliver), so it is shown only to those who
+// may see the source's credentials: admins and the source's creator (CanSee). Everyone else gets
+// the URL with the secret replaced by kRedactedUrlPart, and `*elided` (when given) says so.
+std::string IngestUrl(const std::string& base_url, const store::Source& source,
+                      const Principal& viewer, bool* elided = nullptr);
+
 // Whether the principal may change `agent`: builder role or better (insufficient_role), and its
 // creator or an admin (not_owner); both 403. The one rule for every route that changes an agent,
 // its webhooks (compat/agent_webhooks.cc, compat/dagu_webhooks.cc) or adds a trigger to it as a

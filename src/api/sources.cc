@@ -1,4 +1,5 @@
-// /api/v1/sources: admins create and change sources; every role reads them.
+// /api/v1/sources: admins create and change sources; every role reads them, the URL secret in
+// `url` excepted (admins and the source's creator only: IngestUrl).
 #include "api/internal.h"
 #include "common/crypto.h"
 #include "common/ids.h"
@@ -9,12 +10,10 @@
 namespace triggerd::api {
 namespace {
 
-std::string IngestUrl(const std::string& base_url, const store::Source& source) {
-  return base_url + "/api/v1/w/" + source.workspace_id + "/triggers/hooks/" +
-         source.id + "/" + source.url_secret;
-}
-
-boost::json::object SourceJson(const std::string& base_url, const store::Source& source) {
+// The source as `viewer` may see it: the URL secret only for admins and the source's creator
+// (IngestUrl); signing secrets and tokens never (has_secret, has_token).
+boost::json::object SourceJson(const std::string& base_url, const store::Source& source,
+                               const Principal& viewer) {
   boost::json::object o;
   o["id"] = source.id;
   o["workspace_id"] = source.workspace_id;
@@ -31,8 +30,10 @@ boost::json::object SourceJson(const std::string& base_url, const store::Source&
   o["delivery_id_header"] = source.delivery_id_header;
   o["max_body_bytes"] = source.max_body_bytes;
   // A schedule or poll source receives nothing: no URL, and its config under its kind's name.
+  bool elided = false;
   o["url"] = source.generated() ? boost::json::value(nullptr)
-                                : boost::json::value(IngestUrl(base_url, source));
+                                : boost::json::value(IngestUrl(base_url, source, viewer, &elided));
+  o["url_secret_elided"] = elided;
   if (source.generated()) o[source.kind] = schedule::ShownConfig(source);
   o["has_secret"] = !source.signing_secret.empty();
   o["has_token"] = !source.token_hash.empty();
@@ -63,8 +64,8 @@ void AddProducerState(const ApiContext& ctx, const store::Source& source, boost:
 }
 
 http::Response WithIssued(const std::string& base_url, int status, const store::Source& source,
-                          const IssuedSourceSecrets& issued) {
-  boost::json::object out = SourceJson(base_url, source);
+                          const Principal& viewer, const IssuedSourceSecrets& issued) {
+  boost::json::object out = SourceJson(base_url, source, viewer);
   if (!issued.secret.empty()) out["secret"] = issued.secret;
   if (!issued.token.empty()) out["token"] = issued.token;
   return Json(status, out);
@@ -112,7 +113,7 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
                 if (auto s = ctx->catalog->CreateSource(source); !s.ok()) {
                   return http::ErrorResponse(s);
                 }
-                return WithIssued(BaseUrl(*ctx, r), 201, source, issued);
+                return WithIssued(BaseUrl(*ctx, r), 201, source, p, issued);
               }));
 
   router->Add("GET", "/api/v1/sources", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
@@ -125,7 +126,7 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
                 std::string base_url = BaseUrl(*ctx, r);
                 boost::json::array data;
                 for (const auto& source : page.items) {
-                  boost::json::object o = SourceJson(base_url, source);
+                  boost::json::object o = SourceJson(base_url, source, p);
                   AddProducerState(*ctx, source, &o);
                   data.push_back(std::move(o));
                 }
@@ -136,7 +137,7 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 auto source = ctx->store->GetSource(p.workspace_id, r.path_params["id"]);
                 if (!source) return http::ErrorResponse(source.error());
-                boost::json::object o = SourceJson(BaseUrl(*ctx, r), *source);
+                boost::json::object o = SourceJson(BaseUrl(*ctx, r), *source, p);
                 AddProducerState(*ctx, *source, &o);
                 return Json(200, o);
               }));
@@ -185,7 +186,7 @@ void RegisterSourceRoutes(http::Router* router, ApiContext* ctx) {
       if (rotate_url) source->url_secret = crypto::RandomToken(32);
       source->updated_at = ctx->clock->NowMicros();
       if (auto s = ctx->catalog->UpdateSource(*source); !s.ok()) return http::ErrorResponse(s);
-      return WithIssued(BaseUrl(*ctx, r), 200, *source, issued);
+      return WithIssued(BaseUrl(*ctx, r), 200, *source, p, issued);
     });
   };
   router->Add("PATCH", "/api/v1/sources/{id}", update(false));

@@ -1,6 +1,8 @@
 // /api/v1/triggers: bind a source to an agent with an optional filter. Triggers are personal:
-// builders and admins create them on any source of the workspace; a non-admin sees and manages
-// only the triggers it created (another's trigger is answered like an unknown id), admins all.
+// builders and admins create them on any source of the workspace, bound to an agent they own
+// (admins: any agent; RequireAgentOwner, so an agent's runs always belong to someone who can see
+// and delete the agent); a non-admin sees and manages only the triggers it created (another's
+// trigger is answered like an unknown id), admins all.
 // Every change is pushed to the ingest cache at once, so the next webhook sees it.
 #include "api/internal.h"
 #include "common/ids.h"
@@ -62,6 +64,30 @@ boost::json::object SavedTriggerJson(ApiContext* ctx, const store::Trigger& trig
   }
   out["warnings"] = std::move(warnings);
   return out;
+}
+
+// 403 not_owner unless the principal may bind a trigger to the trigger's agent: its creator or an
+// admin (RequireAgentOwner). Checked when a trigger is created and when its agent_id changes; a
+// binding left as it was passes. An agent that vanished since ApplyTriggerBody checked it is
+// answered as an unknown reference.
+std::optional<http::Response> RefuseForeignAgent(ApiContext* ctx, const Principal& p,
+                                                 const store::Trigger& trigger) {
+  auto agent = ctx->store->GetAgent(p.workspace_id, trigger.agent_id);
+  if (!agent) {
+    if (auto e = CheckReference(agent.error(), "agent_id", "agent", trigger.agent_id)) return e;
+    return http::ErrorResponse(agent.error());
+  }
+  if (auto s = RequireAgentOwner(p, *agent); !s.ok()) {
+    if (s.code() == "not_owner") {
+      s = Status::PermissionDenied(
+          "agent \"" + agent->name.substr(0, 200) +
+              "\" belongs to another builder: a trigger may use only an agent you created "
+              "(an admin may use any)",
+          "not_owner");
+    }
+    return FieldErrorResponse(s, "agent_id");
+  }
+  return std::nullopt;
 }
 
 bool Subscribed(const store::Trigger& trigger, std::string_view event_type) {
@@ -201,6 +227,7 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
         if (auto e = ApplyTriggerBody(ctx->store, *body, true, &trigger)) {
           return BodyErrorResponse(*e);
         }
+        if (auto e = RefuseForeignAgent(ctx, p, trigger)) return *e;
         if (auto s = ctx->catalog->CreateTrigger(trigger); !s.ok()) {
           // kNotFound: the source or agent was deleted since it was checked.
           if (s.type() == ErrorType::kNotFound) {
@@ -247,8 +274,12 @@ void RegisterTriggerRoutes(http::Router* router, ApiContext* ctx) {
                 }
                 auto body = ParseObject(r);
                 if (!body) return http::ErrorResponse(body.error());
+                const std::string agent_before = trigger->agent_id;
                 if (auto e = ApplyTriggerBody(ctx->store, *body, false, &*trigger)) {
                   return BodyErrorResponse(*e);
+                }
+                if (trigger->agent_id != agent_before) {
+                  if (auto e = RefuseForeignAgent(ctx, p, *trigger)) return *e;
                 }
                 trigger->updated_at = ctx->clock->NowMicros();
                 if (auto s = ctx->catalog->UpdateTrigger(*trigger); !s.ok()) {

@@ -528,8 +528,27 @@ TEST_F(AgentsTriggersApiTest, RolesAndPersonalTriggerVisibility) {
   const std::string agt = Str(agent, "id");
   json::object mine = NewTrigger({{"source_id", src}, {"agent_id", agt}}, builder_a.secret);
   EXPECT_EQ(Str(mine, "created_by"), builder_a.id);
-  // B may use A's agent (agents are shared) for B's own trigger.
-  json::object theirs = NewTrigger({{"source_id", src}, {"agent_id", agt}}, builder_b.secret);
+  // B may not bind a trigger to A's agent (issue 18, item 9: A could then neither see those runs
+  // nor delete the agent): 403 not_owner naming agent_id, on create and on a PATCH that moves a
+  // trigger there. B's own agent is fine; an admin binds to any agent.
+  HttpResult foreign = Api("POST", "/api/v1/triggers",
+                           json::object{{"source_id", src}, {"agent_id", agt}}, builder_b.secret);
+  EXPECT_EQ(foreign.status, 403) << foreign.body;
+  EXPECT_EQ(Str(ErrorOf(foreign), "type"), "not_owner");
+  EXPECT_EQ(Str(ErrorOf(foreign), "field"), "agent_id");
+  const std::string agt_b =
+      Str(NewAgent({{"target", HttpTarget("https://b.example.com")}}, builder_b.secret), "id");
+  json::object theirs = NewTrigger({{"source_id", src}, {"agent_id", agt_b}}, builder_b.secret);
+  HttpResult moved = Api("PATCH", "/api/v1/triggers/" + Str(theirs, "id"),
+                         json::object{{"agent_id", agt}}, builder_b.secret);
+  EXPECT_EQ(moved.status, 403) << moved.body;
+  EXPECT_EQ(Str(ErrorOf(moved), "type"), "not_owner");
+  EXPECT_EQ(Str(GetJson("/api/v1/triggers/" + Str(theirs, "id"), builder_b.secret), "agent_id"),
+            agt_b);
+  EXPECT_EQ(Api("PATCH", "/api/v1/triggers/" + Str(theirs, "id"),
+                json::object{{"name", "b's"}}, builder_b.secret)
+                .status,
+            200);
   json::object admins = NewTrigger({{"source_id", src}, {"agent_id", agt}});
 
   // A user can create neither agents nor triggers.
@@ -572,6 +591,37 @@ TEST_F(AgentsTriggersApiTest, RolesAndPersonalTriggerVisibility) {
   EXPECT_FALSE(GetJson(a_path, builder_a.secret)["enabled"].as_bool());
   EXPECT_EQ(Api("DELETE", "/api/v1/triggers/" + Str(theirs, "id")).status, 204);
   EXPECT_EQ(Api("DELETE", a_path, "", builder_a.secret).status, 204);
+}
+
+// Issue 18, item 8: the URL secret is a credential (whoever holds the URL delivers), so only
+// admins and the source's creator read it; every other role gets the URL with it elided, and the
+// elided URL delivers nothing.
+TEST_F(AgentsTriggersApiTest, UrlSecretIsShownOnlyToAdminsAndTheSourcesCreator) {
+  Key user = NewKey("user");
+  Key builder = NewKey("builder");
+  json::object source = NewSource();
+  const std::string full = Str(source, "url");
+  const std::string secret = full.substr(full.rfind('/') + 1);
+  ASSERT_EQ(secret.size(), 32u) << full;
+  EXPECT_FALSE(source.at("url_secret_elided").as_bool());
+  EXPECT_EQ(Str(GetJson("/api/v1/sources/" + Str(source, "id")), "url"), full);
+
+  for (const Key* k : {&user, &builder}) {
+    for (const json::object& seen :
+         {GetJson("/api/v1/sources/" + Str(source, "id"), k->secret),
+          GetJson("/api/v1/sources", k->secret).at("data").as_array().at(0).as_object()}) {
+      const std::string url = Str(seen, "url");
+      EXPECT_EQ(url.find(secret), std::string::npos) << url;
+      EXPECT_EQ(url, full.substr(0, full.rfind('/') + 1) + "redacted");
+      EXPECT_TRUE(seen.at("url_secret_elided").as_bool());
+      HttpResult forged = client_->Send("POST", url.substr(url.find("/api/v1/w/")), "{}",
+                                        {{"Content-Type", "application/json"}});
+      EXPECT_EQ(forged.status, 404) << forged.body;
+    }
+  }
+  HttpResult delivered = client_->Send("POST", full.substr(full.find("/api/v1/w/")), "{}",
+                                       {{"Content-Type", "application/json"}});
+  EXPECT_EQ(delivered.status, 200) << delivered.body;
 }
 
 TEST_F(AgentsTriggersApiTest, TriggerTestExplainsWhetherAPayloadWouldMatch) {

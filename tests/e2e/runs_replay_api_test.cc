@@ -108,10 +108,12 @@ TEST_F(RunsReplayApiTest, BuildersReplayToAndSeeRecordsOfTheirOwnTriggersOnly) {
   Key builder_a = NewKey("builder");
   Key builder_b = NewKey("builder");
   json::object source = NewSource();
-  json::object agent = ParkedAgent("", 100);
-  const std::string src = Str(source, "id"), agt = Str(agent, "id");
-  json::object a = NewTrigger({{"source_id", src}, {"agent_id", agt}}, builder_a.secret);
-  json::object b = NewTrigger({{"source_id", src}, {"agent_id", agt}}, builder_b.secret);
+  const std::string src = Str(source, "id");
+  // A builder binds triggers only to its own agents.
+  const std::string agt_a = Str(ParkedAgent(builder_a.secret, 100), "id");
+  const std::string agt_b = Str(ParkedAgent(builder_b.secret, 100), "id");
+  json::object a = NewTrigger({{"source_id", src}, {"agent_id", agt_a}}, builder_a.secret);
+  json::object b = NewTrigger({{"source_id", src}, {"agent_id", agt_b}}, builder_b.secret);
   const std::string event_id = Str(Ingest(source, json::object{{"n", 1}}), "event_id");
 
   // The event is visible to every role, its records only to their triggers' owners and admins.
@@ -281,10 +283,12 @@ TEST_F(RunsReplayApiTest, RunsAreVisibleToTheirOwnerAndAdminsOnly) {
   Key builder_a = NewKey("builder");
   Key builder_b = NewKey("builder");
   json::object source = NewSource();
-  json::object agent = ParkedAgent("", 100);
-  const std::string src = Str(source, "id"), agt = Str(agent, "id");
-  json::object a = NewTrigger({{"source_id", src}, {"agent_id", agt}}, builder_a.secret);
-  json::object b = NewTrigger({{"source_id", src}, {"agent_id", agt}}, builder_b.secret);
+  const std::string src = Str(source, "id");
+  // A builder binds triggers only to its own agents.
+  const std::string agt_a = Str(ParkedAgent(builder_a.secret, 100), "id");
+  const std::string agt_b = Str(ParkedAgent(builder_b.secret, 100), "id");
+  json::object a = NewTrigger({{"source_id", src}, {"agent_id", agt_a}}, builder_a.secret);
+  json::object b = NewTrigger({{"source_id", src}, {"agent_id", agt_b}}, builder_b.secret);
   std::map<std::string, std::string> runs = RunsByTrigger(Ingest(source, json::object{{"n", 1}}));
   const std::string run_a = runs[Str(a, "id")], run_b = runs[Str(b, "id")];
   ASSERT_FALSE(run_a.empty());

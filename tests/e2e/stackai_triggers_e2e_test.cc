@@ -126,6 +126,7 @@ TEST_F(StackAiTriggersTest, CreateGivesADisabledRecordWithEveryField) {
       record.at("webhook_data"),
       json::value(json::object{{"url", base_url_ + "/v1/webhooks/" + id},
                                {"ingest_url", Str(GetJson("/api/v1/sources/" + source_id), "url")},
+                               {"url_secret_elided", false},
                                {"provider_url", base_url_ + "/v1/webhooks/github"},
                                {"has_secret", true},
                                {"has_token", false}}));

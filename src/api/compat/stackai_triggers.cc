@@ -67,11 +67,6 @@ bool AuthenticatesRequests(const store::Source& source) {
   return settings && (settings->bearer || settings->hmac);
 }
 
-std::string IngestUrl(const std::string& base_url, const store::Source& source) {
-  return base_url + "/api/v1/w/" + source.workspace_id + "/triggers/hooks/" + source.id + "/" +
-         source.url_secret;
-}
-
 // ---- The trigger record ----
 
 // "any" for every event type, else the subscribed types joined by ",".
@@ -88,12 +83,14 @@ std::string TriggerIdOf(const store::Trigger& trigger) {
 // Where to send webhooks. null for a schedule or poll source (it receives none). `url` is the
 // route of this surface when the source authenticates requests, else the secret ingest URL.
 json::value WebhookData(const std::string& base_url, const store::Source* source,
-                        const store::Trigger& trigger) {
+                        const store::Trigger& trigger, const Principal& viewer) {
   if (source == nullptr || source->generated()) return nullptr;
-  const std::string ingest_url = IngestUrl(base_url, *source);
+  bool elided = false;
+  const std::string ingest_url = IngestUrl(base_url, *source, viewer, &elided);
   json::object o;
   o["url"] = AuthenticatesRequests(*source) ? base_url + "/v1/webhooks/" + trigger.id : ingest_url;
   o["ingest_url"] = ingest_url;
+  o["url_secret_elided"] = elided;
   o["provider_url"] = verify::FindCatalog(source->kind) != nullptr
                           ? json::value(base_url + "/v1/webhooks/" + source->kind)
                           : json::value(nullptr);
@@ -135,15 +132,16 @@ json::value CursorData(ApiContext* ctx, const store::Source* source) {
   return ec ? json::value(nullptr) : data;
 }
 
-json::object RecordJson(ApiContext* ctx, const std::string& base_url, const store::Trigger& trigger,
-                        const store::Source* source, const store::TriggerExtras* extras) {
+json::object RecordJson(ApiContext* ctx, const std::string& base_url, const Principal& viewer,
+                        const store::Trigger& trigger, const store::Source* source,
+                        const store::TriggerExtras* extras) {
   json::object o;
   o["id"] = trigger.id;
   o["project_id"] = trigger.agent_id;
   o["provider_id"] = source != nullptr ? json::value(source->kind) : json::value(nullptr);
   o["trigger_id"] = TriggerIdOf(trigger);
   o["connection_id"] = extras != nullptr ? NullIfEmpty(extras->connection_id) : nullptr;
-  o["webhook_data"] = WebhookData(base_url, source, trigger);
+  o["webhook_data"] = WebhookData(base_url, source, trigger, viewer);
   o["cursor_data"] = CursorData(ctx, source);
   o["trigger_config"] = TriggerConfig(source, trigger);
   o["status"] = trigger.enabled ? "ENABLED" : "DISABLED";
@@ -156,19 +154,19 @@ json::object RecordJson(ApiContext* ctx, const std::string& base_url, const stor
 }
 
 // The record of one trigger, reading its source and extras.
-Result<json::object> Record(ApiContext* ctx, const http::Request& r,
+Result<json::object> Record(ApiContext* ctx, const Principal& p, const http::Request& r,
                             const store::Trigger& trigger) {
   auto source = ctx->store->GetSource(trigger.workspace_id, trigger.source_id);
   if (!source && source.error().type() != ErrorType::kNotFound) return source.error();
   auto extras = ctx->store->GetTriggerExtras(trigger.workspace_id, trigger.id);
   if (!extras && extras.error().type() != ErrorType::kNotFound) return extras.error();
-  return RecordJson(ctx, BaseUrl(*ctx, r), trigger, source ? &*source : nullptr,
+  return RecordJson(ctx, BaseUrl(*ctx, r), p, trigger, source ? &*source : nullptr,
                     extras ? &*extras : nullptr);
 }
 
-http::Response RecordResponse(ApiContext* ctx, const http::Request& r, int status,
-                              const store::Trigger& trigger) {
-  auto record = Record(ctx, r, trigger);
+http::Response RecordResponse(ApiContext* ctx, const Principal& p, const http::Request& r,
+                              int status, const store::Trigger& trigger) {
+  auto record = Record(ctx, p, r, trigger);
   if (!record) return http::ErrorResponse(record.error());
   return Json(status, *record);
 }
@@ -196,7 +194,7 @@ http::Response ListResponse(ApiContext* ctx, const Principal& p, const http::Req
       return http::ErrorResponse(extras.error());
     }
     auto source = by_id.find(trigger.source_id);
-    data.push_back(RecordJson(ctx, base_url, trigger,
+    data.push_back(RecordJson(ctx, base_url, p, trigger,
                               source == by_id.end() ? nullptr : source->second,
                               extras ? &*extras : nullptr));
   }
@@ -388,7 +386,7 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
     return http::ErrorResponse(written);
   }
 
-  json::object record = RecordJson(ctx, BaseUrl(*ctx, r), trigger, &source, &extras);
+  json::object record = RecordJson(ctx, BaseUrl(*ctx, r), p, trigger, &source, &extras);
   // Shown once, as POST /api/v1/sources shows them.
   if (json::value* data = record.if_contains("webhook_data"); data && data->is_object()) {
     if (!issued.secret.empty()) data->as_object()["secret"] = issued.secret;
@@ -430,7 +428,7 @@ http::Response SetStatus(ApiContext* ctx, const Principal& p, http::Request& r, 
   extras.updated_by = p.key_id;
   extras.updated_at = now;
   if (auto s = ctx->catalog->PutTriggerExtras(extras); !s.ok()) return http::ErrorResponse(s);
-  return RecordResponse(ctx, r, 200, *trigger);
+  return RecordResponse(ctx, p, r, 200, *trigger);
 }
 
 http::Response Delete(ApiContext* ctx, const Principal& p, http::Request& r) {
@@ -664,7 +662,7 @@ void RegisterStackAiTriggerRoutes(http::Router* router, ApiContext* ctx) {
   router->Add("GET", "/triggers/{id}", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 auto trigger = VisibleTrigger(ctx, p, r.path_params["id"]);
                 if (!trigger) return http::ErrorResponse(trigger.error());
-                return RecordResponse(ctx, r, 200, *trigger);
+                return RecordResponse(ctx, p, r, 200, *trigger);
               }));
   router->Add("DELETE", "/triggers/{id}", Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 return Delete(ctx, p, r);
