@@ -10,6 +10,7 @@
 #include "common/headers.h"
 #include "common/redact.h"
 #include "dispatch/target_internal.h"
+#include "outbound/curl_guard.h"
 
 namespace triggerd::dispatch {
 namespace {
@@ -68,8 +69,8 @@ bool IsPrintable(std::string_view s) {
   return true;
 }
 
-// An absolute http(s) URL with a host. With `as_base`, no query or fragment either (a path is
-// appended to it).
+// An absolute http(s) URL with a host, that libcurl's parser takes too. With `as_base`, no query
+// or fragment either (a path is appended to it).
 Status ValidateUrl(std::string_view field, std::string_view url, bool as_base) {
   if (url.empty()) return Invalid(field, "is required");
   if (url.size() > kMaxUrlLength) return Invalid(field, "must be at most 8192 characters");
@@ -84,6 +85,10 @@ Status ValidateUrl(std::string_view field, std::string_view url, bool as_base) {
   }
   if (as_base && (parsed->has_query() || parsed->has_fragment())) {
     return Invalid(field, "must not have a query or a fragment (/chat/completions is appended)");
+  }
+  // The transfer parses it again with libcurl's parser, which is stricter in places.
+  if (Status curl = outbound::CheckUrlParses(url); !curl.ok()) {
+    return Invalid(field, "is not a URL libcurl can use (" + curl.message() + ")");
   }
   return Status::Ok();
 }

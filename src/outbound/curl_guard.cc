@@ -33,6 +33,17 @@ curl_socket_t CurlGuard::OpenSocket(void* guard, curlsocktype purpose, curl_sock
   return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
+Status CheckUrlParses(std::string_view url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> handle(curl_url(), &curl_url_cleanup);
+  if (handle == nullptr) return Status::Internal("out of memory parsing a URL");
+  const std::string text(url);  // libcurl wants a NUL-terminated string
+  const CURLUcode code = curl_url_set(handle.get(), CURLUPART_URL, text.c_str(), 0);
+  if (code != CURLUE_OK) {
+    return Status::InvalidArgument(std::string("libcurl refuses it: ") + curl_url_strerror(code));
+  }
+  return Status::Ok();
+}
+
 bool InitCurlOnce() {
   static std::once_flag once;
   static CURLcode init = CURLE_FAILED_INIT;

@@ -7,7 +7,9 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "common/status.h"
 #include "outbound/outbound.h"
 
 namespace triggerd::outbound {
@@ -46,6 +48,13 @@ class CurlGuard {
   bool installed_ = false;
   std::string refusal_;
 };
+
+// Whether libcurl's own URL parser (curl_url_set, as a transfer would parse CURLOPT_URL) takes
+// `url`: Ok, or kInvalidArgument with libcurl's reason ("Port number was not a decimal number
+// between 0 and 65535"). Saved URLs are checked with it besides our own rules, so a URL that
+// Boost.URL reads differently (http://h:18399.evil/) is refused at save, not at the first
+// transfer. Thread-safe.
+Status CheckUrlParses(std::string_view url);
 
 // curl_global_init, once per process, before the first handle (it is not thread-safe in every
 // libcurl build). False when it failed: no transfer can be made.

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "common/redact.h"
+#include "outbound/curl_guard.h"
 #include "schedule/cron.h"
 
 namespace triggerd::schedule {
@@ -256,6 +257,10 @@ Result<PollConfig> PollConfig::FromConfig(const json::object& config) {
   if (url->empty() || url->size() > 2000 || !parsed ||
       (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty()) {
     return Invalid("url must be an absolute http or https URL");
+  }
+  // The poll's transfer parses it again with libcurl's parser, which is stricter in places.
+  if (Status curl = outbound::CheckUrlParses(*url); !curl.ok()) {
+    return Invalid("url is not a URL libcurl can use (" + curl.message() + ")");
   }
   poll.url = *url;
   const json::value* interval = config.if_contains("interval_seconds");

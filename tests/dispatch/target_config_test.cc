@@ -242,6 +242,11 @@ TEST(TargetConfigTest, UrlMustBeHttpOrHttpsWithAHost) {
                           "http://", "http:///path", "http://a b/", "gopher://a"}) {
     EXPECT_THAT(ErrorOf(with(bad)), StartsWith("target.url: ")) << bad;
   }
+  // Boost.URL reads these, libcurl's parser (what the transfer uses) does not (issue 18, item 16).
+  for (std::string bad : {"http://h:18399.evil/", "http://h:99999/", "http://a:b:c/"}) {
+    EXPECT_THAT(ErrorOf(with(bad)), StartsWith("target.url: is not a URL libcurl can use"))
+        << bad;
+  }
   EXPECT_THAT(ErrorOf(R"({"type":"http","url":5})"), StartsWith("target.url: must be a string"));
   EXPECT_THAT(ErrorOf(with("http://a/" + std::string(9000, 'x'))),
               HasSubstr("at most 8192 characters"));

@@ -624,6 +624,25 @@ TEST_F(AgentsTriggersApiTest, UrlSecretIsShownOnlyToAdminsAndTheSourcesCreator) 
   EXPECT_EQ(delivered.status, 200) << delivered.body;
 }
 
+// Issue 18, item 16: a URL that our parser read and libcurl's refused was saved, and every run
+// (or poll) then failed. It is refused at save, with libcurl's reason.
+TEST_F(AgentsTriggersApiTest, UrlsLibcurlCannotUseAreRefusedAtSave) {
+  const std::string bad = "http://h:18399.evil/";
+  HttpResult agent = Api("POST", "/api/v1/agents",
+                         json::object{{"name", "a"}, {"target", HttpTarget(bad)}});
+  EXPECT_EQ(agent.status, 400) << agent.body;
+  EXPECT_EQ(Str(ErrorOf(agent), "field"), "target.url");
+  EXPECT_NE(Str(ErrorOf(agent), "message").find("libcurl"), std::string::npos) << agent.body;
+  HttpResult poll = Api("POST", "/api/v1/sources",
+                        json::object{{"name", "p"},
+                                     {"kind", "poll"},
+                                     {"poll", {{"url", bad}, {"interval_seconds", 60}}}});
+  EXPECT_EQ(poll.status, 400) << poll.body;
+  EXPECT_NE(Str(ErrorOf(poll), "message").find("libcurl"), std::string::npos) << poll.body;
+  EXPECT_TRUE(GetJson("/api/v1/agents").at("data").as_array().empty());
+  EXPECT_TRUE(GetJson("/api/v1/sources").at("data").as_array().empty());
+}
+
 TEST_F(AgentsTriggersApiTest, TriggerTestExplainsWhetherAPayloadWouldMatch) {
   json::object source = NewSource();
   json::object agent = NewAgent({{"target", HttpTarget("https://a.example.com")}});
