@@ -2,8 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/clock.h"
 #include "catalog/catalog.h"
+#include "common/clock.h"
+#include "common/crypto_sealer.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
 
@@ -81,6 +82,7 @@ void ClusterFollower::Loop() {
 }
 
 void ClusterFollower::Heartbeat() {
+  if (!MasterKeyFits()) return;
   const int64_t ttl =
       std::chrono::duration_cast<std::chrono::microseconds>(options_.node_ttl).count();
   auto alive = store_->HeartbeatNode(options_.node_id, clock_->NowMicros(), ttl);
@@ -98,7 +100,23 @@ void ClusterFollower::Heartbeat() {
   ingestor_->SetRateShare(*alive);
 }
 
+bool ClusterFollower::MasterKeyFits() {
+  if (wrong_master_key_) return false;
+  Status key = store_->CheckMasterKey();
+  if (key.ok()) return true;
+  if (key.code() != crypto::Sealer::kWrongKey) {
+    spdlog::warn("cluster: checking the master key: {}", key.message());
+    return true;  // the database is unreachable: the reload or heartbeat reports it
+  }
+  wrong_master_key_ = true;
+  spdlog::critical("cluster: this node can no longer open the database's secrets; stopping: {}",
+                   key.message());
+  if (options_.on_wrong_master_key) options_.on_wrong_master_key(key);
+  return false;
+}
+
 bool ClusterFollower::ReloadCaches() {
+  if (!MasterKeyFits()) return true;  // nothing to retry: the node is stopping
   if (Status s = catalog_->Reload(); !s.ok()) {
     spdlog::error("cluster: reloading the caches (retried at the next heartbeat): {}",
                   s.message());

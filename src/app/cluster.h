@@ -8,6 +8,12 @@
 // * Rate limits are shared. Every `heartbeat` the node records itself in the store
 //   (Store::HeartbeatNode) and gives the ingestor its share of the configured limits
 //   (1 / nodes alive). A node that stops heartbeating is forgotten after `node_ttl`.
+// * The master key still fits. At every heartbeat and before every reload the node checks that
+//   its key ring holds the key the database records for its secrets (Store::CheckMasterKey):
+//   another node may have finished a rotation to a key this one lacks, and a node that cannot
+//   open the secrets would answer 404 for every new source. On a mismatch it logs the reason at
+//   critical and calls `on_wrong_master_key` once (serve stops the process, exit status 1), as a
+//   start with that key would have refused.
 //
 // With SQLite (one process) serve does not start a follower: its own writes already update the
 // caches through the catalog.
@@ -17,9 +23,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "common/status.h"
 
 namespace triggerd {
 class Clock;
@@ -40,6 +49,10 @@ struct ClusterOptions {
   std::string node_id;  // unique per process, e.g. "<host>:<port>:<pid>"
   std::chrono::milliseconds heartbeat{2000};
   std::chrono::milliseconds node_ttl{10000};
+  // Called once, from the follower's thread, when the database's master key is no longer in this
+  // node's ring (the Status says which key it needs). Must not call Stop() (it joins that
+  // thread); serve raises SIGTERM. nullptr: only logged.
+  std::function<void(const Status&)> on_wrong_master_key;
 };
 
 class ClusterFollower {
@@ -66,6 +79,8 @@ class ClusterFollower {
   void Loop();
   void Heartbeat();
   bool ReloadCaches();  // false when a cache could not be reloaded (retried)
+  // False (after on_wrong_master_key) when the database's master key is not in this node's ring.
+  bool MasterKeyFits();
 
   store::Store* const store_;
   catalog::Catalog* const catalog_;
@@ -80,6 +95,7 @@ class ClusterFollower {
   bool started_ = false;
   int nodes_alive_ = 1;
   uint64_t reloads_ = 0;
+  bool wrong_master_key_ = false;  // follower thread only
   std::thread thread_;
 };
 

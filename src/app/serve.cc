@@ -376,8 +376,14 @@ int RunServe(const Config& config) {
   };
   // Other nodes on the same database: follow their changes, share the rate limits.
   std::optional<ClusterFollower> cluster;
+  Status stopped_for;  // why the node stopped itself (exit status 1); OK for a signal
   if (opened->postgres) {
-    cluster.emplace(store, &catalog, &ingestor, &clock, ClusterOptions{storage.node_name});
+    ClusterOptions cluster_options{storage.node_name};
+    cluster_options.on_wrong_master_key = [&stopped_for](const Status& why) {
+      stopped_for = why;  // read after WaitForStop, which this SIGTERM ends
+      ::kill(::getpid(), SIGTERM);
+    };
+    cluster.emplace(store, &catalog, &ingestor, &clock, std::move(cluster_options));
     cluster->Start();
     AddClusterMetrics(&metrics_registry, &*cluster);
   }
@@ -400,6 +406,10 @@ int RunServe(const Config& config) {
   dispatcher.Stop();
   retention_job.Stop();
   store->Close();
+  if (!stopped_for.ok()) {
+    std::fprintf(stderr, "triggerd: %s\n", stopped_for.message().c_str());
+    return 1;
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -32,6 +32,12 @@ class Cluster {
     (void)node_id, (void)now, (void)ttl_micros;
     return 1;
   }
+  // Several nodes: whether this node's master key ring still holds the key the database records
+  // for its secrets (another node may have finished a rotation to a key this one lacks). OK, or
+  // code crypto::Sealer::kWrongKey ("wrong_master_key") saying which key the database needs; other
+  // errors when the database cannot be read. Checked at open by every backend; a one-process
+  // store (SQLite) answers OK here.
+  virtual Status CheckMasterKey() { return Status::Ok(); }
 };
 
 }  // namespace triggerd::store

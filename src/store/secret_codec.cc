@@ -79,6 +79,26 @@ Result<std::string> SecretCodec::Open(const SealedColumn& column, std::string_vi
   return opened;
 }
 
+Status SecretCodec::WrongKey(std::string_view needed) const {
+  std::string in_use = key_id();
+  for (const crypto::Sealer& p : previous_) in_use += ", previous " + p.key_id();
+  return Status::InvalidArgument(
+      "the secrets in this database were sealed with master key " + std::string(needed) +
+          ", but the master key in use is " + in_use +
+          ": start with that key (TRIGGERD_MASTER_KEY, or a copy of the database's "
+          "master.key; during a rotation, with the other key as TRIGGERD_MASTER_KEY_PREVIOUS "
+          "or master.key.previous); secrets sealed with a lost key cannot be recovered",
+      std::string(crypto::Sealer::kWrongKey));
+}
+
+Status SecretCodec::CheckDatabaseKeyId(std::string_view database_key_id) const {
+  if (!sealer_ || database_key_id == sealer_->key_id()) return Status::Ok();
+  for (const crypto::Sealer& p : previous_) {
+    if (p.key_id() == database_key_id) return Status::Ok();
+  }
+  return WrongKey(database_key_id);
+}
+
 Status SecretCodec::CheckStored(const SealedColumn& column, std::string_view row_id,
                                 std::string_view stored,
                                 std::optional<std::string>* to_seal) const {
@@ -99,16 +119,7 @@ Status SecretCodec::CheckStored(const SealedColumn& column, std::string_view row
     return Status::Ok();
   }
   if (opened.error().code() == crypto::Sealer::kWrongKey) {
-    std::string needed = crypto::Sealer::KeyIdOf(stored).value_or("?");
-    std::string in_use = key_id();
-    for (const crypto::Sealer& p : previous_) in_use += ", previous " + p.key_id();
-    return Status::InvalidArgument(
-        "the secrets in this database were sealed with master key " + needed +
-            ", but the master key in use is " + in_use +
-            ": start with that key (TRIGGERD_MASTER_KEY, or a copy of the database's "
-            "master.key; during a rotation, with the other key as TRIGGERD_MASTER_KEY_PREVIOUS "
-            "or master.key.previous); secrets sealed with a lost key cannot be recovered",
-        std::string(crypto::Sealer::kWrongKey));
+    return WrongKey(crypto::Sealer::KeyIdOf(stored).value_or("?"));
   }
   return Status::InvalidArgument(
       opened.error().message() + " (the database was altered or is damaged)",

@@ -95,9 +95,19 @@ class SecretCodec {
   Status CheckStored(const SealedColumn& column, std::string_view row_id, std::string_view stored,
                      std::optional<std::string>* to_seal) const;
 
+  // The check of the database's own record of its master key (its key id, written at the first
+  // open with a key: the PostgreSQL store's store_settings), so a node with another key is
+  // refused even before any secret is stored, and a running node learns that the database moved
+  // to a key outside its ring. OK when `database_key_id` is the master key's or a previous key's
+  // (a rotation), or when this codec does not seal; else kInvalidArgument, code
+  // crypto::Sealer::kWrongKey, with CheckStored's message.
+  Status CheckDatabaseKeyId(std::string_view database_key_id) const;
+
  private:
   SecretCodec(std::optional<crypto::Sealer> sealer, std::vector<crypto::Sealer> previous)
       : sealer_(std::move(sealer)), previous_(std::move(previous)) {}
+
+  Status WrongKey(std::string_view needed) const;
 
   // The sealer whose key id `stored` names: the master key's or a previous key's; nullptr when
   // none (Open then reports kWrongKey through the master key's sealer).

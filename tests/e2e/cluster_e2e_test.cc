@@ -174,6 +174,40 @@ TEST_F(ClusterE2eTest, SourceChangesThroughOneNodeReachTheOther) {
   EXPECT_GE(Metric(1, "triggerd_cluster_cache_reloads_total"), 1);
 }
 
+// Issue 18, item 19: the database records its master key's id at the first open, so a node with
+// another key is refused at start even while no secret is stored yet (before, it ran and answered
+// 404 for every source created after it started); and a running node whose ring no longer holds
+// the recorded key (another node finished a rotation it was not part of) stops itself, exit 1.
+TEST_F(ClusterE2eTest, ANodeWithAnotherMasterKeyIsRefusedAtStartAndStopsWhenTheKeyMoves) {
+  if (backend_ == nullptr) return;
+  const std::string other_key(64, 'a');
+  auto node = [&](const std::string& name, std::vector<std::pair<std::string, std::string>> env) {
+    auto process = std::make_unique<TriggerdProcess>(
+        dir_.path() / name, std::vector<std::string>{"--database-url", backend_->location()});
+    for (auto& [k, v] : env) process->SetEnv(k, v);
+    return process;
+  };
+  auto stranger = node("stranger", {{"TRIGGERD_MASTER_KEY", other_key}});
+  ASSERT_FALSE(stranger->Start()) << "a node with another master key started";
+  EXPECT_NE(stranger->Output().find("sealed with master key"), std::string::npos)
+      << stranger->Output();
+
+  // A node rotating to the other key (it holds the old one as previous) moves the database to it;
+  // A and B, which hold only the old key, stop within a heartbeat or two.
+  auto rotating = node("rotating", {{"TRIGGERD_MASTER_KEY", other_key},
+                                    {"TRIGGERD_MASTER_KEY_PREVIOUS", std::string(kMasterKey)}});
+  ASSERT_TRUE(rotating->Start()) << rotating->error();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(Eventually([&] { return clients_[i]->Send("GET", "/healthz").status == 0; }))
+        << "node " << i << " kept running with a key the database no longer uses";
+    EXPECT_EQ(nodes_[i]->Stop(), 1);
+    EXPECT_NE(nodes_[i]->Output().find("can no longer open the database's secrets"),
+              std::string::npos)
+        << nodes_[i]->Output();
+  }
+  EXPECT_EQ(rotating->Stop(), 0);
+}
+
 TEST_F(ClusterE2eTest, ADeliveryStoredThroughOneNodeIsADuplicateAtTheOther) {
   if (backend_ == nullptr) return;
   auto [id, path] = CreateSource(0, "dedup");

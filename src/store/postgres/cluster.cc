@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "store/postgres/pg_rows.h"
@@ -119,6 +120,22 @@ Result<int> PostgresStore::HeartbeatNode(std::string_view node_id, int64_t now,
     return Status::Ok();
   }));
   return alive;
+}
+
+// ---- The master key ----
+
+Status PostgresStore::CheckMasterKey() {
+  using Recorded = std::optional<std::string>;
+  Result<Recorded> recorded = Read([](PgConnection& db) -> Result<Recorded> {
+    TRIGGERD_ASSIGN_OR_RETURN(
+        PgResult r, db.Exec("SELECT value FROM store_settings WHERE name = 'master_key_id'",
+                            Params(), "read the master key id"));
+    if (r.rows() == 0) return Recorded();
+    return Recorded(r.Text(0, 0));
+  });
+  if (!recorded) return recorded.error();
+  if (!recorded->has_value()) return Status::Ok();  // a database opened only without a key
+  return secrets().CheckDatabaseKeyId(**recorded);
 }
 
 }  // namespace triggerd::store::postgres

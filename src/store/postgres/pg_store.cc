@@ -35,10 +35,29 @@ struct PendingSeal {
 // are sealed in place under the master key, compare-and-set, in one transaction (a crash or an
 // error leaves every value as it was). FOR UPDATE keeps another node's open from sealing the
 // same rows meanwhile. `sealed` receives how many values were (re-)sealed.
+//
+// First of all, the database's own record of its master key (store_settings 'master_key_id'):
+// written by the first open with a key, so a node with another key is refused even while no
+// secret is stored yet (it would otherwise run, and fail to read every source created after it
+// started); moved to the key in use when this open re-seals a rotation.
 Status SealSecretsAtRest(PgConnection& db, const SecretCodec& codec, int* sealed) {
   *sealed = 0;
   TRIGGERD_RETURN_IF_ERROR(db.Exec("BEGIN", "seal secrets at open"));
   Status status = [&]() -> Status {
+    if (codec.sealing()) {
+      // Nodes opening an empty database together: one insert wins, the others compare with it.
+      TRIGGERD_RETURN_IF_ERROR(db.Exec(
+          "INSERT INTO store_settings (name, value) VALUES ('master_key_id', $1) "
+          "ON CONFLICT (name) DO NOTHING",
+          Params().Text(codec.key_id()), "record the master key id"));
+      TRIGGERD_ASSIGN_OR_RETURN(
+          PgResult recorded,
+          db.Exec("SELECT value FROM store_settings WHERE name = 'master_key_id' FOR UPDATE",
+                  Params(), "read the master key id"));
+      if (recorded.rows() == 1) {
+        TRIGGERD_RETURN_IF_ERROR(codec.CheckDatabaseKeyId(recorded.Text(0, 0)));
+      }
+    }
     std::vector<PendingSeal> pending;
     std::string_view last_table;
     for (const SealedColumn& first : kSealedColumns) {
@@ -78,6 +97,11 @@ Status SealSecretsAtRest(PgConnection& db, const SecretCodec& codec, int* sealed
                                         "seal secrets at open"));
     }
     *sealed = static_cast<int>(pending.size());
+    if (codec.sealing()) {  // everything is under the key in use now (a rotation's last step)
+      TRIGGERD_RETURN_IF_ERROR(db.Exec(
+          "UPDATE store_settings SET value = $1 WHERE name = 'master_key_id'",
+          Params().Text(codec.key_id()), "record the master key id"));
+    }
     return Status::Ok();
   }();
   if (!status.ok()) {

@@ -129,6 +129,7 @@ class PostgresStore final : public Store {
   // Cluster (cluster.cc)
   void SetConfigChangedListener(std::function<void()> listener) override;
   Result<int> HeartbeatNode(std::string_view node_id, int64_t now, int64_t ttl_micros) override;
+  Status CheckMasterKey() override;
 
   // CompatStore (compat.cc)
   Status CreateAgentWebhook(const AgentWebhook& webhook) override;
