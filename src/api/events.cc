@@ -1,6 +1,7 @@
 // /api/v1/events: the durable log, newest first, with its headers (redacted), payload and match
 // records; and replay, which evaluates an event against its source's triggers again.
 #include "api/internal.h"
+#include "common/json_parse.h"
 #include "dispatch/dispatch.h"
 
 namespace triggerd::api {
@@ -48,7 +49,7 @@ boost::json::object EventJson(const store::Event& event, bool full) {
 http::Response EventDetail(const store::Event& event, const boost::json::object& shown) {
   const std::string& payload = event.payload_json.empty() ? event.body : event.payload_json;
   boost::system::error_code ec;
-  (void)boost::json::parse(payload, ec);
+  (void)ParseJson(payload, ec);
   std::string text = SerializeJson(shown);
   text.pop_back();  // '}' (shown has members: it is never "{}")
   text += ",\"payload\":";
@@ -94,7 +95,7 @@ http::Response Replay(ApiContext* ctx, const Principal& p, http::Request& r) {
     }
   }
   boost::system::error_code ec;
-  boost::json::value payload = boost::json::parse(dispatch::EventPayload(*event), ec);
+  boost::json::value payload = ParseJson(dispatch::EventPayload(*event), ec);
   if (ec) payload = nullptr;
   ingest::EventToMatch to_match;
   to_match.workspace_id = event->workspace_id;

@@ -12,6 +12,7 @@
 #include <atomic>
 
 #include "api/internal.h"
+#include "common/json_parse.h"
 #include "nlfilter/nlfilter.h"
 #include "verify/catalog.h"
 
@@ -82,7 +83,7 @@ Result<std::vector<Sample>> EventSamples(store::Store* store, const store::Sourc
     if (event.payload_json == "null") continue;  // body purged by retention
     const std::string& text = event.payload_json.empty() ? event.body : event.payload_json;
     boost::system::error_code ec;
-    boost::json::value payload = boost::json::parse(text, ec);
+    boost::json::value payload = ParseJson(text, ec);
     if (ec) continue;
     boost::json::object origin = Origin("event", event.event_type);
     origin["event_id"] = event.id;

@@ -22,6 +22,7 @@
 #include "api/compat/compat.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/json_parse.h"
 #include "dispatch/dispatch.h"
 #include "schedule/schedule.h"
 #include "verify/catalog.h"
@@ -541,7 +542,7 @@ http::Response TestSamples(ApiContext* ctx, const Principal& p, http::Request& r
     if (data.size() >= kMaxSamples) break;
     if (!Subscribed(*trigger, event.event_type)) continue;
     boost::system::error_code ec;
-    json::value payload = json::parse(dispatch::EventPayload(event), ec);
+    json::value payload = ParseJson(dispatch::EventPayload(event), ec);
     data.push_back(json::object{{"event_id", event.id},
                                 {"event_type", NullIfEmpty(event.event_type)},
                                 {"received_at", Time(event.received_at)},
