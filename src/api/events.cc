@@ -7,7 +7,8 @@
 namespace triggerd::api {
 namespace {
 
-boost::json::object EventJson(const store::Event& event, bool full) {
+// An event as lists show it: no headers, no payload (the store read neither).
+boost::json::object SummaryJson(const store::EventSummary& event) {
   boost::json::object o;
   o["id"] = event.id;
   o["source_id"] = event.source_id;
@@ -20,8 +21,14 @@ boost::json::object EventJson(const store::Event& event, bool full) {
                                                : boost::json::value(event.delivery_id);
   o["verification"] = event.verification;
   o["remote_addr"] = event.remote_addr;
-  o["body_bytes"] = event.body.size();
-  if (full) {
+  o["body_bytes"] = event.body_bytes;
+  return o;
+}
+
+// The whole event, but its payload (see EventDetail).
+boost::json::object EventJson(const store::Event& event) {
+  boost::json::object o = SummaryJson(store::SummaryOf(event));
+  {
     boost::json::object headers;
     for (const auto& h : event.headers) {
       // Repeated headers are joined as HTTP allows; names keep the case they arrived in.
@@ -170,7 +177,7 @@ void RegisterEventRoutes(http::Router* router, ApiContext* ctx) {
                 auto page = ctx->store->ListEvents(query);
                 if (!page) return http::ErrorResponse(page.error());
                 boost::json::array data;
-                for (const auto& event : page->items) data.push_back(EventJson(event, false));
+                for (const auto& event : page->items) data.push_back(SummaryJson(event));
                 return PageJson(std::move(data), page->next_cursor);
               }));
 
@@ -182,7 +189,7 @@ void RegisterEventRoutes(http::Router* router, ApiContext* ctx) {
                 if (!matches) return http::ErrorResponse(matches.error());
                 auto shown = VisibleMatches(ctx, p, event->source_id, std::move(*matches));
                 if (!shown) return http::ErrorResponse(shown.error());
-                boost::json::object out = EventJson(*event, true);
+                boost::json::object out = EventJson(*event);
                 boost::json::array data;
                 for (const auto& match : *shown) data.push_back(MatchJson(match));
                 out["matches"] = std::move(data);
