@@ -297,7 +297,7 @@ class ImmediateStore final : public store::Store {
     done(store::AppendOutcome{event.id, event.received_at, false});
   }
   Result<store::Event> GetEvent(std::string_view, std::string_view) override { return Unused(); }
-  Result<store::Page<store::Event>> ListEvents(const store::EventQuery&) override {
+  Result<store::Page<store::EventSummary>> ListEvents(const store::EventQuery&) override {
     return Unused();
   }
   Status CreateAgent(const store::Agent&) override { return Unused(); }

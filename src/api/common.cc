@@ -2,6 +2,7 @@
 
 #include "api/internal.h"
 #include "common/crypto.h"
+#include "common/json_parse.h"
 #include "common/redact.h"
 
 namespace triggerd::api {
@@ -37,9 +38,9 @@ Status RequireRole(const Principal& principal, store::Role role) {
 
 Result<boost::json::object> ParseObject(const http::Request& request) {
   boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(request.body, ec);
+  boost::json::value value = ParseJson(request.body, ec);
   if (ec) {
-    return Status::InvalidArgument("the request body is not valid JSON: " + ec.message(),
+    return Status::InvalidArgument("the request body is not valid JSON: " + JsonErrorMessage(ec),
                                    "invalid_json");
   }
   if (!value.is_object()) {

@@ -1,12 +1,14 @@
 // /api/v1/events: the durable log, newest first, with its headers (redacted), payload and match
 // records; and replay, which evaluates an event against its source's triggers again.
 #include "api/internal.h"
+#include "common/json_parse.h"
 #include "dispatch/dispatch.h"
 
 namespace triggerd::api {
 namespace {
 
-boost::json::object EventJson(const store::Event& event, bool full) {
+// An event as lists show it: no headers, no payload (the store read neither).
+boost::json::object SummaryJson(const store::EventSummary& event) {
   boost::json::object o;
   o["id"] = event.id;
   o["source_id"] = event.source_id;
@@ -19,8 +21,14 @@ boost::json::object EventJson(const store::Event& event, bool full) {
                                                : boost::json::value(event.delivery_id);
   o["verification"] = event.verification;
   o["remote_addr"] = event.remote_addr;
-  o["body_bytes"] = event.body.size();
-  if (full) {
+  o["body_bytes"] = event.body_bytes;
+  return o;
+}
+
+// The whole event, but its payload (see EventDetail).
+boost::json::object EventJson(const store::Event& event) {
+  boost::json::object o = SummaryJson(store::SummaryOf(event));
+  {
     boost::json::object headers;
     for (const auto& h : event.headers) {
       // Repeated headers are joined as HTTP allows; names keep the case they arrived in.
@@ -48,7 +56,7 @@ boost::json::object EventJson(const store::Event& event, bool full) {
 http::Response EventDetail(const store::Event& event, const boost::json::object& shown) {
   const std::string& payload = event.payload_json.empty() ? event.body : event.payload_json;
   boost::system::error_code ec;
-  (void)boost::json::parse(payload, ec);
+  (void)ParseJson(payload, ec);
   std::string text = SerializeJson(shown);
   text.pop_back();  // '}' (shown has members: it is never "{}")
   text += ",\"payload\":";
@@ -94,7 +102,7 @@ http::Response Replay(ApiContext* ctx, const Principal& p, http::Request& r) {
     }
   }
   boost::system::error_code ec;
-  boost::json::value payload = boost::json::parse(dispatch::EventPayload(*event), ec);
+  boost::json::value payload = ParseJson(dispatch::EventPayload(*event), ec);
   if (ec) payload = nullptr;
   ingest::EventToMatch to_match;
   to_match.workspace_id = event->workspace_id;
@@ -169,7 +177,7 @@ void RegisterEventRoutes(http::Router* router, ApiContext* ctx) {
                 auto page = ctx->store->ListEvents(query);
                 if (!page) return http::ErrorResponse(page.error());
                 boost::json::array data;
-                for (const auto& event : page->items) data.push_back(EventJson(event, false));
+                for (const auto& event : page->items) data.push_back(SummaryJson(event));
                 return PageJson(std::move(data), page->next_cursor);
               }));
 
@@ -181,7 +189,7 @@ void RegisterEventRoutes(http::Router* router, ApiContext* ctx) {
                 if (!matches) return http::ErrorResponse(matches.error());
                 auto shown = VisibleMatches(ctx, p, event->source_id, std::move(*matches));
                 if (!shown) return http::ErrorResponse(shown.error());
-                boost::json::object out = EventJson(*event, true);
+                boost::json::object out = EventJson(*event);
                 boost::json::array data;
                 for (const auto& match : *shown) data.push_back(MatchJson(match));
                 out["matches"] = std::move(data);

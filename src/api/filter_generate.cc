@@ -12,6 +12,7 @@
 #include <atomic>
 
 #include "api/internal.h"
+#include "common/json_parse.h"
 #include "nlfilter/nlfilter.h"
 #include "verify/catalog.h"
 
@@ -66,7 +67,8 @@ std::vector<Sample> CatalogSamples(const verify::ProviderCatalog& catalog,
 }
 
 // The newest stored events of the source (of `event_type` when given) whose body is JSON: the
-// bodies only, never their headers.
+// bodies only, never their headers. The list has no bodies; only the few events that may become
+// samples are read whole.
 Result<std::vector<Sample>> EventSamples(store::Store* store, const store::Source& source,
                                          std::string_view event_type) {
   store::EventQuery query;
@@ -76,17 +78,22 @@ Result<std::vector<Sample>> EventSamples(store::Store* store, const store::Sourc
   auto page = store->ListEvents(query);
   if (!page) return page.error();
   std::vector<Sample> samples;
-  for (const store::Event& event : page->items) {
+  for (const store::EventSummary& listed : page->items) {
     if (samples.size() == nlfilter::kMaxSamples) break;
-    if (!event_type.empty() && event.event_type != event_type) continue;
-    if (event.payload_json == "null") continue;  // body purged by retention
-    const std::string& text = event.payload_json.empty() ? event.body : event.payload_json;
+    if (!event_type.empty() && listed.event_type != event_type) continue;
+    auto event = store->GetEvent(listed.workspace_id, listed.id);
+    if (!event) {
+      if (event.error().type() == ErrorType::kNotFound) continue;  // purged meanwhile
+      return event.error();
+    }
+    if (event->payload_json == "null") continue;  // body purged by retention
+    const std::string& text = event->payload_json.empty() ? event->body : event->payload_json;
     boost::system::error_code ec;
-    boost::json::value payload = boost::json::parse(text, ec);
+    boost::json::value payload = ParseJson(text, ec);
     if (ec) continue;
-    boost::json::object origin = Origin("event", event.event_type);
-    origin["event_id"] = event.id;
-    samples.push_back({std::move(payload), event.event_type, std::move(origin)});
+    boost::json::object origin = Origin("event", event->event_type);
+    origin["event_id"] = event->id;
+    samples.push_back({std::move(payload), event->event_type, std::move(origin)});
   }
   return samples;
 }

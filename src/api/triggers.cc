@@ -6,6 +6,7 @@
 // Every change is pushed to the ingest cache at once, so the next webhook sees it.
 #include "api/internal.h"
 #include "common/ids.h"
+#include "common/json_parse.h"
 #include "dispatch/dispatch.h"
 #include "filter/filter.h"
 #include "verify/catalog.h"
@@ -125,7 +126,7 @@ http::Response TestTrigger(ApiContext* ctx, const Principal& p, const store::Tri
     auto event = ctx->store->GetEvent(p.workspace_id, id);
     if (auto e = CheckReference(event.status(), "event_id", "event", id)) return *e;
     boost::system::error_code ec;
-    payload = boost::json::parse(dispatch::EventPayload(*event), ec);
+    payload = ParseJson(dispatch::EventPayload(*event), ec);
     if (ec) payload = nullptr;
     headers = event->headers;  // as stored: redacted
     event_type = event->event_type;

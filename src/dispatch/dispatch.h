@@ -4,9 +4,12 @@
 //   agent;  the result --FinishAttempt--> store (succeeded | retrying + backoff | failed | dead)
 //
 // One dispatcher thread claims due runs in batches, never more than the free workers, and hands
-// them to a pool of worker threads. The store enforces each agent's concurrency inside the claim,
-// so a slow or dead agent occupies at most `concurrency` workers and never starves the others
-// (as long as workers exceed one agent's concurrency). Wake-ups: the store's runs-queued listener
+// them to a pool of worker threads. Fairness is decided inside the claim (store/run_policy.h):
+// each agent runs at most min(its concurrency, `agent_share` of this pool) attempts here, so a
+// slow or dead agent never holds every worker, whatever its concurrency; and each free worker
+// goes to the least served workspace, then its least served agent, then that agent's oldest due
+// run, so a backlog in one workspace does not queue another's runs behind it (issue 18, item 6).
+// Wake-ups: the store's runs-queued listener
 // and each finished attempt notify the dispatcher at once; otherwise it sleeps until the store's
 // next due time (a retry's backoff, a lease's expiry), capped at `idle_poll` (runs made due by
 // another process sharing the database).
@@ -50,6 +53,10 @@ std::string_view EventPayload(const store::Event& event);
 
 struct Options {
   int workers = 16;                 // attempts in flight at once, across agents
+  // The most workers one agent holds at once (ClaimRequest::max_per_agent); its concurrency
+  // still applies below it. 0 = half the workers, rounded up: a second agent always finds
+  // workers free, at the cost of one busy agent alone using only half the pool.
+  int agent_share = 0;
   int claim_batch = 32;             // at most this many runs per claim
   std::chrono::milliseconds base_backoff{1000};
   std::chrono::milliseconds max_backoff{std::chrono::hours(1)};

@@ -57,6 +57,8 @@ class Dispatcher::Impl {
       : runs_(runs), config_(config), events_(events), clock_(clock), options_(std::move(options)), owner_(NewId("dsp")) {
     options_.workers = std::max(1, options_.workers);
     options_.claim_batch = std::max(1, options_.claim_batch);
+    if (options_.agent_share <= 0) options_.agent_share = (options_.workers + 1) / 2;
+    options_.agent_share = std::min(options_.agent_share, options_.workers);
   }
 
   void SetAttemptObserver(std::shared_ptr<const Dispatcher::AttemptObserver> observer) {
@@ -150,6 +152,7 @@ class Dispatcher::Impl {
         request.lease_micros =
             std::chrono::duration_cast<std::chrono::microseconds>(options_.lease).count();
         request.limit = want;
+        request.max_per_agent = options_.agent_share;
         auto runs = runs_->ClaimRuns(request);
         if (!runs) {
           spdlog::error("dispatch: claiming runs failed: {}", runs.error().ToString());
@@ -171,7 +174,8 @@ class Dispatcher::Impl {
         if (due && due->has_value()) {
           int64_t wait_micros = **due - clock_->NowMicros();
           // A due time in the past means due runs that the claim left (their agent is at its
-          // concurrency): a finishing attempt wakes us, idle_poll covers other processes.
+          // concurrency or its share of this pool): a finishing attempt wakes us, idle_poll
+          // covers other processes.
           if (wait_micros > 0) {
             deadline = std::min(deadline, std::chrono::steady_clock::now() +
                                               std::chrono::microseconds(wait_micros));

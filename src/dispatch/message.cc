@@ -2,6 +2,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "common/clock.h"
+#include "common/json_parse.h"
 #include "dispatch/dispatch.h"
 
 namespace triggerd::dispatch {
@@ -33,7 +34,7 @@ std::string BuildRunMessage(const store::Run& run, const store::Event& event) {
   // only valid JSON; anything else (an old or hand-edited row) travels as a string instead.
   std::string_view payload = EventPayload(event);
   boost::system::error_code ec;
-  (void)boost::json::parse(payload, ec);
+  (void)ParseJson(payload, ec);
   text.pop_back();  // '}'
   text += ",\"payload\":";
   if (!ec) {

@@ -16,7 +16,7 @@ namespace triggerd::ingest {
 //     as sent), else an object of every field ("+" is a space; `payload_json` gets it
 //     serialised); either way it is what re-parses to `payload`, since the body is not JSON;
 //   application/json, */*+json or no Content-Type: the body must be a JSON object or array
-//     (depth at most 128); `payload_json` stays empty (the body is the payload);
+//     (nested at most kMaxJsonDepth deep, common/json_parse.h); `payload_json` stays empty (the body is the payload);
 //   anything else: kUnsupportedMediaType (415).
 // An empty or undecodable body is kInvalidArgument, code "invalid_body" (400). With
 // `need_payload` false, a JSON body is only validated and `payload` stays null (same answers,

@@ -18,6 +18,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/ip_network.h"
+#include "common/json_parse.h"
 #include "common/log_context.h"
 #include "common/redact.h"
 #include "common/utf8.h"
@@ -202,7 +203,11 @@ Status ParseBody(std::string_view content_type, std::string_view body, bool need
       if (param.key == "payload") {
         // GitHub's form delivery: the JSON document is the `payload` field.
         boost::system::error_code ec;
-        *payload = boost::json::parse(param.value, ec);
+        *payload = ParseJson(param.value, ec);
+        if (ec == boost::json::error::too_deep) {
+          return Status::InvalidArgument(
+              "the form field \"payload\" is " + JsonErrorMessage(ec), "invalid_body");
+        }
         if (ec || !(payload->is_object() || payload->is_array())) {
           return Status::InvalidArgument(
               "the form field \"payload\" is not a JSON object or array", "invalid_body");
@@ -233,13 +238,13 @@ Status ParseBody(std::string_view content_type, std::string_view body, bool need
   }
   boost::system::error_code ec;
   boost::json::parse_options parse_options;
-  parse_options.max_depth = 128;
+  parse_options.max_depth = kMaxJsonDepth;  // what every reader of the stored payload uses
   if (!need_payload) {
     boost::json::basic_parser<ValidatingHandler> validator(parse_options);
     size_t used = validator.write_some(false, body.data(), body.size(), ec);
     if (!ec && used < body.size()) ec = boost::json::error::extra_data;  // as parser::write
     if (ec) {
-      return Status::InvalidArgument("the body is not valid JSON: " + ec.message(),
+      return Status::InvalidArgument("the body is not valid JSON: " + JsonErrorMessage(ec),
                                      "invalid_body");
     }
     if (!validator.handler().top_is_container()) {
@@ -256,7 +261,8 @@ Status ParseBody(std::string_view content_type, std::string_view body, bool need
   parser.write(body.data(), body.size(), ec);
   if (!ec) *payload = parser.release();
   if (ec) {
-    return Status::InvalidArgument("the body is not valid JSON: " + ec.message(), "invalid_body");
+    return Status::InvalidArgument("the body is not valid JSON: " + JsonErrorMessage(ec),
+                                   "invalid_body");
   }
   if (!payload->is_object() && !payload->is_array()) {
     return Status::InvalidArgument("the body must be a JSON object or array", "invalid_body");

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/json_parse.h"
 #include "common/json_text.h"
 #include "ingest/ingest.h"
 #include "schedule/internal.h"
@@ -374,10 +375,9 @@ int Producer::Poll(Entry* entry, int64_t now) {
   };
   if (!got.error.empty()) return fail(got.error);
   boost::system::error_code ec;
-  json::parse_options parse_options;
-  parse_options.max_depth = 128;
-  json::value document = json::parse(got.body, ec, {}, parse_options);
-  if (ec) return fail("the answer is not JSON: " + ec.message());
+  // The items become events: the payload limit, so each reads back as ingest's do.
+  json::value document = ParseJson(got.body, ec);
+  if (ec) return fail("the answer is not JSON: " + JsonErrorMessage(ec));
   const json::object stored = ParseCursorData(entry->cursor);
   auto scan = internal::ScanFeed(poll, document, stored, options_.max_items_per_poll);
   if (!scan) return fail(scan.error().message());

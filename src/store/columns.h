@@ -22,6 +22,14 @@ inline constexpr std::string_view kEventColumns =
     "seq, id, workspace_id, source_id, received_at, content_type, event_type, delivery_id, "
     "headers, body, payload_json, remote_addr, verification, status";
 
+// ListEvents' columns (EventSummary): no headers, body or payload_json. The last column, the
+// body's size, is each backend's expression (kEventSummaryColumns + "length(body)" on SQLite,
+// "octet_length(body)" on PostgreSQL): both read the size without loading the body (SQLite from
+// the record header of a BLOB, PostgreSQL from the TOAST pointer).
+inline constexpr std::string_view kEventSummaryColumns =
+    "seq, id, workspace_id, source_id, received_at, content_type, event_type, delivery_id, "
+    "remote_addr, verification, status, ";
+
 inline constexpr std::string_view kAgentColumns =
     "id, workspace_id, name, instructions, target_json, signing_secret, max_attempts, "
     "concurrency, created_by, created_at, updated_at, managed_by";

@@ -60,7 +60,8 @@ class EventLog {
   virtual void AppendEvent(NewEvent event, AppendCallback done) = 0;
 
   virtual Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) = 0;
-  virtual Result<Page<Event>> ListEvents(const EventQuery& query) = 0;
+  // Newest first. Summaries only: a list never reads headers or bodies (GetEvent does).
+  virtual Result<Page<EventSummary>> ListEvents(const EventQuery& query) = 0;
 
   // Match records. For an event: every record, oldest first (an unknown event: none). For a
   // trigger: newest first, paged like ListEvents.

@@ -78,4 +78,21 @@ std::optional<RunStatus> ParseRunStatus(std::string_view name) {
   return std::nullopt;
 }
 
+EventSummary SummaryOf(const Event& event) {
+  EventSummary s;
+  s.seq = event.seq;
+  s.id = event.id;
+  s.workspace_id = event.workspace_id;
+  s.source_id = event.source_id;
+  s.received_at = event.received_at;
+  s.content_type = event.content_type;
+  s.event_type = event.event_type;
+  s.delivery_id = event.delivery_id;
+  s.remote_addr = event.remote_addr;
+  s.verification = event.verification;
+  s.status = event.status;
+  s.body_bytes = static_cast<int64_t>(event.body.size());
+  return s;
+}
+
 }  // namespace triggerd::store

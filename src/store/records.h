@@ -203,6 +203,26 @@ struct Event : NewEvent {
   std::string status = "received";
 };
 
+// An event as a list shows it (EventLog::ListEvents): no headers, body or payload, only the
+// body's size. A list of 500 events must not load 500 bodies; GetEvent reads one whole.
+struct EventSummary {
+  int64_t seq = 0;
+  std::string id;
+  std::string workspace_id;
+  std::string source_id;
+  int64_t received_at = 0;
+  std::string content_type;
+  std::string event_type;
+  std::string delivery_id;
+  std::string remote_addr;
+  std::string verification;
+  std::string status = "received";
+  int64_t body_bytes = 0;  // the stored body's size (0 once retention emptied it)
+};
+
+// The summary of a whole event: what ListEvents would show for it.
+EventSummary SummaryOf(const Event& event);
+
 template <typename T>
 struct Page {
   std::vector<T> items;                // newest first

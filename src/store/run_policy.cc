@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <utility>
 
 namespace triggerd::store {
@@ -11,8 +12,17 @@ namespace {
 // What a claim knows of one agent's runs.
 struct AgentLoad {
   int unexpired = 0;                    // running with lease_expires_at > now: the slots in use
+  int owned = 0;                        // of those, leased by the claiming owner
   std::vector<ClaimCandidate> expired;  // running with an expired lease and attempts left
   bool waiting_due = false;             // has a waiting run with next_attempt_at <= now
+};
+
+// One agent's claimable runs, oldest due first, as the fair merge takes them.
+struct AgentQueue {
+  std::string workspace_id;
+  int running = 0;  // unexpired leases, plus what this plan took
+  std::vector<ClaimCandidate> runs;
+  size_t next = 0;
 };
 
 }  // namespace
@@ -25,13 +35,18 @@ Result<int> ClaimLimit(const ClaimRequest& request) {
   return std::clamp(request.limit, 0, kMaxClaim);
 }
 
-Result<ClaimPlan> PlanClaims(RunRows& rows, int64_t now, int limit) {
+Result<ClaimPlan> PlanClaims(RunRows& rows, const ClaimRequest& request, int limit) {
+  const int64_t now = request.now;
   ClaimPlan plan;
   std::map<std::string, AgentLoad, std::less<>> agents;
+  std::map<std::string, int, std::less<>> workspace_running;  // unexpired leases per workspace
   TRIGGERD_ASSIGN_OR_RETURN(std::vector<RunningRun> running, rows.RunningRuns());
   for (RunningRun& run : running) {
     if (run.lease_expires_at > now) {
-      ++agents[std::move(run.agent_id)].unexpired;
+      AgentLoad& load = agents[std::move(run.agent_id)];
+      ++load.unexpired;
+      if (run.lease_owner == request.owner) ++load.owned;
+      ++workspace_running[run.workspace_id];
     } else if (run.attempts >= run.max_attempts) {
       // Its worker died during the last attempt: no attempt is left to claim, and it holds no
       // slot (the lease is over).
@@ -45,15 +60,19 @@ Result<ClaimPlan> PlanClaims(RunRows& rows, int64_t now, int limit) {
     if (agent.next_attempt_at <= now) agents[std::move(agent.agent_id)].waiting_due = true;
   }
 
+  std::vector<AgentQueue> queues;
   for (auto& [agent_id, load] : agents) {
     if (load.expired.empty() && !load.waiting_due) continue;
-    TRIGGERD_ASSIGN_OR_RETURN(std::optional<int> concurrency, rows.AgentConcurrency(agent_id));
-    if (!concurrency) {
+    TRIGGERD_ASSIGN_OR_RETURN(std::optional<AgentLimit> agent, rows.AgentLimitOf(agent_id));
+    if (!agent) {
       // The agent was deleted: its concurrency is unknown and its runs have nowhere to go.
       plan.gone_agents.push_back(agent_id);
       continue;
     }
-    const int free = *concurrency - load.unexpired;
+    int free = agent->concurrency - load.unexpired;
+    // The owner's share: however high the concurrency, one agent holds at most max_per_agent of
+    // this dispatcher's workers, so the others always find some.
+    if (request.max_per_agent > 0) free = std::min(free, request.max_per_agent - load.owned);
     if (free <= 0) continue;
     const int take = std::min(free, limit);
     std::vector<ClaimCandidate> mine = std::move(load.expired);
@@ -64,11 +83,28 @@ Result<ClaimPlan> PlanClaims(RunRows& rows, int64_t now, int limit) {
     }
     std::sort(mine.begin(), mine.end());
     if (mine.size() > static_cast<size_t>(take)) mine.resize(take);
-    plan.claims.insert(plan.claims.end(), mine.begin(), mine.end());
+    if (!mine.empty()) {
+      queues.push_back({std::move(agent->workspace_id), load.unexpired, std::move(mine), 0});
+    }
   }
-  // Oldest due first across agents; each agent already contributed no more than its free slots.
-  std::sort(plan.claims.begin(), plan.claims.end());
-  if (plan.claims.size() > static_cast<size_t>(limit)) plan.claims.resize(limit);
+
+  // The fair merge: each next run from the least served workspace, its least served agent, that
+  // agent's oldest due run. Every agent already contributed no more than its free slots. At most
+  // `limit` (<= kMaxClaim) rounds over the agents with candidates.
+  while (plan.claims.size() < static_cast<size_t>(limit)) {
+    AgentQueue* best = nullptr;
+    auto served = [&](const AgentQueue& q) {
+      return std::make_tuple(workspace_running[q.workspace_id], q.running, q.runs[q.next]);
+    };
+    for (AgentQueue& q : queues) {
+      if (q.next == q.runs.size()) continue;
+      if (best == nullptr || served(q) < served(*best)) best = &q;
+    }
+    if (best == nullptr) break;
+    plan.claims.push_back(best->runs[best->next++]);
+    ++best->running;
+    ++workspace_running[best->workspace_id];
+  }
   return plan;
 }
 
@@ -96,9 +132,9 @@ Result<std::optional<int64_t>> ComputeNextDueTime(RunRows& rows) {
     if (!next || t < *next) next = t;
   };
   auto agent_due = [&](const std::string& agent_id) -> Status {
-    TRIGGERD_ASSIGN_OR_RETURN(std::optional<int> concurrency, rows.AgentConcurrency(agent_id));
-    const size_t limit =
-        concurrency ? static_cast<size_t>(*concurrency) : std::numeric_limits<size_t>::max();
+    TRIGGERD_ASSIGN_OR_RETURN(std::optional<AgentLimit> agent, rows.AgentLimitOf(agent_id));
+    const size_t limit = agent ? static_cast<size_t>(agent->concurrency)
+                               : std::numeric_limits<size_t>::max();
     auto held = leases.find(agent_id);
     const size_t k = held != leases.end() ? held->second.size() : 0;
     if (k >= limit) {

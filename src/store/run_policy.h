@@ -1,5 +1,6 @@
 // The run-scheduling policy of the store, written once for both backends: which runs a claim
-// takes (oldest due first, within each agent's concurrency, expired leases reclaimed), which it
+// takes (fairly across workspaces and agents, within each agent's concurrency and the claiming
+// dispatcher's per-agent share, expired leases reclaimed), which it
 // retires instead (dead: the lease expired on the last attempt; cancelled: the agent is gone),
 // when the next run is due, and what the end of an attempt makes of a run. The contracts are
 // RunQueue's (run_queue.h); docs/storage.md, "Dispatch", describes the algorithm.
@@ -43,6 +44,14 @@ struct RunningRun {
   int64_t lease_expires_at = 0;
   int64_t attempts = 0;
   int64_t max_attempts = 0;
+  std::string workspace_id;
+  std::string lease_owner;
+};
+
+// What a claim needs of an agent.
+struct AgentLimit {
+  std::string workspace_id;
+  int concurrency = 0;
 };
 
 // An agent with waiting (queued or retrying) runs, and the earliest next_attempt_at among them.
@@ -71,8 +80,9 @@ class RunRows {
   // Every agent with waiting runs, in any order. Must stay cheap with a long backlog: one index
   // probe per agent.
   virtual Result<std::vector<WaitingAgent>> WaitingAgents() = 0;
-  // The concurrency of agent `id` (of any workspace), nullopt when the agent is gone.
-  virtual Result<std::optional<int>> AgentConcurrency(std::string_view id) = 0;
+  // The workspace and concurrency of agent `id` (looked up by id alone), nullopt when the agent
+  // is gone.
+  virtual Result<std::optional<AgentLimit>> AgentLimitOf(std::string_view id) = 0;
   // At most `limit` waiting runs of `agent_id` with next_attempt_at <= `now`, ordered by
   // (next_attempt_at, seq), as candidates (due = next_attempt_at, reclaim = false). A backend
   // with concurrent claimers may leave out runs another transaction holds.
@@ -89,9 +99,10 @@ struct ClaimPlan {
   // Agents that are gone but have due runs: their waiting runs and their running runs with an
   // expired lease are cancelled (kAgentDeletedError); nothing of theirs is claimed.
   std::vector<std::string> gone_agents;
-  // The runs to lease, oldest due first: at most `limit`, and per agent no more than its
-  // concurrency minus its running runs with an unexpired lease. A reclaim's cut attempt gets an
-  // "error" message (kLeaseExpiredError).
+  // The runs to lease, in the fair order (PlanClaims): at most `limit`; per agent no more than
+  // its concurrency minus its running runs with an unexpired lease, and no more than the
+  // request's max_per_agent minus those the claiming owner holds. A reclaim's cut attempt gets
+  // an "error" message (kLeaseExpiredError).
   std::vector<ClaimCandidate> claims;
 };
 
@@ -99,11 +110,15 @@ struct ClaimPlan {
 // than zero; else the limit clamped to 0..kMaxClaim.
 Result<int> ClaimLimit(const ClaimRequest& request);
 
-// The claim decision at `now` for at most `limit` (> 0) runs. The work is bounded by the live
-// runs, never by the history nor by a saturated agent's backlog: the running runs, one probe per
-// agent with waiting runs, and per agent with free slots at most min(free, limit) of its oldest
-// due runs.
-Result<ClaimPlan> PlanClaims(RunRows& rows, int64_t now, int limit);
+// The claim decision of `request` (its owner, now and max_per_agent) for at most `limit` (> 0)
+// runs. Fair order: each next run is taken from the workspace with the fewest running runs
+// (unexpired leases, counting those taken by this plan), within it from the agent with the
+// fewest, and of that agent its oldest due (ties: the oldest due run). So a workspace or agent
+// with a long backlog cannot keep another's run waiting behind it: the next free worker goes to
+// the least served. The work is bounded by the live runs, never by the history nor by a
+// saturated agent's backlog: the running runs, one probe per agent with waiting runs, and per
+// agent with free slots at most min(free, limit) of its oldest due runs.
+Result<ClaimPlan> PlanClaims(RunRows& rows, const ClaimRequest& request, int limit);
 
 // RunQueue::NextDueTime over `rows` (read on one snapshot).
 Result<std::optional<int64_t>> ComputeNextDueTime(RunRows& rows);

@@ -43,6 +43,10 @@ struct ClaimRequest {
   int64_t now = 0;
   int64_t lease_micros = 0;  // lease_expires_at = now + lease_micros
   int limit = 1;             // at most this many runs
+  // At most this many runs of one agent leased by `owner` at once (unexpired), on top of the
+  // agent's concurrency; 0 = no cap but the concurrency. A dispatcher passes a share of its
+  // worker pool, so one agent (however high its concurrency) cannot hold every worker.
+  int max_per_agent = 0;
 };
 
 // The end of one attempt (see RunQueue::FinishAttempt).
@@ -80,8 +84,10 @@ class RunQueue {
   virtual Status CancelRun(std::string_view workspace_id, std::string_view id, int64_t now) = 0;
 
   // Dispatch. ClaimRuns leases up to `limit` runs that are due — queued/retrying with
-  // next_attempt_at <= now, or running with an expired lease (its worker died) — oldest due first,
-  // never more running (with an unexpired lease) per agent than the agent's concurrency. Each
+  // next_attempt_at <= now, or running with an expired lease (its worker died) — fairly: the
+  // least served workspace first, then its least served agent, then that agent's oldest due run
+  // (run_policy.h, PlanClaims); never more running (with an unexpired lease) per agent than the
+  // agent's concurrency, nor more leased by `owner` per agent than `max_per_agent`. Each
   // claimed run becomes running with lease_owner/lease_expires_at set and attempts incremented
   // (the returned Runs show the new values). A run whose lease expired and which has no attempts
   // left becomes dead instead of being claimed ("lease expired during the last attempt"); a
@@ -101,7 +107,8 @@ class RunQueue {
   // lease_expires_at of the running ones — except that an agent at its concurrency contributes
   // the time its next lease expires, not its waiting runs (a finishing attempt frees a slot
   // sooner; the dispatcher wakes itself for that). So a due time in the past means ClaimRuns can
-  // make progress now, and a dispatcher that sleeps until this time does not spin.
+  // make progress now — unless max_per_agent holds the agent back, which this call, knowing no
+  // owner, does not see — and a dispatcher that sleeps until this time does not spin.
   virtual Result<std::optional<int64_t>> NextDueTime() = 0;
   // Every run leased by a dispatcher other than `keep_owner` becomes retrying, due at `now` (its
   // cut attempt still counts and gets an "error" message; one with no attempts left becomes

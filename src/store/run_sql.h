@@ -12,9 +12,9 @@ namespace triggerd::store::run_sql {
 inline constexpr std::string_view kInsertRunMessage =
     "INSERT INTO run_messages (run_id, attempt, role, content, at) VALUES ($1, $2, $3, $4, $5)";
 
-// $1 agent id (of any workspace: a run's agent is looked up by id alone).
-inline constexpr std::string_view kAgentConcurrency =
-    "SELECT concurrency FROM agents WHERE id = $1";
+// RunRows::AgentLimitOf: $1 agent id (of any workspace: a run's agent is looked up by id alone).
+inline constexpr std::string_view kAgentLimit =
+    "SELECT workspace_id, concurrency FROM agents WHERE id = $1";
 
 // $1 run id, $2 workspace id. PostgreSQL locks the row (FOR UPDATE) before deciding.
 inline constexpr std::string_view kRunStatus =
@@ -36,8 +36,8 @@ inline constexpr std::string_view kCancelRun =
 
 // RunRows::RunningRuns. Served by the partial index runs_running.
 inline constexpr std::string_view kRunningRuns =
-    "SELECT seq, agent_id, lease_expires_at, attempts, max_attempts FROM runs "
-    "WHERE status = 'running'";
+    "SELECT seq, agent_id, lease_expires_at, attempts, max_attempts, workspace_id, lease_owner "
+    "FROM runs WHERE status = 'running'";
 
 // RunRows::WaitingAgents: every waiting (queued or retrying) run's agent with the earliest
 // next_attempt_at of its waiting runs. A skip-scan of runs_waiting: one index probe per agent,

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/json_parse.h"
 #include "verify/internal.h"
 
 namespace triggerd::verify::internal {
@@ -20,7 +21,7 @@ BodyHmacScheme LinearScheme() {
 // been checked, so the parse (allocation proportional to the body) is not open to anyone.
 std::optional<int64_t> BodyTimestampMillis(std::string_view body) {
   boost::system::error_code ec;
-  const boost::json::value doc = boost::json::parse(body, ec);
+  const boost::json::value doc = ParseJson(body, ec);
   if (ec) return std::nullopt;
   const boost::json::object* obj = doc.if_object();
   if (obj == nullptr) return std::nullopt;

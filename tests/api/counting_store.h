@@ -60,7 +60,7 @@ class CountingStore final : public store::Store {
   Result<store::Event> GetEvent(std::string_view ws, std::string_view id) override {
     return Count(), inner_->GetEvent(ws, id);
   }
-  Result<store::Page<store::Event>> ListEvents(const store::EventQuery& q) override {
+  Result<store::Page<store::EventSummary>> ListEvents(const store::EventQuery& q) override {
     return Count(), inner_->ListEvents(q);
   }
   Status CreateAgent(const store::Agent& a) override { return Count(), inner_->CreateAgent(a); }

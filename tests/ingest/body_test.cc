@@ -7,6 +7,8 @@
 #include <boost/json/parse.hpp>
 #include <cmath>
 
+#include "common/json_parse.h"
+
 namespace triggerd::ingest {
 namespace {
 
@@ -73,6 +75,34 @@ TEST(ParseBodyTest, RefusalsSayWhy) {
   EXPECT_EQ(Decode("text/plain", "{}").status.type(), ErrorType::kUnsupportedMediaType);
   EXPECT_EQ(Decode("application/x-www-form-urlencoded", "payload=%5B").status.code(),
             "invalid_body");
+}
+
+// `depth` levels of arrays; percent-encoded for a form field.
+std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+std::string FormNested(size_t depth) {
+  std::string out;
+  for (size_t i = 0; i < depth; ++i) out += "%5B";
+  for (size_t i = 0; i < depth; ++i) out += "%5D";
+  return out;
+}
+
+TEST(ParseBodyTest, TheDepthLimitHoldsForJsonAndFormBodiesAlike) {
+  for (bool need_payload : {true, false}) {
+    EXPECT_TRUE(Decode("application/json", Nested(kMaxJsonDepth), need_payload).status.ok());
+    Status deeper = Decode("application/json", Nested(kMaxJsonDepth + 1), need_payload).status;
+    EXPECT_EQ(deeper.code(), "invalid_body");
+    EXPECT_NE(deeper.message().find("nested deeper than 64 levels"), std::string::npos)
+        << deeper.message();
+  }
+  const std::string form = "application/x-www-form-urlencoded";
+  Decoded at_limit = Decode(form, "payload=" + FormNested(kMaxJsonDepth));
+  ASSERT_TRUE(at_limit.status.ok()) << at_limit.status.ToString();
+  boost::system::error_code ec;
+  EXPECT_EQ(ParseJson(at_limit.payload_json, ec), at_limit.payload);  // reads back as stored
+  EXPECT_FALSE(ec);
+  Status deeper = Decode(form, "payload=" + FormNested(kMaxJsonDepth + 1)).status;
+  EXPECT_EQ(deeper.code(), "invalid_body");
+  EXPECT_NE(deeper.message().find("nested deeper"), std::string::npos) << deeper.message();
 }
 
 }  // namespace

@@ -95,8 +95,13 @@ class ProducerTest : public ::testing::Test {
     query.limit = 500;
     auto page = store_->ListEvents(query);
     EXPECT_TRUE(page.has_value());
-    std::vector<store::Event> events = page ? page->items : std::vector<store::Event>{};
-    std::reverse(events.begin(), events.end());  // oldest first
+    std::vector<store::Event> events;
+    if (!page) return events;
+    for (auto it = page->items.rbegin(); it != page->items.rend(); ++it) {  // oldest first
+      auto event = store_->GetEvent(it->workspace_id, it->id);  // lists carry no bodies
+      EXPECT_TRUE(event.has_value());
+      if (event) events.push_back(std::move(event).value());
+    }
     return events;
   }
   size_t Runs() {

@@ -11,22 +11,26 @@
 namespace triggerd::store {
 namespace {
 
-// Rows as a backend would read them; AgentConcurrency of an agent not in `concurrency` is gone.
+// Rows as a backend would read them; an agent not in `concurrency` is gone; an agent's workspace
+// is `workspace[agent]`, else "ws".
 class FakeRunRows final : public RunRows {
  public:
   std::vector<RunningRun> running;
   std::vector<WaitingAgent> waiting;
   std::map<std::string, int> concurrency;
+  std::map<std::string, std::string> workspace;
   std::map<std::string, std::vector<ClaimCandidate>> due;  // per agent, oldest due first
   std::vector<std::pair<std::string, int>> due_asked;      // (agent, limit) of DueWaitingRuns
 
   // RunRows
   Result<std::vector<RunningRun>> RunningRuns() override { return running; }
   Result<std::vector<WaitingAgent>> WaitingAgents() override { return waiting; }
-  Result<std::optional<int>> AgentConcurrency(std::string_view id) override {
+  Result<std::optional<AgentLimit>> AgentLimitOf(std::string_view id) override {
     auto it = concurrency.find(std::string(id));
-    if (it == concurrency.end()) return std::optional<int>();
-    return std::optional<int>(it->second);
+    if (it == concurrency.end()) return std::optional<AgentLimit>();
+    auto ws = workspace.find(it->first);
+    return std::optional<AgentLimit>(
+        AgentLimit{ws == workspace.end() ? "ws" : ws->second, it->second});
   }
   Result<std::vector<ClaimCandidate>> DueWaitingRuns(std::string_view agent_id, int64_t now,
                                                      int limit) override {
@@ -38,6 +42,16 @@ class FakeRunRows final : public RunRows {
     return out;
   }
 };
+
+// A claim by owner "dsp" at `now`.
+ClaimRequest At(int64_t now, int max_per_agent = 0) {
+  ClaimRequest request;
+  request.owner = "dsp";
+  request.now = now;
+  request.lease_micros = 1000;
+  request.max_per_agent = max_per_agent;
+  return request;
+}
 
 std::vector<int64_t> Seqs(const std::vector<ClaimCandidate>& claims) {
   std::vector<int64_t> seqs;
@@ -51,11 +65,53 @@ TEST(RunPolicyTest, ClaimsOldestDueFirstAcrossAgents) {
   rows.waiting = {{"a", 30}, {"b", 10}};
   rows.due["a"] = {{30, 1, false}, {40, 2, false}};
   rows.due["b"] = {{10, 3, false}, {50, 4, false}};
-  Result<ClaimPlan> plan = PlanClaims(rows, 45, 3);
+  Result<ClaimPlan> plan = PlanClaims(rows, At(45), 3);
   ASSERT_TRUE(plan.has_value());
   EXPECT_EQ(Seqs(plan->claims), (std::vector<int64_t>{3, 1, 2}));
   EXPECT_TRUE(plan->retire_seqs.empty());
   EXPECT_TRUE(plan->gone_agents.empty());
+}
+
+// Issue 18, item 6: workspace A's backlog is older, but B has nothing running, so B's run goes
+// first; then A's agents alternate with each other by how many each has running.
+TEST(RunPolicyTest, TheLeastServedWorkspaceAndAgentGoFirst) {
+  FakeRunRows rows;
+  rows.concurrency = {{"a1", 100}, {"a2", 100}, {"b", 100}};
+  rows.workspace = {{"a1", "ws_a"}, {"a2", "ws_a"}, {"b", "ws_b"}};
+  rows.running = {{1, "a1", 1000, 1, 8, "ws_a", "dsp"}, {2, "a1", 1000, 1, 8, "ws_a", "dsp"}};
+  rows.waiting = {{"a1", 10}, {"a2", 20}, {"b", 90}};
+  rows.due["a1"] = {{10, 3, false}, {11, 4, false}, {12, 5, false}};
+  rows.due["a2"] = {{20, 6, false}, {21, 7, false}};
+  rows.due["b"] = {{90, 8, false}};
+  Result<ClaimPlan> plan = PlanClaims(rows, At(100), 1);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(Seqs(plan->claims), (std::vector<int64_t>{8}));
+  plan = PlanClaims(rows, At(100), 5);
+  ASSERT_TRUE(plan.has_value());
+  // b first (ws_b has nothing running); then only ws_a has runs: a2 (none running) twice before
+  // a1 (two running) gets its turn.
+  EXPECT_EQ(Seqs(plan->claims), (std::vector<int64_t>{8, 6, 7, 3, 4}));
+}
+
+// The owner's share caps an agent below its concurrency; another owner's leases count against
+// the concurrency only.
+TEST(RunPolicyTest, MaxPerAgentCapsTheOwnersLeasesBelowTheConcurrency) {
+  FakeRunRows rows;
+  rows.concurrency = {{"a", 1000}};
+  rows.running = {{1, "a", 1000, 1, 8, "ws", "dsp"},
+                  {2, "a", 1000, 1, 8, "ws", "dsp"},
+                  {3, "a", 1000, 1, 8, "ws", "other"}};
+  rows.waiting = {{"a", 10}};
+  rows.due["a"] = {{10, 4, false}, {11, 5, false}, {12, 6, false}};
+  Result<ClaimPlan> plan = PlanClaims(rows, At(100, 3), 10);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(Seqs(plan->claims), (std::vector<int64_t>{4}));
+  plan = PlanClaims(rows, At(100, 2), 10);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_TRUE(plan->claims.empty());
+  plan = PlanClaims(rows, At(100), 10);  // no share: the concurrency alone
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(Seqs(plan->claims), (std::vector<int64_t>{4, 5, 6}));
 }
 
 TEST(RunPolicyTest, NeverClaimsBeyondAnAgentsFreeSlots) {
@@ -64,7 +120,7 @@ TEST(RunPolicyTest, NeverClaimsBeyondAnAgentsFreeSlots) {
   rows.running = {{7, "a", 1000, 1, 8}};  // an unexpired lease holds one slot
   rows.waiting = {{"a", 10}};
   rows.due["a"] = {{10, 1, false}, {11, 2, false}, {12, 3, false}};
-  Result<ClaimPlan> plan = PlanClaims(rows, 100, 10);
+  Result<ClaimPlan> plan = PlanClaims(rows, At(100), 10);
   ASSERT_TRUE(plan.has_value());
   EXPECT_EQ(Seqs(plan->claims), (std::vector<int64_t>{1}));
   // Only the free slots are read: a saturated agent's backlog is never scanned.
@@ -76,7 +132,7 @@ TEST(RunPolicyTest, ReclaimsExpiredLeasesAndRetiresThoseOnTheirLastAttempt) {
   FakeRunRows rows;
   rows.concurrency = {{"a", 4}};
   rows.running = {{5, "a", 20, 2, 8}, {6, "a", 15, 8, 8}};
-  Result<ClaimPlan> plan = PlanClaims(rows, 100, 10);
+  Result<ClaimPlan> plan = PlanClaims(rows, At(100), 10);
   ASSERT_TRUE(plan.has_value());
   ASSERT_EQ(plan->claims.size(), 1u);
   EXPECT_EQ(plan->claims[0].seq, 5);
@@ -88,7 +144,7 @@ TEST(RunPolicyTest, CancelsInsteadOfClaimingRunsOfAGoneAgent) {
   FakeRunRows rows;
   rows.waiting = {{"gone", 10}};
   rows.due["gone"] = {{10, 1, false}};
-  Result<ClaimPlan> plan = PlanClaims(rows, 100, 10);
+  Result<ClaimPlan> plan = PlanClaims(rows, At(100), 10);
   ASSERT_TRUE(plan.has_value());
   EXPECT_TRUE(plan->claims.empty());
   EXPECT_EQ(plan->gone_agents, (std::vector<std::string>{"gone"}));

@@ -488,7 +488,7 @@ TEST_P(StoreContractTest, DeletingSourceKeepsItsEvents) {
   EventQuery q;
   q.workspace_id = kWs;
   q.source_id = kSrc;
-  Result<Page<Event>> page = store_->ListEvents(q);
+  Result<Page<EventSummary>> page = store_->ListEvents(q);
   ASSERT_OK(page);
   EXPECT_EQ(page->items.size(), 1u);
 }
@@ -539,6 +539,43 @@ TEST_P(StoreContractTest, AppendedEventRoundTripsEveryField) {
   EXPECT_EQ(got->verification, e.verification);
 }
 
+// Lists carry summaries (issue 18, item 5): every column but headers, body and payload, and the
+// body's size in bytes, read without the body.
+TEST_P(StoreContractTest, ListedEventIsTheSummaryOfTheStoredOne) {
+  NewEvent e = MakeEvent("evt_big", kWs, kSrc, "dlv-1", 1'700'000'000'123'456);
+  e.content_type = "application/json";
+  e.event_type = "push";
+  e.body = std::string(300 * 1024, 'x');  // beyond a page: stored out of line on both backends
+  e.body[0] = '\0';
+  e.remote_addr = "192.0.2.1";
+  e.verification = "hmac";
+  ASSERT_OK(AppendSync(e));
+  ASSERT_OK(AppendSync(MakeEvent("evt_empty")));
+
+  EventQuery q;
+  q.workspace_id = kWs;
+  Result<Page<EventSummary>> page = store_->ListEvents(q);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->items.size(), 2u);
+  Result<Event> whole = store_->GetEvent(kWs, "evt_big");
+  ASSERT_OK(whole);
+  const EventSummary& listed = page->items[1];
+  const EventSummary expected = SummaryOf(*whole);
+  EXPECT_EQ(listed.seq, expected.seq);
+  EXPECT_EQ(listed.id, "evt_big");
+  EXPECT_EQ(listed.workspace_id, expected.workspace_id);
+  EXPECT_EQ(listed.source_id, expected.source_id);
+  EXPECT_EQ(listed.received_at, expected.received_at);
+  EXPECT_EQ(listed.content_type, "application/json");
+  EXPECT_EQ(listed.event_type, "push");
+  EXPECT_EQ(listed.delivery_id, "dlv-1");
+  EXPECT_EQ(listed.remote_addr, "192.0.2.1");
+  EXPECT_EQ(listed.verification, "hmac");
+  EXPECT_EQ(listed.status, "received");
+  EXPECT_EQ(listed.body_bytes, 300 * 1024);
+  EXPECT_EQ(page->items[0].body_bytes, static_cast<int64_t>(MakeEvent("evt_empty").body.size()));
+}
+
 TEST_P(StoreContractTest, EmptyBodyAndNoHeadersRoundTrip) {
   NewEvent e = MakeEvent("evt_empty");
   e.body.clear();
@@ -558,7 +595,7 @@ TEST_P(StoreContractTest, EventOfAnotherWorkspaceIsNotFound) {
   EXPECT_EQ(store_->GetEvent(kWs, "evt_nope").error().type(), ErrorType::kNotFound);
   EventQuery q;
   q.workspace_id = kOtherWs;
-  Result<Page<Event>> page = store_->ListEvents(q);
+  Result<Page<EventSummary>> page = store_->ListEvents(q);
   ASSERT_OK(page);
   EXPECT_TRUE(page->items.empty());
 }
@@ -892,16 +929,16 @@ class StoreListTest : public StoreContractTest {
     ASSERT_OK(AppendSync(MakeEvent("evt_other", kOtherWs, kSrc, "", 150)));
   }
 
-  static std::vector<std::string> Ids(const Page<Event>& page) {
+  static std::vector<std::string> Ids(const Page<EventSummary>& page) {
     std::vector<std::string> ids;
     for (const auto& e : page.items) ids.push_back(e.id);
     return ids;
   }
 
-  Page<Event> List(const EventQuery& q) {
-    Result<Page<Event>> page = store_->ListEvents(q);
+  Page<EventSummary> List(const EventQuery& q) {
+    Result<Page<EventSummary>> page = store_->ListEvents(q);
     EXPECT_OK(page);
-    return page ? std::move(page).value() : Page<Event>{};
+    return page ? std::move(page).value() : Page<EventSummary>{};
   }
 };
 INSTANTIATE_TEST_SUITE_P(Backends, StoreListTest, ::testing::ValuesIn(BackendNames()),
@@ -911,18 +948,18 @@ TEST_P(StoreListTest, PagesNewestFirstWithCursorUntilTheEnd) {
   EventQuery q;
   q.workspace_id = kWs;
   q.limit = 4;
-  Page<Event> p1 = List(q);
+  Page<EventSummary> p1 = List(q);
   EXPECT_THAT(Ids(p1), ElementsAre("evt_09", "evt_08", "evt_07", "evt_06"));
   ASSERT_TRUE(p1.next_cursor.has_value());
   EXPECT_EQ(*p1.next_cursor, p1.items.back().seq);
 
   q.before_seq = p1.next_cursor;
-  Page<Event> p2 = List(q);
+  Page<EventSummary> p2 = List(q);
   EXPECT_THAT(Ids(p2), ElementsAre("evt_05", "evt_04", "evt_03", "evt_02"));
   ASSERT_TRUE(p2.next_cursor.has_value());
 
   q.before_seq = p2.next_cursor;
-  Page<Event> p3 = List(q);
+  Page<EventSummary> p3 = List(q);
   EXPECT_THAT(Ids(p3), ElementsAre("evt_01", "evt_00"));
   EXPECT_FALSE(p3.next_cursor.has_value());
 }
@@ -931,7 +968,7 @@ TEST_P(StoreListTest, ExactlyFullLastPageHasNoCursor) {
   EventQuery q;
   q.workspace_id = kWs;
   q.limit = 10;
-  Page<Event> page = List(q);
+  Page<EventSummary> page = List(q);
   EXPECT_EQ(page.items.size(), 10u);
   EXPECT_FALSE(page.next_cursor.has_value());
   q.limit = 9;
@@ -943,7 +980,7 @@ TEST_P(StoreListTest, FiltersBySource) {
   q.workspace_id = kWs;
   q.source_id = "src_odd";
   q.limit = 3;
-  Page<Event> p1 = List(q);
+  Page<EventSummary> p1 = List(q);
   EXPECT_THAT(Ids(p1), ElementsAre("evt_09", "evt_07", "evt_05"));
   q.before_seq = p1.next_cursor;
   EXPECT_THAT(Ids(List(q)), ElementsAre("evt_03", "evt_01"));
@@ -968,7 +1005,7 @@ TEST_P(StoreListTest, FiltersByStatus) {
   EventQuery q;
   q.workspace_id = kWs;
   q.status = "dispatched";
-  Page<Event> page = List(q);
+  Page<EventSummary> page = List(q);
   EXPECT_THAT(Ids(page), ElementsAre("evt_07", "evt_02"));
   EXPECT_EQ(page.items[0].status, "dispatched");
   q.status = "received";
@@ -983,7 +1020,7 @@ TEST_P(StoreListTest, CombinesEveryFilter) {
   q.status = "x";
   q.since = 400;
   q.until = 1000;
-  Page<Event> all = List(q);
+  Page<EventSummary> all = List(q);
   EXPECT_THAT(Ids(all), ElementsAre("evt_05", "evt_03"));
   q.before_seq = all.items[0].seq;
   EXPECT_THAT(Ids(List(q)), ElementsAre("evt_03"));
@@ -993,7 +1030,7 @@ TEST_P(StoreListTest, ClampsLimitTo1Through500) {
   EventQuery q;
   q.workspace_id = kWs;
   q.limit = 0;
-  Page<Event> one = List(q);
+  Page<EventSummary> one = List(q);
   EXPECT_EQ(one.items.size(), 1u);
   EXPECT_TRUE(one.next_cursor.has_value());
   q.limit = -5;
@@ -1001,7 +1038,7 @@ TEST_P(StoreListTest, ClampsLimitTo1Through500) {
 
   for (int i = 0; i < 500; ++i) ASSERT_OK(AppendSync(MakeEvent("evt_more" + std::to_string(i))));
   q.limit = 100000;
-  Page<Event> max = List(q);
+  Page<EventSummary> max = List(q);
   EXPECT_EQ(max.items.size(), 500u);
   EXPECT_TRUE(max.next_cursor.has_value());
   q.limit = 501;

@@ -940,6 +940,39 @@ TEST_P(StoreDispatchTest, ClaimEnforcesEachAgentsConcurrency) {
   EXPECT_TRUE(Claim("disp_2", 2200).empty());
 }
 
+// Issue 18, item 6: a workspace with nothing running goes before another's older backlog, and
+// one owner holds at most max_per_agent runs of an agent whatever its concurrency.
+TEST_P(StoreDispatchTest, ClaimIsFairAcrossWorkspacesAndKeepsTheOwnersSharePerAgent) {
+  ASSERT_OK(store_->CreateAgent(MakeAgent(kWs, "agt_busy", 1000, 3)));
+  ASSERT_OK(store_->CreateAgent(MakeAgent(kOtherWs, "agt_b", 4, 3)));
+  ASSERT_NO_FATAL_FAILURE(QueueRuns("busy", "agt_busy", 6, 1000));
+  NewEvent other = EventWithRuns("evt_b", {MakeRun("run_b", "agt_b", 1500)});
+  other.workspace_id = kOtherWs;
+  other.source_id = kOtherSrc;
+  ASSERT_OK(AppendSync(other));
+
+  auto claim = [&](const std::string& owner, int limit) {
+    ClaimRequest request;
+    request.owner = owner;
+    request.now = 2000;
+    request.lease_micros = kMinute;
+    request.limit = limit;
+    request.max_per_agent = 2;
+    Result<std::vector<store::Run>> runs = store_->ClaimRuns(request);
+    EXPECT_OK(runs);
+    return runs ? RunIds(*runs) : std::vector<std::string>{};
+  };
+  // Nothing runs yet: the oldest due. Then the other workspace, which has nothing running,
+  // before the rest of the older backlog.
+  EXPECT_THAT(claim("disp_1", 1), ElementsAre("run_busy0"));
+  EXPECT_THAT(claim("disp_1", 1), ElementsAre("run_b"));
+  // disp_1's share of agt_busy is 2: one more, then none.
+  EXPECT_THAT(claim("disp_1", 10), ElementsAre("run_busy1"));
+  EXPECT_TRUE(claim("disp_1", 10).empty());
+  // Another owner (another node's dispatcher) has a share of its own.
+  EXPECT_THAT(claim("disp_2", 10), ElementsAre("run_busy2", "run_busy3"));
+}
+
 TEST_P(StoreDispatchTest, SaturatedAgentsBacklogDoesNotStarveAnotherAgent) {
   ASSERT_OK(store_->CreateAgent(MakeAgent(kWs, "agt_slow", 1, 3)));
   ASSERT_NO_FATAL_FAILURE(QueueRuns("slow", "agt_slow", 40, 1000));

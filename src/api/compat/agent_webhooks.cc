@@ -15,6 +15,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/ip_network.h"
+#include "common/json_parse.h"
 
 namespace triggerd::api::compat {
 namespace {
@@ -172,10 +173,10 @@ void Receive(ApiContext* ctx, http::Request request, http::Reply reply) {
     payload_json = "{}";
   } else {
     boost::system::error_code ec;
-    boost::json::parse(request.body, ec);
+    (void)ParseJson(request.body, ec);
     if (ec) {
       return reply(http::ErrorResponse(Status::InvalidArgument(
-          "the request body is not valid JSON: " + ec.message(), "invalid_json")));
+          "the request body is not valid JSON: " + JsonErrorMessage(ec), "invalid_json")));
     }
   }
   ingest::DirectEvent event{std::move(admitted->webhook),

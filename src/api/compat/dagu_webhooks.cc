@@ -17,6 +17,7 @@
 #include "api/compat/compat.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/json_parse.h"
 
 namespace triggerd::api::compat {
 namespace {
@@ -192,10 +193,10 @@ void Trigger(ApiContext* ctx, http::Request request, http::Reply reply) {
     payload_json = "{}";
   } else {
     boost::system::error_code ec;
-    boost::json::value body = boost::json::parse(request.body, ec);
+    boost::json::value body = ParseJson(request.body, ec);
     if (ec) {
       return reply(DaguError(Status::InvalidArgument(
-          "the request body is not valid JSON: " + ec.message(), "invalid_json")));
+          "the request body is not valid JSON: " + JsonErrorMessage(ec), "invalid_json")));
     }
     if (const boost::json::object* wrapper = body.if_object()) {
       if (const boost::json::value* id = wrapper->if_contains("dagRunId"); id && !id->is_null()) {

@@ -20,12 +20,14 @@ Result<Event> PostgresStore::GetEvent(std::string_view workspace_id, std::string
   });
 }
 
-Result<Page<Event>> PostgresStore::ListEvents(const EventQuery& q) {
+Result<Page<EventSummary>> PostgresStore::ListEvents(const EventQuery& q) {
   const int limit = std::clamp(q.limit, 1, kMaxListLimit);
   // Only the filters present are in the text; their parameters are numbered in order.
   Params p;
   p.Text(q.workspace_id);
-  std::string sql = Concat({"SELECT ", kEventColumns, " FROM events WHERE workspace_id = $1"});
+  // octet_length of a TOASTed bytea is read from its pointer: the body is never fetched.
+  std::string sql = Concat(
+      {"SELECT ", kEventSummaryColumns, "octet_length(body) FROM events WHERE workspace_id = $1"});
   auto next = [&p] { return Placeholder(p.size()); };
   if (!q.source_id.empty()) sql += " AND source_id = " + (p.Text(q.source_id), next());
   if (!q.status.empty()) sql += " AND status = " + (p.Text(q.status), next());
@@ -33,9 +35,10 @@ Result<Page<Event>> PostgresStore::ListEvents(const EventQuery& q) {
   if (q.until) sql += " AND received_at < " + (p.Int64(*q.until), next());
   if (q.before_seq) sql += " AND seq < " + (p.Int64(*q.before_seq), next());
   sql += " ORDER BY seq DESC LIMIT " + (p.Int64(limit + 1), next());
-  return Read([&](PgConnection& db) -> Result<Page<Event>> {
+  return Read([&](PgConnection& db) -> Result<Page<EventSummary>> {
     TRIGGERD_ASSIGN_OR_RETURN(PgResult r, db.Exec(sql, p, "list events"));
-    TRIGGERD_ASSIGN_OR_RETURN(std::vector<Event> rows, CollectRows<Event>(r, ReadEvent));
+    TRIGGERD_ASSIGN_OR_RETURN(std::vector<EventSummary> rows,
+                              CollectRows<EventSummary>(r, ReadEventSummary));
     return ToPage(std::move(rows), limit);
   });
 }

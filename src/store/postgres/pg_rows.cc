@@ -137,6 +137,23 @@ Result<Event> ReadEvent(const PgResult& r, int row) {
   return e;
 }
 
+Result<EventSummary> ReadEventSummary(const PgResult& r, int row) {
+  EventSummary e;
+  e.seq = r.Int64(row, 0);
+  e.id = r.Text(row, 1);
+  e.workspace_id = r.Text(row, 2);
+  e.source_id = r.Text(row, 3);
+  e.received_at = r.Int64(row, 4);
+  e.content_type = r.Text(row, 5);
+  e.event_type = r.Text(row, 6);
+  e.delivery_id = r.Text(row, 7);
+  e.remote_addr = r.Text(row, 8);
+  e.verification = r.Text(row, 9);
+  e.status = r.Text(row, 10);
+  e.body_bytes = r.Int64(row, 11);
+  return e;
+}
+
 Result<Agent> ReadAgent(const PgResult& r, int row, const SecretCodec& secrets) {
   Agent a;
   a.id = r.Text(row, 0);

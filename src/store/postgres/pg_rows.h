@@ -31,6 +31,8 @@ Result<Source> ReadSource(const PgResult& r, int row, const SecretCodec& secrets
 void AddSourceParams(Params& p, const Source& s, const SecretCodec& secrets);
 
 Result<Event> ReadEvent(const PgResult& r, int row);
+// A row of kEventSummaryColumns + the body's size.
+Result<EventSummary> ReadEventSummary(const PgResult& r, int row);
 
 Result<Agent> ReadAgent(const PgResult& r, int row, const SecretCodec& secrets);
 void AddAgentParams(Params& p, const Agent& a, const SecretCodec& secrets);  // $1..$12

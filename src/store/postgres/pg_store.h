@@ -107,7 +107,7 @@ class PostgresStore final : public Store {
   // EventLog (events.cc; appends: append_batch.cc)
   void AppendEvent(NewEvent event, AppendCallback done) override;
   Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) override;
-  Result<Page<Event>> ListEvents(const EventQuery& query) override;
+  Result<Page<EventSummary>> ListEvents(const EventQuery& query) override;
   Result<std::vector<Match>> ListEventMatches(std::string_view workspace_id,
                                               std::string_view event_id) override;
   Result<Page<Match>> ListTriggerMatches(const MatchQuery& query) override;

@@ -100,7 +100,8 @@ class PgRunRows final : public RunRows {
     std::vector<RunningRun> runs;
     runs.reserve(static_cast<size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
-      runs.push_back({r.Int64(i, 0), r.Text(i, 1), r.Int64(i, 2), r.Int64(i, 3), r.Int64(i, 4)});
+      runs.push_back({r.Int64(i, 0), r.Text(i, 1), r.Int64(i, 2), r.Int64(i, 3), r.Int64(i, 4),
+                      r.Text(i, 5), r.Text(i, 6)});
     }
     return runs;
   }
@@ -114,11 +115,11 @@ class PgRunRows final : public RunRows {
     return agents;
   }
 
-  Result<std::optional<int>> AgentConcurrency(std::string_view id) override {
-    TRIGGERD_ASSIGN_OR_RETURN(PgResult r, db_.Exec(run_sql::kAgentConcurrency, Params().Text(id),
+  Result<std::optional<AgentLimit>> AgentLimitOf(std::string_view id) override {
+    TRIGGERD_ASSIGN_OR_RETURN(PgResult r, db_.Exec(run_sql::kAgentLimit, Params().Text(id),
                                                    "read agent concurrency"));
-    if (r.rows() == 0) return std::optional<int>();
-    return std::optional<int>(static_cast<int>(r.Int64(0, 0)));
+    if (r.rows() == 0) return std::optional<AgentLimit>();
+    return std::optional<AgentLimit>(AgentLimit{r.Text(0, 0), static_cast<int>(r.Int64(0, 1))});
   }
 
   Result<std::vector<ClaimCandidate>> DueWaitingRuns(std::string_view agent_id, int64_t now,
@@ -224,7 +225,7 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const ClaimRequest& request) {
     TRIGGERD_RETURN_IF_ERROR(ExecOnly(db, "SELECT pg_advisory_xact_lock($1)",
                                       Params().Int64(kClaimLockKey), "lock for claim"));
     PgRunRows rows(db);
-    TRIGGERD_ASSIGN_OR_RETURN(const ClaimPlan plan, PlanClaims(rows, request.now, limit));
+    TRIGGERD_ASSIGN_OR_RETURN(const ClaimPlan plan, PlanClaims(rows, request, limit));
     TRIGGERD_RETURN_IF_ERROR(RetireRuns(db, plan.retire_seqs, request.now));
     TRIGGERD_RETURN_IF_ERROR(CancelRunsOfGoneAgents(db, plan.gone_agents, request.now));
     return LeaseRuns(db, request, plan.claims, &claimed);

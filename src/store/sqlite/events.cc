@@ -131,12 +131,14 @@ Result<Event> SqliteStore::GetEvent(std::string_view workspace_id, std::string_v
   });
 }
 
-Result<Page<Event>> SqliteStore::ListEvents(const EventQuery& q) {
+Result<Page<EventSummary>> SqliteStore::ListEvents(const EventQuery& q) {
   const int limit = std::clamp(q.limit, 1, kMaxListLimit);
   // The text depends only on which filters are present (32 shapes), so each shape is prepared
   // once per read connection and the planner picks the index that fits it: events_by_source
   // with a source, else events_by_workspace, both walked backwards from `before_seq`.
-  std::string sql = Concat({"SELECT ", kEventColumns, " FROM events WHERE workspace_id = ?1"});
+  // length() of a BLOB is read from the record header: the body is never loaded.
+  std::string sql = Concat(
+      {"SELECT ", kEventSummaryColumns, "length(body) FROM events WHERE workspace_id = ?1"});
   if (!q.source_id.empty()) sql += " AND source_id = ?2";
   if (!q.status.empty()) sql += " AND status = ?3";
   if (q.since) sql += " AND received_at >= ?4";
@@ -144,7 +146,7 @@ Result<Page<Event>> SqliteStore::ListEvents(const EventQuery& q) {
   if (q.before_seq) sql += " AND seq < ?6";
   sql += " ORDER BY seq DESC LIMIT ?7";
 
-  return Read([&](Connection& db) -> Result<Page<Event>> {
+  return Read([&](Connection& db) -> Result<Page<EventSummary>> {
     TRIGGERD_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql, "list events"));
     st.BindText(1, q.workspace_id);
     if (!q.source_id.empty()) st.BindText(2, q.source_id);
@@ -153,7 +155,8 @@ Result<Page<Event>> SqliteStore::ListEvents(const EventQuery& q) {
     if (q.until) st.BindInt64(5, *q.until);
     if (q.before_seq) st.BindInt64(6, *q.before_seq);
     st.BindInt64(7, limit + 1);  // one extra row tells whether another page exists
-    TRIGGERD_ASSIGN_OR_RETURN(std::vector<Event> rows, CollectRows<Event>(st, ReadEvent));
+    TRIGGERD_ASSIGN_OR_RETURN(std::vector<EventSummary> rows,
+                              CollectRows<EventSummary>(st, ReadEventSummary));
     return ToPage(std::move(rows), limit);
   });
 }

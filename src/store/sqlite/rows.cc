@@ -99,6 +99,23 @@ Result<Event> ReadEvent(const Statement& st) {
   return e;
 }
 
+Result<EventSummary> ReadEventSummary(const Statement& st) {
+  EventSummary e;
+  e.seq = st.ColumnInt64(0);
+  e.id = st.ColumnText(1);
+  e.workspace_id = st.ColumnText(2);
+  e.source_id = st.ColumnText(3);
+  e.received_at = st.ColumnInt64(4);
+  e.content_type = st.ColumnText(5);
+  e.event_type = st.ColumnText(6);
+  e.delivery_id = st.ColumnText(7);
+  e.remote_addr = st.ColumnText(8);
+  e.verification = st.ColumnText(9);
+  e.status = st.ColumnText(10);
+  e.body_bytes = st.ColumnInt64(11);
+  return e;
+}
+
 Status RequireChanged(Connection& db, std::string_view what) {
   return db.changes() > 0 ? Status::Ok() : Status::NotFound(std::string(what) + " not found");
 }

@@ -32,6 +32,8 @@ Result<Source> ReadSource(const Statement& st, const SecretCodec& secrets);
 // INSERT and UPDATE so the two cannot drift apart.
 void BindSourceFields(Statement& st, const Source& s, const SecretCodec& secrets);
 Result<Event> ReadEvent(const Statement& st);
+// A row of kEventSummaryColumns + the body's size.
+Result<EventSummary> ReadEventSummary(const Statement& st);
 Result<Agent> ReadAgent(const Statement& st, const SecretCodec& secrets);
 // Binds every non-key column of an agent to ?3..?12 (?1 = id, ?2 = workspace_id).
 void BindAgentFields(Statement& st, const Agent& a, const SecretCodec& secrets);

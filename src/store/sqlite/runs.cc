@@ -20,7 +20,7 @@ namespace {
 // run_sql.h's statements in SQLite's parameter spelling, rewritten once.
 struct RunStatements {
   std::string insert_run_message = SqliteParams(run_sql::kInsertRunMessage);
-  std::string agent_concurrency = SqliteParams(run_sql::kAgentConcurrency);
+  std::string agent_limit = SqliteParams(run_sql::kAgentLimit);
   std::string run_status = SqliteParams(run_sql::kRunStatus);
   std::string retry_run = SqliteParams(run_sql::kRetryRun);
   std::string cancel_run = SqliteParams(run_sql::kCancelRun);
@@ -70,7 +70,7 @@ class SqliteRunRows final : public RunRows {
     std::vector<RunningRun> runs;
     TRIGGERD_RETURN_IF_ERROR(ForEachRow(st, [&](const Statement& row) {
       runs.push_back({row.ColumnInt64(0), row.ColumnText(1), row.ColumnInt64(2), row.ColumnInt64(3),
-                      row.ColumnInt64(4)});
+                      row.ColumnInt64(4), row.ColumnText(5), row.ColumnText(6)});
     }));
     return runs;
   }
@@ -85,13 +85,14 @@ class SqliteRunRows final : public RunRows {
     return agents;
   }
 
-  Result<std::optional<int>> AgentConcurrency(std::string_view id) override {
+  Result<std::optional<AgentLimit>> AgentLimitOf(std::string_view id) override {
     TRIGGERD_ASSIGN_OR_RETURN(Statement st,
-                              db_.Prepare(Sql().agent_concurrency, "read agent concurrency"));
+                              db_.Prepare(Sql().agent_limit, "read agent concurrency"));
     st.BindText(1, id);
     TRIGGERD_ASSIGN_OR_RETURN(const bool row, st.Step());
-    if (!row) return std::optional<int>();
-    return std::optional<int>(static_cast<int>(st.ColumnInt64(0)));
+    if (!row) return std::optional<AgentLimit>();
+    return std::optional<AgentLimit>(
+        AgentLimit{st.ColumnText(0), static_cast<int>(st.ColumnInt64(1))});
   }
 
   Result<std::vector<ClaimCandidate>> DueWaitingRuns(std::string_view agent_id, int64_t now,
@@ -254,7 +255,7 @@ Result<std::vector<Run>> SqliteStore::ClaimRuns(const ClaimRequest& request) {
   TRIGGERD_RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
     claimed.clear();  // only what the kept savepoint claimed counts
     SqliteRunRows rows(db);
-    TRIGGERD_ASSIGN_OR_RETURN(const ClaimPlan plan, PlanClaims(rows, request.now, limit));
+    TRIGGERD_ASSIGN_OR_RETURN(const ClaimPlan plan, PlanClaims(rows, request, limit));
     TRIGGERD_RETURN_IF_ERROR(RetireRuns(db, plan.retire_seqs, request.now));
     TRIGGERD_RETURN_IF_ERROR(CancelRunsOfGoneAgents(db, plan.gone_agents, request.now));
     return LeaseRuns(db, request, plan.claims, &claimed);

@@ -114,7 +114,7 @@ class SqliteStore final : public Store {
   // EventLog (events.cc; appends are queued by group_commit.cc)
   void AppendEvent(NewEvent event, AppendCallback done) override;
   Result<Event> GetEvent(std::string_view workspace_id, std::string_view id) override;
-  Result<Page<Event>> ListEvents(const EventQuery& query) override;
+  Result<Page<EventSummary>> ListEvents(const EventQuery& query) override;
   Result<std::vector<Match>> ListEventMatches(std::string_view workspace_id,
                                               std::string_view event_id) override;
   Result<Page<Match>> ListTriggerMatches(const MatchQuery& query) override;
