@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -304,12 +305,63 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+bool IEqualsAscii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The framing rules of http::FramingErrorResponse, read naively off the first request's head:
+// true when that head must be refused (Transfer-Encoding other than one "chunked" field, TE on
+// HTTP/1.0, HTTP/1.1 without exactly one Host). A head the naive reading gets wrong is malformed
+// anyway, which is a 400 too.
+bool FirstHeadMustBeRefused(std::string_view input) {
+  const size_t end = input.find("\r\n\r\n");
+  if (end == std::string_view::npos) return false;
+  std::string_view head = input.substr(0, end + 2);
+  const size_t line_end = head.find("\r\n");
+  const std::string_view request_line = head.substr(0, line_end);
+  const bool http10 = request_line.ends_with(" HTTP/1.0");
+  const bool http11 = request_line.ends_with(" HTTP/1.1");
+  int transfer_encodings = 0, hosts = 0;
+  bool chunked_only = true;
+  for (size_t at = line_end + 2; at < head.size();) {
+    const size_t next = head.find("\r\n", at);
+    std::string_view line = head.substr(at, next - at);
+    at = next + 2;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (IEqualsAscii(line.substr(0, colon), "transfer-encoding")) {
+      ++transfer_encodings;
+      chunked_only = chunked_only && IEqualsAscii(value, "chunked");
+    } else if (IEqualsAscii(line.substr(0, colon), "host")) {
+      ++hosts;
+    }
+  }
+  return (transfer_encodings > 0 && (http10 || !chunked_only || transfer_encodings > 1)) ||
+         (http11 && hosts != 1);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::string out = fixture->Handle(input);
   if (echo) std::fprintf(stderr, "----\n%s\n", out.c_str());
   if (!out.empty() && out.rfind("HTTP/1.1 ", 0) != 0 && out.rfind("HTTP/1.0 ", 0) != 0) {
     Die("the answer does not start with a status line:\n" + out.substr(0, 200));
+  }
+  // Ambiguous framing never reaches a route: the first answer is a 400 (or 431 when the head is
+  // too large, which is checked first).
+  if (!out.empty() && FirstHeadMustBeRefused(input) && out.compare(9, 3, "400") != 0 &&
+      out.compare(9, 3, "431") != 0) {
+    Die("ambiguous framing was not refused:\n" + out.substr(0, 400));
   }
   // The marker counts only inside a 500 answer: inputs may carry the same words into a stored
   // field that a 200 listing then echoes.

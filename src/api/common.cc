@@ -8,7 +8,11 @@
 namespace triggerd::api {
 
 Result<Principal> Authenticate(ApiContext* context, const http::Request& request) {
-  auto header = FindHeader(request.headers, "Authorization");
+  return Authenticate(context, request.headers);
+}
+
+Result<Principal> Authenticate(ApiContext* context, const Headers& headers) {
+  auto header = FindHeader(headers, "Authorization");
   constexpr std::string_view kScheme = "Bearer ";
   if (!header || header->size() <= kScheme.size() ||
       !HeaderNameEquals(header->substr(0, kScheme.size()), kScheme)) {
@@ -151,10 +155,24 @@ void OffIoThread(ApiContext* context, std::function<void()> task) {
 // Management calls read the store (the key lookup, the resources) and write it, waiting for the
 // group commit's fsync: on an io thread that would stall every connection it serves, webhooks
 // included. So the whole handler runs on the blocking pool and answers through the Reply.
-http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler,
-                               RefusalResponse refuse) {
+http::RouteSpec AuthedAsync(ApiContext* context, AuthedAsyncHandler handler,
+                            RefusalResponse refuse) {
   auto shared = std::make_shared<AuthedAsyncHandler>(std::move(handler));
-  return [context, shared, refuse = std::move(refuse)](http::Request request, http::Reply reply) {
+  // Only the Authorization field travels to the pool: the head is the server's until `done`.
+  http::HeadGuard guard = [context, refuse](const http::RequestHead& head,
+                                            http::HeadGuardDone done) {
+    Headers authorization;
+    if (auto value = FindHeader(head.headers, "Authorization")) {
+      authorization.push_back({"Authorization", std::string(*value)});
+    }
+    OffIoThread(context, [context, refuse, authorization = std::move(authorization),
+                          done = std::move(done)] {
+      auto principal = Authenticate(context, authorization);
+      done(principal ? std::nullopt : std::optional<http::Response>(refuse(principal.error())));
+    });
+  };
+  http::RouteHandler route = [context, shared, refuse](http::Request request,
+                                                       http::Reply reply) {
     OffIoThread(context, [context, shared, refuse, request = std::move(request),
                           reply = std::move(reply)]() mutable {
       auto principal = Authenticate(context, request);
@@ -165,9 +183,10 @@ http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler,
       (*shared)(*principal, request, std::move(reply));
     });
   };
+  return http::RouteSpec{std::move(route), nullptr, std::move(guard)};
 }
 
-http::RouteHandler Authed(ApiContext* context, AuthedHandler handler, RefusalResponse refuse) {
+http::RouteSpec Authed(ApiContext* context, AuthedHandler handler, RefusalResponse refuse) {
   return AuthedAsync(
       context,
       [handler = std::move(handler)](const Principal& p, http::Request& r, http::Reply reply) {

@@ -25,7 +25,9 @@ struct Principal {
   store::Role role = store::Role::kUser;
 };
 
-// From `Authorization: Bearer <api key>`: kUnauthenticated when missing/unknown/revoked.
+// From `Authorization: Bearer <api key>`: kUnauthenticated when missing/unknown/revoked. Reads
+// the store: not on an io thread (OffIoThread).
+Result<Principal> Authenticate(ApiContext* context, const Headers& headers);
 Result<Principal> Authenticate(ApiContext* context, const http::Request& request);
 // kPermissionDenied unless the principal has `role` or a stronger one (admin > builder > user).
 Status RequireRole(const Principal& principal, store::Role role);
@@ -105,16 +107,20 @@ void OffIoThread(ApiContext* context, std::function<void()> task);
 // shape, e.g. Dagu's); http::ErrorResponse by default.
 using RefusalResponse = std::function<http::Response(const Status&)>;
 
-// A handler that needs an authenticated principal; errors become JSON error responses. Both run
-// whole (the key lookup included) through OffIoThread.
+// A route that needs an authenticated principal; errors become JSON error responses. The key is
+// checked twice, both times through OffIoThread (never on an io thread): by the route's head
+// guard, once the head has arrived and before any of the body is read, so a request without a
+// valid key is refused (401) with its body unread and costs no body buffer; and again by the
+// handler, which is authoritative (a key revoked while the body arrived is refused) and gives
+// the principal. The second lookup is one indexed read of a small table.
 using AuthedHandler = std::function<http::Response(const Principal&, http::Request&)>;
-http::RouteHandler Authed(ApiContext* context, AuthedHandler handler,
-                          RefusalResponse refuse = http::ErrorResponse);
+http::RouteSpec Authed(ApiContext* context, AuthedHandler handler,
+                       RefusalResponse refuse = http::ErrorResponse);
 // The same for a handler that answers later, through the Reply (exactly once, from any thread).
 using AuthedAsyncHandler =
     std::function<void(const Principal&, http::Request&, http::Reply)>;
-http::RouteHandler AuthedAsync(ApiContext* context, AuthedAsyncHandler handler,
-                               RefusalResponse refuse = http::ErrorResponse);
+http::RouteSpec AuthedAsync(ApiContext* context, AuthedAsyncHandler handler,
+                            RefusalResponse refuse = http::ErrorResponse);
 
 void RegisterKeyRoutes(http::Router* router, ApiContext* context);
 void RegisterSourceRoutes(http::Router* router, ApiContext* context);

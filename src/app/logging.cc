@@ -1,5 +1,6 @@
 #include "app/logging.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -60,7 +61,61 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+// spdlog's text lines with every control character of the message escaped ("\n", "\r", "\t",
+// "\x1b"; a backslash stays as it is: the aim is one line per call, not a reversible
+// encoding, and paths and regexes stay readable). A logged value (an agent's error body, a
+// header, a name) can then neither start a forged line nor carry terminal escape sequences, at
+// no call site's care: this is the one place every text line passes.
+class EscapingFormatter final : public spdlog::formatter {
+ public:
+  explicit EscapingFormatter(std::unique_ptr<spdlog::formatter> inner) : inner_(std::move(inner)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    bool plain = true;
+    for (char c : payload) plain = plain && !IsControl(static_cast<unsigned char>(c));
+    if (plain) {
+      inner_->format(msg, dest);
+      return;
+    }
+    std::string escaped;
+    escaped.reserve(payload.size() + 16);
+    for (char c : payload) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '\n') {
+        escaped += "\\n";
+      } else if (c == '\r') {
+        escaped += "\\r";
+      } else if (c == '\t') {
+        escaped += "\\t";
+      } else if (IsControl(u)) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        escaped += "\\x";
+        escaped += kHex[u >> 4];
+        escaped += kHex[u & 0xf];
+      } else {
+        escaped += c;
+      }
+    }
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+    inner_->format(copy, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<EscapingFormatter>(inner_->clone());
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
 }  // namespace
+
+std::unique_ptr<spdlog::formatter> MakeTextLogFormatter() {
+  return std::make_unique<EscapingFormatter>(std::make_unique<spdlog::pattern_formatter>());
+}
 
 std::unique_ptr<spdlog::formatter> MakeJsonLogFormatter() {
   return std::make_unique<JsonFormatter>();
@@ -80,7 +135,7 @@ Status ConfigureLogging(std::string_view format, std::string_view level) {
     return Status::InvalidArgument("log_format must be text, json or auto");
   }
   spdlog::set_level(parsed);
-  if (json) spdlog::set_formatter(MakeJsonLogFormatter());
+  spdlog::set_formatter(json ? MakeJsonLogFormatter() : MakeTextLogFormatter());
   return Status::Ok();
 }
 

@@ -20,7 +20,10 @@ namespace triggerd::app {
 // "text", "json", or "auto" (json unless stderr is a terminal). kInvalidArgument otherwise.
 Status ConfigureLogging(std::string_view format, std::string_view level);
 
-// The JSON line formatter, for tests.
+// The line formatters, for tests. Either way one log call is one line whatever its values hold:
+// JSON quotes them; text escapes control characters of the message ("\n", "\x1b"), so a
+// logged value cannot forge a line.
 std::unique_ptr<spdlog::formatter> MakeJsonLogFormatter();
+std::unique_ptr<spdlog::formatter> MakeTextLogFormatter();
 
 }  // namespace triggerd::app

@@ -1,5 +1,7 @@
 #include "app/serve.h"
 
+#include <sys/resource.h>
+
 #include "app/cluster.h"
 #include "app/data_dir.h"
 #include "app/logging.h"
@@ -205,8 +207,23 @@ Result<std::unique_ptr<http::Server>> StartServer(const Config& config, const st
   options.address = host;
   options.port = port;
   options.threads = config.threads;
+  // The server caps its connections under the descriptor limit. The soft limit is often 1024
+  // while the hard one is far higher; nothing here uses select(2) (Asio uses epoll), so the soft
+  // limit is raised to what the connections and the reserve need, within the hard limit.
+  struct rlimit fds {};
+  if (::getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+    const rlim_t wanted = static_cast<rlim_t>(options.max_connections + options.reserved_fds);
+    if (fds.rlim_cur != RLIM_INFINITY && fds.rlim_cur < wanted) {
+      fds.rlim_cur = fds.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, fds.rlim_max);
+      (void)::setrlimit(RLIMIT_NOFILE, &fds);
+    }
+  }
   auto server = http::Server::Start(options, router);
   if (!server) return server.error();
+  if ((*server)->connection_limit() < options.max_connections) {
+    spdlog::warn("at most {} open connections: the file descriptor limit (RLIMIT_NOFILE) is {}",
+                 (*server)->connection_limit(), static_cast<uint64_t>(fds.rlim_cur));
+  }
   std::printf("listening on %s:%u\n", host.c_str(), (*server)->port());
   std::fflush(stdout);
   spdlog::info("triggerd listening on {}:{} (data dir {}, database {})", host, (*server)->port(),

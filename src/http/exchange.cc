@@ -84,6 +84,14 @@ Response HandleAndWait(const Router& router, Request request) {
   return answer.get();
 }
 
+// Runs the route's head guard and waits for its answer, which may come from another thread.
+std::optional<Response> GuardAndWait(const HeadGuard& guard, const RequestHead& head) {
+  auto promise = std::make_shared<std::promise<std::optional<Response>>>();
+  std::future<std::optional<Response>> answer = promise->get_future();
+  guard(head, [promise](std::optional<Response> refusal) { promise->set_value(std::move(refusal)); });
+  return answer.get();
+}
+
 }  // namespace
 
 void ConfigureParser(RequestParser& parser, const ServerOptions& options) {
@@ -103,6 +111,32 @@ std::optional<Response> HeadErrorResponse(const boost::system::error_code& ec,
     return std::nullopt;
   }
   return PlainError(400, "bad_request", "malformed HTTP request");
+}
+
+std::optional<Response> FramingErrorResponse(const RequestParser& parser) {
+  const auto& msg = parser.get();
+  size_t transfer_encodings = 0;
+  size_t hosts = 0;
+  bool chunked_only = true;
+  for (const auto& field : msg) {
+    if (field.name() == bhttp::field::transfer_encoding) {
+      ++transfer_encodings;
+      chunked_only = chunked_only && beast::iequals(field.value(), "chunked");
+    } else if (field.name() == bhttp::field::host) {
+      ++hosts;
+    }
+  }
+  if (transfer_encodings > 0 && msg.version() < 11) {
+    return PlainError(400, "bad_request", "Transfer-Encoding is not allowed in HTTP/1.0");
+  }
+  if (transfer_encodings > 1 || !chunked_only) {
+    return PlainError(400, "bad_request",
+                      "Transfer-Encoding must be one field whose value is \"chunked\"");
+  }
+  if (msg.version() >= 11 && hosts != 1) {
+    return PlainError(400, "bad_request", "an HTTP/1.1 request needs exactly one Host field");
+  }
+  return std::nullopt;
 }
 
 // A caller's X-Request-Id is kept when it is a plausible id (so a proxy's or sender's id ties
@@ -244,9 +278,16 @@ std::string HandleRequestBytes(std::string_view bytes, const Router& router,
       break;
     }
     const unsigned version = parser.get().version();
+    if (auto refusal = FramingErrorResponse(parser)) {
+      auto message = MakeMessage(std::move(*refusal), version, false, {});
+      Write(stream, message);
+      break;  // the server's lingering close discards the rest
+    }
     const bool client_keep_alive = parser.get().keep_alive();
     RequestHead head = MakeHead(parser, remote_ip);
-    HeadDecision decision = DecideOnHead(router, head);
+    HeadDecision decision;
+    if (HeadGuard guard = router.GuardFor(head)) decision.response = GuardAndWait(guard, head);
+    if (!decision.response) decision = DecideOnHead(router, head);
     if (decision.response) {
       const bool keep = KeepAfterHeadAnswer(parser);
       auto message = MakeMessage(std::move(*decision.response), version, keep, head.request_id,

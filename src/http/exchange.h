@@ -30,6 +30,15 @@ std::optional<Response> HeadErrorResponse(const boost::system::error_code& ec,
 // or sender's id ties their logs to ours), else a new one; logs never carry arbitrary bytes.
 std::string RequestIdFor(const Headers& headers);
 
+// The framing rules Beast leaves lenient, checked once the head is parsed: a request whose body
+// length two parties could read differently (request smuggling behind a proxy) is refused with
+// 400 and the connection closed. Refused: Transfer-Encoding on HTTP/1.0; more than one
+// Transfer-Encoding field, or one whose value is not exactly "chunked" (`identity, chunked`,
+// `gzip`, a folded `chunked\r\n , identity`: Beast would take some of these as "no body" and
+// read the body as the next request); HTTP/1.1 without exactly one Host (RFC 9112 3.2).
+// nullopt: the head is acceptable.
+std::optional<Response> FramingErrorResponse(const RequestParser& parser);
+
 // The head as the router sees it, request_id assigned.
 RequestHead MakeHead(const RequestParser& parser, const std::string& remote_ip);
 

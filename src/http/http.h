@@ -1,7 +1,8 @@
 // http: an HTTP/1.1 server (Boost.Beast, C++20 coroutines) and a small router, exposing only
 // plain types. It knows nothing of webhooks: ingest and api register routes on a Router.
 //
-// Request flow per connection: read the head (bounded size and time) -> the route's head check
+// Request flow per connection: read the head (bounded size and time) -> the route's head guard,
+// if any, may refuse (possibly after a lookup off the io thread) -> the route's head check
 // decides at once (e.g. 404, 405, 413 by Content-Length, 403) or grants a body limit -> read the
 // body (bounded; a chunked body is cut off at the limit with 413) -> the route's handler answers
 // through a Reply, possibly later and from another thread (e.g. after a group commit).
@@ -74,6 +75,23 @@ using HeadCheck = std::function<HeadDecision(const RequestHead& head,
                                              const std::map<std::string, std::string>& params)>;
 using RouteHandler = std::function<void(Request request, Reply reply)>;
 
+// A check of the head that may take time (e.g. a credential looked up in a database): it runs
+// once the head has arrived, before the route's HeadCheck and before any of the body is read,
+// so a refused client never gets a body buffered (a 1 MiB Content-Length is memory, even if the
+// client never sends it). `done(nullopt)` lets the request go on; `done(response)` answers it
+// from the head (the body, if any, is discarded unread and the connection closed). Call `done`
+// exactly once, from any thread; the server's io thread is not held meanwhile. `head` is valid
+// only during the call: copy what a later `done` needs.
+using HeadGuardDone = std::function<void(std::optional<Response> refusal)>;
+using HeadGuard = std::function<void(const RequestHead& head, HeadGuardDone done)>;
+
+// A route's parts; only `handler` is required.
+struct RouteSpec {
+  RouteHandler handler;
+  HeadCheck head_check;  // none: the router's default body limit
+  HeadGuard head_guard;  // none: the head check decides alone
+};
+
 // One answered request, as the Router saw it (see Router::SetObserver). Plain data, so that
 // http stays free of metrics types; the views are valid only during the call.
 struct RouteObservation {
@@ -99,7 +117,12 @@ class Router {
   // `head_check` is optional: without one the body limit is the router's default.
   void Add(std::string method, std::string pattern, RouteHandler handler,
            HeadCheck head_check = nullptr);
+  void Add(std::string method, std::string pattern, RouteSpec route);
 
+  // The head guard of the route `head` matches, bound to the router's observer (a refusal is
+  // observed); nullptr when that route has none or no route matches (OnHead answers those).
+  // The server runs it, when there is one, before OnHead.
+  HeadGuard GuardFor(const RequestHead& head) const;
   HeadDecision OnHead(const RequestHead& head) const;
   void Handle(Request request, Reply reply) const;
 
@@ -120,6 +143,7 @@ class Router {
     std::vector<std::string> segments;
     RouteHandler handler;
     HeadCheck head_check;
+    HeadGuard head_guard;
   };
   // The route for (method, path) with its params, or the error response (404/405).
   // `path_pattern` receives the pattern of the first route whose path matched, if any.
@@ -145,11 +169,23 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{30'000};
   // A keep-alive connection idle this long between requests is closed.
   std::chrono::milliseconds idle_timeout{60'000};
-  // Open connections beyond this are answered 503 and closed.
+  // Open connections beyond this are answered 503 and closed. Capped at start to fit under the
+  // process's file descriptor limit (RLIMIT_NOFILE's soft limit, read once by Server::Start)
+  // less `reserved_fds`, so connections alone never exhaust descriptors (see
+  // Server::connection_limit).
   size_t max_connections = 10'000;
+  // Descriptors kept for everything but client connections (database files, agents' and
+  // PostgreSQL connections, config watches): at most half the limit.
+  size_t reserved_fds = 256;
 };
 
 // Thread safety: Start/Stop/port from one controlling thread.
+//
+// Out of file descriptors (accept fails with EMFILE/ENFILE, e.g. when something else in the
+// process holds descriptors), the server neither spins nor leaves clients waiting in the
+// backlog: it frees a descriptor it keeps in reserve, accepts the waiting client, answers it 503
+// (Retry-After: 1) and closes it, takes the reserve back, and when even that fails waits (10 ms,
+// doubling up to 1 s) before it accepts again.
 class Server {
  public:
   // Binds, listens and starts the io threads. Errors when the address cannot be bound.
@@ -161,6 +197,8 @@ class Server {
   // answer (with Connection: close) for at most `grace`, then closes the rest and joins threads.
   virtual void Stop(std::chrono::milliseconds grace) = 0;
   virtual size_t open_connections() const = 0;
+  // max_connections after the descriptor cap.
+  virtual size_t connection_limit() const = 0;
 };
 
 // One connection's exchange without a socket: parses `bytes` as the HTTP/1.1 requests a client

@@ -2,6 +2,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "common/ids.h"
+#include "common/utf8.h"
 #include "common/log_context.h"
 #include "http/exchange.h"
 #include "http/http.h"
@@ -36,6 +37,35 @@ bool IsParam(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A path segment percent-decoded (RFC 3986: "%20" is a space, '+' stays '+'); nullopt when an
+// escape is malformed or the bytes are not UTF-8, which no name or id can be (the caller answers
+// 400 rather than look up, and later echo, bytes no JSON can carry).
+std::optional<std::string> DecodeSegment(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out.push_back(segment[i]);
+      continue;
+    }
+    if (i + 2 >= segment.size()) return std::nullopt;
+    const int high = HexValue(segment[i + 1]);
+    const int low = HexValue(segment[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  if (FindInvalidUtf8(out) != std::string::npos) return std::nullopt;
+  return out;
+}
+
 // Decodes the query string; a malformed one yields no parameters (handlers then see defaults).
 std::map<std::string, std::string> ParseQuery(std::string_view target) {
   std::map<std::string, std::string> out;
@@ -51,13 +81,35 @@ std::map<std::string, std::string> ParseQuery(std::string_view target) {
 
 void Router::Add(std::string method, std::string pattern, RouteHandler handler,
                  HeadCheck head_check) {
+  Add(std::move(method), std::move(pattern), RouteSpec{std::move(handler), std::move(head_check), nullptr});
+}
+
+void Router::Add(std::string method, std::string pattern, RouteSpec spec) {
   Route route;
   route.method = std::move(method);
   route.segments = SplitPath(pattern);
   route.pattern = std::move(pattern);
-  route.handler = std::move(handler);
-  route.head_check = std::move(head_check);
+  route.handler = std::move(spec.handler);
+  route.head_check = std::move(spec.head_check);
+  route.head_guard = std::move(spec.head_guard);
   routes_.push_back(std::move(route));
+}
+
+HeadGuard Router::GuardFor(const RequestHead& head) const {
+  std::map<std::string, std::string> params;
+  Response error;
+  std::string_view pattern;
+  const Route* route = Match(head.method, head.path, &params, &error, &pattern);
+  if (route == nullptr || !route->head_guard) return nullptr;
+  const HeadGuard* guard = &route->head_guard;  // routes_ do not change once the server runs
+  return [this, guard, pattern, start = std::chrono::steady_clock::now()](
+             const RequestHead& head, HeadGuardDone done) {
+    (*guard)(head, [this, pattern, start, method = head.method,
+                    done = std::move(done)](std::optional<Response> refusal) {
+      if (refusal && observer_) Observe(method, pattern, refusal->status, start);
+      done(std::move(refusal));
+    });
+  };
 }
 
 const Router::Route* Router::Match(std::string_view method, std::string_view path,
@@ -78,11 +130,20 @@ const Router::Route* Router::Match(std::string_view method, std::string_view pat
     // HEAD is GET without the body (the server drops it, keeping Content-Length).
     if (route.method == method || route.method == "*" ||
         (method == "HEAD" && route.method == "GET")) {
+      // Handlers see parameters decoded ("my%20dag" is the agent "my dag"); literal segments
+      // compare as sent.
       params->clear();
       for (size_t i = 0; i < segments.size(); ++i) {
-        if (IsParam(route.segments[i])) {
-          (*params)[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
+        if (!IsParam(route.segments[i])) continue;
+        std::optional<std::string> value = DecodeSegment(segments[i]);
+        if (!value) {
+          *error = ErrorResponse(Status::InvalidArgument(
+              "the path segment \"" + RepairUtf8(segments[i]) +
+                  "\" is not valid percent-encoded UTF-8",
+              "invalid_path"));
+          return nullptr;
         }
+        (*params)[route.segments[i].substr(1, route.segments[i].size() - 2)] = std::move(*value);
       }
       return &route;
     }

@@ -1,6 +1,12 @@
 // The Beast session loop. One coroutine per connection, running on its own strand so that the
 // shutdown path (posted to the same strand) never races the connection's I/O.
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -10,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/ids.h"
 #include "http/exchange.h"
 #include "http/http.h"
 
@@ -57,6 +64,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::awaitable<void> LingeringClose(beast::flat_buffer& buffer);
   // Runs the router's handler and waits for its Reply, which may come from any thread.
   net::awaitable<Response> Dispatch(Request request);
+  // Runs a route's head guard and waits for its answer, which may come from any thread.
+  net::awaitable<std::optional<Response>> Guard(const HeadGuard& guard, const RequestHead& head);
 
   ServerImpl* server_;
   beast::tcp_stream stream_;
@@ -67,8 +76,14 @@ class Session : public std::enable_shared_from_this<Session> {
 class ServerImpl final : public Server {
  public:
   ServerImpl(const ServerOptions& options, const Router* router)
-      : options_(options), router_(router), acceptor_(net::make_strand(ioc_)) {}
-  ~ServerImpl() override { Stop(std::chrono::milliseconds(0)); }
+      : options_(options),
+        router_(router),
+        acceptor_(net::make_strand(ioc_)),
+        max_connections_(options.max_connections) {}
+  ~ServerImpl() override {
+    Stop(std::chrono::milliseconds(0));
+    if (spare_fd_ >= 0) ::close(spare_fd_);
+  }
 
   Status Listen() {
     boost::system::error_code ec;
@@ -85,6 +100,15 @@ class ServerImpl final : public Server {
                                  "listen_failed");
     }
     port_ = acceptor_.local_endpoint().port();
+    // ShedOne accepts with accept4(2), which must not block when the backlog is empty.
+    acceptor_.non_blocking(true, ec);
+    struct rlimit limit {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+      const size_t fds = static_cast<size_t>(limit.rlim_cur);
+      const size_t reserved = std::min(options_.reserved_fds, fds / 2);
+      max_connections_ = std::max<size_t>(1, std::min(max_connections_, fds - reserved));
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     net::co_spawn(acceptor_.get_executor(), Accept(), net::detached);
     int threads = options_.threads > 0 ? options_.threads
                                        : static_cast<int>(std::thread::hardware_concurrency());
@@ -98,6 +122,7 @@ class ServerImpl final : public Server {
     std::lock_guard lock(mu_);
     return sessions_.size();
   }
+  size_t connection_limit() const override { return max_connections_; }
 
   void Stop(std::chrono::milliseconds grace) override {
     if (stopped_.exchange(true)) return;
@@ -133,20 +158,68 @@ class ServerImpl final : public Server {
   }
 
  private:
+  // Out of descriptors, the waiting client stays in the backlog and every accept fails at once:
+  // retrying would spin, and the client would hang. So the reserve descriptor is given up for
+  // long enough to accept one client, answer it 503 and close it. Returns false when even that
+  // was impossible (another thread took the freed descriptor, or nobody was waiting).
+  bool ShedOne() {
+    if (spare_fd_ >= 0) {
+      ::close(spare_fd_);
+      spare_fd_ = -1;
+    }
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr,
+                             SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) {
+      const std::string body =
+          "{\"error\":{\"type\":\"overloaded\",\"message\":\"the server is out of file "
+          "descriptors; retry later\"}}\n";
+      const std::string answer =
+          "HTTP/1.1 503 Service Unavailable\r\nServer: triggerd\r\nX-Request-Id: " +
+          NewId("req") +
+          "\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+          "Content-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
+      // A fresh socket's send buffer holds this whole answer. Half-close, then drain what the
+      // client sent already, so that the close is not a reset that could destroy the answer.
+      (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::shutdown(fd, SHUT_WR);
+      char sink[4096];
+      while (::recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {
+      }
+      ::close(fd);
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0;
+  }
+
   net::awaitable<void> Accept() {
+    std::chrono::milliseconds backoff{0};
     for (;;) {
       auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(ioc_), kUseTuple);
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
-        continue;  // e.g. EMFILE: keep serving the connections we have
+        const bool out_of_fds = ec == net::error::no_descriptors || ec.value() == ENFILE ||
+                                ec == net::error::no_buffer_space || ec == net::error::no_memory;
+        if (out_of_fds && ShedOne()) {
+          backoff = std::chrono::milliseconds(0);
+          continue;
+        }
+        // Nothing could be done now (or another error, e.g. a peer that reset while waiting):
+        // wait before the next accept instead of retrying at once.
+        backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10),
+                             std::chrono::milliseconds(1000));
+        net::steady_timer timer(acceptor_.get_executor(), backoff);
+        co_await timer.async_wait(kUseTuple);
+        continue;
       }
+      backoff = std::chrono::milliseconds(0);
       if (stopping_) continue;
       socket.set_option(tcp::no_delay(true), ec);
       auto session = std::make_shared<Session>(this, std::move(socket));
       bool refuse = false;
       {
         std::lock_guard lock(mu_);
-        refuse = sessions_.size() >= options_.max_connections;
+        refuse = sessions_.size() >= max_connections_;
         if (!refuse) sessions_[session.get()] = session;
       }
       net::co_spawn(session->executor(),
@@ -161,6 +234,8 @@ class ServerImpl final : public Server {
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
+  size_t max_connections_;  // options_.max_connections under the descriptor limit (Listen)
+  int spare_fd_ = -1;       // the reserve descriptor (ShedOne); touched on the acceptor's strand
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   mutable std::mutex mu_;
@@ -237,9 +312,21 @@ net::awaitable<void> Session::Serve() {
     }
 
     const unsigned version = parser.get().version();
+    if (auto refusal = FramingErrorResponse(parser)) {
+      // Where this request's body ends is in doubt, so nothing after its head is read as a
+      // request: answer, then discard input until the client closes (lingering close).
+      if (co_await WriteResponse(std::move(*refusal), version, false)) {
+        co_await LingeringClose(buffer);
+      }
+      co_return;
+    }
     const bool client_keep_alive = parser.get().keep_alive();
     RequestHead head = MakeHead(parser, remote_ip);
-    HeadDecision decision = DecideOnHead(*server_->router(), head);
+    HeadDecision decision;
+    if (HeadGuard guard = server_->router()->GuardFor(head)) {
+      decision.response = co_await Guard(guard, head);
+    }
+    if (!decision.response) decision = DecideOnHead(*server_->router(), head);
     if (decision.response) {
       // Answered from the head alone. Keep the connection only when no body is left unread.
       const bool keep = KeepAfterHeadAnswer(parser);
@@ -312,6 +399,36 @@ net::awaitable<Response> Session::Dispatch(Request request) {
         net::use_awaitable);
   } catch (const std::exception& e) {
     co_return ErrorResponse(Status::Internal("internal error while handling the request"));
+  }
+}
+
+net::awaitable<std::optional<Response>> Session::Guard(const HeadGuard& guard,
+                                                       const RequestHead& head) {
+  // As Dispatch: the completion is posted back to this session's strand. A guard that throws is
+  // a bug, answered 500.
+  using Signature = void(std::optional<Response>);
+  try {
+    co_return co_await net::async_initiate<decltype(net::use_awaitable), Signature>(
+        [&guard, &head](auto handler) {
+          auto shared_handler =
+              std::make_shared<std::decay_t<decltype(handler)>>(std::move(handler));
+          auto called = std::make_shared<std::atomic<bool>>(false);
+          HeadGuardDone done = [shared_handler, called](std::optional<Response> refusal) {
+            if (called->exchange(true)) return;
+            auto executor = net::get_associated_executor(*shared_handler);
+            net::post(executor, [shared_handler, refusal = std::move(refusal)]() mutable {
+              (*shared_handler)(std::move(refusal));
+            });
+          };
+          try {
+            guard(head, done);
+          } catch (const std::exception&) {
+            done(ErrorResponse(Status::Internal("internal error while checking the request")));
+          }
+        },
+        net::use_awaitable);
+  } catch (const std::exception&) {
+    co_return ErrorResponse(Status::Internal("internal error while checking the request"));
   }
 }
 

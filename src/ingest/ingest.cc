@@ -320,7 +320,11 @@ Headers RedactHeaders(Headers headers, std::string_view extra_header) {
         }
       }
     }
-    if (sensitive) header.value = kRedacted;
+    if (sensitive) {
+      header.value = kRedacted;
+    } else if (FindInvalidUtf8(header.value) != std::string_view::npos) {
+      header.value = RepairUtf8(header.value);
+    }
   }
   return headers;
 }

@@ -32,8 +32,11 @@
 
 namespace triggerd::ingest {
 
-// Headers whose values are credentials (Authorization, Cookie, anything naming a signature,
-// token, secret or key, plus `extra` such as a custom HMAC header) get the value "[redacted]".
+// The headers as an event stores them. Values that are credentials (Authorization, Cookie,
+// anything naming a signature, token, secret or key, plus `extra` such as a custom HMAC header)
+// become "[redacted]"; in the others every byte that is not valid UTF-8 (HTTP allows obs-text,
+// 0x80-0xFF) becomes U+FFFD, so the event's JSON (the API's answers, PostgreSQL's text) is valid
+// UTF-8. Filters still see the headers as received. Names are tokens (ASCII) by HTTP's grammar.
 // Takes the headers by value: a caller done with them moves them in and no header is copied.
 Headers RedactHeaders(Headers headers, std::string_view extra_header);
 

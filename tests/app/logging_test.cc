@@ -54,6 +54,22 @@ TEST(JsonLogFormatterTest, QuotesNewlinesAndInvalidUtf8StayInsideTheMessage) {
   EXPECT_NE(msg.find("end"), std::string::npos);
 }
 
+// Text lines: a message that quotes a forged line stays one line, and terminal escapes are shown
+// as text, never sent to the terminal.
+TEST(TextLogFormatterTest, EscapesControlCharactersOfTheMessage) {
+  auto formatter = MakeTextLogFormatter();
+  spdlog::details::log_msg msg(spdlog::source_loc{}, "triggerd", spdlog::level::info,
+                               "agent said: oops\n[2026-01-01 00:00:00.000] [error] forged\r\t\x1b[31m");
+  spdlog::memory_buf_t out;
+  formatter->format(msg, out);
+  const std::string line(out.data(), out.size());
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
+  EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+  EXPECT_NE(line.find("oops\\n[2026-01-01 00:00:00.000] [error] forged\\r\\t\\x1b[31m"),
+            std::string::npos)
+      << line;
+}
+
 TEST(ConfigureLoggingTest, RefusesUnknownFormatsAndLevels) {
   EXPECT_FALSE(ConfigureLogging("xml", "info").ok());
   EXPECT_FALSE(ConfigureLogging("text", "loud").ok());

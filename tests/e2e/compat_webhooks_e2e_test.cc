@@ -178,6 +178,42 @@ TEST_F(CompatWebhooksE2eTest, DaguCreateShowsTheTokenOnceAndNeverAgain) {
   EXPECT_EQ(Api("POST", "/api/v1/dags/agt_unknown0000/webhook").status, 404);
 }
 
+// Path parameters are percent-decoded: a DAG named "my dag" is /dags/my%20dag on every route,
+// the trigger route included.
+TEST_F(CompatWebhooksE2eTest, DaguRoutesAddressANameWithASpace) {
+  CreateAgent("my dag");
+  HttpResult created = Api("POST", "/api/v1/dags/my%20dag/webhook");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Str(Parse(created.body)["webhook"].as_object(), "dagName"), "my dag");
+  EXPECT_EQ(Api("GET", "/api/v1/dags/my%20dag/webhook").status, 200);
+  HttpResult triggered = Trigger("my%20dag", "{}", Str(Parse(created.body), "token"));
+  EXPECT_EQ(triggered.status, 200) << triggered.body;
+  EXPECT_EQ(Api("GET", "/api/v1/dags/my%2/webhook").status, 400);
+}
+
+// The dispatcher logs an agent's error answer ("dispatch: run … failed: <body>"); a body with
+// newlines must stay inside that one line of the (default, text) log, never forge one of its own.
+TEST_F(CompatWebhooksE2eTest, AgentErrorBodyCannotForgeALogLine) {
+  target_ = std::make_unique<RecordingTarget>([](const auto&, const auto&) {
+    return RecordingTarget::Reply(400, "bad\n[2026-01-01 00:00:00.000] [info] FORGED-LINE\x1b[0m");
+  });
+  const std::string agent = CreateAgent();
+  const std::string token = Str(Parse(Api("POST", "/api/v1/dags/" + agent + "/webhook").body),
+                                "token");
+  HttpResult r = Trigger(agent, "{}", token);
+  ASSERT_EQ(r.status, 200) << r.body;
+  WaitForRun(Str(Parse(r.body), "runId"), {"failed", "dead"});
+  std::string output;
+  for (int i = 0; i < 200 && output.find("FORGED-LINE") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(20ms);  // the log line follows the run's update
+    output = process_->Output();
+  }
+  ASSERT_NE(output.find("bad\\n[2026-01-01 00:00:00.000] [info] FORGED-LINE"), std::string::npos)
+      << output;
+  EXPECT_EQ(output.find("\n[2026-01-01 00:00:00.000] [info] FORGED-LINE"), std::string::npos);
+  EXPECT_EQ(output.find('\x1b'), std::string::npos);
+}
+
 TEST_F(CompatWebhooksE2eTest, DaguManagementNeedsABuilderOrAdminKey) {
   const std::string agent = CreateAgent();
   HttpResult anonymous = client_->Send("POST", "/api/v1/dags/" + agent + "/webhook", "", {});

@@ -292,6 +292,21 @@ TEST_F(IngestE2eTest, StoredEventKeepsBodyHeadersAndRedactsCredentials) {
   EXPECT_EQ(Api("GET", "/api/v1/events/" + Str(event, "id")).body.find(mac), std::string::npos);
 }
 
+// A header value may carry bytes that are not UTF-8 (HTTP's obs-text); the event's JSON must
+// still be valid UTF-8 for strict clients: each such byte reads back as U+FFFD.
+TEST_F(IngestE2eTest, HeaderBytesThatAreNotUtf8ComeBackAsReplacementCharacters) {
+  json::object source = CreateSource(R"({"name":"u","auth":{"bearer":true}})");
+  HttpResult r = Post(ShortPathOf(source), "{}",
+                      {{"Authorization", "Bearer " + Str(source, "token")},
+                       {"X-Odd", "a\xff\xfe b \xc3\xa9"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  HttpResult shown = Api("GET", "/api/v1/events/" + Str(ParseObject(r.body), "event_id"));
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  EXPECT_EQ(shown.body.find("\xff"), std::string::npos);
+  json::object event = ParseObject(shown.body);  // fails on invalid UTF-8
+  EXPECT_EQ(Str(event["headers"].as_object(), "X-Odd"), "a\xef\xbf\xbd\xef\xbf\xbd b \xc3\xa9");
+}
+
 // The event's payload comes back as the sender's text: numbers beyond a double's range or
 // precision keep their spelling, and the answer stays JSON that any parser reads (Boost.JSON
 // 1.81 would write 1e400 as Infinity).

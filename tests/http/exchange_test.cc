@@ -123,6 +123,16 @@ TEST_F(ExchangeTest, Http10ClosesAfterTheAnswer) {
   ExpectSameAsServer("POST /echo HTTP/1.0\r\nContent-Length: 1\r\n\r\nx");
 }
 
+TEST_F(ExchangeTest, AmbiguousTransferEncodingIs400) {
+  ExpectSameAsServer(
+      "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity, chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n");
+}
+
+TEST_F(ExchangeTest, Http11WithoutHostIs400) {
+  ExpectSameAsServer("GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n");
+}
+
 TEST_F(ExchangeTest, WrongMethodIs405WithAllow) {
   ExpectSameAsServer("DELETE /echo HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
 }
@@ -139,8 +149,8 @@ TEST_F(ExchangeTest, EndOfInputIsTheClientsHalfClose) {
   const std::string cut = HandleRequestBytes("GET /echo HTTP/1.1\r\nHo", router_, options_);
   EXPECT_EQ(cut.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << cut;
   // A body cut short: the server closes without an answer.
-  EXPECT_EQ(HandleRequestBytes("POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", router_,
-                               options_),
+  EXPECT_EQ(HandleRequestBytes("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab",
+                               router_, options_),
             "");
 }
 

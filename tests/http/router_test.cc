@@ -34,6 +34,18 @@ TEST_F(RouterTest, ExtractsPathAndQueryParameters) {
   EXPECT_EQ(r.body, "\"src_1|5\"\n");
 }
 
+// Path parameters arrive percent-decoded (an agent named "my dag" is /dags/my%20dag); an escape
+// that is malformed or decodes to bytes that are not UTF-8 is 400, never looked up.
+TEST_F(RouterTest, DecodesPathParameters) {
+  EXPECT_EQ(Call(router_, "GET", "/api/v1/sources/my%20dag%2Bx+y").body, "\"my dag+x+y|\"\n");
+  EXPECT_EQ(Call(router_, "GET", "/api/v1/sources/caf%C3%A9").body, "\"caf\u00e9|\"\n");
+  for (const char* bad : {"/api/v1/sources/a%2", "/api/v1/sources/a%zz", "/api/v1/sources/%FF"}) {
+    Response r = Call(router_, "GET", bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find("\"type\":\"invalid_path\""), std::string::npos) << r.body;
+  }
+}
+
 TEST_F(RouterTest, UnknownPathIs404WithJsonError) {
   Response r = Call(router_, "GET", "/nope");
   EXPECT_EQ(r.status, 404);

@@ -1,8 +1,17 @@
 // The real server on 127.0.0.1:0, driven over loopback sockets.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "http/http.h"
 #include "http_client.h"
@@ -42,6 +51,20 @@ class ServerTest : public ::testing::Test {
         [](const RequestHead&, const std::map<std::string, std::string>&) {
           return HeadDecision{std::nullopt, 3 * 1024 * 1024};
         });
+    // A head guard that answers later from another thread, as a key lookup on a pool does.
+    router_.Add("POST", "/guarded",
+                RouteSpec{[](Request r, Reply reply) {
+                            reply(JsonResponse(200, std::to_string(r.body.size())));
+                          },
+                          nullptr, [this](const RequestHead& head, HeadGuardDone done) {
+                            ++guards_run_;
+                            const bool ok = FindHeader(head.headers, "X-Key") == "ok";
+                            std::thread([ok, done = std::move(done)] {
+                              done(ok ? std::nullopt
+                                      : std::optional<Response>(ErrorResponse(
+                                            Status::Unauthenticated("no key", "missing_key"))));
+                            }).detach();
+                          }});
     router_.Add("GET", "/throw", [](Request, Reply) -> void { throw std::runtime_error("bug"); });
     router_.Add("GET", "/hello", [](Request, Reply reply) { reply(JsonResponse(200, "\"hi\"")); });
     ServerOptions options;
@@ -59,6 +82,7 @@ class ServerTest : public ::testing::Test {
   HttpClient Client() { return HttpClient("127.0.0.1", server_->port()); }
 
   std::atomic<int> later_started_{0};  // /later handlers entered
+  std::atomic<int> guards_run_{0};     // /guarded head guards entered
   Router router_{kLimit};
   std::unique_ptr<Server> server_;
 };
@@ -188,6 +212,59 @@ TEST_F(ServerTest, GarbageIs400AndNeverCrashes) {
   EXPECT_EQ(client.Send("POST", "/echo", "ok").status, 200);
 }
 
+// Framing two parties could read differently (a proxy in front may take the body for the next
+// request: smuggling) is refused from the head with 400 and a close; none reaches the handler.
+TEST_F(ServerTest, AmbiguousFramingIs400AndCloses) {
+  auto client = Client();
+  const std::string chunk = "3\r\nabc\r\n0\r\n\r\n";
+  const std::string heads[] = {
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity, chunked\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n , identity\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+      "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nHost: y\r\nTransfer-Encoding: chunked\r\n\r\n",
+  };
+  for (const std::string& head : heads) {
+    const std::string out = client.SendRaw(head + chunk);
+    EXPECT_EQ(out.rfind("HTTP/1.", 0), 0u) << head << out;
+    EXPECT_EQ(out.substr(9, 3), "400") << head << out;
+    // (HTTP/1.0 closes by default: no header says so.)
+    EXPECT_TRUE(out.find("Connection: close") != std::string::npos ||
+                out.rfind("HTTP/1.0", 0) == 0)
+        << head << out;
+    EXPECT_EQ(out.find("200 OK"), std::string::npos) << head << out;
+  }
+  // The unambiguous forms still work.
+  EXPECT_EQ(client.SendRaw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n"
+                           "Connection: close\r\n\r\n" + chunk)
+                .rfind("HTTP/1.1 200", 0),
+            0u);
+  EXPECT_EQ(client.SendRaw("POST /echo HTTP/1.0\r\nContent-Length: 1\r\n\r\nx").rfind(
+                "HTTP/1.0 200", 0),
+            0u);
+}
+
+// A head guard refuses from the head alone: the client that announced a 1 MiB body and sent
+// none of it has its 401 at once (not after the body timeout), and the connection is closed.
+TEST_F(ServerTest, HeadGuardRefusesBeforeTheBody) {
+  auto client = Client();
+  const std::string out = client.SendRaw(
+      "POST /guarded HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n", 20'000);
+  EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << out;
+  EXPECT_NE(out.find("missing_key"), std::string::npos) << out;
+  EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+  auto ok = client.Send("POST", "/guarded", "abc", {{"X-Key", "ok"}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body, "3\n");
+  EXPECT_EQ(guards_run_, 2);
+  // The guard runs only for its route.
+  EXPECT_EQ(client.Send("POST", "/echo", "x").status, 200);
+  EXPECT_EQ(guards_run_, 2);
+}
+
 TEST_F(ServerTest, SlowHeadIsCutOffByTheHeaderTimeout) {
   auto client = Client();
   // Never finishes the head: the server must close within the header timeout (300 ms).
@@ -247,6 +324,84 @@ TEST_F(ServerTest, StopFinishesInFlightRequestsAndClosesIdleOnes) {
   in_flight.join();
   EXPECT_EQ(status, 200);
   EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+// CPU seconds (user + system) the process has used, from /proc/<pid>/stat.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Out of file descriptors (here: every descriptor under a lowered RLIMIT_NOFILE taken, as
+// leaking agents' connections would), the server must neither spin on accept nor leave a client
+// hanging in the backlog: the client gets a 503 (or at least a close) and the process stays
+// nearly idle. The server runs in a child process so that the limit is its own.
+TEST(ServerFdLimitTest, OutOfDescriptorsAnswers503WithoutSpinning) {
+  int port_pipe[2];
+  ASSERT_EQ(pipe(port_pipe), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(port_pipe[0]);
+    struct rlimit limit {};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = 64;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(2);
+    Router router(1000);
+    router.Add("GET", "/hello", [](Request, Reply reply) { reply(JsonResponse(200, "1")); });
+    ServerOptions options;
+    options.port = 0;
+    options.threads = 1;
+    auto server = Server::Start(options, &router);
+    if (!server) _exit(3);
+    // The cap fits connections under the limit; the rest of the process takes every descriptor.
+    if ((*server)->connection_limit() > 64) _exit(4);
+    std::vector<int> hogs;
+    for (int fd; (fd = open("/dev/null", O_RDONLY)) >= 0;) hogs.push_back(fd);
+    const uint16_t port = (*server)->port();
+    if (write(port_pipe[1], &port, sizeof(port)) != sizeof(port)) _exit(5);
+    for (;;) pause();
+  }
+  close(port_pipe[1]);
+  uint16_t port = 0;
+  ASSERT_EQ(read(port_pipe[0], &port, sizeof(port)), static_cast<ssize_t>(sizeof(port)));
+  close(port_pipe[0]);
+
+  HttpClient client("127.0.0.1", port);
+  const double cpu_before = CpuSeconds(child);
+  const auto started = std::chrono::steady_clock::now();
+  std::string answer;
+  std::thread waiting([&] {
+    answer = client.SendRaw("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 20'000);
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const double cpu = CpuSeconds(child) - cpu_before;
+  const double window =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  waiting.join();
+  const auto waited = std::chrono::steady_clock::now() - started;
+  // A second client is refused the same way: the reserve descriptor was taken back.
+  const std::string second = client.SendRaw("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 20'000);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+
+  std::printf("out of descriptors: %.2f CPU s over %.2f s; answer: %.12s\n", cpu, window,
+              answer.c_str());
+  // Spinning costs a whole core (~1 CPU s per s); idle is ~0. Generous for a loaded machine.
+  EXPECT_LT(cpu, 0.3 * window);
+  // Answered or closed, well before the client's own 20 s timeout.
+  EXPECT_LT(waited, std::chrono::seconds(15));
+  EXPECT_TRUE(answer.empty() || answer.rfind("HTTP/1.1 503", 0) == 0) << answer;
+  EXPECT_TRUE(second.empty() || second.rfind("HTTP/1.1 503", 0) == 0) << second;
+  EXPECT_FALSE(answer.empty() && second.empty()) << "at least one 503 expected";
 }
 
 }  // namespace

@@ -156,7 +156,7 @@ Result<Managed> ManagedWebhook(ApiContext* ctx, const Principal& p, const std::s
 
 // Management routes take an API key like the rest of the API; a missing or bad one is answered
 // in this surface's error shape.
-http::RouteHandler ManagementRoute(ApiContext* ctx, AuthedHandler handler) {
+http::RouteSpec ManagementRoute(ApiContext* ctx, AuthedHandler handler) {
   return Authed(ctx, std::move(handler), [](const Status& s) { return DaguError(s); });
 }
 
