@@ -104,10 +104,13 @@ void RegisterFilterRoutes(http::Router* router, ApiContext* ctx) {
                 filter::CompileError error;
                 auto compiled = filter::Compile(*text, &error);
                 if (!compiled) return InvalidFilterResponse(error);
+                // On the blocking pool (Authed), within the evaluation budget: an evaluation
+                // too expensive for this payload is 422 filter_budget_exceeded.
                 filter::EvalContext context{*payload, &headers, *event_type, *source_id};
-                boost::json::value explanation = filter::Explain(*compiled, context);
-                bool result = filter::Matches(*compiled, context);
-                return Json(200, {{"result", result}, {"explanation", std::move(explanation)}});
+                Result<boost::json::value> explanation = filter::Explain(*compiled, context);
+                if (!explanation) return http::ErrorResponse(explanation.error());
+                const bool result = explanation->at("result").as_bool();
+                return Json(200, {{"result", result}, {"explanation", std::move(*explanation)}});
               }));
 }
 

@@ -160,6 +160,7 @@ http::Response TestTrigger(ApiContext* ctx, const Principal& p, const store::Tri
   filter::CompileError error;
   auto compiled = filter::Compile(trigger.filter, &error);
   bool filter_matched = false;
+  bool evaluation_failed = false;
   if (!compiled) {
     // Refused when saved, but a filter stored by an older version may no longer compile.
     out["explanation"] = nullptr;
@@ -167,14 +168,24 @@ http::Response TestTrigger(ApiContext* ctx, const Principal& p, const store::Tri
         {"message", error.ToString()}, {"line", error.line}, {"column", error.column}};
   } else {
     filter::EvalContext context{payload, &headers, event_type, trigger.source_id};
-    filter_matched = filter::Matches(*compiled, context);
-    out["explanation"] = filter::Explain(*compiled, context);
+    Result<boost::json::value> explanation = filter::Explain(*compiled, context);
+    if (explanation) {
+      filter_matched = explanation->at("result").as_bool();
+      out["explanation"] = std::move(*explanation);
+    } else {
+      // Over the evaluation budget: at ingest, this trigger's filter_error.
+      evaluation_failed = true;
+      out["explanation"] = nullptr;
+      out["filter_error"] = {{"type", explanation.error().code()},
+                             {"message", explanation.error().message()}};
+    }
   }
   out["filter_matched"] = filter_matched;
   // The same order of decisions as ingest::Ingestor::EvaluateTriggers.
   store::MatchOutcome outcome = !trigger.enabled ? store::MatchOutcome::kDisabled
                                 : !subscribed    ? store::MatchOutcome::kIgnored
-                                : !compiled      ? store::MatchOutcome::kFilterError
+                                : !compiled || evaluation_failed
+                                    ? store::MatchOutcome::kFilterError
                                 : filter_matched ? store::MatchOutcome::kMatched
                                                  : store::MatchOutcome::kIgnored;
   out["matched"] = outcome == store::MatchOutcome::kMatched;

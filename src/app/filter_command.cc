@@ -149,10 +149,20 @@ int RunFilterEval(std::string_view filter_text, const std::string& payload_path,
   }
   filter::EvalContext context{payload, nullptr, "", ""};
   if (explain) {
-    PrettyPrint(out, filter::Explain(*compiled, context));
+    Result<boost::json::value> explanation = filter::Explain(*compiled, context);
+    if (!explanation) {
+      err << "error: " << explanation.error().message() << "\n";
+      return kFilterExitInvalidFilter;
+    }
+    PrettyPrint(out, *explanation);
     out << "\n";
   } else {
-    out << (filter::Matches(*compiled, context) ? "true" : "false") << "\n";
+    Result<bool> matched = filter::Evaluate(*compiled, context);
+    if (!matched) {
+      err << "error: " << matched.error().message() << "\n";
+      return kFilterExitInvalidFilter;
+    }
+    out << (*matched ? "true" : "false") << "\n";
   }
   return kFilterExitOk;
 }

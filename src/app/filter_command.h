@@ -6,7 +6,7 @@
 //   0  the filter compiled (check), or the evaluation ran (eval; the result is printed, whether
 //      true or false)
 //   1  the filter does not compile: the error, the offending line and a caret under the column
-//      go to `err`
+//      go to `err`; or (eval) its evaluation exceeds the budget (filter::kMaxEvalSteps)
 //   2  usage, I/O or payload errors (unreadable file, invalid JSON)
 #pragma once
 

@@ -4,6 +4,8 @@
 #include "catalog/validate.h"
 #include "common/json_fields.h"
 #include "filter/filter.h"
+#include "verify/catalog.h"
+#include "verify/verify.h"
 
 namespace triggerd::catalog {
 namespace {
@@ -13,6 +15,38 @@ constexpr size_t kMaxEventTypeBytes = 200;
 
 BodyError FieldError(Status status, std::string field) {
   return BodyError{std::move(status), std::move(field), std::nullopt};
+}
+
+// Filters see headers as the stored event shows them, credentials as "[redacted]" (ingest), so
+// a filter that reads one could only ever test the marker, or, before that rule, test the secret
+// itself: 240 triggers on prefixes of Authorization read a bearer token back from their outcomes.
+// Refused, naming the header and where it is read. `hmac_header`: the source's custom signature
+// header ("" when unknown: the config file resolves sources by name; ingest still redacts it).
+std::optional<BodyError> RefuseCredentialHeaders(const filter::CompiledFilter& compiled,
+                                                 std::string_view hmac_header) {
+  for (const filter::HeaderReference& header : filter::ReferencedHeaders(compiled)) {
+    if (verify::IsCredentialHeader(header.name) ||
+        (!hmac_header.empty() && HeaderNameEquals(header.name, hmac_header))) {
+      return FieldError(
+          Status::InvalidArgument(
+              std::to_string(header.line) + ":" + std::to_string(header.column) +
+                  ": filters cannot read the credential header " + header.name.substr(0, 200) +
+                  " (events store it as \"[redacted]\"); filter on the payload, $event or "
+                  "other headers",
+              "filter_reads_credential"),
+          "filter");
+    }
+  }
+  return std::nullopt;
+}
+
+// The custom HMAC header of the trigger's source, when `references` can tell.
+std::string SourceHmacHeader(store::Store* references, const store::Trigger& trigger) {
+  if (references == nullptr || trigger.source_id.empty()) return "";
+  auto source = references->GetSource(trigger.workspace_id, trigger.source_id);
+  if (!source) return "";
+  auto settings = verify::ParseAuthSettingsJson(source->kind, source->auth_json);
+  return settings && settings->hmac ? settings->hmac->header : "";
 }
 
 }  // namespace
@@ -77,9 +111,15 @@ std::optional<BodyError> ApplyTriggerBody(store::Store* references,
     auto text = StringField(body, "filter", std::string());
     if (!text) return FieldError(text.error(), "filter");
     filter::CompileError error;
-    if (auto compiled = filter::Compile(*text, &error); !compiled) {
+    auto compiled = filter::Compile(*text, &error);
+    if (!compiled) {
       return BodyError{Status::InvalidArgument(error.ToString(), "invalid_filter"), "filter",
                        error};
+    }
+    if (!filter::ReferencedHeaders(*compiled).empty()) {
+      if (auto e = RefuseCredentialHeaders(*compiled, SourceHmacHeader(references, *trigger))) {
+        return e;
+      }
     }
     trigger->filter = *text;
   }

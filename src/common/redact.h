@@ -19,10 +19,24 @@ inline constexpr std::string_view kRedacted = "[redacted]";
 // percent-encoded there).
 inline constexpr std::string_view kRedactedUrlPart = "redacted";
 
-// `url` with its password and every non-empty query value replaced by kRedactedUrlPart
-// ("https://user:redacted@host/hook?key=redacted&v=redacted"). Path segments are shown as they
-// are: a credential belongs in a header, the password or the query. A URL that does not parse is
-// returned unchanged (stored URLs were validated).
+// Whether a header name says its value is secret: its lower-cased name, with "_" read as "-",
+// contains one of kSecretHeaderNameParts. Names only: verify::IsCredentialHeader calls this and
+// adds the provider catalog's credential headers, whatever their names.
+bool IsSecretHeaderName(std::string_view name);
+
+// The documented list (README "Security model"): Authorization and Proxy-Authorization,
+// Cookie and Set-Cookie, signatures, HMACs, tokens, secrets, passwords, credentials, sessions and
+// API/access/private keys, e.g. X-Api-Key, X-Auth-Token, X-Password, X-Session-Id.
+inline constexpr std::string_view kSecretHeaderNameParts[] = {
+    "authorization", "cookie",     "signature", "hmac",       "token",       "secret",
+    "password",      "passwd",     "credential", "session",   "api-key",     "apikey",
+    "access-key",    "private-key", "auth-key"};
+
+// `url` with its user name, its password, every non-empty query value and every query key
+// without a value (often a bare token: "?sk_live_…") replaced by kRedactedUrlPart
+// ("https://redacted:redacted@host/hook?key=redacted&redacted"). Path segments and the fragment
+// are shown as they are: a credential belongs in the userinfo or the query. A URL that does not
+// parse is returned unchanged (stored URLs were validated).
 std::string RedactUrl(std::string_view url);
 
 // The origin of an absolute URL as a browser writes it in an Origin header:
@@ -34,9 +48,10 @@ std::optional<std::string> OriginOf(std::string_view url);
 // True when both URLs parse and have the same origin (OriginOf).
 bool SameOrigin(std::string_view a, std::string_view b);
 
-// The URL to store when `submitted` replaces `stored` (nullopt: nothing stored). A password or
-// query value equal to kRedactedUrlPart takes the stored URL's (for a query value: the same
-// occurrence of the same key). A stored value is never sent to another origin: markers in a URL
+// The URL to store when `submitted` replaces `stored` (nullopt: nothing stored). A user name,
+// password or query value equal to kRedactedUrlPart takes the stored URL's (for a query value:
+// the same occurrence of the same key), and the n-th query key kRedactedUrlPart without a value
+// takes the n-th stored key without a value, so RestoreRedactedUrl(RedactUrl(u), u) == u. A stored value is never sent to another origin: markers in a URL
 // whose origin differs from the stored one are refused, as is a marker with no stored value.
 // kInvalidArgument with a message that reads after "<field>: ". A submitted URL without markers
 // is returned unchanged.

@@ -21,6 +21,7 @@ enum class ErrorType {
   kConflict,              // 409: already exists / state forbids it
   kPayloadTooLarge,       // 413
   kUnsupportedMediaType,  // 415
+  kUnprocessable,         // 422: well-formed, but more work than allowed (a filter's budget)
   kRateLimited,           // 429
   kUnavailable,           // 503: overloaded or shutting down; retry later
   kInternal,              // 500: a bug or an I/O failure
@@ -47,6 +48,9 @@ class Status {
   }
   static Status Conflict(std::string message, std::string code = "conflict") {
     return {ErrorType::kConflict, std::move(code), std::move(message)};
+  }
+  static Status Unprocessable(std::string message, std::string code) {
+    return {ErrorType::kUnprocessable, std::move(code), std::move(message)};
   }
   static Status Unavailable(std::string message, std::string code = "unavailable") {
     return {ErrorType::kUnavailable, std::move(code), std::move(message)};

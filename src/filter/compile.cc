@@ -248,6 +248,15 @@ class Compiler {
     if (!regex->ok()) {
       return Fail(pattern.pos, "invalid regular expression for matches: " + regex->error());
     }
+    // Evaluation charges every byte once per instruction (RE2's worst case), so a large program
+    // could hardly run within the budget; and a counted repetition grows it without bound.
+    if (regex->ProgramSize() > kMaxRegexProgramSize) {
+      return Fail(pattern.pos, "regular expression for matches is too large: its RE2 program has " +
+                                   std::to_string(regex->ProgramSize()) +
+                                   " instructions, at most " +
+                                   std::to_string(kMaxRegexProgramSize) +
+                                   " (counted repetitions such as {1000} multiply it)");
+    }
     out->regex = std::move(regex);
     return true;
   }

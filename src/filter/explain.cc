@@ -82,13 +82,17 @@ std::string_view KindName(const boost::json::value& v) {
 
 class Explainer {
  public:
-  explicit Explainer(const EvalContext& context) : context_(context) {}
+  Explainer(const EvalContext& context, Budget& budget) : context_(context), steps_(budget) {}
 
   boost::json::value Node(const internal::Node& node, bool* result) {
     boost::json::object out;
     std::string_view op = OpName(node.op);
     out["op"] = boost::json::string_view(op.data(), op.size());
     out["result"] = false;  // placed second for readability; set below
+    if (!steps_.Take(1 + node.path.segments.size(), node)) {
+      *result = false;
+      return out;  // the caller reports the exhausted budget, not this report
+    }
     switch (node.op) {
       case Op::kAnd:
       case Op::kOr:
@@ -108,10 +112,10 @@ class Explainer {
       }
       default: {
         Resolution field = Resolve(node.path, context_);
-        *result = EvaluateComparison(node, field);
+        *result = EvaluateComparison(node, field, steps_);
         out["field"] = node.path.text;
         if (node.op != Op::kExists) out["expected"] = node.expected;
-        AddFound(node.path, field, &out);
+        AddFound(node, field, &out);
         break;
       }
     }
@@ -150,7 +154,8 @@ class Explainer {
   }
 
   // Adds "found" (a wildcard's sequence built into an array), or "missing": true.
-  void AddFound(const Path& path, const Resolution& field, boost::json::object* out) {
+  void AddFound(const internal::Node& node, const Resolution& field, boost::json::object* out) {
+    const Path& path = node.path;
     switch (field.shape) {
       case Resolution::Shape::kMissing:
         (*out)["missing"] = true;
@@ -174,6 +179,7 @@ class Explainer {
         std::size_t count = 0;
         bool complete = true;
         auto collect = [&](const Found& element) {
+          if (!steps_.Take(1, node)) return false;
           ++count;
           boost::json::value copy;
           if (complete && Copy(element, &copy)) {
@@ -195,13 +201,15 @@ class Explainer {
   }
 
   const EvalContext& context_;
+  Budget& steps_;
   std::size_t budget_ = kExplainFoundBudget;
 };
 
 }  // namespace
 
-boost::json::value ExplainTree(const Node& root, const EvalContext& context, bool* result) {
-  return Explainer(context).Node(root, result);
+boost::json::value ExplainTree(const Node& root, const EvalContext& context, Budget& budget,
+                               bool* result) {
+  return Explainer(context, budget).Node(root, result);
 }
 
 }  // namespace triggerd::filter::internal

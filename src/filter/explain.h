@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 #include <cstddef>
 
+#include "filter/eval.h"
 #include "filter/filter.h"
 #include "filter/program.h"
 
@@ -17,6 +18,9 @@ namespace triggerd::filter::internal {
 inline constexpr std::size_t kExplainFoundBudget = 1 << 20;
 
 // Sets *result to the root's value (identical to Evaluate's) and returns the root's report.
-boost::json::value ExplainTree(const Node& root, const EvalContext& context, bool* result);
+// Every node is charged to `budget` as Evaluate charges it (and the found values it lists, 1
+// each); when it runs out the report is incomplete and the caller reports budget.Exceeded().
+boost::json::value ExplainTree(const Node& root, const EvalContext& context, Budget& budget,
+                               bool* result);
 
 }  // namespace triggerd::filter::internal

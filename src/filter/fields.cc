@@ -69,4 +69,16 @@ std::vector<std::string> ReferencedFields(const CompiledFilter& filter) {
   return out;
 }
 
+std::vector<HeaderReference> ReferencedHeaders(const CompiledFilter& filter) {
+  std::vector<HeaderReference> out;
+  if (const internal::Program* program = FilterAccess::program(filter)) {
+    ForEachComparison(program->root, [&](const internal::Node& node) {
+      if (node.path.source == internal::Path::Source::kHeader) {
+        out.push_back({node.path.header, node.pos.line, node.pos.column});
+      }
+    });
+  }
+  return out;
+}
+
 }  // namespace triggerd::filter

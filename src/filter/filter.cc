@@ -36,24 +36,33 @@ Result<CompiledFilter> Compile(std::string_view text, CompileError* error) {
 
 std::vector<OperatorInfo> Operators() { return internal::OperatorTable(); }
 
-bool Matches(const CompiledFilter& filter, const EvalContext& context) {
+Result<bool> Evaluate(const CompiledFilter& filter, const EvalContext& context,
+                      std::uint64_t* steps) {
   const internal::Program* program = FilterAccess::program(filter);
-  return program == nullptr || internal::Evaluate(program->root, context);
+  if (program == nullptr) return true;
+  const std::uint64_t allowed = steps != nullptr ? *steps : kMaxEvalSteps;
+  internal::Budget budget(allowed);
+  const bool matched = internal::Evaluate(program->root, context, budget);
+  if (steps != nullptr) *steps = budget.left();
+  if (budget.exhausted()) return budget.Exceeded(allowed);
+  return matched;
 }
 
-boost::json::value Explain(const CompiledFilter& filter, const EvalContext& context) {
+Result<boost::json::value> Explain(const CompiledFilter& filter, const EvalContext& context) {
   boost::json::object out;
   const internal::Program* program = FilterAccess::program(filter);
   if (program == nullptr) {
     out["result"] = true;
     out["expression"] = nullptr;
-    return out;
+    return boost::json::value(std::move(out));
   }
   bool result = false;
-  boost::json::value expression = internal::ExplainTree(program->root, context, &result);
+  internal::Budget budget(kMaxEvalSteps);
+  boost::json::value expression = internal::ExplainTree(program->root, context, budget, &result);
+  if (budget.exhausted()) return budget.Exceeded(kMaxEvalSteps);
   out["result"] = result;
   out["expression"] = std::move(expression);
-  return out;
+  return boost::json::value(std::move(out));
 }
 
 }  // namespace triggerd::filter

@@ -25,6 +25,8 @@ int HttpStatusFor(ErrorType type) {
       return 413;
     case ErrorType::kUnsupportedMediaType:
       return 415;
+    case ErrorType::kUnprocessable:
+      return 422;
     case ErrorType::kRateLimited:
       return 429;
     case ErrorType::kUnavailable:

@@ -300,27 +300,9 @@ std::string ReadField(const verify::FieldRef& ref, const Headers& headers,
 }  // namespace
 
 Headers RedactHeaders(Headers headers, std::string_view extra_header) {
-  // Lower-case words, matched against the lower-cased name: one pass per header name instead of
-  // a case-insensitive compare at every offset for every word (this runs for every event).
-  static constexpr std::string_view kSensitive[] = {"authorization", "cookie", "signature",
-                                                    "token",         "secret", "api-key",
-                                                    "apikey",        "x-hub-signature"};
-  std::string lower;
   for (auto& header : headers) {
-    bool sensitive = !extra_header.empty() && IEquals(header.name, extra_header);
-    if (!sensitive) {
-      lower.assign(header.name);
-      for (char& c : lower) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      }
-      for (std::string_view word : kSensitive) {
-        if (lower.find(word) != std::string::npos) {
-          sensitive = true;
-          break;
-        }
-      }
-    }
-    if (sensitive) {
+    if ((!extra_header.empty() && IEquals(header.name, extra_header)) ||
+        verify::IsCredentialHeader(header.name)) {
       header.value = kRedacted;
     } else if (FindInvalidUtf8(header.value) != std::string_view::npos) {
       header.value = RepairUtf8(header.value);
@@ -555,6 +537,7 @@ Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch
   static const Headers kNoHeaders;
   filter::EvalContext context{payload, event.headers ? event.headers : &kNoHeaders,
                               event.event_type, event.source_id};
+  uint64_t event_steps = kMaxEventEvalSteps;
   triggers.ForEachCandidate(event.event_type, [&](const CachedTrigger& cached) {
     const store::Trigger& trigger = cached.trigger;
     if (trigger.workspace_id != event.workspace_id) return;  // never: sources are per workspace
@@ -563,12 +546,29 @@ Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch
     match.trigger_id = trigger.id;
     match.evaluated_at = now;
     match.replay = replay;
+    Result<bool> matched = false;
+    if (trigger.enabled && cached.compile_error.empty()) {
+      if (event_steps == 0) {
+        matched = Status::Unprocessable(
+            "not evaluated: the triggers before it spent this event's evaluation budget (" +
+                std::to_string(kMaxEventEvalSteps) + " steps)",
+            "filter_budget_exceeded");
+      } else {
+        const uint64_t allowed = std::min(filter::kMaxEvalSteps, event_steps);
+        uint64_t left = allowed;
+        matched = filter::Evaluate(cached.filter, context, &left);
+        event_steps -= allowed - left;
+      }
+    }
     if (!trigger.enabled) {
       match.outcome = store::MatchOutcome::kDisabled;
     } else if (!cached.compile_error.empty()) {
       match.outcome = store::MatchOutcome::kFilterError;
       match.message = "the filter does not compile: " + cached.compile_error;
-    } else if (!filter::Matches(cached.filter, context)) {
+    } else if (!matched) {
+      match.outcome = store::MatchOutcome::kFilterError;
+      match.message = matched.error().message();
+    } else if (!*matched) {
       match.outcome = store::MatchOutcome::kIgnored;
     } else {
       match.outcome = store::MatchOutcome::kMatched;
@@ -816,21 +816,23 @@ void Ingestor::IngestVerified(BodyRequest request,
   for (std::string* text : {&event.content_type, &event.event_type, &event.delivery_id}) {
     if (FindInvalidUtf8(*text) != std::string_view::npos) *text = RepairUtf8(*text);
   }
+  // The last use of the request's headers: redacted in place, not copied. Filters see them so,
+  // exactly as the stored event shows them: a trigger's matched/ignored outcome must not be an
+  // oracle on a credential (issue 18: 240 triggers testing prefixes of Authorization read a
+  // bearer token back).
+  event.headers = RedactHeaders(std::move(request.headers), cached.hmac_header);
   // The transactional outbox: match records and runs travel with the event into one commit.
-  // Filters see the headers as received (a filter may test a signature header's presence).
   // The same snapshot of the triggers that decided whether to parse the payload.
   Evaluation evaluation = Evaluate(
       *triggers,
       EventToMatch{event.workspace_id, event.source_id, event.id, event.event_type, &payload,
-                   &request.headers},
+                   &event.headers},
       now_micros, /*replay=*/false);
   std::vector<StartedRun> started;
   started.reserve(evaluation.runs.size());
   for (const auto& run : evaluation.runs) started.push_back({run.trigger_id, run.id});
   event.matches = std::move(evaluation.matches);
   event.runs = std::move(evaluation.runs);
-  // The last use of the request's headers: redacted in place, not copied.
-  event.headers = RedactHeaders(std::move(request.headers), cached.hmac_header);
   event.body = std::move(request.body);
   event.remote_addr = request.remote_ip;
   event.verification = cached.verification;

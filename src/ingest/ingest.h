@@ -32,13 +32,18 @@
 
 namespace triggerd::ingest {
 
-// The headers as an event stores them. Values that are credentials (Authorization, Cookie,
-// anything naming a signature, token, secret or key, plus `extra` such as a custom HMAC header)
+// The headers as an event stores them, and as trigger filters see them. Values that are
+// credentials (verify::IsCredentialHeader: every preset's signature and token headers, and names
+// matching common/redact.h's kSecretHeaderNameParts; plus `extra`, a custom source's HMAC header)
 // become "[redacted]"; in the others every byte that is not valid UTF-8 (HTTP allows obs-text,
 // 0x80-0xFF) becomes U+FFFD, so the event's JSON (the API's answers, PostgreSQL's text) is valid
-// UTF-8. Filters still see the headers as received. Names are tokens (ASCII) by HTTP's grammar.
-// Takes the headers by value: a caller done with them moves them in and no header is copied.
+// UTF-8. Names are tokens (ASCII) by HTTP's grammar. Takes the headers by value: a caller done
+// with them moves them in and no header is copied.
 Headers RedactHeaders(Headers headers, std::string_view extra_header);
+
+// The evaluation budget of one event's triggers together (EvaluateTriggers): four filters' worth
+// of filter::kMaxEvalSteps, ~50-400 ms of CPU at worst.
+inline constexpr uint64_t kMaxEventEvalSteps = 4 * (uint64_t{1} << 22);
 
 // A token bucket: `rate` requests per second on average, bursts of up to `burst`. rate <= 0
 // means unlimited.
@@ -261,8 +266,13 @@ class Ingestor {
 
   // Evaluates the triggers of the event's source that its type reaches — those subscribed to
   // every type, and those whose event_types list it — in creation order, one record each:
-  // disabled -> kDisabled; filter did not compile -> kFilterError; filter false -> kIgnored;
-  // else kMatched with a new run (max_attempts 0: the store fills the agent's). A trigger
+  // disabled -> kDisabled; filter did not compile, or exceeded its evaluation budget ->
+  // kFilterError (the message says which); filter false -> kIgnored; else kMatched with a new
+  // run (max_attempts 0: the store fills the agent's). Each filter has filter::kMaxEvalSteps,
+  // and all of an event's together kMaxEventEvalSteps: past it, the triggers left are
+  // kFilterError without running, so one event costs the thread that ingests it (an io thread)
+  // a bounded time however many expensive triggers its source has. Filters see `event.headers`,
+  // which must be the headers as stored (RedactHeaders), never the request's. A trigger
   // subscribed to other types gets no record: the subscription routes events (through an index,
   // not an evaluation), so such an event never concerned it. Used at ingest and by replay
   // (`replay` marks the records). Thread-safe.

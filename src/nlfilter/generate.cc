@@ -70,8 +70,18 @@ Result<Suggestion> Generate(ChatModel& model, const Request& request, FailedExpr
             nullptr,
             sample.event_type.empty() ? request.event_type : sample.event_type,
             {}};
-        suggestion.sample_results.push_back(
-            {filter::Matches(*compiled, context), filter::Explain(*compiled, context)});
+        // The explanation's result is the filter's; a sample it cannot afford (over the
+        // evaluation budget) is no match, and says why.
+        Result<boost::json::value> explained = filter::Explain(*compiled, context);
+        if (explained) {
+          const bool matched = explained->at("result").as_bool();
+          suggestion.sample_results.push_back({matched, std::move(explained).value()});
+        } else {
+          suggestion.sample_results.push_back(
+              {false, boost::json::object{{"error",
+                                           {{"type", explained.error().code()},
+                                            {"message", explained.error().message()}}}}});
+        }
       }
       return suggestion;
     }

@@ -92,7 +92,9 @@ struct Request {
 
 struct SampleResult {
   bool matched = false;
-  boost::json::value explanation;  // filter::Explain
+  // filter::Explain, or {"error": {"type", "message"}} when the sample is over the filter's
+  // evaluation budget (then matched is false).
+  boost::json::value explanation;
 };
 
 struct Suggestion {

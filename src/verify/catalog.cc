@@ -8,6 +8,9 @@
 #include "verify/internal.h"
 #include "verify/verify.h"
 
+#include "common/headers.h"
+#include "common/redact.h"
+
 namespace triggerd::verify {
 namespace internal {
 // Deliberately neither constexpr nor defined: reached while a table below is constant-evaluated
@@ -457,6 +460,7 @@ constexpr HandshakeInfo kNotionHandshake{
 constexpr ProviderCatalog kCatalog[] = {
     {.kind = "bitbucket",
      .verification = {.headers = {"X-Hub-Signature"},
+                      .credentials = {"X-Hub-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .prefix = "sha256=",
@@ -468,6 +472,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .notes = "X-Hub-Signature here is SHA-256 (GitHub's header of that name is SHA-1)."},
     {.kind = "calendly",
      .verification = {.headers = {"Calendly-Webhook-Signature"},
+                      .credentials = {"Calendly-Webhook-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .prefix = "v1=",
@@ -479,6 +484,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .samples_origin = kIllustrative},
     {.kind = "discord",
      .verification = {.headers = {"X-Signature-Ed25519", "X-Signature-Timestamp"},
+                      .credentials = {"X-Signature-Ed25519"},
                       .algorithm = "Ed25519",
                       .encoding = "hex",
                       .signed_content = "timestamp + raw body",
@@ -491,6 +497,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .notes = "Discord probes the endpoint with bad signatures and drops URLs that accept them."},
     {.kind = "github",
      .verification = {.headers = {"X-Hub-Signature-256", "X-Hub-Signature"},
+                      .credentials = {"X-Hub-Signature-256", "X-Hub-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .prefix = "sha256=",
@@ -503,6 +510,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .notes = "The legacy SHA-1 X-Hub-Signature is accepted only with allow_legacy_signature."},
     {.kind = "gitlab",
      .verification = {.headers = {"X-Gitlab-Token"},
+                      .credentials = {"X-Gitlab-Token"},
                       .algorithm = "shared token",
                       .signed_content = "nothing (the token is compared as is)",
                       .secret = "the webhook's secret token"},
@@ -514,6 +522,7 @@ constexpr ProviderCatalog kCatalog[] = {
     {.kind = "hubspot",
      .verification = {.headers = {"X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp",
                                   "X-HubSpot-Signature", "X-HubSpot-Signature-Version"},
+                      .credentials = {"X-HubSpot-Signature-v3", "X-HubSpot-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "base64",
                       .signed_content = "method + URI + raw body + timestamp",
@@ -525,6 +534,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .notes = "A delivery is a JSON array of events; the preset reads no single event type."},
     {.kind = "intercom",
      .verification = {.headers = {"X-Hub-Signature"},
+                      .credentials = {"X-Hub-Signature"},
                       .algorithm = "HMAC-SHA1",
                       .encoding = "hex",
                       .prefix = "sha1=",
@@ -535,6 +545,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .samples_origin = kIllustrative},
     {.kind = "jira",
      .verification = {.headers = {"X-Hub-Signature"},
+                      .credentials = {"X-Hub-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .prefix = "sha256=",
@@ -546,6 +557,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .notes = "Custom fields appear as issue.fields.customfield_<id>."},
     {.kind = "linear",
      .verification = {.headers = {"Linear-Signature"},
+                      .credentials = {"Linear-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .signed_content = "raw body",
@@ -556,6 +568,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .samples_origin = kIllustrative},
     {.kind = "notion",
      .verification = {.headers = {"X-Notion-Signature"},
+                      .credentials = {"X-Notion-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .prefix = "sha256=",
@@ -569,6 +582,7 @@ constexpr ProviderCatalog kCatalog[] = {
          "Events carry ids only: fetch the page or comment through Notion's API for its content."},
     {.kind = "pagerduty",
      .verification = {.headers = {"X-PagerDuty-Signature"},
+                      .credentials = {"X-PagerDuty-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .prefix = "v1=",
@@ -580,6 +594,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .samples_origin = kIllustrative},
     {.kind = "sentry",
      .verification = {.headers = {"Sentry-Hook-Signature"},
+                      .credentials = {"Sentry-Hook-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .signed_content = "raw body",
@@ -589,6 +604,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .samples_origin = kIllustrative},
     {.kind = "shopify",
      .verification = {.headers = {"X-Shopify-Hmac-Sha256"},
+                      .credentials = {"X-Shopify-Hmac-Sha256"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "base64",
                       .signed_content = "raw body",
@@ -598,6 +614,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .samples_origin = kIllustrative},
     {.kind = "slack",
      .verification = {.headers = {"X-Slack-Signature", "X-Slack-Request-Timestamp"},
+                      .credentials = {"X-Slack-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .prefix = "v0=",
@@ -611,6 +628,7 @@ constexpr ProviderCatalog kCatalog[] = {
     {.kind = "standard-webhooks",
      .verification = {.headers = {"webhook-signature", "webhook-id", "webhook-timestamp",
                                   "svix-signature", "svix-id", "svix-timestamp"},
+                      .credentials = {"webhook-signature", "svix-signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "base64",
                       .prefix = "v1,",
@@ -625,6 +643,7 @@ constexpr ProviderCatalog kCatalog[] = {
      .notes = "Svix's svix-id, svix-timestamp and svix-signature headers are accepted too."},
     {.kind = "stripe",
      .verification = {.headers = {"Stripe-Signature"},
+                      .credentials = {"Stripe-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "hex",
                       .prefix = "t=...,v1=",
@@ -639,6 +658,7 @@ constexpr ProviderCatalog kCatalog[] = {
     {.kind = "twilio",
      .verification =
          {.headers = {"X-Twilio-Signature"},
+                      .credentials = {"X-Twilio-Signature"},
           .algorithm = "HMAC-SHA1",
           .encoding = "base64",
           .signed_content =
@@ -651,6 +671,7 @@ constexpr ProviderCatalog kCatalog[] = {
               "is signed, so the source needs the public URL behind any proxy."},
     {.kind = "typeform",
      .verification = {.headers = {"Typeform-Signature"},
+                      .credentials = {"Typeform-Signature"},
                       .algorithm = "HMAC-SHA256",
                       .encoding = "base64",
                       .prefix = "sha256=",
@@ -662,6 +683,7 @@ constexpr ProviderCatalog kCatalog[] = {
     {.kind = "zendesk",
      .verification =
          {.headers = {"X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"},
+                      .credentials = {"X-Zendesk-Webhook-Signature"},
           .algorithm = "HMAC-SHA256",
           .encoding = "base64",
           .signed_content = "timestamp + raw body",
@@ -678,6 +700,16 @@ constexpr ProviderCatalog kCatalog[] = {
 }  // namespace
 
 std::span<const ProviderCatalog> Catalog() { return kCatalog; }
+
+bool IsCredentialHeader(std::string_view name) {
+  if (IsSecretHeaderName(name)) return true;
+  for (const ProviderCatalog& provider : kCatalog) {
+    for (std::string_view credential : provider.verification.credentials) {
+      if (!credential.empty() && HeaderNameEquals(name, credential)) return true;
+    }
+  }
+  return false;
+}
 
 const ProviderCatalog* FindCatalog(std::string_view kind) {
   for (const auto& p : kCatalog) {

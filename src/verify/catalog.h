@@ -33,6 +33,9 @@ namespace triggerd::verify {
 // with each scheme; catalog_test checks that `headers` names every header Sign() sends).
 struct VerificationInfo {
   std::array<std::string_view, 6> headers;  // the headers the scheme reads; unused slots empty
+  // Those of `headers` whose values are credentials (signatures, tokens; not timestamps or ids):
+  // stored events show them as "[redacted]" and filters may not read them (IsCredentialHeader).
+  std::array<std::string_view, 2> credentials;
   std::string_view algorithm;               // "HMAC-SHA256", "Ed25519", "shared token", ...
   std::string_view encoding;                // "hex", "base64", "" (token)
   std::string_view prefix;                  // text before the signature, e.g. "sha256="
@@ -74,6 +77,12 @@ struct ProviderCatalog {
 std::span<const ProviderCatalog> Catalog();
 // nullptr for "custom" and unknown kinds.
 const ProviderCatalog* FindCatalog(std::string_view kind);
+// Whether a header (by name, case-insensitive) carries a credential, whatever the source: a
+// credential header of any preset (VerificationInfo::credentials; a custom source may receive a
+// provider's deliveries too), or a name IsSecretHeaderName recognises (common/redact.h). Ingest
+// stores such headers as "[redacted]" and shows filters only that (ingest::RedactHeaders, which
+// adds the source's own HMAC header); a trigger filter that reads one is refused when saved.
+bool IsCredentialHeader(std::string_view name);
 // nullptr when the kind or the event type is not in the catalog (names are case-sensitive).
 const EventTypeInfo* FindEventType(std::string_view kind, std::string_view event_type);
 // The preset's default replay window in seconds; 0 when it signs no timestamp. nullopt for an

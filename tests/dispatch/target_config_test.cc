@@ -48,20 +48,21 @@ TEST(TargetConfigTest, ParsesHttpHeadersInOrder) {
   EXPECT_EQ(r->http.timeout_ms, 1500);
 }
 
-TEST(TargetConfigTest, RedactionHidesHeaderValuesTheUrlPasswordAndQueryValues) {
+TEST(TargetConfigTest, RedactionHidesHeaderValuesTheUrlUserInfoAndQuery) {
   auto r = Parse(R"({"type":"http","url":"https://bot:pa55@agent.example/hook?key=k3y&flag",
                      "headers":{"Authorization":"Bearer t","X-Team":"blue"}})");
   ASSERT_OK(r);
   TargetConfig shown = RedactTargetConfig(*r);
-  EXPECT_EQ(shown.http.url, "https://bot:redacted@agent.example/hook?key=redacted&flag");
+  // The user name and a key without a value too (issue 18, item 13).
+  EXPECT_EQ(shown.http.url, "https://redacted:redacted@agent.example/hook?key=redacted&redacted");
   ASSERT_EQ(shown.http.headers.size(), 2u);
   EXPECT_EQ(shown.http.headers[0].first, "Authorization");
   EXPECT_EQ(shown.http.headers[0].second, kRedacted);
   EXPECT_EQ(shown.http.headers[1].second, kRedacted);
   // Nothing to redact: the URL as it is; other target types as they are.
-  auto plain = Parse(R"({"type":"http","url":"https://user@agent.example/hook"})");
+  auto plain = Parse(R"({"type":"http","url":"https://agent.example/hook?a="})");
   ASSERT_OK(plain);
-  EXPECT_EQ(RedactTargetConfig(*plain).http.url, "https://user@agent.example/hook");
+  EXPECT_EQ(RedactTargetConfig(*plain).http.url, "https://agent.example/hook?a=");
   auto command = Parse(R"({"type":"command","argv":["/bin/cat","--token=x"]})");
   ASSERT_OK(command);
   EXPECT_EQ(RedactTargetConfig(*command), *command);

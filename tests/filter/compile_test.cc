@@ -193,8 +193,21 @@ TEST(FilterCompileTest, CompiledFilterIsCheapToCopyAndShare) {
   ASSERT_OK(compiled);
   CompiledFilter copy = *compiled;
   boost::json::value payload = testing::Json(R"({"a": 1})");
-  EXPECT_TRUE(Matches(copy, {payload}));
-  EXPECT_TRUE(Matches(*compiled, {payload}));
+  EXPECT_TRUE(*Evaluate(copy, {payload}));
+  EXPECT_TRUE(*Evaluate(*compiled, {payload}));
+}
+
+// Issue 18, item 2: `a[ab]{1000}c` compiles within RE2's memory limit, but its program of ~1000
+// instructions runs every byte through each in RE2's NFA (seconds over 450 KB).
+TEST(FilterCompileTest, RefusesRegexProgramsOverTheSizeCap) {
+  std::string message = testing::CompileErrorOf(R"((matches "t" "a[ab]{1000}c"))");
+  EXPECT_NE(message.find("1:14: regular expression for matches is too large"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("at most 1000"), std::string::npos) << message;
+  EXPECT_EQ(testing::CompileErrorOf(R"((matches "t" "a[ab]{900}c"))"), "compiled");
+  EXPECT_EQ(testing::CompileErrorOf(
+                R"((matches "m" "^(feat|fix|chore|docs|refactor|test|perf|ci|build|style)(\\([a-z0-9-]+\\))?!?: .{1,72}$"))"),
+            "compiled");
 }
 
 }  // namespace

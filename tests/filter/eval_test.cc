@@ -166,12 +166,89 @@ TEST(FilterEvalTest, EvaluatesConcurrentlyFromManyThreads) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, filter = *compiled] {
       for (int i = 0; i < 2000; ++i) {
-        if (!Matches(filter, {yes}) || Matches(filter, {no})) ++wrong;
+        if (!*Evaluate(filter, {yes}) || *Evaluate(filter, {no})) ++wrong;
       }
     });
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// ---- The evaluation budget (issue 18, item 2). ---------------------------------------------
+
+// The steps an evaluation of `filter` over `payload` spends, with a budget large enough.
+std::uint64_t StepsOf(const CompiledFilter& filter, const boost::json::value& payload) {
+  std::uint64_t left = std::uint64_t{1} << 40;
+  Result<bool> r = Evaluate(filter, {payload}, &left);
+  EXPECT_TRUE(r.has_value()) << r.status().ToString();
+  return (std::uint64_t{1} << 40) - left;
+}
+
+TEST(FilterEvalBudgetTest, SucceedsAtTheLimitAndFailsOneStepShort) {
+  Result<CompiledFilter> f = Compile(R"((and (contains "t" "needle") (has "l" 3)))");
+  ASSERT_OK(f);
+  boost::json::value payload = testing::Json(R"({"t": "hay needle", "l": [1, 2, 3]})");
+  const std::uint64_t used = StepsOf(*f, payload);
+  EXPECT_GT(used, 10u);  // the bytes of the string, the elements, the nodes
+  std::uint64_t exact = used;
+  Result<bool> at_limit = Evaluate(*f, {payload}, &exact);
+  ASSERT_OK(at_limit);
+  EXPECT_TRUE(*at_limit);
+  EXPECT_EQ(exact, 0u);
+  std::uint64_t short_by_one = used - 1;
+  Result<bool> over = Evaluate(*f, {payload}, &short_by_one);
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().type(), ErrorType::kUnprocessable);
+  EXPECT_EQ(over.error().code(), "filter_budget_exceeded");
+  EXPECT_NE(over.error().message().find("1:"), std::string::npos) << over.error().message();
+}
+
+TEST(FilterEvalBudgetTest, HasAnyOverManyElementsAndValuesRunsOut) {
+  std::string values = "(";
+  for (int i = 0; i < 5000; ++i) values += "2 ";
+  values += ")";
+  Result<CompiledFilter> f = Compile("(or (eq \"x\" 1) (has-any \"n\" " + values + "))");
+  ASSERT_OK(f);
+  boost::json::array numbers(1000, 1);  // 1,000 x 5,000 = 5M comparisons > kMaxEvalSteps
+  boost::json::value payload = boost::json::object{{"n", numbers}};
+  Result<bool> r = Evaluate(*f, {payload});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), "filter_budget_exceeded");
+  EXPECT_NE(r.error().message().find("1:16: has-any \"n\""), std::string::npos)
+      << r.error().message();
+  // Explain runs out the same way (and never succeeds where Evaluate fails).
+  EXPECT_FALSE(Explain(*f, {payload}).has_value());
+  // A short circuit before it spends nothing there.
+  boost::json::value early = boost::json::object{{"x", 1}, {"n", numbers}};
+  EXPECT_TRUE(*Evaluate(*f, {early}));
+}
+
+TEST(FilterEvalBudgetTest, RegexIsChargedBytesTimesProgramSizeBeforeItRuns) {
+  Result<CompiledFilter> f = Compile(R"((matches "t" "a[ab]{500}c"))");
+  ASSERT_OK(f);
+  // 450 KB through ~500 instructions took seconds in RE2's NFA; now refused before RE2 runs.
+  boost::json::value big = boost::json::object{{"t", std::string(450 * 1000, 'a')}};
+  Result<bool> r = Evaluate(*f, {big});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), "filter_budget_exceeded");
+  // The same regex over a short string is well within.
+  boost::json::value small = boost::json::object{{"t", "a" + std::string(500, 'b') + "c"}};
+  EXPECT_TRUE(*Evaluate(*f, {small}));
+}
+
+TEST(FilterEvalBudgetTest, ContainsIsLinearAndChargedByBytes) {
+  // std::string_view::find compared the needle at every offset: 450 KB x 30 KB.
+  Result<CompiledFilter> f =
+      Compile(R"((contains "t" ")" + std::string(30 * 1000, 'a') + R"(b"))");
+  ASSERT_OK(f);
+  boost::json::value payload = boost::json::object{{"t", std::string(450 * 1000, 'a')}};
+  EXPECT_LT(StepsOf(*f, payload), 500u * 1000u);
+  EXPECT_FALSE(*Evaluate(*f, {payload}));
+  boost::json::value hit =
+      boost::json::object{{"t", std::string(450 * 1000, 'a') + "b"}};
+  EXPECT_TRUE(*Evaluate(*f, {hit}));
+  // An empty needle is in every string.
+  EXPECT_TRUE(Eval(R"((contains "t" ""))", R"({"t": "x"})"));
 }
 
 }  // namespace

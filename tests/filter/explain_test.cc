@@ -16,7 +16,9 @@ boost::json::value ExplainOf(std::string_view filter, std::string_view payload,
   EXPECT_TRUE(compiled.has_value()) << compiled.status().ToString();
   if (!compiled) return nullptr;
   boost::json::value v = testing::Json(payload);
-  return Explain(*compiled, {v, headers, "", ""});
+  Result<boost::json::value> explained = Explain(*compiled, {v, headers, "", ""});
+  EXPECT_TRUE(explained.has_value()) << explained.status().ToString();
+  return explained ? *explained : boost::json::value(nullptr);
 }
 
 TEST(FilterExplainTest, ReportsEveryClauseWithFieldFoundAndExpected) {

@@ -38,10 +38,16 @@ inline bool Eval(std::string_view filter, std::string_view payload,
   if (!compiled) return false;
   boost::json::value v = Json(payload);
   EvalContext context{v, headers, event_type, source_id};
-  bool matched = Matches(*compiled, context);
-  EXPECT_EQ(Explain(*compiled, context).at("result").as_bool(), matched)
-      << "Explain disagrees with Matches for " << filter;
-  return matched;
+  Result<bool> matched = Evaluate(*compiled, context);
+  EXPECT_TRUE(matched.has_value()) << filter << ": " << matched.status().ToString();
+  if (!matched) return false;
+  Result<boost::json::value> explained = Explain(*compiled, context);
+  EXPECT_TRUE(explained.has_value()) << filter << ": " << explained.status().ToString();
+  if (explained) {
+    EXPECT_EQ(explained->at("result").as_bool(), *matched)
+        << "Explain disagrees with Evaluate for " << filter;
+  }
+  return *matched;
 }
 
 }  // namespace triggerd::filter::testing

@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 #include <future>
+#include <set>
 
 #include "common/crypto.h"
 #include "ingest/ingest.h"
@@ -160,6 +161,119 @@ TEST_F(EvaluateTest, ATriggerOfAnotherWorkspaceNeverMatches) {
   other.workspace_id = "ws_other";
   ingestor_.UpsertTrigger(other);
   EXPECT_TRUE(Evaluate(R"({})").matches.empty());
+}
+
+// Issue 18, item 2: each filter has its evaluation budget, and an event's triggers share
+// kMaxEventEvalSteps; an evaluation over budget is that trigger's filter_error, never a stall.
+TEST_F(EvaluateTest, EvaluationsOverBudgetAreTheirTriggersFailures) {
+  std::string values = "(";
+  for (int i = 0; i < 2000; ++i) values += "2 ";
+  values += ")";
+  // 3,000 elements x 2,000 values: 6M steps, over one filter's budget.
+  const std::string heavy = "(has-any \"n\" " + values + ")";
+  // 1,500 elements x 2,000 values: 3M steps, within it, but two of these spend the event's
+  // budget of four filters' worth at the third.
+  const std::string costly = "(has-any \"m\" " + values + ")";
+  ingestor_.UpsertTrigger(MakeTrigger("trg_1", heavy, 1));
+  ingestor_.UpsertTrigger(MakeTrigger("trg_2", R"((exists "n"))", 2));
+  for (int i = 3; i <= 8; ++i) {
+    ingestor_.UpsertTrigger(MakeTrigger("trg_" + std::to_string(i), costly, i));
+  }
+  std::string payload = R"({"n":[)";
+  for (int i = 0; i < 3000; ++i) payload += i ? ",1" : "1";
+  payload += R"(],"m":[)";
+  for (int i = 0; i < 1500; ++i) payload += i ? ",1" : "1";
+  payload += "]}";
+  Evaluation e = Evaluate(payload);
+  ASSERT_EQ(e.matches.size(), 8u);
+  EXPECT_EQ(e.matches[0].outcome, MatchOutcome::kFilterError);
+  EXPECT_NE(e.matches[0].message.find("evaluation budget"), std::string::npos)
+      << e.matches[0].message;
+  EXPECT_EQ(e.matches[1].outcome, MatchOutcome::kMatched);  // unaffected by the one before
+  int ignored = 0, failed = 0;
+  for (size_t i = 2; i < e.matches.size(); ++i) {
+    if (e.matches[i].outcome == MatchOutcome::kIgnored) ++ignored;
+    if (e.matches[i].outcome == MatchOutcome::kFilterError) ++failed;
+  }
+  // 16.8M steps: ~4.2M spent by trg_1, then 3M each; the rest are not evaluated.
+  EXPECT_EQ(ignored, 4);
+  EXPECT_EQ(failed, 2);
+  EXPECT_NE(e.matches.back().message.find("not evaluated"), std::string::npos)
+      << e.matches.back().message;
+}
+
+// Issue 18, item 1: filters see the headers as the event stores them, credentials redacted.
+// The triggers are written to the store directly, as one saved before the save-time refusal.
+TEST(IngestRedactionTest, FiltersSeeTheHeadersAsStored) {
+  testing::TempDir dir;
+  auto opened = store::OpenSqliteStore({(dir.path() / "t.db").string()});
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  auto store = std::move(opened).value();
+  ASSERT_OK(store->CreateWorkspace({"ws_a", "a", 1}));
+  store::Source source;
+  source.id = "src_a";
+  source.workspace_id = "ws_a";
+  source.name = "a";
+  source.url_secret = "s";
+  source.auth_json = R"({"hmac":{"header":"X-Hook-Digest"}})";
+  source.signing_secret = "k";
+  ASSERT_OK(store->CreateSource(source));
+  store::Agent agent;
+  agent.id = "agt_1";
+  agent.workspace_id = "ws_a";
+  agent.name = "a";
+  agent.target_json = R"({"type":"http","url":"http://127.0.0.1:9/"})";
+  ASSERT_OK(store->CreateAgent(agent));
+  const std::string body = R"({"a":1})";
+  const std::string digest =
+      crypto::HexEncode(crypto::Hmac(crypto::DigestAlgorithm::kSha256, "k", body));
+  const std::vector<std::pair<std::string, std::string>> filters = {
+      {"trg_1", R"((starts-with "$headers.Authorization" "Bearer tdt_"))"},
+      {"trg_2", R"((eq "$headers.X-Hook-Digest" ")" + digest + R"("))"},
+      {"trg_3", R"((exists "$headers.X-Shopify-Hmac-Sha256"))"},  // present, as the marker
+      {"trg_4", R"((eq "$headers.X-Shopify-Hmac-Sha256" "[redacted]"))"},
+      {"trg_5", R"((eq "$headers.X-Request-Id" "r1"))"},
+  };
+  int64_t created = 1;
+  for (const auto& [id, filter] : filters) {
+    store::Trigger trigger = MakeTrigger(id, filter, created++);
+    trigger.agent_id = "agt_1";
+    ASSERT_OK(store->CreateTrigger(trigger));
+  }
+  ManualClock clock(1'700'000'000'000'000);
+  Ingestor ingestor(store.get(), &clock, Options{});
+  ASSERT_OK(ingestor.Reload());
+  HeadRequest head;
+  head.workspace_id = "ws_a";
+  head.source_id = "src_a";
+  head.url_secret = "s";
+  head.method = "POST";
+  Headers none;
+  head.headers = &none;
+  head.remote_ip = "127.0.0.1";
+  auto admitted = ingestor.Admit(head);
+  ASSERT_TRUE(admitted.has_value());
+  std::promise<Result<IngestOutcome>> done;
+  ingestor.Ingest({admitted->source, "POST", "/x",
+                   {{"Content-Type", "application/json"},
+                    {"Authorization", "Bearer tdt_secret"},
+                    {"X-Hook-Digest", digest},
+                    {"X-Shopify-Hmac-Sha256", "c2lnbmF0dXJl"},
+                    {"X-Request-Id", "r1"}},
+                   "127.0.0.1", body},
+                  [&](Result<IngestOutcome> r) { done.set_value(std::move(r)); });
+  auto outcome = done.get_future().get();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  std::set<std::string> started;
+  for (const auto& run : outcome->runs) started.insert(run.trigger_id);
+  EXPECT_EQ(started, (std::set<std::string>{"trg_3", "trg_4", "trg_5"}));
+  auto event = store->GetEvent("ws_a", outcome->event_id);
+  ASSERT_TRUE(event.has_value());
+  for (const Header& h : event->headers) {
+    if (h.name != "Content-Type" && h.name != "X-Request-Id") {
+      EXPECT_EQ(h.value, "[redacted]") << h.name;
+    }
+  }
 }
 
 // The whole pipeline: the event, its match records and its runs are committed together.

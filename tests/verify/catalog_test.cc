@@ -73,6 +73,30 @@ TEST(CatalogTest, CoversEveryPresetInOrder) {
   EXPECT_EQ(FindCatalog("github")->kind, "github");
 }
 
+// Issue 18, item 10: what stored events redact and filters may not read.
+TEST(CatalogTest, EveryPresetNamesItsCredentialHeadersAmongTheHeadersItReads) {
+  for (const ProviderCatalog& p : Catalog()) {
+    int credentials = 0;
+    for (std::string_view credential : p.verification.credentials) {
+      if (credential.empty()) continue;
+      ++credentials;
+      EXPECT_TRUE(IsCredentialHeader(credential)) << p.kind << " " << credential;
+      bool read = false;
+      for (std::string_view header : p.verification.headers) {
+        read = read || (!header.empty() && header == credential);
+      }
+      EXPECT_TRUE(read) << p.kind << ": " << credential << " is not among its headers";
+    }
+    EXPECT_GT(credentials, 0) << p.kind;
+  }
+  EXPECT_TRUE(IsCredentialHeader("x-shopify-hmac-sha256"));
+  EXPECT_TRUE(IsCredentialHeader("X-Gitlab-Token"));
+  EXPECT_TRUE(IsCredentialHeader("X-Password"));
+  EXPECT_FALSE(IsCredentialHeader("X-Slack-Request-Timestamp"));
+  EXPECT_FALSE(IsCredentialHeader("webhook-id"));
+  EXPECT_FALSE(IsCredentialHeader("X-GitHub-Event"));
+}
+
 TEST(CatalogTest, EveryPresetHasDescribedEventTypesWithUniqueNames) {
   for (const auto& provider : Catalog()) {
     SCOPED_TRACE(std::string(provider.kind));
