@@ -38,8 +38,8 @@ class SecurityE2eTest : public ApiE2eTest {
 // matched/ignored outcomes. A filter may not read a credential header at all.
 TEST_F(SecurityE2eTest, TriggerReadingACredentialHeaderIsRefusedAtSave) {
   json::object source = NewSource();
-  json::object agent = ParkedAgent();
   const Key builder = NewKey("builder");
+  json::object agent = ParkedAgent(builder.secret);  // a builder binds only its own agents
   for (const char* filter : {R"((matches "$headers.authorization" "^Bearer tdt_a"))",
                              R"((and (eq "action" "x") (exists "$headers.X-Shopify-Hmac-Sha256")))",
                              R"((starts-with "$headers.x-password" "h"))"}) {
