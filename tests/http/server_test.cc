@@ -1,9 +1,12 @@
 // The real server on 127.0.0.1:0, driven over loopback sockets.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -364,6 +367,29 @@ TEST(ServerFdLimitTest, OutOfDescriptorsAnswers503WithoutSpinning) {
     if (!server) _exit(3);
     // The cap fits connections under the limit; the rest of the process takes every descriptor.
     if ((*server)->connection_limit() > 64) _exit(4);
+    // One request first, while descriptors remain: UBSan checks the io thread's virtual calls
+    // (asio's scheduler task) once and caches the answer, and its first check needs a descriptor
+    // of its own (a pipe, to probe the memory); made with none left it reports a false "invalid
+    // vptr" and, under halt_on_error, kills the server this test observes.
+    {
+      const int warm = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_port = htons((*server)->port());
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (warm < 0 || connect(warm, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+        _exit(6);
+      }
+      const std::string_view request =
+          "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      if (write(warm, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+        _exit(7);
+      }
+      char buffer[512];
+      while (read(warm, buffer, sizeof(buffer)) > 0) {
+      }
+      close(warm);
+    }
     std::vector<int> hogs;
     for (int fd; (fd = open("/dev/null", O_RDONLY)) >= 0;) hogs.push_back(fd);
     const uint16_t port = (*server)->port();
