@@ -18,9 +18,11 @@ inline constexpr std::string_view kSourceColumns =
     "allowed_ips, allowed_origins, delivery_id_header, max_body_bytes, created_by, created_at, "
     "updated_at, managed_by, trigger_config";
 
+// kEventColumns starts with kEventSummaryColumns' columns, in the same positions (0-10), so one
+// row reader serves both (ReadEventMeta in each backend's row mapping).
 inline constexpr std::string_view kEventColumns =
     "seq, id, workspace_id, source_id, received_at, content_type, event_type, delivery_id, "
-    "headers, body, payload_json, remote_addr, verification, status";
+    "remote_addr, verification, status, headers, body, payload_json";
 
 // ListEvents' columns (EventSummary): no headers, body or payload_json. The last column, the
 // body's size, is each backend's expression (kEventSummaryColumns + "length(body)" on SQLite,

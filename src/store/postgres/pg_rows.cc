@@ -116,40 +116,40 @@ void AddSourceParams(Params& p, const Source& s, const SecretCodec& secrets) {
       .Text(secrets.Seal(kSourceTriggerConfig, s.id, s.trigger_config_json));
 }
 
+namespace {
+
+// Columns 0-10, which kEventColumns and kEventSummaryColumns share (columns.h).
+template <typename Record>
+void ReadEventMeta(const PgResult& r, int row, Record* e) {
+  e->seq = r.Int64(row, 0);
+  e->id = r.Text(row, 1);
+  e->workspace_id = r.Text(row, 2);
+  e->source_id = r.Text(row, 3);
+  e->received_at = r.Int64(row, 4);
+  e->content_type = r.Text(row, 5);
+  e->event_type = r.Text(row, 6);
+  e->delivery_id = r.Text(row, 7);
+  e->remote_addr = r.Text(row, 8);
+  e->verification = r.Text(row, 9);
+  e->status = r.Text(row, 10);
+}
+
+}  // namespace
+
 Result<Event> ReadEvent(const PgResult& r, int row) {
   Event e;
-  e.seq = r.Int64(row, 0);
-  e.id = r.Text(row, 1);
-  e.workspace_id = r.Text(row, 2);
-  e.source_id = r.Text(row, 3);
-  e.received_at = r.Int64(row, 4);
-  e.content_type = r.Text(row, 5);
-  e.event_type = r.Text(row, 6);
-  e.delivery_id = r.Text(row, 7);
-  if (!DecodeHeaders(r.Bytes(row, 8), &e.headers)) {
+  ReadEventMeta(r, row, &e);
+  if (!DecodeHeaders(r.Bytes(row, 11), &e.headers)) {
     return Status::Internal("read event " + e.id + ": malformed headers");
   }
-  e.body = r.Bytes(row, 9);
-  e.payload_json = r.Text(row, 10);
-  e.remote_addr = r.Text(row, 11);
-  e.verification = r.Text(row, 12);
-  e.status = r.Text(row, 13);
+  e.body = r.Bytes(row, 12);
+  e.payload_json = r.Text(row, 13);
   return e;
 }
 
 Result<EventSummary> ReadEventSummary(const PgResult& r, int row) {
   EventSummary e;
-  e.seq = r.Int64(row, 0);
-  e.id = r.Text(row, 1);
-  e.workspace_id = r.Text(row, 2);
-  e.source_id = r.Text(row, 3);
-  e.received_at = r.Int64(row, 4);
-  e.content_type = r.Text(row, 5);
-  e.event_type = r.Text(row, 6);
-  e.delivery_id = r.Text(row, 7);
-  e.remote_addr = r.Text(row, 8);
-  e.verification = r.Text(row, 9);
-  e.status = r.Text(row, 10);
+  ReadEventMeta(r, row, &e);
   e.body_bytes = r.Int64(row, 11);
   return e;
 }

@@ -78,40 +78,40 @@ void BindSourceFields(Statement& st, const Source& s, const SecretCodec& secrets
       .BindText(18, secrets.Seal(kSourceTriggerConfig, s.id, s.trigger_config_json));
 }
 
+namespace {
+
+// Columns 0-10, which kEventColumns and kEventSummaryColumns share (columns.h).
+template <typename Record>
+void ReadEventMeta(const Statement& st, Record* e) {
+  e->seq = st.ColumnInt64(0);
+  e->id = st.ColumnText(1);
+  e->workspace_id = st.ColumnText(2);
+  e->source_id = st.ColumnText(3);
+  e->received_at = st.ColumnInt64(4);
+  e->content_type = st.ColumnText(5);
+  e->event_type = st.ColumnText(6);
+  e->delivery_id = st.ColumnText(7);
+  e->remote_addr = st.ColumnText(8);
+  e->verification = st.ColumnText(9);
+  e->status = st.ColumnText(10);
+}
+
+}  // namespace
+
 Result<Event> ReadEvent(const Statement& st) {
   Event e;
-  e.seq = st.ColumnInt64(0);
-  e.id = st.ColumnText(1);
-  e.workspace_id = st.ColumnText(2);
-  e.source_id = st.ColumnText(3);
-  e.received_at = st.ColumnInt64(4);
-  e.content_type = st.ColumnText(5);
-  e.event_type = st.ColumnText(6);
-  e.delivery_id = st.ColumnText(7);
-  if (!DecodeHeaders(st.ColumnText(8), &e.headers)) {
+  ReadEventMeta(st, &e);
+  if (!DecodeHeaders(st.ColumnText(11), &e.headers)) {
     return Status::Internal("read event " + e.id + ": malformed headers");
   }
-  e.body = st.ColumnBlob(9);
-  e.payload_json = st.ColumnText(10);
-  e.remote_addr = st.ColumnText(11);
-  e.verification = st.ColumnText(12);
-  e.status = st.ColumnText(13);
+  e.body = st.ColumnBlob(12);
+  e.payload_json = st.ColumnText(13);
   return e;
 }
 
 Result<EventSummary> ReadEventSummary(const Statement& st) {
   EventSummary e;
-  e.seq = st.ColumnInt64(0);
-  e.id = st.ColumnText(1);
-  e.workspace_id = st.ColumnText(2);
-  e.source_id = st.ColumnText(3);
-  e.received_at = st.ColumnInt64(4);
-  e.content_type = st.ColumnText(5);
-  e.event_type = st.ColumnText(6);
-  e.delivery_id = st.ColumnText(7);
-  e.remote_addr = st.ColumnText(8);
-  e.verification = st.ColumnText(9);
-  e.status = st.ColumnText(10);
+  ReadEventMeta(st, &e);
   e.body_bytes = st.ColumnInt64(11);
   return e;
 }
