@@ -103,6 +103,7 @@ pending_runs() {
     (SELECT count(*) FROM runs WHERE status IN ('queued', 'retrying')) +
     (SELECT count(*) FROM runs WHERE status = 'running')"
 }
+no_pending_runs() { [[ $(pending_runs "$DB") == 0 ]]; }
 sql() { sqlite3 -cmd '.timeout 5000' "$DB" "$@"; }  # the current phase's database
 # CPU ticks of the children a process has waited for (cutime + cstime).
 child_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $14 + $15}'; }
@@ -160,7 +161,7 @@ phase() {
   fi
   probe_source "$url" e2e-probe
   if [[ -n $target ]]; then
-    wait_for 10 test "$(pending_runs "$DB")" = 0 || die "$p: the probe's run did not finish in 10 s"
+    wait_for 10 no_pending_runs || die "$p: the probe's run did not finish in 10 s"
     local probe
     probe=$(sql "SELECT status || ' ' || last_error FROM runs")
     [[ $probe == 'succeeded '* ]] || die "$p: the probe's run did not succeed: $probe"
@@ -175,7 +176,7 @@ phase() {
   if [[ -n $target ]]; then
     deadline=$((SECONDS + DRAIN_TIMEOUT))
     sleep 0.2  # requests wrk abandoned at its deadline may still commit (and queue runs)
-    until [[ $(pending_runs "$DB") == 0 ]]; do
+    until no_pending_runs; do
       ((SECONDS < deadline)) || { echo "e2e.sh: $p: runs still pending after ${DRAIN_TIMEOUT}s" >&2; break; }
       sleep 0.5
     done
