@@ -38,26 +38,13 @@ POST_LUA=$SHARED/bench/post.lua
 BODY=$SHARED/bench/github-pr.json
 
 die() { echo "load.sh: $*" >&2; exit 1; }
-for tool in wrk nginx curl jq sqlite3 ss; do
+for tool in wrk nginx curl jq sqlite3 ss openssl; do
   command -v "$tool" >/dev/null || die "$tool is required"
 done
 [[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "DURATION must look like 15s, got '$DURATION'"
-
-TRIGGERD=$BUILD_DIR/src/app/triggerd
-if [[ ! -x $TRIGGERD ]]; then
-  echo "== building triggerd (Release) in $BUILD_DIR"
-  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIGGERD_BENCH=ON
-  fi
-  ninja -C "$BUILD_DIR" -j2 triggerd ingest_bench
-fi
-newer=$(find "$ROOT/src" \( -name '*.cc' -o -name '*.h' -o -name '*.sql' \) -newer "$TRIGGERD" -print -quit)
-if [[ -n $newer ]]; then
-  echo "load.sh: warning: $TRIGGERD is older than $newer;" \
-       "rebuild with: ninja -C $BUILD_DIR triggerd" >&2
-fi
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")
-[[ $build_type == Release ]] || echo "load.sh: warning: $BUILD_DIR is a '$build_type' build" >&2
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+ensure_triggerd ingest_bench
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/triggerd-load.XXXXXX")
 TRIGGERD_PID=
@@ -78,36 +65,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-
-echo "== triggerd: $TRIGGERD ($build_type), data dir $WORK/data ($(stat -f -c %T "$WORK"))"
+echo "== triggerd: $TRIGGERD ($BUILD_TYPE), data dir $WORK/data ($(stat -f -c %T "$WORK"))"
 echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
-# The benchmark drives one source as hard as it can: lift the per-source and per-workspace rate
-# limits (defaults 500/s and 2,000/s), which exist precisely to stop that in production.
-printf 'source_rate_limit: 0\nworkspace_rate_limit: 0\n' >"$WORK/triggerd.yaml"
-"$TRIGGERD" serve --config "$WORK/triggerd.yaml" --listen 127.0.0.1:0 --data-dir "$WORK/data" \
-  --log-level warn >"$WORK/triggerd.out" 2>"$WORK/triggerd.err" &
-TRIGGERD_PID=$!
-wait_for 20 grep -q '^listening on ' "$WORK/triggerd.out" ||
-  { cat "$WORK/triggerd.err" >&2; die "triggerd did not start"; }
-TPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/triggerd.out")
-ADMIN_KEY=$(tr -d '\n' <"$WORK/data/admin-key")
-BASE=http://127.0.0.1:$TPORT
-
-source_json=$(curl -sS --max-time 10 -X POST "$BASE/api/v1/sources" \
-  -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"bench\",\"kind\":\"github\",\"secret\":\"$SECRET\"}")
-URL=$(jq -r '.url // empty' <<<"$source_json")
-[[ -n $URL ]] || die "creating the source failed: $source_json"
-
-# One signed request first: a wrong signature or URL would otherwise show up only as 15 s of 401s.
-probe=$(curl -sS --max-time 10 -o "$WORK/probe.json" -w '%{http_code}' -X POST "$URL" \
-  -H 'Content-Type: application/json' -H 'X-GitHub-Event: pull_request' \
-  -H 'X-GitHub-Delivery: load-sh-probe' \
-  -H "X-Hub-Signature-256: sha256=$(openssl dgst -sha256 -hmac "$SECRET" -r "$BODY" | cut -d' ' -f1)" \
-  --data-binary "@$BODY")
-[[ $probe == 200 ]] || die "probe request answered $probe: $(cat "$WORK/probe.json")"
+bench_config >"$WORK/triggerd.yaml"
+start_triggerd "$WORK" "$WORK/triggerd.yaml"
+URL=$(create_github_source bench | jq -r '.url // empty')
+[[ -n $URL ]] || die "creating the source gave no url"
+probe_source "$URL" load-sh-probe
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION against triggerd $URL"
 T_CPU0=$(cpu_ticks "$TRIGGERD_PID")
@@ -133,42 +97,13 @@ T_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 cat "$WORK/wrk-triggerd.txt"
 RSS_PEAK=$(awk '/^VmHWM:/ {print $2 " " $3}' "/proc/$TRIGGERD_PID/status")
 
-# A clean stop (SIGTERM: stop accepting, finish in-flight, close the store) before counting.
-kill "$TRIGGERD_PID"
-wait "$TRIGGERD_PID" || die "triggerd exited with status $? (stderr: $(tail -5 "$WORK/triggerd.err"))"
-TRIGGERD_PID=
+# A clean stop before counting.
+stop_triggerd "$WORK"
 STORED=$(sqlite3 "$WORK/data/triggerd.db" 'SELECT count(*) FROM events')
 STORED=$((STORED - 1))  # the probe
 
 NPORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes $NGINX_WORKERS;
-daemon off;
-master_process on;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  # Persistent connections for the whole run, as triggerd keeps them (nginx's default closes a
-  # connection after 1000 requests, which would make wrk reconnect).
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx/client_body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
-    listen 127.0.0.1:$NPORT;
-    location / { return 200; }
-  }
-}
-EOF
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
-NGINX_PID=$!
-wait_for 10 curl -sf --max-time 1 "http://127.0.0.1:$NPORT/" ||
-  { cat "$WORK/nginx/error.log" >&2; die "nginx did not start"; }
+start_nginx "$WORK/nginx" "$NGINX_WORKERS" "$NPORT"
 NGINX_URL=http://127.0.0.1:$NPORT/${URL#*://*/}  # the same path
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION against nginx (return 200) $NGINX_URL"
@@ -180,9 +115,7 @@ run_wrk "$NGINX_URL" "$WORK/wrk-nginx.txt"
 N_CPU=$(($(cpu_ticks $NGINX_WORKERS_PIDS) - N_CPU0))
 N_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 cat "$WORK/wrk-nginx.txt"
-kill "$NGINX_PID"
-wait "$NGINX_PID" || true
-NGINX_PID=
+stop_nginx
 
 T_RPS=$(wrk_rps "$WORK/wrk-triggerd.txt"); N_RPS=$(wrk_rps "$WORK/wrk-nginx.txt")
 T_TOTAL=$(wrk_total "$WORK/wrk-triggerd.txt")

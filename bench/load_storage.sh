@@ -71,21 +71,13 @@ start_node() {
   NODE_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$dir.out")
 }
 
-# create_source <port> <admin key> <name>: prints the source's ingest URL (on that node).
+# create_source <port> <admin key> <name>: prints the source's ingest URL (on that node), after
+# one probe request.
 create_source() {
-  local json url
-  json=$(curl -sS --max-time 10 -X POST "http://127.0.0.1:$1/api/v1/sources" \
-    -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
-    -d "{\"name\":\"$3\",\"kind\":\"github\",\"secret\":\"$SECRET\"}")
-  url=$(jq -r '.url // empty' <<<"$json")
-  [[ -n $url ]] || die "creating a source failed: $json"
-  local code
-  code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -X POST "$url" \
-    -H 'Content-Type: application/json' -H 'X-GitHub-Event: pull_request' \
-    -H "X-GitHub-Delivery: probe-$3" \
-    -H "X-Hub-Signature-256: sha256=$(openssl dgst -sha256 -hmac "$SECRET" -r "$BODY" | cut -d' ' -f1)" \
-    --data-binary "@$BODY")
-  [[ $code == 200 ]] || die "the probe request to $url answered $code"
+  local url
+  url=$(TRIGGERD_BASE=http://127.0.0.1:$1 ADMIN_KEY=$2 create_github_source "$3" | jq -r '.url // empty')
+  [[ -n $url ]] || die "creating a source gave no url"
+  probe_source "$url" "probe-$3"
   echo "$url"
 }
 
