@@ -336,10 +336,13 @@ class ImmediateStore final : public store::Store {
   Result<std::vector<store::Run>> ClaimRuns(const store::ClaimRequest&) override {
     return Unused();
   }
-  Status FinishAttempt(const store::AttemptResult&) override { return Unused(); }
+  Result<std::vector<Status>> FinishAttempts(const std::vector<store::AttemptResult>&) override {
+    return Unused();
+  }
   Result<std::optional<int64_t>> NextDueTime() override { return Unused(); }
   Status ReleaseLeases(std::string_view, int64_t) override { return Unused(); }
   void SetRunsQueuedListener(std::function<void()>) override {}
+  bool SetStandingClaim(StandingClaim) override { return false; }
   void Close() override {}
   Status CreateAgentWebhook(const store::AgentWebhook&) override { return Unused(); }
   Result<store::AgentWebhook> GetAgentWebhook(std::string_view, std::string_view) override {

@@ -43,7 +43,7 @@ struct Config {
   int shutdown_grace_seconds = 10;
   // Dispatch (see src/dispatch/dispatch.h): attempts in flight across agents; first retry delay
   // ceiling (doubling per attempt, full jitter) and its cap; how long a claimed run is leased.
-  int dispatch_workers = 16;
+  int dispatch_workers = 32;
   int retry_base_ms = 1000;
   int retry_max_ms = 3'600'000;
   int run_lease_seconds = 900;

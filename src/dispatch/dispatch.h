@@ -52,7 +52,7 @@ std::string BuildRunMessage(const store::Run& run, const store::Event& event);
 std::string_view EventPayload(const store::Event& event);
 
 struct Options {
-  int workers = 16;                 // attempts in flight at once, across agents
+  int workers = 32;                 // attempts in flight at once, across agents
   // The most workers one agent holds at once (ClaimRequest::max_per_agent); its concurrency
   // still applies below it. 0 = half the workers, rounded up: a second agent always finds
   // workers free, at the cost of one busy agent alone using only half the pool.

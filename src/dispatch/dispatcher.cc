@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -59,6 +60,7 @@ class Dispatcher::Impl {
     options_.claim_batch = std::max(1, options_.claim_batch);
     if (options_.agent_share <= 0) options_.agent_share = (options_.workers + 1) / 2;
     options_.agent_share = std::min(options_.agent_share, options_.workers);
+    lease_micros_ = std::chrono::duration_cast<std::chrono::microseconds>(options_.lease).count();
   }
 
   void SetAttemptObserver(std::shared_ptr<const Dispatcher::AttemptObserver> observer) {
@@ -72,24 +74,31 @@ class Dispatcher::Impl {
     }
     for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
     dispatcher_ = std::thread([this] { DispatchLoop(); });
+    standing_claim_ =
+        runs_->SetStandingClaim({[this] { return StandingWant(); },
+                                 [this](std::vector<store::Run> runs) { StandingClaimed(std::move(runs)); }});
     return Status::Ok();
   }
 
   void Stop() {
+    // First, so that no claim of the store's own commits hands us runs any more (it waits for
+    // one in progress; its callbacks take mu_, so mu_ is not held here).
+    runs_->SetStandingClaim({});
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       stopping_ = true;
       // Claimed but not started: left to their leases (see the header).
-      in_flight_ -= static_cast<int>(queue_.size());
+      claimed_ -= static_cast<int>(queue_.size());
       queue_.clear();
     }
     wake_cv_.notify_all();
     work_cv_.notify_all();
-    if (dispatcher_.joinable()) dispatcher_.join();
     for (auto& worker : workers_) {
       if (worker.joinable()) worker.join();
     }
+    // After the workers: the dispatcher thread records their last results before it returns.
+    if (dispatcher_.joinable()) dispatcher_.join();
     runs_->SetRunsQueuedListener(nullptr);
   }
 
@@ -115,14 +124,14 @@ class Dispatcher::Impl {
 
   DispatchStats stats() const {
     DispatchStats stats;
-    stats.claimed = claimed_.load();
+    stats.claimed = claimed_total_.load();
     stats.succeeded = succeeded_.load();
     stats.retried = retried_.load();
     stats.failed = failed_.load();
     stats.dead = dead_.load();
     stats.lost_leases = lost_leases_.load();
     std::lock_guard<std::mutex> lock(mu_);
-    stats.in_flight = static_cast<uint64_t>(in_flight_);
+    stats.in_flight = static_cast<uint64_t>(claimed_ + recording_);
     return stats;
   }
 
@@ -131,60 +140,228 @@ class Dispatcher::Impl {
     int64_t agent_updated_at = 0;
     std::shared_ptr<Target> target;
   };
+  // An attempt that ended, waiting for the dispatcher thread to record it.
+  struct Ended {
+    store::AttemptResult result;
+    std::string agent_id;
+    int attempt = 0;
+    int max_attempts = 0;
+    int64_t created_at = 0;
+    int64_t started_at = 0;
+  };
 
-  // The dispatcher thread: claim while there are free workers and due runs; otherwise sleep until
-  // woken, the next due time, or idle_poll.
+  // How many runs this dispatcher may hold claimed and not yet attempted to the end (queued for
+  // a worker or attempting): every worker busy plus `agent_share` waiting. One agent holds at
+  // most `workers` leases here (MakeClaim), so it never fills the room another agent's run
+  // needs, and runs at most `agent_share` attempts at once (NextRunnable).
+  int Room() const { return options_.workers + options_.agent_share; }
+
+  // The claim for up to `limit` runs, as both the dispatcher thread and the standing claim make
+  // it. An agent may hold `workers` leases, twice its share of attempts: a lease lasts until its
+  // result commits, so the slack keeps the agent's workers busy while the results of its last
+  // attempts are being recorded and its next runs wait for them.
+  store::ClaimRequest MakeClaim(int limit) const {
+    store::ClaimRequest request;
+    request.owner = owner_;
+    request.now = clock_->NowMicros();
+    request.lease_micros = lease_micros_;
+    request.limit = limit;
+    request.max_per_agent = options_.workers;
+    return request;
+  }
+
+  // The standing claim (RunQueue::SetStandingClaim), on the store's writer thread: asks for the
+  // free room and reserves it until StandingClaimed.
+  store::ClaimRequest StandingWant() {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int limit = stopping_ ? 0 : std::min(Room() - claimed_, options_.claim_batch * 2);
+    standing_reserved_ = std::max(0, limit);
+    claimed_ += standing_reserved_;
+    return MakeClaim(standing_reserved_);
+  }
+
+  void StandingClaimed(std::vector<store::Run> runs) {
+    claimed_total_.fetch_add(runs.size(), std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      claimed_ -= standing_reserved_ - static_cast<int>(runs.size());
+      standing_reserved_ = 0;
+      if (stopping_) {  // left to their leases, as in Stop
+        claimed_ -= static_cast<int>(runs.size());
+        return;
+      }
+      for (auto& run : runs) queue_.push_back(std::move(run));
+    }
+    work_cv_.notify_all();
+  }
+
+  // The dispatcher thread: records ended attempts (many per write), then claims while there is
+  // room and something may be due; otherwise sleeps until woken (runs queued, an attempt ended,
+  // Stop), the next due time, or idle_poll. A claim is a write transaction, so one is made only
+  // when woken, after recording (room was freed), or when the store's next due time — a read —
+  // says something is due.
   void DispatchLoop() {
+    bool timer = true;  // at start: whatever is due already
     for (;;) {
-      int free = 0;
+      std::vector<Ended> ended;
+      bool woken = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_) return;
+        if (stopping_ && ended_.empty() && claimed_ == 0) return;
+        woken = wake_pending_;
         wake_pending_ = false;
-        free = options_.workers - in_flight_;
+        ended.swap(ended_);
+        recording_ += static_cast<int>(ended.size());
       }
-      int want = std::min(free, options_.claim_batch);
-      int claimed = 0;
-      if (want > 0) {
-        store::ClaimRequest request;
-        request.owner = owner_;
-        request.now = clock_->NowMicros();
-        request.lease_micros =
-            std::chrono::duration_cast<std::chrono::microseconds>(options_.lease).count();
-        request.limit = want;
-        request.max_per_agent = options_.agent_share;
-        auto runs = runs_->ClaimRuns(request);
-        if (!runs) {
-          spdlog::error("dispatch: claiming runs failed: {}", runs.error().ToString());
-        } else if (!runs->empty()) {
-          claimed = static_cast<int>(runs->size());
-          claimed_.fetch_add(claimed, std::memory_order_relaxed);
-          std::lock_guard<std::mutex> lock(mu_);
-          for (auto& run : *runs) queue_.push_back(std::move(run));
-          in_flight_ += claimed;
-          work_cv_.notify_all();
-        }
-      }
-      if (claimed == want && want > 0) continue;  // there may be more: claim again at once
+      if (!ended.empty()) Record(ended);
 
-      // Nothing more to claim now (or no free worker): sleep until something can change that.
+      // The store's next due time, when read in this round (nullopt: unknown or none).
+      std::optional<std::optional<int64_t>> next_due;
+      // Recording freed room: the store's standing claim, when it has one, already used it in
+      // the recording's own commit (and woke us if it could not take every due run).
+      bool try_claim = woken || (!ended.empty() && !standing_claim_);
+      if (!try_claim && timer) {
+        next_due = NextDue();
+        try_claim = next_due->has_value() && **next_due <= clock_->NowMicros();
+      }
+      int room = 0;
+      int claimed = 0;
+      if (try_claim) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          room = stopping_ ? 0 : std::min(Room() - claimed_, options_.claim_batch);
+          if (room > 0) claimed_ += room;  // reserved until the claim returns
+        }
+        if (room > 0) claimed = Claim(room);
+      }
+      if (room > 0 && claimed == room) continue;  // there may be more: claim again at once
+
+      // Nothing more to claim now (or no room): sleep until something can change that.
       auto deadline = std::chrono::steady_clock::now() + options_.idle_poll;
-      if (want > 0) {
-        auto due = runs_->NextDueTime();
-        if (due && due->has_value()) {
-          int64_t wait_micros = **due - clock_->NowMicros();
-          // A due time in the past means due runs that the claim left (their agent is at its
-          // concurrency or its share of this pool): a finishing attempt wakes us, idle_poll
-          // covers other processes.
-          if (wait_micros > 0) {
-            deadline = std::min(deadline, std::chrono::steady_clock::now() +
-                                              std::chrono::microseconds(wait_micros));
-          }
+      if (!next_due) next_due = NextDue();
+      if (next_due->has_value()) {
+        const int64_t wait_micros = **next_due - clock_->NowMicros();
+        // A due time in the past means due runs that the claim left (their agent is at its
+        // concurrency or its share of this pool): an ending attempt wakes us.
+        if (wait_micros > 0) {
+          deadline = std::min(deadline, std::chrono::steady_clock::now() +
+                                            std::chrono::microseconds(wait_micros));
         }
       }
       std::unique_lock<std::mutex> lock(mu_);
-      wake_cv_.wait_until(lock, deadline, [this] { return wake_pending_ || stopping_; });
+      timer = !wake_cv_.wait_until(lock, deadline, [this] {
+        return wake_pending_ || !ended_.empty() || (stopping_ && claimed_ == 0);
+      });
     }
+  }
+
+  // RunQueue::NextDueTime, nullopt when it failed (logged) or nothing is waiting.
+  std::optional<int64_t> NextDue() {
+    auto due = runs_->NextDueTime();
+    if (!due) {
+      spdlog::error("dispatch: reading the next due time failed: {}", due.error().ToString());
+      return std::nullopt;
+    }
+    return *due;
+  }
+
+  // Claims up to `room` runs (already reserved in claimed_) and queues them for the workers;
+  // returns how many.
+  int Claim(int room) {
+    auto runs = runs_->ClaimRuns(MakeClaim(room));
+    int claimed = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      claimed_ -= room;
+      if (!runs) {
+        spdlog::error("dispatch: claiming runs failed: {}", runs.error().ToString());
+        return 0;
+      }
+      claimed = static_cast<int>(runs->size());
+      claimed_total_.fetch_add(claimed, std::memory_order_relaxed);
+      if (stopping_) return claimed;  // left to their leases, as in Stop
+      claimed_ += claimed;
+      for (auto& run : *runs) queue_.push_back(std::move(run));
+    }
+    if (claimed > 0) work_cv_.notify_all();
+    return claimed;
+  }
+
+  // Records ended attempts in one write, then counts and reports them.
+  void Record(std::vector<Ended>& ended) {
+    std::vector<store::AttemptResult> results;
+    results.reserve(ended.size());
+    for (const Ended& e : ended) results.push_back(e.result);
+    auto recorded = runs_->FinishAttempts(results);
+    const int64_t now = clock_->NowMicros();
+    for (size_t i = 0; i < ended.size(); ++i) {
+      Report(ended[i], recorded ? (*recorded)[i] : recorded.error(), now);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      recording_ -= static_cast<int>(ended.size());
+    }
+  }
+
+  void Report(const Ended& e, const Status& recorded, int64_t now) {
+    const store::AttemptResult& result = e.result;
+    if (!recorded.ok()) {
+      if (recorded.type() == ErrorType::kConflict) {
+        lost_leases_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("dispatch: run {} attempt {}: result dropped ({})", result.run_id, e.attempt,
+                     recorded.message());
+      } else {
+        // The run stays running under our lease; when it expires it is claimed again.
+        spdlog::error("dispatch: run {} attempt {}: recording the result failed: {}",
+                      result.run_id, e.attempt, recorded.ToString());
+      }
+      return;
+    }
+    if (auto observer = attempt_observer_.load()) {
+      AttemptObservation seen;
+      seen.outcome = result.outcome == store::AttemptOutcome::kSucceeded ? "succeeded"
+                     : result.outcome == store::AttemptOutcome::kRetry   ? "retried"
+                     : result.outcome == store::AttemptOutcome::kFailed  ? "failed"
+                                                                         : "dead";
+      seen.attempt_seconds = static_cast<double>(now - e.started_at) / 1e6;
+      if (e.attempt == 1) {
+        seen.first_attempt_delay_seconds =
+            static_cast<double>(std::max<int64_t>(0, e.started_at - e.created_at)) / 1e6;
+      }
+      (*observer)(seen);
+    }
+    switch (result.outcome) {
+      case store::AttemptOutcome::kSucceeded:
+        succeeded_.fetch_add(1);
+        break;
+      case store::AttemptOutcome::kRetry:
+        retried_.fetch_add(1);
+        break;
+      case store::AttemptOutcome::kFailed:
+        failed_.fetch_add(1);
+        break;
+      case store::AttemptOutcome::kDead:
+        dead_.fetch_add(1);
+        break;
+    }
+    if (result.outcome != store::AttemptOutcome::kSucceeded) {
+      ScopedLogContext log_context({.run_id = result.run_id});
+      spdlog::info("dispatch: run {} attempt {}/{} {}: {}", result.run_id, e.attempt,
+                   e.max_attempts,
+                   result.outcome == store::AttemptOutcome::kRetry  ? "will retry"
+                   : result.outcome == store::AttemptOutcome::kDead ? "is dead"
+                                                                    : "failed",
+                   result.message.substr(0, 300));
+    }
+  }
+
+  // The first queued run whose agent has fewer than agent_share attempts here, or end().
+  // REQUIRES: mu_ held.
+  std::deque<store::Run>::iterator NextRunnable() {
+    return std::find_if(queue_.begin(), queue_.end(), [this](const store::Run& run) {
+      auto it = attempting_.find(run.agent_id);
+      return it == attempting_.end() || it->second < options_.agent_share;
+    });
   }
 
   void WorkerLoop() {
@@ -192,18 +369,26 @@ class Dispatcher::Impl {
       store::Run run;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        work_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) return;  // stopping
-        run = std::move(queue_.front());
-        queue_.pop_front();
+        std::deque<store::Run>::iterator next;
+        work_cv_.wait(lock, [&] {
+          if (stopping_) return true;
+          next = NextRunnable();
+          return next != queue_.end();
+        });
+        if (stopping_) return;
+        run = std::move(*next);
+        queue_.erase(next);
+        ++attempting_[run.agent_id];
       }
-      Attempt(run);
+      Ended ended = Attempt(run);
       {
         std::lock_guard<std::mutex> lock(mu_);
-        --in_flight_;
-        wake_pending_ = true;
+        if (--attempting_[run.agent_id] == 0) attempting_.erase(run.agent_id);
+        --claimed_;
+        ended_.push_back(std::move(ended));
       }
       wake_cv_.notify_one();
+      work_cv_.notify_all();  // another run of this agent may now start
     }
   }
 
@@ -220,8 +405,7 @@ class Dispatcher::Impl {
       *error = "the agent's target is invalid: " + config.error().message();
       return nullptr;
     }
-    const auto lease_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease).count();
+    const auto lease_ms = lease_micros_ / 1000;
     CapTimeout(&*config, static_cast<int>(std::min<int64_t>(lease_ms * 9 / 10, INT32_MAX)));
     auto made = MakeTarget(*config);
     if (!made) {
@@ -234,34 +418,49 @@ class Dispatcher::Impl {
     return target;
   }
 
-  // One attempt of a claimed run, start to recorded end.
-  void Attempt(const store::Run& run) {
+  // One attempt of a claimed run, start to end; its result is recorded by the dispatcher thread.
+  Ended Attempt(const store::Run& run) {
     ScopedLogContext log_context(
         {.workspace_id = run.workspace_id, .event_id = run.event_id, .run_id = run.id});
-    const int64_t started_at = clock_->NowMicros();
-    store::AttemptResult result;
+    Ended ended;
+    ended.agent_id = run.agent_id;
+    ended.attempt = run.attempts;
+    ended.max_attempts = run.max_attempts;
+    ended.created_at = run.created_at;
+    ended.started_at = clock_->NowMicros();
+    store::AttemptResult& result = ended.result;
     result.run_id = run.id;
     result.lease_owner = owner_;
     result.attempt = run.attempts;
 
     DeliveryResult delivered;
-    auto agent = config_->GetAgent(run.workspace_id, run.agent_id);
-    auto event = events_->GetEvent(run.workspace_id, run.event_id);
+    // Targets' timeouts are capped at 90% of the lease, so an attempt started within the first
+    // tenth of its lease ends inside it. One that waited longer for a worker (every worker held
+    // by slow attempts) is not started: another claim could take the run over mid-attempt.
+    const bool lease_too_short =
+        run.lease_expires_at - ended.started_at < lease_micros_ - lease_micros_ / 10;
+    auto agent = lease_too_short ? Result<store::Agent>(Status::Internal("unused"))
+                                 : config_->GetAgent(run.workspace_id, run.agent_id);
+    auto event = lease_too_short || !agent
+                     ? Result<store::Event>(Status::Internal("unused"))
+                     : events_->GetEvent(run.workspace_id, run.event_id);
     std::shared_ptr<Target> target;
     std::string setup_error;
-    if (!agent) {
-      setup_error = agent.error().type() == ErrorType::kNotFound
-                        ? "the agent no longer exists"
-                        : "reading the agent failed: " + agent.error().message();
+    bool store_trouble = false;
+    if (lease_too_short) {
+      setup_error = "not started: it waited for a worker through a tenth of its lease";
+      store_trouble = true;  // retryable
+    } else if (!agent) {
+      store_trouble = agent.error().type() != ErrorType::kNotFound;
+      setup_error = !store_trouble ? "the agent no longer exists"
+                                   : "reading the agent failed: " + agent.error().message();
     } else if (!event) {
-      setup_error = event.error().type() == ErrorType::kNotFound
-                        ? "the event no longer exists"
-                        : "reading the event failed: " + event.error().message();
+      store_trouble = event.error().type() != ErrorType::kNotFound;
+      setup_error = !store_trouble ? "the event no longer exists"
+                                   : "reading the event failed: " + event.error().message();
     } else {
       target = TargetFor(*agent, &setup_error);
     }
-    const bool store_trouble = (!agent && agent.error().type() != ErrorType::kNotFound) ||
-                               (agent && !event && event.error().type() != ErrorType::kNotFound);
     if (target == nullptr) {
       // A store hiccup is worth another attempt; a missing agent or event, a broken config not.
       delivered.kind =
@@ -309,53 +508,7 @@ class Dispatcher::Impl {
         }
         break;
     }
-    Status finished = runs_->FinishAttempt(result);
-    if (!finished.ok()) {
-      if (finished.type() == ErrorType::kConflict) {
-        lost_leases_.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("dispatch: run {} attempt {}: result dropped ({})", run.id, run.attempts,
-                     finished.message());
-      } else {
-        // The run stays running under our lease; when it expires it is claimed again.
-        spdlog::error("dispatch: run {} attempt {}: recording the result failed: {}", run.id,
-                      run.attempts, finished.ToString());
-      }
-      return;
-    }
-    if (auto observer = attempt_observer_.load()) {
-      AttemptObservation seen;
-      seen.outcome = result.outcome == store::AttemptOutcome::kSucceeded ? "succeeded"
-                     : result.outcome == store::AttemptOutcome::kRetry   ? "retried"
-                     : result.outcome == store::AttemptOutcome::kFailed  ? "failed"
-                                                                         : "dead";
-      seen.attempt_seconds = static_cast<double>(now - started_at) / 1e6;
-      if (run.attempts == 1) {
-        seen.first_attempt_delay_seconds =
-            static_cast<double>(std::max<int64_t>(0, started_at - run.created_at)) / 1e6;
-      }
-      (*observer)(seen);
-    }
-    switch (result.outcome) {
-      case store::AttemptOutcome::kSucceeded:
-        succeeded_.fetch_add(1);
-        break;
-      case store::AttemptOutcome::kRetry:
-        retried_.fetch_add(1);
-        break;
-      case store::AttemptOutcome::kFailed:
-        failed_.fetch_add(1);
-        break;
-      case store::AttemptOutcome::kDead:
-        dead_.fetch_add(1);
-        break;
-    }
-    if (result.outcome != store::AttemptOutcome::kSucceeded) {
-      spdlog::info("dispatch: run {} attempt {}/{} {}: {}", run.id, run.attempts, run.max_attempts,
-                   result.outcome == store::AttemptOutcome::kRetry  ? "will retry"
-                   : result.outcome == store::AttemptOutcome::kDead ? "is dead"
-                                                                    : "failed",
-                   result.message.substr(0, 300));
-    }
+    return ended;
   }
 
   store::RunQueue* const runs_;
@@ -363,6 +516,8 @@ class Dispatcher::Impl {
   store::EventLog* const events_;
   const Clock* const clock_;
   Options options_;
+  int64_t lease_micros_ = 0;
+  bool standing_claim_ = false;  // the store claims on its commits for us (set by Start)
   std::atomic<std::shared_ptr<const Dispatcher::AttemptObserver>> attempt_observer_;
   const std::string owner_;
 
@@ -370,9 +525,16 @@ class Dispatcher::Impl {
   std::condition_variable wake_cv_;  // the dispatcher thread waits here
   std::condition_variable work_cv_;  // workers wait here
   std::deque<store::Run> queue_;     // claimed, not yet started; guarded by mu_
-  int in_flight_ = 0;                // claimed and not finished; guarded by mu_
-  bool wake_pending_ = false;        // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
+  // Attempts running per agent id; guarded by mu_.
+  std::unordered_map<std::string, int> attempting_;
+  // Runs claimed (or reserved for a claim in progress) whose attempt has not ended: queued and
+  // attempting; guarded by mu_. At most Room().
+  int claimed_ = 0;
+  int standing_reserved_ = 0;  // of claimed_, for the standing claim in progress; guarded by mu_
+  std::vector<Ended> ended_;   // attempts ended, not yet taken to be recorded; guarded by mu_
+  int recording_ = 0;          // ended attempts being recorded; guarded by mu_
+  bool wake_pending_ = false;  // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
 
   std::mutex targets_mu_;
   std::unordered_map<std::string, CachedTarget> targets_;  // by agent id
@@ -380,7 +542,7 @@ class Dispatcher::Impl {
   std::thread dispatcher_;
   std::vector<std::thread> workers_;
 
-  std::atomic<uint64_t> claimed_{0}, succeeded_{0}, retried_{0}, failed_{0}, dead_{0},
+  std::atomic<uint64_t> claimed_total_{0}, succeeded_{0}, retried_{0}, failed_{0}, dead_{0},
       lost_leases_{0};
 };
 

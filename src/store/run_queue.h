@@ -96,12 +96,21 @@ class RunQueue {
   // to go). Durable like any write. kInvalidArgument when owner is "" or lease_micros <= 0;
   // `limit` is clamped to 0..500.
   virtual Result<std::vector<Run>> ClaimRuns(const ClaimRequest& request) = 0;
-  // Records the end of an attempt: the message, and the new state. kConflict when the run is no
-  // longer running under this lease_owner and attempt (the lease expired and another claim took
-  // it, or it was cancelled) — the result is then dropped and the run is unchanged. kNotFound for
-  // an unknown run. kRetry on the run's last attempt (attempts >= max_attempts) makes it dead:
-  // the store never starts more than max_attempts attempts.
-  virtual Status FinishAttempt(const AttemptResult& result) = 0;
+  // Records the ends of attempts, in order, in one durable write: for each result the message
+  // and the run's new state, answered by its own Status in the returned vector (same order).
+  // kConflict when the run is no longer running under that lease_owner and attempt (the lease
+  // expired and another claim took it, or it was cancelled) — that result is then dropped and its
+  // run is unchanged; kNotFound for an unknown run. Either confines itself to its result. kRetry
+  // on the run's last attempt (attempts >= max_attempts) makes it dead: the store never starts
+  // more than max_attempts attempts. A failure of the write itself fails the call (nothing of it
+  // was recorded). One write for many results is what lets a dispatcher finish runs at the rate
+  // it delivers them: they share one commit (and one fsync).
+  virtual Result<std::vector<Status>> FinishAttempts(const std::vector<AttemptResult>& results) = 0;
+  // FinishAttempts of one result, answered by that result's Status.
+  Status FinishAttempt(const AttemptResult& result) {
+    TRIGGERD_ASSIGN_OR_RETURN(std::vector<Status> finished, FinishAttempts({result}));
+    return finished.empty() ? Status::Internal("finish attempt: no result") : finished.front();
+  }
   // The earliest time at which ClaimRuns could claim (or retire) something, nullopt when no run
   // is queued, retrying or running: the least next_attempt_at of the waiting runs and
   // lease_expires_at of the running ones — except that an agent at its concurrency contributes
@@ -117,12 +126,31 @@ class RunQueue {
   virtual Status ReleaseLeases(std::string_view keep_owner, int64_t now) = 0;
   // `listener` runs (on a store thread; it must not block or call the store) once after each
   // commit that made runs due: appends and AppendMatches with runs, RetryRun, ReleaseLeases that
-  // released something. It runs before the callers of that commit get their results, so a caller
+  // released something (and, on a store with a standing claim, FinishAttempts: see below). It runs before the callers of that commit get their results, so a caller
   // that saw its write succeed knows the listener has been told. Replaces any earlier listener;
   // an empty function removes it. Once this returns, the previous listener is not running and
   // is never called again (a call in progress is waited for), so its owner may be destroyed;
   // hence do not call this while holding a lock that the listener takes.
   virtual void SetRunsQueuedListener(std::function<void()> listener) = 0;
+  // A claim the store makes on its own commits, for a dispatcher of this process: at the end of
+  // every write transaction that made runs due (an append that matched triggers, above all) or
+  // ended attempts (FinishAttempts frees slots), the store asks `want` for a ClaimRequest and, when its limit is > 0, leases runs for it inside
+  // that same transaction, then hands them to `claimed` after its commit — so a run is leased by
+  // the commit that stores it, and reaches a worker without a claim write and commit of its own
+  // (the time from an event's 200 to its delivery is then the hand-over, not a second fsync).
+  // `claimed` is called exactly once after each `want` that asked for runs: with the runs leased
+  // (durable, like every run the batch wrote), or with none when the claim or the commit failed.
+  // The runs-queued listener is then told only when the claim took as many runs as it asked for
+  // (more may be due) or failed. Both run on the store's writer thread: they must not block or
+  // call the store. Replaces any earlier one; empty functions remove it; the same waiting rule as
+  // SetRunsQueuedListener. Returns false when the backend does not claim on its commits (then the
+  // listener is told as before and the dispatcher claims with ClaimRuns): PostgreSQL, where each
+  // node's dispatcher competes for runs under the claim lock.
+  struct StandingClaim {
+    std::function<ClaimRequest()> want;
+    std::function<void(std::vector<Run>)> claimed;
+  };
+  virtual bool SetStandingClaim(StandingClaim claim) = 0;
 };
 
 }  // namespace triggerd::store

@@ -122,8 +122,9 @@ class CountingStore final : public store::Store {
   Result<std::vector<store::Run>> ClaimRuns(const store::ClaimRequest& r) override {
     return Count(), inner_->ClaimRuns(r);
   }
-  Status FinishAttempt(const store::AttemptResult& r) override {
-    return Count(), inner_->FinishAttempt(r);
+  Result<std::vector<Status>> FinishAttempts(
+      const std::vector<store::AttemptResult>& r) override {
+    return Count(), inner_->FinishAttempts(r);
   }
   Result<std::optional<int64_t>> NextDueTime() override { return Count(), inner_->NextDueTime(); }
   Status ReleaseLeases(std::string_view owner, int64_t now) override {
@@ -131,6 +132,9 @@ class CountingStore final : public store::Store {
   }
   void SetRunsQueuedListener(std::function<void()> listener) override {
     inner_->SetRunsQueuedListener(std::move(listener));
+  }
+  bool SetStandingClaim(StandingClaim claim) override {
+    return inner_->SetStandingClaim(std::move(claim));
   }
   void Close() override { inner_->Close(); }
   store::StoreStats Stats() override { return inner_->Stats(); }

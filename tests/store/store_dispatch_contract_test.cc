@@ -1071,6 +1071,141 @@ TEST_P(StoreDispatchTest, FinishAttemptIsFencedByOwnerAndAttempt) {
   EXPECT_EQ(store_->ListRunMessages("run_a0")->size(), 1u);
 }
 
+// Many results in one write: each answered by its own Status, a conflict or an unknown run
+// confined to itself, the others recorded.
+TEST_P(StoreDispatchTest, FinishAttemptsRecordsManyResultsEachWithItsOwnStatus) {
+  ASSERT_OK(store_->UpdateAgent(MakeAgent(kWs, kAgent, 10, 3)));
+  ASSERT_NO_FATAL_FAILURE(QueueRuns("a", kAgent, 3, 1000));
+  std::vector<store::Run> claimed = Claim("disp_1", 2000, 3);
+  ASSERT_EQ(claimed.size(), 3u);
+  AttemptResult stale = Finish(claimed[1], AttemptOutcome::kSucceeded, 3000);
+  stale.lease_owner = "disp_2";
+  AttemptResult unknown = Finish(claimed[0], AttemptOutcome::kSucceeded, 3000);
+  unknown.run_id = "run_nope";
+
+  Result<std::vector<Status>> finished = store_->FinishAttempts(
+      {Finish(claimed[0], AttemptOutcome::kSucceeded, 3000, "first"), stale, unknown,
+       Finish(claimed[2], AttemptOutcome::kRetry, 3000, "busy")});
+  ASSERT_OK(finished);
+  ASSERT_EQ(finished->size(), 4u);
+  EXPECT_OK((*finished)[0]);
+  EXPECT_EQ((*finished)[1].type(), ErrorType::kConflict);
+  EXPECT_EQ((*finished)[2].type(), ErrorType::kNotFound);
+  EXPECT_OK((*finished)[3]);
+
+  EXPECT_EQ(GetRun(claimed[0].id).status, RunStatus::kSucceeded);
+  EXPECT_EQ(GetRun(claimed[1].id).status, RunStatus::kRunning);  // untouched by the stale result
+  EXPECT_TRUE(store_->ListRunMessages(claimed[1].id)->empty());
+  EXPECT_EQ(GetRun(claimed[2].id).status, RunStatus::kRetrying);
+  ASSERT_EQ(store_->ListRunMessages(claimed[0].id)->size(), 1u);
+  EXPECT_EQ(store_->ListRunMessages(claimed[0].id)->front().content, "first");
+  EXPECT_TRUE(store_->FinishAttempts({}).has_value());  // nothing to record is fine
+}
+
+// The standing claim (SQLite): the commit that stores an event's runs also leases them for the
+// registered dispatcher and hands them over after that commit; the listener is not told when
+// the claim took every due run, and is when it was full. A commit that ends attempts claims the
+// runs the freed slots admit.
+TEST_P(StoreDispatchTest, StandingClaimLeasesRunsInTheCommitThatStoresThem) {
+  std::mutex mu;
+  std::vector<store::Run> handed;
+  int want_calls = 0, claimed_calls = 0;
+  int limit = 2;
+  std::atomic<int> listener{0};
+  store_->SetRunsQueuedListener([&] { listener.fetch_add(1); });
+  const bool supported = store_->SetStandingClaim(
+      {[&] {
+         std::lock_guard<std::mutex> lock(mu);
+         ++want_calls;
+         ClaimRequest request;
+         request.owner = "disp_s";
+         request.now = 5000;
+         request.lease_micros = kMinute;
+         request.limit = limit;
+         return request;
+       },
+       [&](std::vector<store::Run> runs) {
+         std::lock_guard<std::mutex> lock(mu);
+         ++claimed_calls;
+         for (auto& run : runs) handed.push_back(std::move(run));
+       }});
+  if (!supported) {
+    // PostgreSQL: dispatchers claim for themselves; the listener is told as before.
+    ASSERT_OK(AppendSync(EventWithRuns("evt_1", {MakeRun("run_1", kAgent, 1000)})));
+    EXPECT_EQ(listener.load(), 1);
+    EXPECT_EQ(GetRun("run_1").status, RunStatus::kQueued);
+    return;
+  }
+  ASSERT_OK(AppendSync(MakeEvent("evt_plain")));
+  EXPECT_EQ(want_calls, 0) << "no runs made due, no claim";
+
+  // One run: leased by its own commit, handed over before the append's answer; not full, so
+  // no wake-up.
+  ASSERT_OK(AppendSync(EventWithRuns("evt_1", {MakeRun("run_1", kAgent, 1000)})));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(want_calls, 1);
+    EXPECT_EQ(claimed_calls, 1);
+    ASSERT_EQ(handed.size(), 1u);
+    EXPECT_EQ(handed[0].id, "run_1");
+    EXPECT_EQ(handed[0].status, RunStatus::kRunning);
+    EXPECT_EQ(handed[0].lease_owner, "disp_s");
+    EXPECT_EQ(handed[0].attempts, 1);
+  }
+  EXPECT_EQ(GetRun("run_1").status, RunStatus::kRunning);
+  EXPECT_EQ(listener.load(), 0);
+
+  // Three more runs (the agent's concurrency is 2 and one is running): one leased, the claim
+  // asked for two and took one — every run its policy allows — so still no wake-up.
+  ASSERT_OK(AppendSync(EventWithRuns("evt_2", {MakeRun("run_2", kAgent, 1001),
+                                               MakeRun("run_3", kAgent, 1002),
+                                               MakeRun("run_4", kAgent, 1003)})));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(handed.size(), 2u);
+    EXPECT_EQ(handed[1].id, "run_2");
+  }
+  EXPECT_EQ(listener.load(), 0);
+
+  // Ending run_1's attempt frees a slot: the same commit leases run_3.
+  ASSERT_OK(store_->FinishAttempt(Finish(GetRun("run_1"), AttemptOutcome::kSucceeded, 6000)));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(handed.size(), 3u);
+    EXPECT_EQ(handed[2].id, "run_3");
+  }
+  EXPECT_EQ(GetRun("run_3").status, RunStatus::kRunning);
+
+  // A claim that is full (asked for one, took one) wakes the listener: more may be due.
+  ASSERT_OK(store_->UpdateAgent(MakeAgent(kWs, kAgent, 10, 3)));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    limit = 1;
+  }
+  ASSERT_OK(AppendSync(EventWithRuns("evt_3", {MakeRun("run_5", kAgent, 1004)})));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(handed.size(), 4u);
+    EXPECT_EQ(handed[3].id, "run_4");  // the oldest due run first
+  }
+  EXPECT_EQ(listener.load(), 1);
+  EXPECT_EQ(GetRun("run_5").status, RunStatus::kQueued);
+
+  // Asking for nothing: no claim, and `claimed` is not called; removing it stops the claims.
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    limit = 0;
+  }
+  ASSERT_OK(AppendSync(EventWithRuns("evt_4", {MakeRun("run_6", kAgent, 1005)})));
+  EXPECT_TRUE(store_->SetStandingClaim({}));
+  ASSERT_OK(AppendSync(EventWithRuns("evt_5", {MakeRun("run_7", kAgent, 1006)})));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(want_calls, 5);
+  EXPECT_EQ(claimed_calls, 4);
+  EXPECT_EQ(GetRun("run_7").status, RunStatus::kQueued);
+  store_->SetRunsQueuedListener(nullptr);
+}
+
 TEST_P(StoreDispatchTest, EachAttemptOutcomeSetsItsState) {
   ASSERT_OK(store_->UpdateAgent(MakeAgent(kWs, kAgent, 10, 3)));
   ASSERT_NO_FATAL_FAILURE(QueueRuns("a", kAgent, 4, 1000));

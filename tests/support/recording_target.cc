@@ -31,9 +31,12 @@ RecordingTarget::~RecordingTarget() { Stop(); }
 
 void RecordingTarget::Stop() {
   // Delayed answers first: they reply on connections the server still owns.
+  // From here on requests are answered at once (Handle), so no delayed answer starts after the
+  // joins below.
   std::vector<std::thread> delayed;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
     delayed.swap(delayed_);
   }
   for (auto& t : delayed) t.join();
@@ -79,11 +82,12 @@ void RecordingTarget::Handle(http::Request request, http::Reply reply) {
     requests_.push_back(std::move(received));
   }
   cv_.notify_all();
-  if (answer.delay.count() <= 0) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (answer.delay.count() <= 0 || stopping_) {
+    lock.unlock();
     reply(std::move(answer.response));
     return;
   }
-  std::lock_guard<std::mutex> lock(mu_);
   delayed_.emplace_back([answer = std::move(answer), reply = std::move(reply)]() mutable {
     std::this_thread::sleep_for(answer.delay);
     reply(std::move(answer.response));

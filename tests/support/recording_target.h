@@ -59,6 +59,7 @@ class RecordingTarget {
   mutable std::condition_variable cv_;
   std::vector<Received> requests_;      // guarded by mu_
   std::vector<std::thread> delayed_;    // guarded by mu_
+  bool stopping_ = false;               // guarded by mu_: Stop has begun, answer without delay
 };
 
 }  // namespace triggerd::testing

@@ -121,10 +121,13 @@ class PostgresStore final : public Store {
   Status RetryRun(std::string_view workspace_id, std::string_view id, int64_t now) override;
   Status CancelRun(std::string_view workspace_id, std::string_view id, int64_t now) override;
   Result<std::vector<Run>> ClaimRuns(const ClaimRequest& request) override;
-  Status FinishAttempt(const AttemptResult& result) override;
+  Result<std::vector<Status>> FinishAttempts(const std::vector<AttemptResult>& results) override;
   Result<std::optional<int64_t>> NextDueTime() override;
   Status ReleaseLeases(std::string_view keep_owner, int64_t now) override;
   void SetRunsQueuedListener(std::function<void()> listener) override;
+  // Claims stay each dispatcher's own (ClaimRuns under the claim lock): several nodes compete
+  // for the runs, and a claim's count of running runs must see every node's.
+  bool SetStandingClaim(StandingClaim) override { return false; }
 
   // Cluster (cluster.cc)
   void SetConfigChangedListener(std::function<void()> listener) override;

@@ -233,26 +233,43 @@ Result<std::vector<Run>> PostgresStore::ClaimRuns(const ClaimRequest& request) {
   return claimed;  // handed out only after the COMMIT that leased them
 }
 
-Status PostgresStore::FinishAttempt(const AttemptResult& r) {
-  return Write("finish attempt", [&](PgConnection& db, TxnEffects&) -> Status {
-    // FOR UPDATE: the fence is checked on the row as it is, and no claim can take the run over
-    // between the check and the update.
-    static const std::string kFenceSql = Concat({run_sql::kAttemptFence, " FOR UPDATE"});
-    TRIGGERD_ASSIGN_OR_RETURN(PgResult row,
-                              db.Exec(kFenceSql, Params().Text(r.run_id), "finish attempt"));
-    if (row.rows() == 0) return Status::NotFound("run not found");
-    const AttemptFence fence{row.Text(0, 0), row.Text(0, 1), row.Int64(0, 2), row.Int64(0, 3)};
-    TRIGGERD_ASSIGN_OR_RETURN(const AttemptEnd end, EndAttempt(r, fence));
-    Params p;
-    p.Text(r.run_id).Text(end.status).Text(end.last_error);
-    if (end.final) {
-      p.Int64(r.finished_at).NullInt64();
-    } else {
-      p.NullInt64().Int64(r.next_attempt_at);
+Result<std::vector<Status>> PostgresStore::FinishAttempts(
+    const std::vector<AttemptResult>& results) {
+  std::vector<Status> finished;
+  TRIGGERD_RETURN_IF_ERROR(Write("finish attempts", [&](PgConnection& db, TxnEffects&) -> Status {
+    finished.clear();  // a retried transaction starts over
+    finished.reserve(results.size());
+    for (const AttemptResult& r : results) {
+      // FOR UPDATE: the fence is checked on the row as it is, and no claim can take the run over
+      // between the check and the update. A kConflict or kNotFound is decided before anything of
+      // that result is written, so it confines itself to its result.
+      static const std::string kFenceSql = Concat({run_sql::kAttemptFence, " FOR UPDATE"});
+      TRIGGERD_ASSIGN_OR_RETURN(PgResult row,
+                                db.Exec(kFenceSql, Params().Text(r.run_id), "finish attempt"));
+      if (row.rows() == 0) {
+        finished.push_back(Status::NotFound("run not found"));
+        continue;
+      }
+      const AttemptFence fence{row.Text(0, 0), row.Text(0, 1), row.Int64(0, 2), row.Int64(0, 3)};
+      Result<AttemptEnd> end = EndAttempt(r, fence);
+      if (!end) {
+        finished.push_back(end.error());
+        continue;
+      }
+      Params p;
+      p.Text(r.run_id).Text(end->status).Text(end->last_error);
+      if (end->final) {
+        p.Int64(r.finished_at).NullInt64();
+      } else {
+        p.NullInt64().Int64(r.next_attempt_at);
+      }
+      TRIGGERD_RETURN_IF_ERROR(ExecOnly(db, run_sql::kEndAttempt, p, "finish attempt"));
+      TRIGGERD_RETURN_IF_ERROR(InsertRunMessage(db, FinishedAttemptMessage(r, *end)));
+      finished.push_back(Status::Ok());
     }
-    TRIGGERD_RETURN_IF_ERROR(ExecOnly(db, run_sql::kEndAttempt, p, "finish attempt"));
-    return InsertRunMessage(db, FinishedAttemptMessage(r, end));
-  });
+    return Status::Ok();
+  }));
+  return finished;
 }
 
 Result<std::optional<int64_t>> PostgresStore::NextDueTime() {

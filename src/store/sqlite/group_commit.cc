@@ -4,6 +4,7 @@
 #include <future>
 #include <utility>
 
+#include "store/run_policy.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -46,9 +47,35 @@ void SqliteStore::SetRunsQueuedListener(std::function<void()> listener) {
   runs_queued_listener_ = std::move(listener);
 }
 
+bool SqliteStore::SetStandingClaim(StandingClaim claim) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  standing_claim_ = std::move(claim);
+  return true;
+}
+
+Status SqliteStore::ApplyStandingClaim(BatchClaim* claim) {
+  if (!standing_claim_.want || !standing_claim_.claimed) return Status::Ok();
+  const ClaimRequest request = standing_claim_.want();
+  Result<int> limit = ClaimLimit(request);
+  if (!limit) return limit.error();  // a malformed request: the listener is told instead
+  if (*limit == 0) return Status::Ok();
+  claim->made = true;
+  claim->asked = *limit;
+  Status own;
+  Status txn = InSavepoint(
+      [&]() -> Status { return ClaimInTransaction(*writer_, request, *limit, &claim->runs); },
+      &own);
+  if (!own.ok()) {
+    claim->failed = true;
+    claim->runs.clear();  // rolled back with its savepoint
+  }
+  return txn;
+}
+
 void SqliteStore::WriterLoop() {
   std::vector<WriteRequest> batch;
   std::vector<AppliedRequest> applied;
+  BatchClaim claim;
   batch.reserve(max_batch_);
   applied.reserve(max_batch_);
   for (;;) {
@@ -64,16 +91,20 @@ void SqliteStore::WriterLoop() {
       }
     }
     Status txn;
+    // Held from the standing claim's `want` to its `claimed` and the listener's call (see
+    // SetStandingClaim): taken by ApplyBatch when the batch made runs due.
+    std::unique_lock<std::mutex> listener_lock(listener_mu_, std::defer_lock);
     {
       // The gate: a RESTART checkpoint holds the writer here, between transactions. Released
       // before the results are delivered, so a slow callback does not hold up a checkpoint.
       std::unique_lock<std::mutex> gate(gate_mu_);
       gate_cv_.wait(gate, [this] { return !pause_writer_.load(std::memory_order_acquire); });
-      txn = ApplyBatch(batch, applied);
+      txn = ApplyBatch(batch, applied, &claim, &listener_lock);
     }
-    DeliverBatch(batch, applied, txn);
+    DeliverBatch(batch, applied, txn, &claim, &listener_lock);
     batch.clear();
     applied.clear();
+    claim = BatchClaim{};
   }
 }
 
@@ -83,7 +114,8 @@ Status SqliteStore::Execute(std::string_view sql, std::string_view op) {
 }
 
 Status SqliteStore::ApplyBatch(std::vector<WriteRequest>& batch,
-                               std::vector<AppliedRequest>& applied) {
+                               std::vector<AppliedRequest>& applied, BatchClaim* claim,
+                               std::unique_lock<std::mutex>* listener_lock) {
   // IMMEDIATE takes the write lock now rather than at the first insert, so a lock conflict with
   // another process shows up here (after busy_timeout) and not halfway through the batch.
   Status txn = Execute("BEGIN IMMEDIATE", "BEGIN IMMEDIATE");
@@ -104,6 +136,15 @@ Status SqliteStore::ApplyBatch(std::vector<WriteRequest>& batch,
     // A request that failed left nothing behind (its savepoint was rolled back), so nothing of
     // what it noted happened either.
     if (request.status.ok()) request.effects = effects_;
+  }
+  const bool claim_may_take = std::any_of(applied.begin(), applied.end(), [](const auto& r) {
+    return r.status.ok() && (r.effects.runs_made_due || r.effects.attempts_ended);
+  });
+  if (txn.ok() && claim_may_take) {
+    // The runs this batch made due are leased by its own commit for the dispatcher that asks
+    // (SetStandingClaim): no claim write of their own.
+    listener_lock->lock();
+    txn = ApplyStandingClaim(claim);
   }
   if (txn.ok()) txn = Execute("COMMIT", "COMMIT");
   if (!txn.ok() && writer_->in_transaction()) {
@@ -137,8 +178,16 @@ Status SqliteStore::InSavepoint(Apply&& apply, Status* own) {
 }
 
 void SqliteStore::DeliverBatch(std::vector<WriteRequest>& batch,
-                               std::vector<AppliedRequest>& applied, const Status& txn) {
+                               std::vector<AppliedRequest>& applied, const Status& txn,
+                               BatchClaim* claim, std::unique_lock<std::mutex>* listener_lock) {
+  if (claim->made) {
+    // Exactly once per `want` that asked: the runs when the commit holds them, else none.
+    if (!txn.ok()) claim->runs.clear();
+    claim->took = static_cast<int>(claim->runs.size());
+    standing_claim_.claimed(std::move(claim->runs));
+  }
   if (!txn.ok()) {
+    if (listener_lock->owns_lock()) listener_lock->unlock();
     failed_batches_.fetch_add(1, std::memory_order_relaxed);
     // Always kInternal: a COMMIT that failed on a constraint is still the store's failure, not
     // the caller's (deferred constraints are not used). Every request gets it, including one
@@ -157,6 +206,7 @@ void SqliteStore::DeliverBatch(std::vector<WriteRequest>& batch,
   // Durable from here on: COMMIT returned after the WAL fsync (synchronous=FULL).
   uint64_t events = 0, duplicates = 0, writes = 0, runs = 0;
   bool runs_made_due = false;
+  bool attempts_ended = false;
   for (size_t i = 0; i < batch.size(); ++i) {
     const AppliedRequest& request = applied[i];
     if (!request.status.ok()) continue;
@@ -167,6 +217,7 @@ void SqliteStore::DeliverBatch(std::vector<WriteRequest>& batch,
     }
     runs += request.effects.runs_created;
     runs_made_due = runs_made_due || request.effects.runs_made_due;
+    attempts_ended = attempts_ended || request.effects.attempts_ended;
   }
   batches_.fetch_add(1, std::memory_order_relaxed);
   events_committed_.fetch_add(events, std::memory_order_relaxed);
@@ -181,10 +232,15 @@ void SqliteStore::DeliverBatch(std::vector<WriteRequest>& batch,
   // dispatcher having been woken for it. Called under listener_mu_ (and no other lock of the
   // store), so that once SetRunsQueuedListener has returned the old listener is not running and
   // never runs again: its owner may then be destroyed.
-  if (runs_made_due) {
-    std::lock_guard<std::mutex> lock(listener_mu_);
+  // A standing claim that took fewer runs than it asked for took every due run its policy
+  // allows; the listener is told only when more may be waiting (it was full, failed, or absent
+  // while runs became due).
+  const bool claim_took_all = claim->made && !claim->failed && claim->took < claim->asked;
+  if ((runs_made_due && !claim_took_all) || (attempts_ended && claim->made && !claim_took_all)) {
+    if (!listener_lock->owns_lock()) listener_lock->lock();
     if (runs_queued_listener_) runs_queued_listener_();
   }
+  if (listener_lock->owns_lock()) listener_lock->unlock();
 
   for (size_t i = 0; i < batch.size(); ++i) {
     AppliedRequest& request = applied[i];

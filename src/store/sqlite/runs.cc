@@ -248,42 +248,67 @@ Status SqliteStore::CancelRun(std::string_view workspace_id, std::string_view id
 
 // ---- Dispatch ----
 
+Status SqliteStore::ClaimInTransaction(Connection& db, const ClaimRequest& request, int limit,
+                                       std::vector<Run>* claimed) {
+  SqliteRunRows rows(db);
+  TRIGGERD_ASSIGN_OR_RETURN(const ClaimPlan plan, PlanClaims(rows, request, limit));
+  TRIGGERD_RETURN_IF_ERROR(RetireRuns(db, plan.retire_seqs, request.now));
+  TRIGGERD_RETURN_IF_ERROR(CancelRunsOfGoneAgents(db, plan.gone_agents, request.now));
+  return LeaseRuns(db, request, plan.claims, claimed);
+}
+
 Result<std::vector<Run>> SqliteStore::ClaimRuns(const ClaimRequest& request) {
   TRIGGERD_ASSIGN_OR_RETURN(const int limit, ClaimLimit(request));
   if (limit == 0) return std::vector<Run>();
   std::vector<Run> claimed;
   TRIGGERD_RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
     claimed.clear();  // only what the kept savepoint claimed counts
-    SqliteRunRows rows(db);
-    TRIGGERD_ASSIGN_OR_RETURN(const ClaimPlan plan, PlanClaims(rows, request, limit));
-    TRIGGERD_RETURN_IF_ERROR(RetireRuns(db, plan.retire_seqs, request.now));
-    TRIGGERD_RETURN_IF_ERROR(CancelRunsOfGoneAgents(db, plan.gone_agents, request.now));
-    return LeaseRuns(db, request, plan.claims, &claimed);
+    return ClaimInTransaction(db, request, limit, &claimed);
   }));
   return claimed;
 }
 
-Status SqliteStore::FinishAttempt(const AttemptResult& r) {
-  return Write([&](Connection& db) -> Status {
-    AttemptFence fence;
-    {
-      TRIGGERD_ASSIGN_OR_RETURN(Statement st, db.Prepare(Sql().attempt_fence, "finish attempt"));
-      st.BindText(1, r.run_id);
-      TRIGGERD_ASSIGN_OR_RETURN(const bool row, st.Step());
-      if (!row) return Status::NotFound("run not found");
-      fence = {st.ColumnText(0), st.ColumnText(1), st.ColumnInt64(2), st.ColumnInt64(3)};
+Result<std::vector<Status>> SqliteStore::FinishAttempts(const std::vector<AttemptResult>& results) {
+  std::vector<Status> finished;
+  TRIGGERD_RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
+    finished.clear();  // only what the kept savepoint recorded counts
+    finished.reserve(results.size());
+    for (const AttemptResult& r : results) {
+      // A kConflict or kNotFound is decided before anything of that result is written, so it
+      // confines itself to its result; any other failure is the write's.
+      AttemptFence fence;
+      {
+        TRIGGERD_ASSIGN_OR_RETURN(Statement st, db.Prepare(Sql().attempt_fence, "finish attempt"));
+        st.BindText(1, r.run_id);
+        TRIGGERD_ASSIGN_OR_RETURN(const bool row, st.Step());
+        if (!row) {
+          finished.push_back(Status::NotFound("run not found"));
+          continue;
+        }
+        fence = {st.ColumnText(0), st.ColumnText(1), st.ColumnInt64(2), st.ColumnInt64(3)};
+      }
+      Result<AttemptEnd> end = EndAttempt(r, fence);
+      if (!end) {
+        finished.push_back(end.error());
+        continue;
+      }
+      TRIGGERD_ASSIGN_OR_RETURN(Statement st, db.Prepare(Sql().end_attempt, "finish attempt"));
+      st.BindText(1, r.run_id).BindText(2, end->status).BindText(3, end->last_error);
+      if (end->final) {
+        st.BindInt64(4, r.finished_at).BindNull(5);
+      } else {
+        st.BindNull(4).BindInt64(5, r.next_attempt_at);
+      }
+      TRIGGERD_RETURN_IF_ERROR(st.Run());
+      TRIGGERD_RETURN_IF_ERROR(InsertRunMessage(db, FinishedAttemptMessage(r, *end)));
+      finished.push_back(Status::Ok());
+      // The ended attempt freed a slot of its agent (and of the dispatcher): runs held back by
+      // it may be claimed, by the standing claim of this very commit.
+      effects_.attempts_ended = true;
     }
-    TRIGGERD_ASSIGN_OR_RETURN(const AttemptEnd end, EndAttempt(r, fence));
-    TRIGGERD_ASSIGN_OR_RETURN(Statement st, db.Prepare(Sql().end_attempt, "finish attempt"));
-    st.BindText(1, r.run_id).BindText(2, end.status).BindText(3, end.last_error);
-    if (end.final) {
-      st.BindInt64(4, r.finished_at).BindNull(5);
-    } else {
-      st.BindNull(4).BindInt64(5, r.next_attempt_at);
-    }
-    TRIGGERD_RETURN_IF_ERROR(st.Run());
-    return InsertRunMessage(db, FinishedAttemptMessage(r, end));
-  });
+    return Status::Ok();
+  }));
+  return finished;
 }
 
 Result<std::optional<int64_t>> SqliteStore::NextDueTime() {

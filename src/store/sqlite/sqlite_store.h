@@ -3,7 +3,7 @@
 // Writes. SQLite admits one writer at a time, so every write goes through one writer thread that
 // owns the only writing connection, and one FIFO queue in front of it:
 //  * AppendEvent queues the event (with its outbox: match records and runs) and returns.
-//  * Every other write (CreateSource, ClaimRuns, FinishAttempt, …) queues a closure, and the
+//  * Every other write (CreateSource, ClaimRuns, FinishAttempts, …) queues a closure, and the
 //    caller blocks until it committed (durably) or failed.
 // The writer takes the run of requests at the front of the queue, appends and writes alike (up to
 // max_batch_events), opens one transaction and applies each inside a SAVEPOINT of its own: an
@@ -11,7 +11,7 @@
 // its runs; a write runs its closure. It then commits once and only after COMMIT returned (the
 // WAL is fsync'd: synchronous=FULL) delivers every result, in queue order. While it commits, new
 // requests queue up and form the next batch, so one fsync acknowledges many of them (group
-// commit, as LevelDB's DBImpl::Write) — the dispatcher's many small ClaimRuns/FinishAttempt
+// commit, as LevelDB's DBImpl::Write) — the dispatcher's ClaimRuns/FinishAttempts
 // writes share fsyncs with each other and with the appends. One request's failure (a constraint,
 // a kConflict) rolls back its savepoint and fails only that request; a failed COMMIT fails every
 // request of the batch with kInternal and rolls the whole transaction back.
@@ -128,10 +128,11 @@ class SqliteStore final : public Store {
   Status RetryRun(std::string_view workspace_id, std::string_view id, int64_t now) override;
   Status CancelRun(std::string_view workspace_id, std::string_view id, int64_t now) override;
   Result<std::vector<Run>> ClaimRuns(const ClaimRequest& request) override;
-  Status FinishAttempt(const AttemptResult& result) override;
+  Result<std::vector<Status>> FinishAttempts(const std::vector<AttemptResult>& results) override;
   Result<std::optional<int64_t>> NextDueTime() override;
   Status ReleaseLeases(std::string_view keep_owner, int64_t now) override;
   void SetRunsQueuedListener(std::function<void()> listener) override;
+  bool SetStandingClaim(StandingClaim claim) override;
 
   // CompatStore (compat.cc)
   Status CreateAgentWebhook(const AgentWebhook& webhook) override;
@@ -172,12 +173,24 @@ class SqliteStore final : public Store {
   struct WriteEffects {
     uint64_t runs_created = 0;
     bool runs_made_due = false;  // the commit must tell the runs-queued listener
+    // Attempts ended (FinishAttempts): slots freed, so the standing claim runs (and the listener
+    // is told only when that claim was full or failed).
+    bool attempts_ended = false;
   };
   // The outcome of one request of a batch, held until the COMMIT decides whether it stands.
   struct AppliedRequest {
     Status status;         // the request's own outcome
     AppendOutcome append;  // an append's answer when `status` is OK
     WriteEffects effects;
+  };
+
+  // A batch's standing claim (SetStandingClaim), from `want` to `claimed`.
+  struct BatchClaim {
+    bool made = false;    // `want` asked for runs: `claimed` must be called once
+    bool failed = false;  // the claim failed (its savepoint was rolled back)
+    int asked = 0;        // the limit it asked for
+    int took = 0;         // runs.size() as handed to `claimed`
+    std::vector<Run> runs;
   };
 
   SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer,
@@ -187,16 +200,29 @@ class SqliteStore final : public Store {
   void WriterLoop();
   // Applies `batch` in one transaction, filling `applied` (one per request, in order); returns
   // the transaction's status (non-OK: nothing of the batch was committed).
-  Status ApplyBatch(std::vector<WriteRequest>& batch, std::vector<AppliedRequest>& applied);
-  // After ApplyBatch, outside every lock: counters, the listener, then each request's result.
+  // A batch that made runs due also runs the standing claim (into `claim`), taking
+  // `listener_lock` (listener_mu_) first; DeliverBatch releases it.
+  Status ApplyBatch(std::vector<WriteRequest>& batch, std::vector<AppliedRequest>& applied,
+                    BatchClaim* claim, std::unique_lock<std::mutex>* listener_lock);
+  // After ApplyBatch, outside the queue and gate locks: the standing claim's runs, counters, the
+  // listener, then each request's result; releases `listener_lock` when ApplyBatch took it.
   void DeliverBatch(std::vector<WriteRequest>& batch, std::vector<AppliedRequest>& applied,
-                    const Status& txn);
+                    const Status& txn, BatchClaim* claim,
+                    std::unique_lock<std::mutex>* listener_lock);
   // Runs `apply` (-> the request's own Status, stored in `own`) inside a savepoint of its own;
   // rolls the savepoint back when it fails. Returns non-OK only when the batch transaction itself
   // is broken (it must then be rolled back as a whole).
   template <typename Apply>
   Status InSavepoint(Apply&& apply, Status* own);
   Result<AppendOutcome> ApplyAppend(const NewEvent& event);
+  // PlanClaims and its writes for `request` (limit already clamped), on the writer connection
+  // inside the current transaction; the leased runs are appended to `claimed` (runs.cc).
+  Status ClaimInTransaction(Connection& db, const ClaimRequest& request, int limit,
+                            std::vector<Run>* claimed);
+  // The standing claim at the end of a batch that made runs due (SetStandingClaim), in a
+  // savepoint of its own, into `claim`. Non-OK only when the batch transaction itself is broken.
+  // Writer thread, holding listener_mu_.
+  Status ApplyStandingClaim(BatchClaim* claim);
   Status Execute(std::string_view sql, std::string_view op);  // on the writer connection
 
   // Checkpointer thread.
@@ -268,6 +294,7 @@ class SqliteStore final : public Store {
   // Held while the listener runs, so replacing it waits for a call in progress.
   std::mutex listener_mu_;
   std::function<void()> runs_queued_listener_;  // guarded by listener_mu_
+  StandingClaim standing_claim_;                // guarded by listener_mu_
 
   std::mutex close_mu_;  // serialises Close() so a second caller waits for the first to finish
   bool closed_ = false;  // guarded by close_mu_
