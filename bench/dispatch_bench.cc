@@ -64,7 +64,7 @@ void Check(const Status& s, const char* what) {
 // The whole pipeline, set up once per benchmark run.
 struct Pipeline {
   explicit Pipeline(int agent_concurrency)
-      : target([](const auto&, const auto&) { return RecordingTarget::Reply(200, "ok"); }) {
+      : target([](const RecordingTarget::Received&) { return RecordingTarget::Reply(200, "ok"); }) {
     std::string pattern = "/tmp/triggerd-dispatch-bench-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp");
     dir = pattern;

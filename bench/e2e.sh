@@ -39,8 +39,11 @@
 #   bench/e2e.sh
 #   DURATION=5s bench/e2e.sh             # quick run
 # Environment: DURATION (10s), CONNECTIONS (64), THREADS (wrk threads, 2), AGENT_CONCURRENCY (the
-#   agents' concurrency, 8: with the default 16 dispatch workers one agent gets at most 8),
-#   DRAIN_TIMEOUT (seconds to wait for the runs, 120), BUILD_DIR (build-bench), TMPDIR (where the
+#   agents' concurrency, 32: with the default 32 dispatch workers one agent holds at most 32
+#   leases, 16 attempting),
+#   DRAIN_TIMEOUT (seconds to wait for the runs, 120), PROFILE (a phase's name: `perf record -g`
+#   its triggerd from wrk's start to the drain, into PROFILE_OUT, default /tmp/e2e.perf, with
+#   PERF_ARGS, default "-F 999 -g"), BUILD_DIR (build-bench), TMPDIR (where the
 #   data dirs go; a real disk, for fsync to cost what it costs in production).
 # Exit status: 0 when nothing acknowledged was lost (events stored >= 2xx answers, every stored
 # event has its run), every run succeeded within DRAIN_TIMEOUT, and triggerd answered every
@@ -53,8 +56,9 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
-AGENT_CONCURRENCY=${AGENT_CONCURRENCY:-8}
+AGENT_CONCURRENCY=${AGENT_CONCURRENCY:-32}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
+PROFILE_OUT=${PROFILE_OUT:-/tmp/e2e.perf}
 SECRET=triggerd-bench-secret
 POST_LUA=$SHARED/bench/post.lua
 BODY=$SHARED/bench/github-pr.json
@@ -169,6 +173,12 @@ phase() {
 
   echo "== $p: wrk -t$THREADS -c$CONNECTIONS -d$DURATION against $url"
   cpu0=$(cpu_ticks "$TRIGGERD_PID"); child0=$(child_ticks "$TRIGGERD_PID")
+  local perf_pid=
+  if [[ $p == "${PROFILE:-}" ]]; then  # a CPU profile of this phase's triggerd, wrk to drain
+    # shellcheck disable=SC2086  # PERF_ARGS: several words
+    perf record ${PERF_ARGS:--F 999 -g} -p "$TRIGGERD_PID" -o "$PROFILE_OUT" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   t0=$(now_us)
   run_wrk "$url" "$WORK/wrk-$p.txt"
   wrk_figures "$p" "$WORK/wrk-$p.txt"
@@ -183,6 +193,7 @@ phase() {
     R[$p.drain_s]=$(awk -v a="$t0" -v b="$(now_us)" 'BEGIN {printf "%.1f", (b - a) / 1e6}')
   fi
   cpu=$(($(cpu_ticks "$TRIGGERD_PID") - cpu0)); child=$(($(child_ticks "$TRIGGERD_PID") - child0))
+  if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   R[$p.rss]=$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$TRIGGERD_PID/status")
   stop_triggerd "$dir"
   R[$p.cpu_us]=$(cpu_us_per_request "$cpu" "${R[$p.total]}")

@@ -23,6 +23,13 @@ inline constexpr std::size_t kMaxJsonDepth = 64;
 // boost::json::error::too_deep.
 boost::json::value ParseJson(std::string_view text, boost::system::error_code& ec);
 
+// What ValidateJson found.
+enum class JsonShape { kInvalid, kScalar, kContainer };
+// Checks that `text` is one JSON document within kMaxJsonDepth, without building it: exactly
+// what ParseJson accepts (the same grammar and size limits), at a fraction of its cost. kInvalid
+// sets `ec` as ParseJson would; kContainer when the document is an object or array.
+JsonShape ValidateJson(std::string_view text, boost::system::error_code& ec);
+
 // The message of a parse error: "nested deeper than 64 levels" for too_deep, else ec.message().
 std::string JsonErrorMessage(const boost::system::error_code& ec);
 

@@ -1,18 +1,23 @@
 // dispatch: turns queued runs into attempts against agents' targets, at least once.
 //
-//   store (runs due) --ClaimRuns(lease)--> dispatcher thread --> worker pool --Target::Deliver-->
-//   agent;  the result --FinishAttempt--> store (succeeded | retrying + backoff | failed | dead)
+//   store (runs due) --lease--> queue --> worker pool --Target::Deliver--> agent
+//   ended attempts --FinishAttempts (many per write)--> store (succeeded | retrying | failed | dead)
 //
-// One dispatcher thread claims due runs in batches, never more than the free workers, and hands
-// them to a pool of worker threads. Fairness is decided inside the claim (store/run_policy.h):
-// each agent runs at most min(its concurrency, `agent_share` of this pool) attempts here, so a
-// slow or dead agent never holds every worker, whatever its concurrency; and each free worker
-// goes to the least served workspace, then its least served agent, then that agent's oldest due
-// run, so a backlog in one workspace does not queue another's runs behind it (issue 18, item 6).
-// Wake-ups: the store's runs-queued listener
-// and each finished attempt notify the dispatcher at once; otherwise it sleeps until the store's
-// next due time (a retry's backoff, a lease's expiry), capped at `idle_poll` (runs made due by
-// another process sharing the database).
+// Claims. On SQLite the store leases runs for this dispatcher inside the very commit that stores
+// them (RunQueue::SetStandingClaim): an event's runs reach a worker at its commit, with no claim
+// write of their own, and a commit that records ended attempts leases the runs the freed slots
+// admit. Otherwise (PostgreSQL, where nodes compete, and whatever the standing claim left) the
+// dispatcher thread claims with ClaimRuns when woken (the runs-queued listener, an ended attempt)
+// or when the store's next due time (a read) says something is due; it sleeps until then, capped
+// at `idle_poll` (runs made due by another process sharing the database).
+// Room: the dispatcher holds at most workers + agent_share runs claimed and not yet attempted to
+// the end. Fairness is decided inside the claim (store/run_policy.h): the least served workspace,
+// then its least served agent, then that agent's oldest due run, so a backlog in one workspace
+// does not queue another's runs behind it (issue 18, item 6); one agent holds at most `workers`
+// leases here and runs at most `agent_share` attempts at once, so a slow or dead agent never
+// holds every worker, whatever its concurrency.
+// Workers never wait for the store's commits: an ended attempt goes to the dispatcher thread,
+// which records all that ended meanwhile in one write (one commit, one fsync).
 // Leases: a claimed run is leased for `lease`, and its attempt is cut at 90% of that (a target
 // timeout above it is lowered), so a live attempt always ends inside its lease. A process that
 // dies mid-attempt leaves the lease to expire, and the run is claimed again (ReleaseLeases at
@@ -113,9 +118,10 @@ class Dispatcher {
   void Stop();
   // Wakes the dispatcher (runs became due). Cheap; callable from any thread, store callbacks too.
   void Wake();
-  // Drops cached targets of this agent (after it was changed or deleted).
+  // The dispatcher reads an agent (its record, signing secret and target) once and keeps it: the
+  // catalog must tell it of every change. Drops this agent (after it was changed or deleted).
   void ForgetAgent(const std::string& agent_id);
-  // Drops every cached target (another node sharing the database changed agents).
+  // Drops every cached agent (another node sharing the database changed agents).
   void ForgetAllAgents();
 
   const std::string& owner_id() const;

@@ -111,13 +111,15 @@ class Dispatcher::Impl {
   }
 
   void ForgetAgent(const std::string& agent_id) {
-    std::lock_guard<std::mutex> lock(targets_mu_);
-    targets_.erase(agent_id);
+    std::lock_guard<std::mutex> lock(agents_mu_);
+    agents_.erase(agent_id);
+    ++agents_generation_;
   }
 
   void ForgetAllAgents() {
-    std::lock_guard<std::mutex> lock(targets_mu_);
-    targets_.clear();
+    std::lock_guard<std::mutex> lock(agents_mu_);
+    agents_.clear();
+    ++agents_generation_;
   }
 
   const std::string& owner() const { return owner_; }
@@ -136,8 +138,9 @@ class Dispatcher::Impl {
   }
 
  private:
-  struct CachedTarget {
-    int64_t agent_updated_at = 0;
+  // An agent as attempts use it: its record and its target, built once.
+  struct CachedAgent {
+    store::Agent agent;
     std::shared_ptr<Target> target;
   };
   // An attempt that ended, waiting for the dispatcher thread to record it.
@@ -192,7 +195,13 @@ class Dispatcher::Impl {
       }
       for (auto& run : runs) queue_.push_back(std::move(run));
     }
-    work_cv_.notify_all();
+    NotifyWorkers(runs.size());
+  }
+
+  // Wakes one idle worker per queued run: with many workers, waking all of them for each run
+  // cost more CPU in context switches than the deliveries themselves.
+  void NotifyWorkers(size_t runs) {
+    for (size_t i = 0; i < runs; ++i) work_cv_.notify_one();
   }
 
   // The dispatcher thread: records ended attempts (many per write), then claims while there is
@@ -283,7 +292,7 @@ class Dispatcher::Impl {
       claimed_ += claimed;
       for (auto& run : *runs) queue_.push_back(std::move(run));
     }
-    if (claimed > 0) work_cv_.notify_all();
+    NotifyWorkers(static_cast<size_t>(claimed));
     return claimed;
   }
 
@@ -387,20 +396,36 @@ class Dispatcher::Impl {
         --claimed_;
         ended_.push_back(std::move(ended));
       }
+      // No worker to wake: the one run this attempt's end may have made startable (its agent
+      // was at its share) is this worker's next.
       wake_cv_.notify_one();
-      work_cv_.notify_all();  // another run of this agent may now start
     }
   }
 
-  std::shared_ptr<Target> TargetFor(const store::Agent& agent, std::string* error) {
+  // The run's agent and its target: from the cache, else read and built (and cached). The cache
+  // is the catalog's to invalidate (ForgetAgent after a change or delete, ForgetAllAgents after
+  // another node's), so an attempt costs no read of its agent — and no unsealing of its signing
+  // secret. nullptr with `error` set, and `store_trouble` when a store hiccup (not a missing
+  // agent or a broken target) is to blame.
+  std::shared_ptr<const CachedAgent> AgentFor(const store::Run& run, std::string* error,
+                                              bool* store_trouble) {
+    uint64_t generation = 0;
     {
-      std::lock_guard<std::mutex> lock(targets_mu_);
-      auto it = targets_.find(agent.id);
-      if (it != targets_.end() && it->second.agent_updated_at == agent.updated_at) {
-        return it->second.target;
+      std::lock_guard<std::mutex> lock(agents_mu_);
+      auto it = agents_.find(run.agent_id);
+      if (it != agents_.end() && it->second->agent.workspace_id == run.workspace_id) {
+        return it->second;
       }
+      generation = agents_generation_;
     }
-    auto config = ParseTargetConfigText(agent.target_json);
+    auto agent = config_->GetAgent(run.workspace_id, run.agent_id);
+    if (!agent) {
+      *store_trouble = agent.error().type() != ErrorType::kNotFound;
+      *error = !*store_trouble ? "the agent no longer exists"
+                               : "reading the agent failed: " + agent.error().message();
+      return nullptr;
+    }
+    auto config = ParseTargetConfigText(agent->target_json);
     if (!config) {
       *error = "the agent's target is invalid: " + config.error().message();
       return nullptr;
@@ -412,10 +437,12 @@ class Dispatcher::Impl {
       *error = "the agent's target is invalid: " + made.error().message();
       return nullptr;
     }
-    std::shared_ptr<Target> target = std::move(made).value();
-    std::lock_guard<std::mutex> lock(targets_mu_);
-    targets_[agent.id] = CachedTarget{agent.updated_at, target};
-    return target;
+    auto cached = std::make_shared<const CachedAgent>(
+        CachedAgent{std::move(agent).value(), std::move(made).value()});
+    std::lock_guard<std::mutex> lock(agents_mu_);
+    // Read before a ForgetAgent that has happened since: used once, not kept.
+    if (agents_generation_ == generation) agents_[run.agent_id] = cached;
+    return cached;
   }
 
   // One attempt of a claimed run, start to end; its result is recorded by the dispatcher thread.
@@ -439,29 +466,23 @@ class Dispatcher::Impl {
     // by slow attempts) is not started: another claim could take the run over mid-attempt.
     const bool lease_too_short =
         run.lease_expires_at - ended.started_at < lease_micros_ - lease_micros_ / 10;
-    auto agent = lease_too_short ? Result<store::Agent>(Status::Internal("unused"))
-                                 : config_->GetAgent(run.workspace_id, run.agent_id);
-    auto event = lease_too_short || !agent
-                     ? Result<store::Event>(Status::Internal("unused"))
-                     : events_->GetEvent(run.workspace_id, run.event_id);
-    std::shared_ptr<Target> target;
     std::string setup_error;
     bool store_trouble = false;
+    std::shared_ptr<const CachedAgent> agent;
+    Result<store::Event> event = Status::Internal("not read");
     if (lease_too_short) {
       setup_error = "not started: it waited for a worker through a tenth of its lease";
       store_trouble = true;  // retryable
-    } else if (!agent) {
-      store_trouble = agent.error().type() != ErrorType::kNotFound;
-      setup_error = !store_trouble ? "the agent no longer exists"
-                                   : "reading the agent failed: " + agent.error().message();
-    } else if (!event) {
-      store_trouble = event.error().type() != ErrorType::kNotFound;
-      setup_error = !store_trouble ? "the event no longer exists"
-                                   : "reading the event failed: " + event.error().message();
-    } else {
-      target = TargetFor(*agent, &setup_error);
+    } else if ((agent = AgentFor(run, &setup_error, &store_trouble)) != nullptr) {
+      event = events_->GetEvent(run.workspace_id, run.event_id);
+      if (!event) {
+        agent = nullptr;
+        store_trouble = event.error().type() != ErrorType::kNotFound;
+        setup_error = !store_trouble ? "the event no longer exists"
+                                     : "reading the event failed: " + event.error().message();
+      }
     }
-    if (target == nullptr) {
+    if (agent == nullptr) {
       // A store hiccup is worth another attempt; a missing agent or event, a broken config not.
       delivered.kind =
           store_trouble ? DeliveryResult::Kind::kRetryable : DeliveryResult::Kind::kPermanent;
@@ -476,10 +497,10 @@ class Dispatcher::Impl {
       delivery.attempt = run.attempts;
       delivery.message = BuildRunMessage(run, *event);
       if (run.include_payload) delivery.payload = std::string(EventPayload(*event));
-      delivery.instructions = agent->instructions;
-      delivery.signing_secret = agent->signing_secret;
+      delivery.instructions = agent->agent.instructions;
+      delivery.signing_secret = agent->agent.signing_secret;
       delivery.now_unix_seconds = clock_->NowUnixSeconds();
-      delivered = target->Deliver(delivery);
+      delivered = agent->target->Deliver(delivery);
     }
 
     // Replies are the agent's raw bytes; what is stored and shown as JSON must be valid UTF-8.
@@ -536,8 +557,10 @@ class Dispatcher::Impl {
   bool wake_pending_ = false;  // guarded by mu_
   bool stopping_ = false;      // guarded by mu_
 
-  std::mutex targets_mu_;
-  std::unordered_map<std::string, CachedTarget> targets_;  // by agent id
+  std::mutex agents_mu_;
+  // By agent id; guarded by agents_mu_.
+  std::unordered_map<std::string, std::shared_ptr<const CachedAgent>> agents_;
+  uint64_t agents_generation_ = 0;  // counts forgets; guarded by agents_mu_
 
   std::thread dispatcher_;
   std::vector<std::thread> workers_;

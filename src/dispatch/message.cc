@@ -1,4 +1,3 @@
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "common/clock.h"
@@ -34,7 +33,7 @@ std::string BuildRunMessage(const store::Run& run, const store::Event& event) {
   // only valid JSON; anything else (an old or hand-edited row) travels as a string instead.
   std::string_view payload = EventPayload(event);
   boost::system::error_code ec;
-  (void)ParseJson(payload, ec);
+  (void)ValidateJson(payload, ec);
   text.pop_back();  // '}'
   text += ",\"payload\":";
   if (!ec) {

@@ -4,7 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
@@ -126,52 +125,6 @@ bool IsJsonMediaType(std::string_view media) {
          (media.size() > 5 && IEquals(media.substr(media.size() - 5), "+json"));
 }
 
-// A basic_parser handler that builds nothing: checks the JSON grammar (and the depth limit, which
-// basic_parser enforces) and whether the document is an object or array. The size limits are the
-// DOM's (value_stack's), so validating accepts exactly what parsing into a value would.
-class ValidatingHandler {
- public:
-  static constexpr std::size_t max_object_size = boost::json::object::max_size();
-  static constexpr std::size_t max_array_size = boost::json::array::max_size();
-  static constexpr std::size_t max_key_size = boost::json::string::max_size();
-  static constexpr std::size_t max_string_size = boost::json::string::max_size();
-  using error_code = boost::system::error_code;
-  using string_view = boost::json::string_view;
-
-  bool on_document_begin(error_code&) { return true; }
-  bool on_document_end(error_code&) { return true; }
-  bool on_object_begin(error_code&) { return Open(); }
-  bool on_object_end(std::size_t, error_code&) { return Close(); }
-  bool on_array_begin(error_code&) { return Open(); }
-  bool on_array_end(std::size_t, error_code&) { return Close(); }
-  bool on_key_part(string_view, std::size_t, error_code&) { return true; }
-  bool on_key(string_view, std::size_t, error_code&) { return true; }
-  bool on_string_part(string_view, std::size_t, error_code&) { return true; }
-  bool on_string(string_view, std::size_t, error_code&) { return true; }
-  bool on_number_part(string_view, error_code&) { return true; }
-  bool on_int64(std::int64_t, string_view, error_code&) { return true; }
-  bool on_uint64(std::uint64_t, string_view, error_code&) { return true; }
-  bool on_double(double, string_view, error_code&) { return true; }
-  bool on_bool(bool, error_code&) { return true; }
-  bool on_null(error_code&) { return true; }
-  bool on_comment_part(string_view, error_code&) { return true; }
-  bool on_comment(string_view, error_code&) { return true; }
-
-  bool top_is_container() const { return top_is_container_; }
-
- private:
-  bool Open() {
-    if (depth_++ == 0) top_is_container_ = true;
-    return true;
-  }
-  bool Close() {
-    --depth_;
-    return true;
-  }
-  int depth_ = 0;
-  bool top_is_container_ = false;
-};
-
 }  // namespace
 
 // Parses the body into the event's JSON payload. `payload_json` is left empty when the body
@@ -240,14 +193,12 @@ Status ParseBody(std::string_view content_type, std::string_view body, bool need
   boost::json::parse_options parse_options;
   parse_options.max_depth = kMaxJsonDepth;  // what every reader of the stored payload uses
   if (!need_payload) {
-    boost::json::basic_parser<ValidatingHandler> validator(parse_options);
-    size_t used = validator.write_some(false, body.data(), body.size(), ec);
-    if (!ec && used < body.size()) ec = boost::json::error::extra_data;  // as parser::write
+    const JsonShape shape = ValidateJson(body, ec);
     if (ec) {
       return Status::InvalidArgument("the body is not valid JSON: " + JsonErrorMessage(ec),
                                      "invalid_body");
     }
-    if (!validator.handler().top_is_container()) {
+    if (shape != JsonShape::kContainer) {
       return Status::InvalidArgument("the body must be a JSON object or array", "invalid_body");
     }
     return Status::Ok();

@@ -28,5 +28,26 @@ TEST(ParseJsonTest, OtherErrorsKeepBoostsMessage) {
   EXPECT_EQ(JsonErrorMessage(ec), ec.message());
 }
 
+// ValidateJson accepts exactly what ParseJson does, and tells a container from a scalar.
+TEST(ValidateJsonTest, AgreesWithParseJson) {
+  for (const std::string& text :
+       {std::string(R"({"a":[1,2.5,"x",null,true],"b":{"c":-1}})"), std::string("[]"),
+        std::string("42"), std::string(R"("s")"), std::string("{"), std::string("{} x"),
+        std::string(R"({"a":01})"), std::string(""), Nested(kMaxJsonDepth),
+        Nested(kMaxJsonDepth + 1), std::string("[1,]")}) {
+    boost::system::error_code parsed_ec, validated_ec;
+    boost::json::value parsed = ParseJson(text, parsed_ec);
+    const JsonShape shape = ValidateJson(text, validated_ec);
+    EXPECT_EQ(validated_ec, parsed_ec) << text;
+    if (parsed_ec) {
+      EXPECT_EQ(shape, JsonShape::kInvalid) << text;
+    } else {
+      EXPECT_EQ(shape, parsed.is_object() || parsed.is_array() ? JsonShape::kContainer
+                                                               : JsonShape::kScalar)
+          << text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace triggerd

@@ -217,6 +217,45 @@ TEST_F(DispatchE2eTest, HttpTargetGetsASignedMessageAndTheReplyIsStored) {
   EXPECT_EQ(Str(event["matches"].as_array()[0].as_object(), "outcome"), "ignored");
 }
 
+// The dispatcher keeps each agent it has read (record, signing secret, target): a change
+// through the API reaches the next attempt all the same.
+TEST_F(DispatchE2eTest, AChangedAgentReachesTheNextAttempt) {
+  RecordingTarget first([](const auto&, const auto&) { return RecordingTarget::Reply(200); });
+  RecordingTarget second([](const auto&, const auto&) { return RecordingTarget::Reply(200); });
+  std::string source = CreateSource();
+  json::object agent = HttpAgent(first.Url("/first"));
+  const std::string agent_path = "/api/v1/agents/" + Str(agent, "id");
+  CreateTrigger(Str(agent, "id"), source);
+  std::vector<std::string> runs = RunIds(Ingest(source, R"({"n":1})"));
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(Str(WaitForRun(runs[0], {"succeeded", "failed", "dead"}), "status"), "succeeded");
+  ASSERT_EQ(first.requests().size(), 1u);
+
+  // A new target and a new signing secret.
+  HttpResult changed = Api(
+      "PATCH", agent_path,
+      json::serialize(json::object{
+          {"target", {{"type", "http"}, {"url", second.Url("/second")}, {"timeout_ms", 2000}}}}));
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  HttpResult rotated = Api("POST", agent_path + "/rotate", "");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  const std::string secret = Str(Parse(rotated.body), "signing_secret");
+  ASSERT_NE(secret, Str(agent, "signing_secret"));
+  runs = RunIds(Ingest(source, R"({"n":2})"));
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(Str(WaitForRun(runs[0], {"succeeded", "failed", "dead"}), "status"), "succeeded");
+  EXPECT_EQ(first.requests().size(), 1u);
+  auto received = second.requests();
+  ASSERT_EQ(received.size(), 1u);
+  auto key = crypto::Base64Decode(secret.substr(6));
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(HeaderOf(received[0], "webhook-signature"),
+            "v1," + crypto::Base64Encode(crypto::Hmac(
+                        crypto::DigestAlgorithm::kSha256, *key,
+                        runs[0] + "." + HeaderOf(received[0], "webhook-timestamp") + "." +
+                            received[0].body)));
+}
+
 TEST_F(DispatchE2eTest, WithoutThePayloadTheMessageOnlySaysTheEventHappened) {
   RecordingTarget target([](const auto&, const auto&) { return RecordingTarget::Reply(200); });
   std::string source = CreateSource();

@@ -5,7 +5,8 @@
 
 namespace triggerd::testing {
 
-RecordingTarget::RecordingTarget(Script script) : script_(std::move(script)) {
+RecordingTarget::RecordingTarget(Script script, bool sees_earlier)
+    : script_(std::move(script)), sees_earlier_(sees_earlier) {
   router_.Add("*", "/{a}", [this](http::Request r, http::Reply reply) {
     Handle(std::move(r), std::move(reply));
   });
@@ -72,7 +73,7 @@ RecordingTarget::Answer RecordingTarget::Reply(int status, std::string body, Hea
 void RecordingTarget::Handle(http::Request request, http::Reply reply) {
   Received received{request.method, request.path, request.headers, request.body, request.target};
   std::vector<Received> earlier;
-  {
+  if (sees_earlier_) {
     std::lock_guard<std::mutex> lock(mu_);
     earlier = requests_;
   }

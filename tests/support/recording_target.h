@@ -35,7 +35,16 @@ class RecordingTarget {
                                       const std::vector<Received>& earlier)>;
 
   // Listens on 127.0.0.1, a free port. Aborts the test binary when it cannot.
-  explicit RecordingTarget(Script script);
+  explicit RecordingTarget(Script script) : RecordingTarget(std::move(script), true) {}
+  // A script that does not look at earlier requests: none are copied for it (benchmarks send
+  // thousands, and copying them all for each request would be what they measure).
+  using PlainScript = std::function<Answer(const Received& request)>;
+  explicit RecordingTarget(PlainScript script)
+      : RecordingTarget(Script([plain = std::move(script)](const Received& request,
+                                                           const std::vector<Received>&) {
+                          return plain(request);
+                        }),
+                        false) {}
   ~RecordingTarget();  // Stop()
   void Stop();
 
@@ -52,7 +61,10 @@ class RecordingTarget {
  private:
   void Handle(http::Request request, http::Reply reply);
 
+  RecordingTarget(Script script, bool sees_earlier);
+
   Script script_;
+  const bool sees_earlier_;  // whether Handle copies the earlier requests for the script
   http::Router router_{1 << 20};
   std::unique_ptr<http::Server> server_;
   mutable std::mutex mu_;

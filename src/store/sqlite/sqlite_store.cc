@@ -14,9 +14,12 @@
 namespace triggerd::store::sqlite {
 namespace {
 
-// Idle read connections kept open. Reads are short, so a handful serve many io threads; a burst
-// beyond it opens extra connections that are closed when returned.
-constexpr size_t kMaxIdleReaders = 8;
+// Idle read connections kept open. Each dispatch worker reads its run's agent and event before
+// every attempt, and the API's blocking pool reads too: fewer pooled connections than readers
+// at once meant opening (schema, pragmas, statements) and closing a connection per read, which
+// cost dispatch more CPU than its deliveries (issue 19). Beyond this a burst still opens extra
+// connections, closed when returned. A pooled connection holds only the pages it read.
+constexpr size_t kMaxIdleReaders = 64;
 
 }  // namespace
 
