@@ -42,11 +42,13 @@ int64_t BackoffMicros(const Options& options, int attempt, std::optional<int64_t
   return std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(ceiling, 0))(random);
 }
 
-void CapTimeout(TargetConfig* config, int max_ms) {
+// Lowers the target's timeout to at most `max_ms`; returns the timeout it keeps.
+int CapTimeout(TargetConfig* config, int max_ms) {
   int* timeout = config->type == TargetType::kHttp      ? &config->http.timeout_ms
                  : config->type == TargetType::kCommand ? &config->command.timeout_ms
                                                         : &config->llm.timeout_ms;
   *timeout = std::max(1, std::min(*timeout, max_ms));
+  return *timeout;
 }
 
 }  // namespace
@@ -142,6 +144,7 @@ class Dispatcher::Impl {
   struct CachedAgent {
     store::Agent agent;
     std::shared_ptr<Target> target;
+    int64_t timeout_micros = 0;  // the target's, capped at 90% of the lease
   };
   // An attempt that ended, waiting for the dispatcher thread to record it.
   struct Ended {
@@ -431,14 +434,15 @@ class Dispatcher::Impl {
       return nullptr;
     }
     const auto lease_ms = lease_micros_ / 1000;
-    CapTimeout(&*config, static_cast<int>(std::min<int64_t>(lease_ms * 9 / 10, INT32_MAX)));
+    const int timeout_ms =
+        CapTimeout(&*config, static_cast<int>(std::min<int64_t>(lease_ms * 9 / 10, INT32_MAX)));
     auto made = MakeTarget(*config);
     if (!made) {
       *error = "the agent's target is invalid: " + made.error().message();
       return nullptr;
     }
-    auto cached = std::make_shared<const CachedAgent>(
-        CachedAgent{std::move(agent).value(), std::move(made).value()});
+    auto cached = std::make_shared<const CachedAgent>(CachedAgent{
+        std::move(agent).value(), std::move(made).value(), int64_t{timeout_ms} * 1000});
     std::lock_guard<std::mutex> lock(agents_mu_);
     // Read before a ForgetAgent that has happened since: used once, not kept.
     if (agents_generation_ == generation) agents_[run.agent_id] = cached;
@@ -461,19 +465,21 @@ class Dispatcher::Impl {
     result.attempt = run.attempts;
 
     DeliveryResult delivered;
-    // Targets' timeouts are capped at 90% of the lease, so an attempt started within the first
-    // tenth of its lease ends inside it. One that waited longer for a worker (every worker held
-    // by slow attempts) is not started: another claim could take the run over mid-attempt.
-    const bool lease_too_short =
-        run.lease_expires_at - ended.started_at < lease_micros_ - lease_micros_ / 10;
     std::string setup_error;
     bool store_trouble = false;
-    std::shared_ptr<const CachedAgent> agent;
+    std::shared_ptr<const CachedAgent> agent = AgentFor(run, &setup_error, &store_trouble);
     Result<store::Event> event = Status::Internal("not read");
-    if (lease_too_short) {
-      setup_error = "not started: it waited for a worker through a tenth of its lease";
+    // Targets' timeouts are capped at 90% of the lease, so an attempt started early in its lease
+    // ends inside it. One that waited for a worker so long that its timeout no longer fits in
+    // what is left of the lease (every worker held by slow attempts) is not started: another
+    // claim could take the run over mid-attempt.
+    if (agent != nullptr && run.lease_expires_at - ended.started_at < agent->timeout_micros) {
+      agent = nullptr;
+      setup_error = "not started: it waited for a worker until its timeout no longer fit in its "
+                    "lease";
       store_trouble = true;  // retryable
-    } else if ((agent = AgentFor(run, &setup_error, &store_trouble)) != nullptr) {
+    }
+    if (agent != nullptr) {
       event = events_->GetEvent(run.workspace_id, run.event_id);
       if (!event) {
         agent = nullptr;
