@@ -1206,6 +1206,27 @@ TEST_P(StoreDispatchTest, StandingClaimLeasesRunsInTheCommitThatStoresThem) {
   store_->SetRunsQueuedListener(nullptr);
 }
 
+// A standing claim that asks for nothing sensible (no owner) claims nothing: the append still
+// commits, its run stays queued and the listener is told.
+TEST_P(StoreDispatchTest, AMalformedStandingClaimDoesNotFailTheBatch) {
+  std::atomic<int> listener{0}, claimed{0};
+  store_->SetRunsQueuedListener([&] { listener.fetch_add(1); });
+  if (!store_->SetStandingClaim({[] {
+                                   ClaimRequest request;  // no owner, no lease
+                                   request.limit = 5;
+                                   return request;
+                                 },
+                                 [&](std::vector<store::Run>) { claimed.fetch_add(1); }})) {
+    GTEST_SKIP() << "this backend claims only through ClaimRuns";
+  }
+  ASSERT_OK(AppendSync(EventWithRuns("evt_1", {MakeRun("run_1", kAgent, 1000)})));
+  EXPECT_EQ(GetRun("run_1").status, RunStatus::kQueued);
+  EXPECT_EQ(claimed.load(), 0);
+  EXPECT_EQ(listener.load(), 1);
+  store_->SetStandingClaim({});
+  store_->SetRunsQueuedListener(nullptr);
+}
+
 TEST_P(StoreDispatchTest, EachAttemptOutcomeSetsItsState) {
   ASSERT_OK(store_->UpdateAgent(MakeAgent(kWs, kAgent, 10, 3)));
   ASSERT_NO_FATAL_FAILURE(QueueRuns("a", kAgent, 4, 1000));
