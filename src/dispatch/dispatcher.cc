@@ -75,10 +75,11 @@ class Dispatcher::Impl {
       TRIGGERD_RETURN_IF_ERROR(runs_->ReleaseLeases(owner_, clock_->NowMicros()));
     }
     for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    // Before the dispatcher thread, which reads standing_claim_.
+    standing_claim_ = runs_->SetStandingClaim(
+        {[this] { return StandingWant(); },
+         [this](std::vector<store::Run> runs) { StandingClaimed(std::move(runs)); }});
     dispatcher_ = std::thread([this] { DispatchLoop(); });
-    standing_claim_ =
-        runs_->SetStandingClaim({[this] { return StandingWant(); },
-                                 [this](std::vector<store::Run> runs) { StandingClaimed(std::move(runs)); }});
     return Status::Ok();
   }
 
