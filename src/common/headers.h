@@ -14,6 +14,15 @@ struct Header {
 };
 using Headers = std::vector<Header>;
 
+// `s` with ASCII letters lower-cased (header names, URL schemes and hosts); other bytes as is.
+inline std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 // ASCII case-insensitive equality, as HTTP header names compare.
 inline bool HeaderNameEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -5,16 +5,10 @@
 #include <map>
 #include <vector>
 
+#include "common/headers.h"
+
 namespace triggerd {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // kRedactedUrlPart as messages quote it.
 constexpr std::string_view kMarkerQuoted = "\"redacted\"";
@@ -37,7 +31,7 @@ bool IsSecretKey(const boost::urls::param_view& p) { return !p.has_value && !p.k
 bool IsSecretHeaderName(std::string_view name) {
   // One lower-casing pass per name, then substring searches: this runs for every header of
   // every event.
-  std::string lower = Lower(name);
+  std::string lower = AsciiLower(name);
   for (char& c : lower) {
     if (c == '_') c = '-';
   }
@@ -70,8 +64,8 @@ std::string RedactUrl(std::string_view url) {
 std::optional<std::string> OriginOf(std::string_view url) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) return std::nullopt;
-  const std::string scheme = Lower(parsed->scheme());
-  std::string origin = scheme + "://" + Lower(parsed->encoded_host());
+  const std::string scheme = AsciiLower(parsed->scheme());
+  std::string origin = scheme + "://" + AsciiLower(parsed->encoded_host());
   const bool default_port = (scheme == "http" && parsed->port_number() == 80) ||
                             (scheme == "https" && parsed->port_number() == 443);
   if (parsed->has_port() && !default_port) origin += ":" + std::to_string(parsed->port_number());

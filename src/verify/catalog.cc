@@ -704,19 +704,6 @@ constexpr ProviderCatalog kCatalog[] = {
 
 std::span<const ProviderCatalog> Catalog() { return kCatalog; }
 
-namespace {
-
-// Header names compare ASCII case-insensitively (HeaderNameEquals).
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-}  // namespace
-
 bool IsCredentialHeader(std::string_view name) {
   if (IsSecretHeaderName(name)) return true;
   // The catalog's credential headers, lower-cased once: this runs for every header of every
