@@ -75,24 +75,7 @@ source "$ROOT/bench/lib.sh"
 # shellcheck disable=SC2119  # no extra build targets
 ensure_triggerd
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/triggerd-e2e.XXXXXX")
-TRIGGERD_PID=
-NGINX_PID=
-# shellcheck disable=SC2317  # invoked by the trap
-cleanup() {
-  local rc=$?
-  for pid in $NGINX_PID $TRIGGERD_PID; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in $NGINX_PID $TRIGGERD_PID; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir e2e
 
 now_us() { date +%s%6N; }
 # Nearest-rank percentiles of a sorted column of numbers (one a line): pct <p> <file>.

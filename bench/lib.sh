@@ -64,6 +64,29 @@ wrk_sockerr_total() { wrk_sockerr "$1" | awk '{for (i = 1; i <= NF; i++) s += $i
 # These also use BUILD_DIR and SECRET, and set TRIGGERD, TRIGGERD_PID, NGINX_PID (so that the
 # caller's cleanup trap can stop them): call them directly, never in $(...).
 
+# make_work_dir <name>: a fresh WORK dir (under TMPDIR) and the traps that, on exit, stop
+# TRIGGERD_PID and NGINX_PID (TERM, then KILL after 5 s) and remove WORK.
+make_work_dir() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/triggerd-$1.XXXXXX")
+  TRIGGERD_PID=
+  NGINX_PID=
+  trap stop_and_clean_up EXIT
+  trap 'exit 130' INT TERM
+}
+# shellcheck disable=SC2317  # invoked by the trap
+stop_and_clean_up() {
+  local rc=$?
+  for pid in $NGINX_PID $TRIGGERD_PID; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in $NGINX_PID $TRIGGERD_PID; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+  exit "$rc"
+}
+
 # The Release binary in $BUILD_DIR, built (with the given extra targets) when missing; a warning
 # when a source is newer than it or the build is not Release. Sets TRIGGERD and BUILD_TYPE.
 ensure_triggerd() {

@@ -46,24 +46,7 @@ done
 source "$ROOT/bench/lib.sh"
 ensure_triggerd ingest_bench
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/triggerd-load.XXXXXX")
-TRIGGERD_PID=
-NGINX_PID=
-# shellcheck disable=SC2317  # invoked by the trap
-cleanup() {
-  local rc=$?
-  for pid in $NGINX_PID $TRIGGERD_PID; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in $NGINX_PID $TRIGGERD_PID; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir load
 
 echo "== triggerd: $TRIGGERD ($BUILD_TYPE), data dir $WORK/data ($(stat -f -c %T "$WORK"))"
 echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
