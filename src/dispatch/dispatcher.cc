@@ -150,7 +150,6 @@ class Dispatcher::Impl {
   // An attempt that ended, waiting for the dispatcher thread to record it.
   struct Ended {
     store::AttemptResult result;
-    std::string agent_id;
     int attempt = 0;
     int max_attempts = 0;
     int64_t created_at = 0;
@@ -455,7 +454,6 @@ class Dispatcher::Impl {
     ScopedLogContext log_context(
         {.workspace_id = run.workspace_id, .event_id = run.event_id, .run_id = run.id});
     Ended ended;
-    ended.agent_id = run.agent_id;
     ended.attempt = run.attempts;
     ended.max_attempts = run.max_attempts;
     ended.created_at = run.created_at;

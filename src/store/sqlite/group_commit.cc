@@ -237,7 +237,7 @@ void SqliteStore::DeliverBatch(std::vector<WriteRequest>& batch,
   // allows; the listener is told only when more may be waiting (it was full, failed, or absent
   // while runs became due).
   const bool claim_took_all = claim->made && !claim->failed && claim->took < claim->asked;
-  if ((runs_made_due && !claim_took_all) || (attempts_ended && claim->made && !claim_took_all)) {
+  if (!claim_took_all && (runs_made_due || (attempts_ended && claim->made))) {
     if (!listener_lock->owns_lock()) listener_lock->lock();
     if (runs_queued_listener_) runs_queued_listener_();
   }
