@@ -11,6 +11,7 @@ namespace triggerd {
 struct Header {
   std::string name;   // as received (case preserved)
   std::string value;
+  bool operator==(const Header&) const = default;
 };
 using Headers = std::vector<Header>;
 

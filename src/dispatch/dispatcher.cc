@@ -78,7 +78,7 @@ class Dispatcher::Impl {
     // Before the dispatcher thread, which reads standing_claim_.
     standing_claim_ = runs_->SetStandingClaim(
         {[this] { return StandingWant(); },
-         [this](std::vector<store::Run> runs) { StandingClaimed(std::move(runs)); }});
+         [this](std::vector<LeasedRun> runs) { StandingClaimed(std::move(runs)); }});
     dispatcher_ = std::thread([this] { DispatchLoop(); });
     return Status::Ok();
   }
@@ -147,6 +147,7 @@ class Dispatcher::Impl {
     std::shared_ptr<Target> target;
     int64_t timeout_micros = 0;  // the target's, capped at 90% of the lease
   };
+  using LeasedRun = store::RunQueue::LeasedRun;
   // An attempt that ended, waiting for the dispatcher thread to record it.
   struct Ended {
     store::AttemptResult result;
@@ -186,7 +187,7 @@ class Dispatcher::Impl {
     return MakeClaim(standing_reserved_);
   }
 
-  void StandingClaimed(std::vector<store::Run> runs) {
+  void StandingClaimed(std::vector<LeasedRun> runs) {
     claimed_total_.fetch_add(runs.size(), std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -293,7 +294,7 @@ class Dispatcher::Impl {
       claimed_total_.fetch_add(claimed, std::memory_order_relaxed);
       if (stopping_) return claimed;  // left to their leases, as in Stop
       claimed_ += claimed;
-      for (auto& run : *runs) queue_.push_back(std::move(run));
+      for (auto& run : *runs) queue_.push_back({std::move(run), nullptr});
     }
     NotifyWorkers(static_cast<size_t>(claimed));
     return claimed;
@@ -369,30 +370,31 @@ class Dispatcher::Impl {
 
   // The first queued run whose agent has fewer than agent_share attempts here, or end().
   // REQUIRES: mu_ held.
-  std::deque<store::Run>::iterator NextRunnable() {
-    return std::find_if(queue_.begin(), queue_.end(), [this](const store::Run& run) {
-      auto it = attempting_.find(run.agent_id);
+  std::deque<LeasedRun>::iterator NextRunnable() {
+    return std::find_if(queue_.begin(), queue_.end(), [this](const LeasedRun& leased) {
+      auto it = attempting_.find(leased.run.agent_id);
       return it == attempting_.end() || it->second < options_.agent_share;
     });
   }
 
   void WorkerLoop() {
     for (;;) {
-      store::Run run;
+      LeasedRun leased;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        std::deque<store::Run>::iterator next;
+        std::deque<LeasedRun>::iterator next;
         work_cv_.wait(lock, [&] {
           if (stopping_) return true;
           next = NextRunnable();
           return next != queue_.end();
         });
         if (stopping_) return;
-        run = std::move(*next);
+        leased = std::move(*next);
         queue_.erase(next);
-        ++attempting_[run.agent_id];
+        ++attempting_[leased.run.agent_id];
       }
-      Ended ended = Attempt(run);
+      const store::Run& run = leased.run;
+      Ended ended = Attempt(run, std::move(leased.event));
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (--attempting_[run.agent_id] == 0) attempting_.erase(run.agent_id);
@@ -450,7 +452,8 @@ class Dispatcher::Impl {
   }
 
   // One attempt of a claimed run, start to end; its result is recorded by the dispatcher thread.
-  Ended Attempt(const store::Run& run) {
+  // `event` is the run's event when its claim handed it over, else nullptr (read here).
+  Ended Attempt(const store::Run& run, std::shared_ptr<const store::Event> event) {
     ScopedLogContext log_context(
         {.workspace_id = run.workspace_id, .event_id = run.event_id, .run_id = run.id});
     Ended ended;
@@ -467,7 +470,6 @@ class Dispatcher::Impl {
     std::string setup_error;
     bool store_trouble = false;
     std::shared_ptr<const CachedAgent> agent = AgentFor(run, &setup_error, &store_trouble);
-    Result<store::Event> event = Status::Internal("not read");
     // Targets' timeouts are capped at 90% of the lease, so an attempt started early in its lease
     // ends inside it. One that waited for a worker so long that its timeout no longer fits in
     // what is left of the lease (every worker held by slow attempts) is not started: another
@@ -478,13 +480,15 @@ class Dispatcher::Impl {
                     "lease";
       store_trouble = true;  // retryable
     }
-    if (agent != nullptr) {
-      event = events_->GetEvent(run.workspace_id, run.event_id);
-      if (!event) {
+    if (agent != nullptr && event == nullptr) {
+      Result<store::Event> read = events_->GetEvent(run.workspace_id, run.event_id);
+      if (read) {
+        event = std::make_shared<const store::Event>(std::move(read).value());
+      } else {
         agent = nullptr;
-        store_trouble = event.error().type() != ErrorType::kNotFound;
+        store_trouble = read.error().type() != ErrorType::kNotFound;
         setup_error = !store_trouble ? "the event no longer exists"
-                                     : "reading the event failed: " + event.error().message();
+                                     : "reading the event failed: " + read.error().message();
       }
     }
     if (agent == nullptr) {
@@ -550,7 +554,7 @@ class Dispatcher::Impl {
   mutable std::mutex mu_;
   std::condition_variable wake_cv_;  // the dispatcher thread waits here
   std::condition_variable work_cv_;  // workers wait here
-  std::deque<store::Run> queue_;     // claimed, not yet started; guarded by mu_
+  std::deque<LeasedRun> queue_;      // claimed, not yet started; guarded by mu_
   // Attempts running per agent id; guarded by mu_.
   std::unordered_map<std::string, int> attempting_;
   // Runs claimed (or reserved for a claim in progress) whose attempt has not ended: queued and

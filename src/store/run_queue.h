@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -146,9 +147,16 @@ class RunQueue {
   // SetRunsQueuedListener. Returns false when the backend does not claim on its commits (then the
   // listener is told as before and the dispatcher claims with ClaimRuns): PostgreSQL, where each
   // node's dispatcher competes for runs under the claim lock.
+  // Each run comes with its event when the claiming transaction also stored that event (an
+  // append of the same batch): its attempt then need not read the event back. The event is as
+  // GetEvent would return it, except `seq` (0: not known to the writer) and no matches or runs.
+  struct LeasedRun {
+    Run run;
+    std::shared_ptr<const Event> event;  // nullptr: read it with EventLog::GetEvent
+  };
   struct StandingClaim {
     std::function<ClaimRequest()> want;
-    std::function<void(std::vector<Run>)> claimed;
+    std::function<void(std::vector<LeasedRun>)> claimed;
   };
   virtual bool SetStandingClaim(StandingClaim claim) = 0;
 };

@@ -1108,7 +1108,7 @@ TEST_P(StoreDispatchTest, FinishAttemptsRecordsManyResultsEachWithItsOwnStatus) 
 // runs the freed slots admit.
 TEST_P(StoreDispatchTest, StandingClaimLeasesRunsInTheCommitThatStoresThem) {
   std::mutex mu;
-  std::vector<store::Run> handed;
+  std::vector<RunQueue::LeasedRun> handed;
   int want_calls = 0, claimed_calls = 0;
   int limit = 2;
   std::atomic<int> listener{0};
@@ -1124,7 +1124,7 @@ TEST_P(StoreDispatchTest, StandingClaimLeasesRunsInTheCommitThatStoresThem) {
          request.limit = limit;
          return request;
        },
-       [&](std::vector<store::Run> runs) {
+       [&](std::vector<RunQueue::LeasedRun> runs) {
          std::lock_guard<std::mutex> lock(mu);
          ++claimed_calls;
          for (auto& run : runs) handed.push_back(std::move(run));
@@ -1147,10 +1147,27 @@ TEST_P(StoreDispatchTest, StandingClaimLeasesRunsInTheCommitThatStoresThem) {
     EXPECT_EQ(want_calls, 1);
     EXPECT_EQ(claimed_calls, 1);
     ASSERT_EQ(handed.size(), 1u);
-    EXPECT_EQ(handed[0].id, "run_1");
-    EXPECT_EQ(handed[0].status, RunStatus::kRunning);
-    EXPECT_EQ(handed[0].lease_owner, "disp_s");
-    EXPECT_EQ(handed[0].attempts, 1);
+    EXPECT_EQ(handed[0].run.id, "run_1");
+    EXPECT_EQ(handed[0].run.status, RunStatus::kRunning);
+    EXPECT_EQ(handed[0].run.lease_owner, "disp_s");
+    EXPECT_EQ(handed[0].run.attempts, 1);
+    // With the event the same commit stored, as GetEvent reads it (but for seq): the attempt
+    // need not read it back.
+    ASSERT_NE(handed[0].event, nullptr);
+    Result<Event> stored = store_->GetEvent(kWs, "evt_1");
+    ASSERT_OK(stored);
+    EXPECT_EQ(handed[0].event->id, stored->id);
+    EXPECT_EQ(handed[0].event->source_id, stored->source_id);
+    EXPECT_EQ(handed[0].event->received_at, stored->received_at);
+    EXPECT_EQ(handed[0].event->event_type, stored->event_type);
+    EXPECT_EQ(handed[0].event->delivery_id, stored->delivery_id);
+    EXPECT_EQ(handed[0].event->content_type, stored->content_type);
+    EXPECT_EQ(handed[0].event->headers, stored->headers);
+    EXPECT_EQ(handed[0].event->body, stored->body);
+    EXPECT_EQ(handed[0].event->payload_json, stored->payload_json);
+    EXPECT_EQ(handed[0].event->verification, stored->verification);
+    EXPECT_TRUE(handed[0].event->matches.empty());
+    EXPECT_TRUE(handed[0].event->runs.empty());
   }
   EXPECT_EQ(GetRun("run_1").status, RunStatus::kRunning);
   EXPECT_EQ(listener.load(), 0);
@@ -1163,7 +1180,9 @@ TEST_P(StoreDispatchTest, StandingClaimLeasesRunsInTheCommitThatStoresThem) {
   {
     std::lock_guard<std::mutex> lock(mu);
     ASSERT_EQ(handed.size(), 2u);
-    EXPECT_EQ(handed[1].id, "run_2");
+    EXPECT_EQ(handed[1].run.id, "run_2");
+    ASSERT_NE(handed[1].event, nullptr);
+    EXPECT_EQ(handed[1].event->id, "evt_2");
   }
   EXPECT_EQ(listener.load(), 0);
 
@@ -1172,7 +1191,8 @@ TEST_P(StoreDispatchTest, StandingClaimLeasesRunsInTheCommitThatStoresThem) {
   {
     std::lock_guard<std::mutex> lock(mu);
     ASSERT_EQ(handed.size(), 3u);
-    EXPECT_EQ(handed[2].id, "run_3");
+    EXPECT_EQ(handed[2].run.id, "run_3");
+    EXPECT_EQ(handed[2].event, nullptr) << "stored by an earlier commit: read when attempted";
   }
   EXPECT_EQ(GetRun("run_3").status, RunStatus::kRunning);
 
@@ -1186,7 +1206,8 @@ TEST_P(StoreDispatchTest, StandingClaimLeasesRunsInTheCommitThatStoresThem) {
   {
     std::lock_guard<std::mutex> lock(mu);
     ASSERT_EQ(handed.size(), 4u);
-    EXPECT_EQ(handed[3].id, "run_4");  // the oldest due run first
+    EXPECT_EQ(handed[3].run.id, "run_4");  // the oldest due run first
+    EXPECT_EQ(handed[3].event, nullptr);
   }
   EXPECT_EQ(listener.load(), 1);
   EXPECT_EQ(GetRun("run_5").status, RunStatus::kQueued);
@@ -1216,7 +1237,7 @@ TEST_P(StoreDispatchTest, AMalformedStandingClaimDoesNotFailTheBatch) {
                                    request.limit = 5;
                                    return request;
                                  },
-                                 [&](std::vector<store::Run>) { claimed.fetch_add(1); }})) {
+                                 [&](std::vector<RunQueue::LeasedRun>) { claimed.fetch_add(1); }})) {
     GTEST_SKIP() << "this backend claims only through ClaimRuns";
   }
   ASSERT_OK(AppendSync(EventWithRuns("evt_1", {MakeRun("run_1", kAgent, 1000)})));

@@ -2,6 +2,8 @@
 // that applies a batch of appends and writes in one transaction (sqlite_store.h, "Writes").
 #include <algorithm>
 #include <future>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "store/run_policy.h"
@@ -178,6 +180,45 @@ Status SqliteStore::InSavepoint(Apply&& apply, Status* own) {
   return Execute("RELEASE request", "RELEASE SAVEPOINT");
 }
 
+std::vector<RunQueue::LeasedRun> SqliteStore::HandOver(std::vector<WriteRequest>& batch,
+                                                       const std::vector<AppliedRequest>& applied,
+                                                       std::vector<Run>& runs) {
+  std::vector<LeasedRun> leased(runs.size());
+  if (runs.empty()) return leased;
+  // The events this batch stored with runs, by id. Moved out of their requests: nothing reads
+  // them after the commit (an append's answer is its AppendOutcome).
+  std::unordered_map<std::string_view, NewEvent*> stored;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto* append = std::get_if<PendingAppend>(&batch[i]);
+    if (append != nullptr && applied[i].status.ok() && !applied[i].append.duplicate &&
+        !append->event.runs.empty()) {
+      stored.emplace(append->event.id, &append->event);
+    }
+  }
+  // Looked up before anything is moved: the keys view the requests' own ids.
+  std::vector<NewEvent*> sources(runs.size(), nullptr);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    auto it = stored.find(runs[i].event_id);
+    if (it != stored.end()) sources[i] = it->second;
+  }
+  std::unordered_map<NewEvent*, std::shared_ptr<const Event>> events;  // one per event
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (sources[i] != nullptr) {
+      std::shared_ptr<const Event>& event = events[sources[i]];
+      if (event == nullptr) {
+        auto made = std::make_shared<Event>();
+        static_cast<NewEvent&>(*made) = std::move(*sources[i]);
+        made->matches.clear();
+        made->runs.clear();
+        event = std::move(made);
+      }
+      leased[i].event = event;
+    }
+    leased[i].run = std::move(runs[i]);
+  }
+  return leased;
+}
+
 void SqliteStore::DeliverBatch(std::vector<WriteRequest>& batch,
                                std::vector<AppliedRequest>& applied, const Status& txn,
                                BatchClaim* claim, std::unique_lock<std::mutex>* listener_lock) {
@@ -185,7 +226,7 @@ void SqliteStore::DeliverBatch(std::vector<WriteRequest>& batch,
     // Exactly once per `want` that asked: the runs when the commit holds them, else none.
     if (!txn.ok()) claim->runs.clear();
     claim->took = static_cast<int>(claim->runs.size());
-    standing_claim_.claimed(std::move(claim->runs));
+    standing_claim_.claimed(HandOver(batch, applied, claim->runs));
   }
   if (!txn.ok()) {
     if (listener_lock->owns_lock()) listener_lock->unlock();

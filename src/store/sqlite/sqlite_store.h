@@ -223,6 +223,11 @@ class SqliteStore final : public Store {
   // savepoint of its own, into `claim`. Non-OK only when the batch transaction itself is broken.
   // Writer thread, holding listener_mu_.
   Status ApplyStandingClaim(BatchClaim* claim);
+  // The runs of a committed standing claim as `claimed` takes them, each with its event when
+  // this batch stored it (moved out of `batch`, whose appends are then answered without it).
+  static std::vector<LeasedRun> HandOver(std::vector<WriteRequest>& batch,
+                                         const std::vector<AppliedRequest>& applied,
+                                         std::vector<Run>& runs);
   Status Execute(std::string_view sql, std::string_view op);  // on the writer connection
 
   // Checkpointer thread.
