@@ -74,17 +74,17 @@ class StackAiTriggersTest : public ApiE2eTest {
   // secret, "<t>.<body>")>".
   HttpResult StripeWebhook(const std::string& path, const std::string& type,
                            const std::string& event_id, const std::string& secret = kStripeSecret) {
-    const std::string body = json::serialize(json::object{
-        {"id", event_id},
-        {"object", "event"},
-        {"type", type},
-        {"data", {{"object", {{"id", "cus_" + event_id}, {"object", "customer"}}}}}});
+    const std::string body = json::serialize(
+        json::object{{"id", event_id},
+                     {"object", "event"},
+                     {"type", type},
+                     {"data", {{"object", {{"id", "cus_" + event_id}, {"object", "customer"}}}}}});
     const std::string t = std::to_string(std::time(nullptr));
-    const std::string v1 = crypto::HexEncode(
-        crypto::Hmac(crypto::DigestAlgorithm::kSha256, secret, t + "." + body));
-    return client_->Send("POST", path, body,
-                         {{"Content-Type", "application/json"},
-                          {"Stripe-Signature", "t=" + t + ",v1=" + v1}});
+    const std::string v1 =
+        crypto::HexEncode(crypto::Hmac(crypto::DigestAlgorithm::kSha256, secret, t + "." + body));
+    return client_->Send(
+        "POST", path, body,
+        {{"Content-Type", "application/json"}, {"Stripe-Signature", "t=" + t + ",v1=" + v1}});
   }
 
   // A GitHub pull_request trigger of `project` signed with kGithubSecret; the 201 record.
@@ -206,9 +206,8 @@ TEST_F(StackAiTriggersTest, CreateGivesADisabledRecordWithEveryField) {
 
 TEST_F(StackAiTriggersTest, GenericWebhookGetsATokenShownOnce) {
   const std::string project = Project();
-  json::object record = Expect(
-      201, Api("POST", "/projects/" + project + "/triggers",
-               R"({"provider_id":"webhook","trigger_id":"any"})"));
+  json::object record = Expect(201, Api("POST", "/projects/" + project + "/triggers",
+                                        R"({"provider_id":"webhook","trigger_id":"any"})"));
   EXPECT_EQ(Str(record, "provider_id"), "custom");
   EXPECT_EQ(Str(record, "trigger_id"), "any");
   EXPECT_TRUE(record.at("connection_id").is_null());
@@ -253,7 +252,8 @@ TEST_F(StackAiTriggersTest, ListsPerProjectAndPerOrganisation) {
   HttpResult first_page = Api("GET", "/triggers?limit=2");
   EXPECT_EQ(IdsOf(ParseArray(first_page.body)), (std::vector<std::string>{Str(plain, "id"), b}));
   ASSERT_FALSE(first_page.Header("X-Next-Cursor").empty());
-  HttpResult last_page = Api("GET", "/triggers?limit=2&cursor=" + first_page.Header("X-Next-Cursor"));
+  HttpResult last_page =
+      Api("GET", "/triggers?limit=2&cursor=" + first_page.Header("X-Next-Cursor"));
   EXPECT_EQ(IdsOf(ParseArray(last_page.body)), std::vector<std::string>{a});
   EXPECT_TRUE(last_page.Header("X-Next-Cursor").empty());
   EXPECT_TRUE(Api("GET", "/triggers").Header("X-Next-Cursor").empty());
@@ -470,8 +470,7 @@ TEST_F(StackAiTriggersTest, RolesBuildersChangeUsersOnlyRead) {
   // A project's triggers are added by its creator or an admin, as PATCH /api/v1/agents/{id}
   // changes it: another builder's project is refused, and nothing is made.
   const size_t sources_before = Arr(GetJson("/api/v1/sources"), "data").size();
-  HttpResult not_owner =
-      Api("POST", "/projects/" + Project() + "/triggers", body, builder.secret);
+  HttpResult not_owner = Api("POST", "/projects/" + Project() + "/triggers", body, builder.secret);
   EXPECT_EQ(not_owner.status, 403) << not_owner.body;
   EXPECT_EQ(Str(ErrorOf(not_owner), "type"), "not_owner");
   EXPECT_EQ(Arr(GetJson("/api/v1/sources"), "data").size(), sources_before);
@@ -584,10 +583,10 @@ TEST_F(StackAiTriggersTest, BadBodiesAre400NamingTheField) {
 
 TEST_F(StackAiTriggersTest, ScheduleTriggerConfigIsTheSourcesSchedule) {
   const std::string project = Project();
-  json::object record =
-      Expect(201, Api("POST", "/projects/" + project + "/triggers",
-                      R"({"provider_id":"schedule","trigger_id":"on_schedule_tick",)"
-                      R"("trigger_config":{"interval_seconds":3600,"polling_frequency":"10000"}})"));
+  json::object record = Expect(
+      201, Api("POST", "/projects/" + project + "/triggers",
+               R"({"provider_id":"schedule","trigger_id":"on_schedule_tick",)"
+               R"("trigger_config":{"interval_seconds":3600,"polling_frequency":"10000"}})"));
   EXPECT_EQ(Str(record, "provider_id"), "schedule");
   EXPECT_TRUE(record.at("webhook_data").is_null());
   EXPECT_TRUE(record.at("cursor_data").is_null());  // no tick yet (hourly)
@@ -624,9 +623,8 @@ TEST_F(StackAiTriggersTest, DocumentedCreateRequestGivesTheDocumentedRecord) {
   // Stack AI's documentation, Create Trigger: POST /projects/{project_id}/triggers with
   // {"provider_id","trigger_id","trigger_config_params":{…},"connection_id":"<uuid>"}, the
   // trigger_config example of the ProjectTrigger model as the parameters.
-  HttpResult created = client_->Send(
-      "POST", "/projects/" + project + "/triggers",
-      R"({
+  HttpResult created = client_->Send("POST", "/projects/" + project + "/triggers",
+                                     R"({
   "provider_id": "stripe",
   "trigger_id": "on_customer_created",
   "trigger_config_params": {
@@ -635,9 +633,9 @@ TEST_F(StackAiTriggersTest, DocumentedCreateRequestGivesTheDocumentedRecord) {
   },
   "connection_id": "123e4567-e89b-12d3-a456-426614174000"
 })",
-      {{"Authorization", "Bearer " + admin_},
-       {"Content-Type", "application/json"},
-       {"Accept", "*/*"}});
+                                     {{"Authorization", "Bearer " + admin_},
+                                      {"Content-Type", "application/json"},
+                                      {"Accept", "*/*"}});
   json::object record = Expect(201, created);
   // Every member of Stack AI's ProjectTrigger, typed as its model types them.
   const std::string project_trigger_id = Str(record, "project_trigger_id");
@@ -675,9 +673,8 @@ TEST_F(StackAiTriggersTest, DocumentedCreateRequestGivesTheDocumentedRecord) {
   // Enable, Disable, Delete by project_trigger_id.
   EXPECT_EQ(Str(Expect(200, Api("POST", "/triggers/" + project_trigger_id + "/enable")), "status"),
             "ENABLED");
-  EXPECT_EQ(
-      Str(Expect(200, Api("POST", "/triggers/" + project_trigger_id + "/disable")), "status"),
-      "DISABLED");
+  EXPECT_EQ(Str(Expect(200, Api("POST", "/triggers/" + project_trigger_id + "/disable")), "status"),
+            "DISABLED");
   EXPECT_EQ(Api("DELETE", "/triggers/" + project_trigger_id).status, 204);
   EXPECT_EQ(Api("GET", "/triggers/" + project_trigger_id).status, 404);
 
@@ -697,12 +694,12 @@ TEST_F(StackAiTriggersTest, DocumentedCreateRequestGivesTheDocumentedRecord) {
 
 TEST_F(StackAiTriggersTest, StripeOnCustomerCreatedFiresOnASignedCustomerCreated) {
   const std::string project = Project();
-  json::object record = Expect(
-      201, Api("POST", "/projects/" + project + "/triggers",
-               json::object{{"provider_id", "stripe"},
-                            {"trigger_id", "on_customer_created"},
-                            {"trigger_config_params", json::object{}},
-                            {"webhook_data", {{"secret", kStripeSecret}}}}));
+  json::object record =
+      Expect(201, Api("POST", "/projects/" + project + "/triggers",
+                      json::object{{"provider_id", "stripe"},
+                                   {"trigger_id", "on_customer_created"},
+                                   {"trigger_config_params", json::object{}},
+                                   {"webhook_data", {{"secret", kStripeSecret}}}}));
   const std::string uuid = Str(record, "project_trigger_id");
   const std::string id = Str(record, "id");
   // The trigger subscribes to the event the definition names (before: to "on_customer_created",
@@ -760,8 +757,7 @@ TEST_F(StackAiTriggersTest, DeprecatedKeyRoutesAreGoneNamingTheirReplacement) {
       "{}", {{"Content-Type", "application/json"}});
   EXPECT_EQ(unknown.status, 410) << unknown.body;
   // Nothing was delivered.
-  EXPECT_TRUE(
-      Arr(GetJson("/api/v1/events?source_id=" + Str(record, "source_id")), "data").empty());
+  EXPECT_TRUE(Arr(GetJson("/api/v1/events?source_id=" + Str(record, "source_id")), "data").empty());
 }
 
 }  // namespace

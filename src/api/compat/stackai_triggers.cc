@@ -1,21 +1,23 @@
 // Stack AI-style triggers API (docs/COMPATIBILITY.md, section 4). A project is an agent of the
 // caller's workspace, the organisation is the workspace, and a Stack AI trigger record is a view
 // of one trigger with its source; nothing is stored twice (store::TriggerExtras keeps only what
-// the domain model has no place for).
+// the domain model has no place for). {id} is a project_trigger_id (UUID) or a trg_ id.
 //   POST   /projects/{project_id}/triggers          source + trigger in one go (status DISABLED)
-//   GET    /projects/{project_id}/triggers          the project's triggers
-//   GET    /triggers                                every trigger of the workspace
+//   GET    /projects/{project_id}/triggers          the project's triggers, an array
+//   GET    /triggers                                every trigger of the workspace, an array
 //   GET    /triggers/{id}, DELETE /triggers/{id}    one; DELETE also drops the source it made
 //   POST   /triggers/{id}/enable, …/disable         status ENABLED / DISABLED
-//   GET    /providers/{provider_id}/triggers[/{trigger_id}]   the catalog's event types
+//   GET    /providers/{provider_id}/triggers[/{trigger_id}]   the catalog's definitions; public
+//   POST   /organizations/{org_id}/triggers/{id}/{webhook|webook|polling|scheduled}/key/{key}
+//                                                   Stack AI's retired routes: 410 gone
 //   POST   /v1/webhooks/{webhook_id}                a trigger id or a provider name: ingest
 //   GET    /api/v0/project-triggers/{id}/test-samples         the last payloads, else samples
-// API key as the rest of the API: builder or admin to change (to create, the project's creator
-// or an admin: RequireAgentOwner), any role to read; visibility as
-// /api/v1/triggers (admins see every trigger, others their own; anything else is 404). Bodies are
-// validated by ApplySourceBody and ApplyTriggerBody, the functions POST /api/v1/sources and
-// /api/v1/triggers (and the config file) use, and written through catalog::Catalog; webhooks go
-// through ingest::Ingestor, looked up in its caches.
+// API key as the rest of the API: every role reads every trigger of the workspace (Stack AI's
+// organisation owns them); builder or admin to change, and the trigger's (to create, the
+// project's) creator or an admin (RequireAgentOwner's rule); another workspace's id is 404.
+// Bodies are validated by ApplySourceBody and ApplyTriggerBody, the functions POST
+// /api/v1/sources and /api/v1/triggers (and the config file) use, and written through
+// catalog::Catalog; webhooks go through ingest::Ingestor, looked up in its caches.
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -254,12 +256,27 @@ const std::vector<json::object>* DefinitionsOf(std::string_view provider_id) {
   return it == AllDefinitions().end() ? nullptr : &it->second;
 }
 
+// GET /providers/{provider_id}/triggers's answer, serialized once (the lists are large — GitHub's
+// samples weigh ~0.6 MB — and public, answered on the io thread); nullptr for an unknown provider.
+const std::string* DefinitionListBody(std::string_view provider_id) {
+  static const auto* bodies = [] {
+    auto* out = new std::map<std::string, std::string, std::less<>>();
+    for (const auto& [provider, definitions] : AllDefinitions()) {
+      out->emplace(provider, SerializeJson(json::array(definitions.begin(), definitions.end())));
+    }
+    return out;
+  }();
+  auto it = bodies->find(provider_id);
+  return it == bodies->end() ? nullptr : &it->second;
+}
+
 // The definition `trigger_id` names: its Stack AI name, or the event type itself.
 const json::object* FindDefinition(std::string_view provider_id, std::string_view trigger_id) {
   const auto* definitions = DefinitionsOf(provider_id);
   if (definitions == nullptr) return nullptr;
   for (const auto& d : *definitions) {
-    if (d.at("trigger_id").as_string() == trigger_id || d.at("event_type").as_string() == trigger_id)
+    if (d.at("trigger_id").as_string() == trigger_id ||
+        d.at("event_type").as_string() == trigger_id)
       return &d;
   }
   return nullptr;
@@ -412,7 +429,8 @@ http::Response ListResponse(ApiContext* ctx, const Principal& p, const http::Req
                               extras ? &*extras : nullptr));
   }
   http::Response response = Json(200, data);
-  if (page.next_cursor) response.headers.push_back({"X-Next-Cursor", std::to_string(*page.next_cursor)});
+  if (page.next_cursor)
+    response.headers.push_back({"X-Next-Cursor", std::to_string(*page.next_cursor)});
   return response;
 }
 
@@ -483,9 +501,9 @@ std::optional<http::Response> OptionalObject(const json::object& body, std::stri
 // The members of a schedule's and a poll's config (mirror of the RejectUnknown lists of
 // schedule::ScheduleConfig / PollConfig::FromConfig in src/schedule/schedule.cc).
 constexpr std::string_view kScheduleSettings[] = {"cron", "timezone", "interval_seconds", "missed"};
-constexpr std::string_view kPollSettings[] = {"url",          "interval_seconds", "headers",
-                                              "items_path",   "id_field",         "cursor_field",
-                                              "timeout_ms",   "order"};
+constexpr std::string_view kPollSettings[] = {
+    "url",      "interval_seconds", "headers",    "items_path",
+    "id_field", "cursor_field",     "timeout_ms", "order"};
 constexpr size_t kMaxOpaqueConfigBytes = 16 * 1024;
 
 template <size_t N>
@@ -621,8 +639,8 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   json::object source_body{{"name", name}, {"kind", kind}, {"enabled", true}};
   json::value filter = nullptr;
   json::object opaque;
-  if (auto e = FillSourceBody(kind, generated, config, webhook_data, &source_body, &filter,
-                              &opaque)) {
+  if (auto e =
+          FillSourceBody(kind, generated, config, webhook_data, &source_body, &filter, &opaque)) {
     return *e;
   }
   const int64_t now = ctx->clock->NowMicros();
@@ -659,8 +677,8 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   // extras with it (ON DELETE CASCADE), so nothing half-made stays behind. The catalog tells the
   // caches (ingest, schedules) of each.
   if (auto s = ctx->catalog->CreateSource(source); !s.ok()) return http::ErrorResponse(s);
-  store::TriggerExtras extras{trigger.id, p.workspace_id, connection_id, true,
-                              p.key_id,   now,            SerializeJson(opaque)};
+  store::TriggerExtras extras{trigger.id, p.workspace_id,       connection_id, true, p.key_id,
+                              now,        SerializeJson(opaque)};
   Status written = ctx->catalog->CreateTrigger(trigger);
   if (written.ok()) written = ctx->catalog->PutTriggerExtras(extras);
   if (!written.ok()) {
@@ -913,30 +931,27 @@ void RegisterStackAiTriggerRoutes(http::Router* router, ApiContext* ctx) {
   // The catalog is public, as Stack AI documents it: no key needed, any key's role is enough
   // (the Authorization header is not read). Nothing comes from the store, so these answer on the
   // io thread. A trailing slash (Stack AI's client sends one) matches the same route.
-  router->Add("GET", "/providers/{provider_id}/triggers",
-              [](http::Request r, http::Reply reply) {
-                const std::string& provider_id = r.path_params["provider_id"];
-                const auto* definitions = DefinitionsOf(provider_id);
-                if (definitions == nullptr) {
-                  return reply(http::ErrorResponse(UnknownProvider(provider_id)));
-                }
-                reply(Json(200, json::array(definitions->begin(), definitions->end())));
-              });
-  router->Add("GET", "/providers/{provider_id}/triggers/{trigger_id}",
-              [](http::Request r, http::Reply reply) {
-                const std::string& provider_id = r.path_params["provider_id"];
-                const std::string& trigger_id = r.path_params["trigger_id"];
-                if (DefinitionsOf(provider_id) == nullptr) {
-                  return reply(http::ErrorResponse(UnknownProvider(provider_id)));
-                }
-                if (const json::object* d = FindDefinition(provider_id, trigger_id)) {
-                  return reply(Json(200, *d));
-                }
-                reply(http::ErrorResponse(Status::NotFound(
-                    "provider \"" + provider_id + "\" has no trigger \"" +
-                        trigger_id.substr(0, 100) + "\"",
-                    "trigger_definition_not_found")));
-              });
+  router->Add("GET", "/providers/{provider_id}/triggers", [](http::Request r, http::Reply reply) {
+    const std::string& provider_id = r.path_params["provider_id"];
+    const std::string* body = DefinitionListBody(provider_id);
+    if (body == nullptr) return reply(http::ErrorResponse(UnknownProvider(provider_id)));
+    reply(http::JsonResponse(200, *body));
+  });
+  router->Add(
+      "GET", "/providers/{provider_id}/triggers/{trigger_id}",
+      [](http::Request r, http::Reply reply) {
+        const std::string& provider_id = r.path_params["provider_id"];
+        const std::string& trigger_id = r.path_params["trigger_id"];
+        if (DefinitionsOf(provider_id) == nullptr) {
+          return reply(http::ErrorResponse(UnknownProvider(provider_id)));
+        }
+        if (const json::object* d = FindDefinition(provider_id, trigger_id)) {
+          return reply(Json(200, *d));
+        }
+        reply(http::ErrorResponse(Status::NotFound(
+            "provider \"" + provider_id + "\" has no trigger \"" + trigger_id.substr(0, 100) + "\"",
+            "trigger_definition_not_found")));
+      });
   // Stack AI's deprecated per-trigger delivery routes, which carried an API key in the path:
   // 410 naming the route that replaces them, whatever the ids (never 404: a client learns where
   // to go, not whether the trigger exists). Webhooks go to /v1/webhooks/{project_trigger_id};
@@ -957,9 +972,9 @@ void RegisterStackAiTriggerRoutes(http::Router* router, ApiContext* ctx) {
                             "in the path)"
                       : "this route is gone: " + std::string(kind) +
                             " triggers run inside triggerd once enabled (" + replacement + ")";
-          reply(Json(410, {{"error",
-                            {{"type", "gone"}, {"message", message},
-                             {"replacement", replacement}}}}));
+          reply(Json(
+              410,
+              {{"error", {{"type", "gone"}, {"message", message}, {"replacement", replacement}}}}));
         });
   }
   router->Add(

@@ -148,8 +148,8 @@ Status SqliteStore::PutTriggerExtras(const TriggerExtras& e) {
         Statement st,
         db.Prepare(
             "INSERT INTO trigger_extras (trigger_id, workspace_id, connection_id, owns_source, "
-            "updated_by, updated_at, trigger_config) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS "
-            "(SELECT 1 FROM triggers WHERE id = ?1 AND workspace_id = ?2) "
+            "updated_by, updated_at, trigger_config) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+            "WHERE EXISTS (SELECT 1 FROM triggers WHERE id = ?1 AND workspace_id = ?2) "
             "ON CONFLICT (trigger_id) DO UPDATE SET connection_id = excluded.connection_id, "
             "owns_source = excluded.owns_source, updated_by = excluded.updated_by, "
             "updated_at = excluded.updated_at, trigger_config = excluded.trigger_config",
