@@ -816,6 +816,26 @@ http::Response TestSamples(ApiContext* ctx, const Principal& p, http::Request& r
                     {"data", std::move(data)}});
 }
 
+// ---- Stack AI's retired delivery routes ----
+
+// 410 for POST /organizations/{org_id}/triggers/{id}/{kind}/key/{api_key}, naming the route that
+// replaces it: /v1/webhooks/{id} for webhooks (kind "webhook" or its misspelt twin "webook");
+// the enable route for polls and schedules, which triggerd runs itself.
+http::Response Gone(std::string_view kind, const std::string& project_trigger_id) {
+  const std::string id = project_trigger_id.substr(0, 100);
+  const bool webhook = kind == "webhook" || kind == "webook";
+  const std::string replacement =
+      webhook ? "POST /v1/webhooks/" + id : "POST /triggers/" + id + "/enable";
+  const std::string message =
+      webhook ? "this route is gone: deliver webhooks to " + replacement +
+                    " (authenticated by the source's signature or token, not an API key in the "
+                    "path)"
+              : "this route is gone: " + std::string(kind) +
+                    " triggers run inside triggerd once enabled (" + replacement + ")";
+  return Json(410,
+              {{"error", {{"type", "gone"}, {"message", message}, {"replacement", replacement}}}});
+}
+
 // ---- POST /v1/webhooks/{webhook_id} ----
 // A trigger id or a catalog kind; either way ingest::Ingestor finds the source in its caches (no
 // store read per webhook) and the request takes the ingest route's pipeline and answers.
@@ -962,19 +982,11 @@ void RegisterStackAiTriggerRoutes(http::Router* router, ApiContext* ctx) {
         "/organizations/{org_id}/triggers/{project_trigger_id}/" + std::string(kind) +
             "/key/{api_key}",
         [kind](http::Request r, http::Reply reply) {
-          const std::string id = r.path_params["project_trigger_id"].substr(0, 100);
-          const bool webhook = kind == "webhook" || kind == "webook";
-          const std::string replacement =
-              webhook ? "POST /v1/webhooks/" + id : "POST /triggers/" + id + "/enable";
-          const std::string message =
-              webhook ? "this route is gone: deliver webhooks to " + replacement +
-                            " (authenticated by the source's signature or token, not an API key "
-                            "in the path)"
-                      : "this route is gone: " + std::string(kind) +
-                            " triggers run inside triggerd once enabled (" + replacement + ")";
-          reply(Json(
-              410,
-              {{"error", {{"type", "gone"}, {"message", message}, {"replacement", replacement}}}}));
+          reply(Gone(kind, r.path_params["project_trigger_id"]));
+        },
+        // Answered on the head: the body is never read.
+        [kind](const http::RequestHead&, const std::map<std::string, std::string>& params) {
+          return http::HeadDecision{Gone(kind, params.at("project_trigger_id")), 0};
         });
   }
   router->Add(
