@@ -55,6 +55,10 @@ struct TriggerExtras {
   bool owns_source = false;   // the source was made with the trigger (deleted with its last one)
   std::string updated_by;     // API key id of the last change through that API
   int64_t updated_at = 0;
+  // The members of the create body's trigger_config that configure nothing of triggerd's
+  // (Stack AI's provider parameters: "inbox_id", "polling_frequency", …): a JSON object, opaque
+  // here, shown back in the record's trigger_config. "{}" when none.
+  std::string trigger_config_json = "{}";
 };
 
 class CompatStore {

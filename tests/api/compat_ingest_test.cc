@@ -125,7 +125,8 @@ class CompatIngestTest : public ::testing::Test {
   std::string NewGithubTrigger(const std::string& name, const std::string& secret = kGithubSecret) {
     const std::string project = NewAgent(name);
     return Str(Expect(201, Api("POST", "/projects/" + project + "/triggers",
-                               R"({"provider_id":"github","webhook_data":{"secret":")" + secret +
+                               R"({"provider_id":"github","trigger_id":"on_push",)"
+                               R"("webhook_data":{"secret":")" + secret +
                                    R"("}})")),
                "id");
   }

@@ -41,9 +41,14 @@ class ListsAndFieldsApiTest : public ApiE2eTest {
   HttpResult PostSource(const json::object& body) { return Api("POST", "/api/v1/sources", body); }
 };
 
-const std::vector<std::string> kConfigLists = {"/api/v1/sources",    "/api/v1/agents",
-                                               "/api/v1/triggers",   "/api/v1/keys",
-                                               "/api/v1/workspaces", "/triggers"};
+const std::vector<std::string> kConfigLists = {"/api/v1/sources", "/api/v1/agents",
+                                               "/api/v1/triggers", "/api/v1/keys",
+                                               "/api/v1/workspaces"};
+// Stack AI's GET /triggers answers a bare array (its paging, X-Next-Cursor, is checked in
+// stackai_triggers_e2e_test.cc) but reads ?limit= and ?cursor= as these lists do.
+const std::vector<std::string> kPageParamLists = {"/api/v1/sources",    "/api/v1/agents",
+                                                  "/api/v1/triggers",   "/api/v1/keys",
+                                                  "/api/v1/workspaces", "/triggers"};
 
 // ---------------------------------------------------------------------------------- paging
 
@@ -79,13 +84,13 @@ TEST_F(ListsAndFieldsApiTest, MalformedLimitAndCursorAre400AsOnEvents) {
        {"limit=abc", "limit=0", "limit=-1", "limit=1.5", "cursor=zzz", "cursor=0",
         "limit=abc&cursor=zzz", "limit=99999999999999999999"}) {
     json::object expected = BadRequest("/api/v1/events?" + query);
-    for (const std::string& path : kConfigLists) {
+    for (const std::string& path : kPageParamLists) {
       SCOPED_TRACE(path + "?" + query);
       EXPECT_EQ(BadRequest(path + "?" + query), expected);
     }
   }
   // limit above 500 is capped, as on events.
-  for (const std::string& path : kConfigLists)
+  for (const std::string& path : kPageParamLists)
     EXPECT_EQ(Api("GET", path + "?limit=501").status, 200);
 }
 

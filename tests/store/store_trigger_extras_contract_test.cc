@@ -87,6 +87,22 @@ TEST_P(StoreTriggerExtrasTest, RoundTripsAndReplaces) {
   EXPECT_FALSE(got->owns_source);
   EXPECT_EQ(got->updated_by, "key_two");
   EXPECT_EQ(got->updated_at, 20);
+  EXPECT_EQ(got->trigger_config_json, "{}");  // the default
+}
+
+TEST_P(StoreTriggerExtrasTest, KeepsTheOpaqueTriggerConfig) {
+  TriggerExtras extras = Extras("conn_1", "key_one", 10);
+  extras.trigger_config_json = R"({"inbox_id":"ENTERPRISE_INBOX","polling_frequency":"10000"})";
+  ASSERT_OK(store_->PutTriggerExtras(extras));
+  auto got = store_->GetTriggerExtras("ws_one", "trg_one");
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->trigger_config_json, extras.trigger_config_json);
+  // An upsert replaces it with the rest of the row.
+  extras.trigger_config_json = R"({"inbox_id":"OTHER"})";
+  extras.updated_at = 20;
+  ASSERT_OK(store_->PutTriggerExtras(extras));
+  EXPECT_EQ(store_->GetTriggerExtras("ws_one", "trg_one")->trigger_config_json,
+            R"({"inbox_id":"OTHER"})");
 }
 
 TEST_P(StoreTriggerExtrasTest, ScopedToTheTriggersWorkspace) {

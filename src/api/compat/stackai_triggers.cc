@@ -1,23 +1,27 @@
 // Stack AI-style triggers API (docs/COMPATIBILITY.md, section 4). A project is an agent of the
 // caller's workspace, the organisation is the workspace, and a Stack AI trigger record is a view
 // of one trigger with its source; nothing is stored twice (store::TriggerExtras keeps only what
-// the domain model has no place for).
+// the domain model has no place for). {id} is a project_trigger_id (UUID) or a trg_ id.
 //   POST   /projects/{project_id}/triggers          source + trigger in one go (status DISABLED)
-//   GET    /projects/{project_id}/triggers          the project's triggers
-//   GET    /triggers                                every trigger of the workspace
+//   GET    /projects/{project_id}/triggers          the project's triggers, an array
+//   GET    /triggers                                every trigger of the workspace, an array
 //   GET    /triggers/{id}, DELETE /triggers/{id}    one; DELETE also drops the source it made
 //   POST   /triggers/{id}/enable, …/disable         status ENABLED / DISABLED
-//   GET    /providers/{provider_id}/triggers[/{trigger_id}]   the catalog's event types
+//   GET    /providers/{provider_id}/triggers[/{trigger_id}]   the catalog's definitions; public
+//   POST   /organizations/{org_id}/triggers/{id}/{webhook|webook|polling|scheduled}/key/{key}
+//                                                   Stack AI's retired routes: 410 gone
 //   POST   /v1/webhooks/{webhook_id}                a trigger id or a provider name: ingest
 //   GET    /api/v0/project-triggers/{id}/test-samples         the last payloads, else samples
-// API key as the rest of the API: builder or admin to change (to create, the project's creator
-// or an admin: RequireAgentOwner), any role to read; visibility as
-// /api/v1/triggers (admins see every trigger, others their own; anything else is 404). Bodies are
-// validated by ApplySourceBody and ApplyTriggerBody, the functions POST /api/v1/sources and
-// /api/v1/triggers (and the config file) use, and written through catalog::Catalog; webhooks go
-// through ingest::Ingestor, looked up in its caches.
+// API key as the rest of the API: every role reads every trigger of the workspace (Stack AI's
+// organisation owns them); builder or admin to change, and the trigger's (to create, the
+// project's) creator or an admin (RequireAgentOwner's rule); another workspace's id is 404.
+// Bodies are validated by ApplySourceBody and ApplyTriggerBody, the functions POST
+// /api/v1/sources and /api/v1/triggers (and the config file) use, and written through
+// catalog::Catalog; webhooks go through ingest::Ingestor, looked up in its caches.
 #include <algorithm>
+#include <cctype>
 #include <map>
+#include <optional>
 
 #include "api/compat/compat.h"
 #include "common/crypto.h"
@@ -68,15 +72,231 @@ bool AuthenticatesRequests(const store::Source& source) {
   return settings && (settings->bearer || settings->hmac);
 }
 
+// ---- project_trigger_id ----
+// Stack AI names a trigger by a UUID (project_trigger_id); triggerd's ids are "trg_" + 22 base62
+// digits. A trigger made here gets an id whose digits spell a random version-4 UUID (122 random
+// bits), so either id converts to the other with no lookup — the webhook route, which reads no
+// database, takes both. Any other trigger (made through /api/v1 or the config file) shows a
+// version-8 UUID derived from its id by SHA-256, resolved by reading the workspace's triggers.
+
+using Uuid = unsigned __int128;
+constexpr std::string_view kDigits =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+constexpr size_t kIdDigits = 22;  // NewId's random part; 62^22 > 2^128
+
+int DigitValue(char c) {
+  const size_t at = kDigits.find(c);
+  return at == std::string_view::npos ? -1 : static_cast<int>(at);
+}
+
+unsigned UuidVersion(Uuid u) { return static_cast<unsigned>((u >> 76) & 0xF); }
+bool Rfc4122Variant(Uuid u) { return ((u >> 62) & 0x3) == 0x2; }
+Uuid WithVersion(Uuid u, unsigned version) {
+  u &= ~((Uuid{0xF} << 76) | (Uuid{0x3} << 62));
+  return u | (Uuid{version} << 76) | (Uuid{0x2} << 62);
+}
+
+std::string FormatUuid(Uuid u) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  int bit = 124;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) continue;
+    out[i] = kHex[static_cast<unsigned>((u >> bit) & 0xF)];
+    bit -= 4;
+  }
+  return out;
+}
+
+// 8-4-4-4-12 hex digits, either case.
+std::optional<Uuid> ParseUuid(std::string_view text) {
+  if (text.size() != 36) return std::nullopt;
+  Uuid u = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return std::nullopt;
+      continue;
+    }
+    int v = -1;
+    if (c >= '0' && c <= '9') v = c - '0';
+    if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (v < 0) return std::nullopt;
+    u = (u << 4) | static_cast<Uuid>(v);
+  }
+  return u;
+}
+
+// The number a trigger id's digits spell, when the id is "trg_" + 22 digits below 2^128.
+std::optional<Uuid> DigitsOf(std::string_view trigger_id) {
+  if (!trigger_id.starts_with("trg_") || trigger_id.size() != 4 + kIdDigits) return std::nullopt;
+  Uuid u = 0;
+  constexpr Uuid kMax = ~Uuid{0};
+  for (char c : trigger_id.substr(4)) {
+    const int d = DigitValue(c);
+    if (d < 0 || u > (kMax - static_cast<Uuid>(d)) / 62) return std::nullopt;
+    u = u * 62 + static_cast<Uuid>(d);
+  }
+  return u;
+}
+
+std::string TriggerIdOfUuid(Uuid u) {
+  std::string id = "trg_" + std::string(kIdDigits, '0');
+  for (size_t i = id.size(); i > 4; --i) {
+    id[i - 1] = kDigits[static_cast<size_t>(u % 62)];
+    u /= 62;
+  }
+  return id;
+}
+
+// A new trigger id whose project_trigger_id is a random version-4 UUID.
+std::string NewStackAiTriggerId() {
+  const std::string bytes = crypto::RandomBytes(16);
+  Uuid u = 0;
+  for (unsigned char b : bytes) u = (u << 8) | b;
+  return TriggerIdOfUuid(WithVersion(u, 4));
+}
+
+std::string ProjectTriggerId(std::string_view trigger_id) {
+  if (auto u = DigitsOf(trigger_id); u && UuidVersion(*u) == 4 && Rfc4122Variant(*u)) {
+    return FormatUuid(*u);
+  }
+  const std::string digest = crypto::Digest(crypto::DigestAlgorithm::kSha256, trigger_id);
+  Uuid u = 0;
+  for (size_t i = 0; i < 16; ++i) u = (u << 8) | static_cast<unsigned char>(digest[i]);
+  return FormatUuid(WithVersion(u, 8));
+}
+
+// The triggerd id a version-4 project_trigger_id stands for (no lookup); nullopt for anything
+// else.
+std::optional<std::string> TriggerIdOfProjectTriggerId(std::string_view id) {
+  auto u = ParseUuid(id);
+  if (!u || UuidVersion(*u) != 4 || !Rfc4122Variant(*u)) return std::nullopt;
+  return TriggerIdOfUuid(*u);
+}
+
+// ---- The catalog as trigger definitions ----
+
+// Stack AI's name for a provider's trigger: "on_" + the event type in snake case
+// ("on_customer_created" for Stripe's customer.created, "on_pull_request" for GitHub's
+// pull_request); the generic webhook's "any" stays.
+std::string StackAiTriggerName(std::string_view event_type) {
+  if (event_type == kAnyEvent) return std::string(kAnyEvent);
+  std::string name = "on_";
+  bool separate = false;
+  for (char c : event_type) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0) {
+      separate = true;
+      continue;
+    }
+    if (separate && name.size() > 3) name += '_';
+    separate = false;
+    name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+json::value ParseEmbedded(std::string_view text) {
+  if (text.empty()) return nullptr;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+json::object Definition(std::string_view provider_id, std::string_view display_name,
+                        std::string_view event_type, std::string_view description,
+                        std::string_view sample, std::string_view schema) {
+  return {{"trigger_id", StackAiTriggerName(event_type)},
+          {"provider_id", provider_id},
+          {"name", std::string(display_name) + ": " + std::string(event_type)},
+          {"description", description},
+          {"event_type", event_type},
+          {"sample", ParseEmbedded(sample)},
+          {"schema", ParseEmbedded(schema)}};
+}
+
+// Every provider_id's definitions, in catalog order; built once (the catalog is compiled in).
+using Definitions = std::map<std::string, std::vector<json::object>, std::less<>>;
+const Definitions& AllDefinitions() {
+  static const Definitions* definitions = [] {
+    auto* out = new Definitions();
+    for (const auto& provider : verify::Catalog()) {
+      const verify::ProviderInfo* info = verify::FindProvider(provider.kind);
+      const std::string_view display = info != nullptr ? info->display_name : provider.kind;
+      auto& list = (*out)[std::string(provider.kind)];
+      for (const auto& e : provider.event_types) {
+        list.push_back(
+            Definition(provider.kind, display, e.name, e.description, e.sample, e.schema_json));
+      }
+    }
+    for (std::string_view generic : {"custom", "webhook"}) {
+      (*out)[std::string(generic)].push_back(
+          Definition(generic, "Webhook", kAnyEvent, "Every request the webhook receives", "", ""));
+    }
+    if (GeneratedKind(schedule::kScheduleKind)) {
+      (*out)[std::string(schedule::kScheduleKind)].push_back(
+          Definition(schedule::kScheduleKind, "Schedule", "schedule.tick",
+                     "A tick of the schedule (trigger_config: cron and timezone, or "
+                     "interval_seconds)",
+                     "", ""));
+    }
+    if (GeneratedKind(schedule::kPollKind)) {
+      (*out)[std::string(schedule::kPollKind)].push_back(Definition(
+          schedule::kPollKind, "Poll", "poll.item",
+          "A new item of the polled feed (trigger_config: url, interval_seconds, …)", "", ""));
+    }
+    return out;
+  }();
+  return *definitions;
+}
+
+const std::vector<json::object>* DefinitionsOf(std::string_view provider_id) {
+  auto it = AllDefinitions().find(provider_id);
+  return it == AllDefinitions().end() ? nullptr : &it->second;
+}
+
+// GET /providers/{provider_id}/triggers's answer, serialized once (the lists are large — GitHub's
+// samples weigh ~0.6 MB — and public, answered on the io thread); nullptr for an unknown provider.
+const std::string* DefinitionListBody(std::string_view provider_id) {
+  static const auto* bodies = [] {
+    auto* out = new std::map<std::string, std::string, std::less<>>();
+    for (const auto& [provider, definitions] : AllDefinitions()) {
+      out->emplace(provider, SerializeJson(json::array(definitions.begin(), definitions.end())));
+    }
+    return out;
+  }();
+  auto it = bodies->find(provider_id);
+  return it == bodies->end() ? nullptr : &it->second;
+}
+
+// The definition `trigger_id` names: its Stack AI name, or the event type itself.
+const json::object* FindDefinition(std::string_view provider_id, std::string_view trigger_id) {
+  const auto* definitions = DefinitionsOf(provider_id);
+  if (definitions == nullptr) return nullptr;
+  for (const auto& d : *definitions) {
+    if (d.at("trigger_id").as_string() == trigger_id ||
+        d.at("event_type").as_string() == trigger_id)
+      return &d;
+  }
+  return nullptr;
+}
+
+Status UnknownProvider(const std::string& provider_id) {
+  return Status::NotFound(
+      "no provider \"" + provider_id.substr(0, 100) + "\"; GET /api/v1/providers lists them",
+      "provider_not_found");
+}
+
 // ---- The trigger record ----
 
-// "any" for every event type, else the subscribed types joined by ",".
+// "any" for every event type, else the subscribed types' Stack AI names joined by ",".
 std::string TriggerIdOf(const store::Trigger& trigger) {
   if (trigger.event_types.empty()) return std::string(kAnyEvent);
   std::string joined;
   for (const auto& type : trigger.event_types) {
     if (!joined.empty()) joined += ",";
-    joined += type;
+    joined += StackAiTriggerName(type);
   }
   return joined;
 }
@@ -100,14 +320,20 @@ json::value WebhookData(const std::string& base_url, const store::Source* source
   return o;
 }
 
-// The trigger's configuration as trigger_config reads on create: `filter`, and the source's
-// settings (a schedule's or poll's config, poll headers redacted; a webhook source's auth and
-// admission settings). Read from the trigger and the source, so a change made through /api/v1
-// shows here too.
-json::object TriggerConfig(const store::Source* source, const store::Trigger& trigger) {
+// The trigger's configuration as trigger_config reads on create: the opaque members kept in the
+// extras (Stack AI's provider parameters), `filter`, and the source's settings (a schedule's or
+// poll's config, poll headers redacted; a webhook source's auth and admission settings). Read
+// from the trigger and the source, so a change made through /api/v1 shows here too.
+json::object TriggerConfig(const store::Source* source, const store::Trigger& trigger,
+                           const store::TriggerExtras* extras) {
   json::object o;
+  if (extras != nullptr) {
+    boost::system::error_code ec;
+    json::value opaque = json::parse(extras->trigger_config_json, ec);
+    if (!ec && opaque.is_object()) o = std::move(opaque.as_object());
+  }
   if (source != nullptr && source->generated()) {
-    o = schedule::ShownConfig(*source);
+    for (auto& [member, value] : schedule::ShownConfig(*source)) o[member] = std::move(value);
   } else if (source != nullptr) {
     boost::system::error_code ec;
     json::value auth = json::parse(source->auth_json, ec);
@@ -137,6 +363,7 @@ json::object RecordJson(ApiContext* ctx, const std::string& base_url, const Prin
                         const store::Trigger& trigger, const store::Source* source,
                         const store::TriggerExtras* extras) {
   json::object o;
+  o["project_trigger_id"] = ProjectTriggerId(trigger.id);
   o["id"] = trigger.id;
   o["project_id"] = trigger.agent_id;
   o["provider_id"] = source != nullptr ? json::value(source->kind) : json::value(nullptr);
@@ -144,7 +371,7 @@ json::object RecordJson(ApiContext* ctx, const std::string& base_url, const Prin
   o["connection_id"] = extras != nullptr ? NullIfEmpty(extras->connection_id) : nullptr;
   o["webhook_data"] = WebhookData(base_url, source, trigger, viewer);
   o["cursor_data"] = CursorData(ctx, source);
-  o["trigger_config"] = TriggerConfig(source, trigger);
+  o["trigger_config"] = TriggerConfig(source, trigger, extras);
   o["status"] = trigger.enabled ? "ENABLED" : "DISABLED";
   o["source_id"] = trigger.source_id;
   o["created_by"] = trigger.created_by;
@@ -172,16 +399,18 @@ http::Response RecordResponse(ApiContext* ctx, const Principal& p, const http::R
   return Json(status, *record);
 }
 
-// {"data": [record…], "next_cursor": "…" | null}, newest first: the triggers of `agent_id`
-// ("" = all) that the principal may see, paged as /api/v1/triggers (?limit=, ?cursor=).
+// [record…], newest first, as Stack AI answers: every trigger of `agent_id` ("" = all) in the
+// workspace. With ?limit= or ?cursor= the array is one page of our lists' paging and the header
+// X-Next-Cursor carries the next page's cursor (absent on the last page).
 http::Response ListResponse(ApiContext* ctx, const Principal& p, const http::Request& r,
                             const std::string& agent_id) {
+  const bool paged = r.query_params.contains("limit") || r.query_params.contains("cursor");
   int limit = 0;
   std::optional<int64_t> before;
   if (auto e = ReadPageParams(r, &limit, &before)) return *e;
   auto triggers = ctx->store->ListTriggers(p.workspace_id, "", agent_id);
   if (!triggers) return http::ErrorResponse(triggers.error());
-  std::erase_if(*triggers, [&p](const store::Trigger& t) { return !CanSee(p, t.created_by); });
+  if (!paged) limit = static_cast<int>(std::max<size_t>(triggers->size(), 1));
   auto page = PageInMemory(std::move(*triggers), limit, before);
   auto sources = ctx->store->ListSources(p.workspace_id);
   if (!sources) return http::ErrorResponse(sources.error());
@@ -199,14 +428,33 @@ http::Response ListResponse(ApiContext* ctx, const Principal& p, const http::Req
                               source == by_id.end() ? nullptr : source->second,
                               extras ? &*extras : nullptr));
   }
-  return PageJson(std::move(data), page.next_cursor);
+  http::Response response = Json(200, data);
+  if (page.next_cursor)
+    response.headers.push_back({"X-Next-Cursor", std::to_string(*page.next_cursor)});
+  return response;
 }
 
-// As /api/v1/triggers: unknown, of another workspace, or another non-admin's: the same 404.
+// A trigger of the caller's workspace by project_trigger_id or triggerd id. Stack AI's triggers
+// belong to the organisation: every role reads all of the workspace's (unlike /api/v1/triggers,
+// where non-admins see their own); another workspace's id or an unknown one: the same 404.
 Result<store::Trigger> VisibleTrigger(ApiContext* ctx, const Principal& p, const std::string& id) {
-  auto trigger = ctx->store->GetTrigger(p.workspace_id, id);
-  if (trigger && CanSee(p, trigger->created_by)) return trigger;
-  if (!trigger && trigger.error().type() != ErrorType::kNotFound) return trigger.error();
+  std::string trigger_id = id;
+  if (auto converted = TriggerIdOfProjectTriggerId(id)) {
+    trigger_id = *converted;
+  } else if (ParseUuid(id)) {
+    // A derived (version 8) id: the workspace's triggers are few, read them whole.
+    auto triggers = ctx->store->ListTriggers(p.workspace_id, "", "");
+    if (!triggers) return triggers.error();
+    const std::string wanted = FormatUuid(*ParseUuid(id));
+    for (auto& t : *triggers) {
+      if (ProjectTriggerId(t.id) == wanted) return std::move(t);
+    }
+    trigger_id.clear();
+  }
+  if (!trigger_id.empty()) {
+    auto trigger = ctx->store->GetTrigger(p.workspace_id, trigger_id);
+    if (trigger || trigger.error().type() != ErrorType::kNotFound) return trigger;
+  }
   return Status::NotFound("no trigger \"" + id.substr(0, 100) + "\"", "trigger_not_found");
 }
 
@@ -250,20 +498,49 @@ std::optional<http::Response> OptionalObject(const json::object& body, std::stri
   return std::nullopt;
 }
 
-// The source's members (POST /api/v1/sources's body) from the trigger's provider `kind`,
-// trigger_config (`config`: its "filter" goes to `filter`, the trigger's) and webhook_data. An
-// error response naming the member at fault, or nullopt.
+// The members of a schedule's and a poll's config (mirror of the RejectUnknown lists of
+// schedule::ScheduleConfig / PollConfig::FromConfig in src/schedule/schedule.cc).
+constexpr std::string_view kScheduleSettings[] = {"cron", "timezone", "interval_seconds", "missed"};
+constexpr std::string_view kPollSettings[] = {
+    "url",      "interval_seconds", "headers",    "items_path",
+    "id_field", "cursor_field",     "timeout_ms", "order"};
+constexpr size_t kMaxOpaqueConfigBytes = 16 * 1024;
+
+template <size_t N>
+bool Among(const std::string_view (&names)[N], std::string_view name) {
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
+
+// Whether a trigger_config member configures the source of `kind`.
+bool SourceSetting(std::string_view kind, std::string_view member) {
+  if (kind == schedule::kScheduleKind) return Among(kScheduleSettings, member);
+  if (kind == schedule::kPollKind) return Among(kPollSettings, member);
+  return Among(kWebhookSettings, member);
+}
+
+// trigger_config split three ways: "filter" (the trigger's), the source's settings (POST
+// /api/v1/sources's members for `kind`, into `source_body`), and the rest — Stack AI's provider
+// parameters ("inbox_id", "polling_frequency", …), which configure nothing here — kept opaque in
+// `opaque`. webhook_data.secret becomes the source's secret. An error response naming the
+// member at fault, or nullopt.
 std::optional<http::Response> FillSourceBody(const std::string& kind, bool generated,
                                              const json::object& config,
                                              const json::object& webhook_data,
-                                             json::object* source_body, json::value* filter) {
+                                             json::object* source_body, json::value* filter,
+                                             json::object* opaque) {
   json::object settings;
   for (const auto& [member, value] : config) {
     if (member == "filter") {
       *filter = value;
-    } else {
+    } else if (SourceSetting(kind, member)) {
       settings[member] = value;
+    } else {
+      (*opaque)[member] = value;
     }
+  }
+  if (SerializeJson(*opaque).size() > kMaxOpaqueConfigBytes) {
+    return BadField("trigger_config's provider parameters exceed 16384 bytes of JSON",
+                    "trigger_config");
   }
   if (generated) {
     if (!webhook_data.empty()) {
@@ -272,13 +549,7 @@ std::optional<http::Response> FillSourceBody(const std::string& kind, bool gener
     }
     (*source_body)[kind] = std::move(settings);
   } else {
-    for (const auto& [member, value] : settings) {
-      if (std::find(std::begin(kWebhookSettings), std::end(kWebhookSettings), member) ==
-          std::end(kWebhookSettings)) {
-        return UnknownFieldResponse("trigger_config." + std::string(member));
-      }
-      (*source_body)[member] = value;
-    }
+    for (auto& [member, value] : settings) (*source_body)[member] = std::move(value);
     // A generic webhook authenticates by a generated token unless trigger_config.auth says
     // otherwise, so /v1/webhooks/{trigger id} can take it (a source with no auth is reachable
     // only by its secret ingest URL).
@@ -291,6 +562,24 @@ std::optional<http::Response> FillSourceBody(const std::string& kind, bool gener
   return std::nullopt;
 }
 
+// 400 unknown_trigger naming the provider's valid trigger ids.
+http::Response UnknownTrigger(const std::string& provider_id, const std::string& trigger_id) {
+  std::string valid;
+  if (const auto* definitions = DefinitionsOf(provider_id)) {
+    for (const auto& d : *definitions) {
+      if (!valid.empty()) valid += ", ";
+      valid += std::string(d.at("trigger_id").as_string());
+    }
+  }
+  return FieldErrorResponse(
+      Status::InvalidArgument("trigger_id \"" + trigger_id.substr(0, 100) +
+                                  "\" is not a trigger of provider \"" + provider_id +
+                                  "\"; valid: " + valid + " (GET /providers/" + provider_id +
+                                  "/triggers)",
+                              "unknown_trigger"),
+      "trigger_id");
+}
+
 http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   // Existence first, so a key of another workspace gets 404 whatever its role.
   auto agent = Project(ctx, p, r.path_params["project_id"]);
@@ -299,8 +588,9 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   if (auto s = RequireAgentOwner(p, *agent); !s.ok()) return http::ErrorResponse(s);
   auto body = ParseObject(r);
   if (!body) return http::ErrorResponse(body.error());
-  if (auto unknown = FirstUnknownField(*body, {"provider_id", "trigger_id", "connection_id",
-                                               "trigger_config", "webhook_data"})) {
+  if (auto unknown =
+          FirstUnknownField(*body, {"provider_id", "trigger_id", "connection_id", "trigger_config",
+                                    "trigger_config_params", "webhook_data"})) {
     return UnknownFieldResponse(*unknown);
   }
 
@@ -317,8 +607,12 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
                                 "unknown_provider"),
         "provider_id");
   }
-  auto event = StringField(*body, "trigger_id", std::string(kAnyEvent));
-  if (!event) return FieldErrorResponse(event.error(), "trigger_id");
+  // Required, as Stack AI requires it: the trigger subscribes to that definition's event type.
+  auto requested = StringField(*body, "trigger_id", std::nullopt);
+  if (!requested) return FieldErrorResponse(requested.error(), "trigger_id");
+  const json::object* definition = FindDefinition(*provider_id, *requested);
+  if (definition == nullptr) return UnknownTrigger(*provider_id, *requested);
+  const std::string event(definition->at("event_type").as_string());
   std::string connection_id;
   if (const json::value* c = body->if_contains("connection_id"); c && !c->is_null()) {
     if (!c->is_string() || c->as_string().size() > kMaxConnectionIdBytes) {
@@ -326,8 +620,14 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
     }
     connection_id = std::string(c->as_string());
   }
+  // trigger_config_params is Stack AI's name for it; trigger_config, the record's, is taken too.
+  if (body->contains("trigger_config") && body->contains("trigger_config_params")) {
+    return BadField("give trigger_config or trigger_config_params, not both",
+                    "trigger_config_params");
+  }
   json::object config;
   if (auto e = OptionalObject(*body, "trigger_config", &config)) return *e;
+  if (auto e = OptionalObject(*body, "trigger_config_params", &config)) return *e;
   json::object webhook_data;
   if (auto e = OptionalObject(*body, "webhook_data", &webhook_data)) return *e;
   if (auto unknown = FirstUnknownField(webhook_data, {"secret"})) {
@@ -338,7 +638,9 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   const std::string name = kind + " trigger of " + agent->id;
   json::object source_body{{"name", name}, {"kind", kind}, {"enabled", true}};
   json::value filter = nullptr;
-  if (auto e = FillSourceBody(kind, generated, config, webhook_data, &source_body, &filter)) {
+  json::object opaque;
+  if (auto e =
+          FillSourceBody(kind, generated, config, webhook_data, &source_body, &filter, &opaque)) {
     return *e;
   }
   const int64_t now = ctx->clock->NowMicros();
@@ -356,12 +658,12 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
 
   // The trigger: POST /api/v1/triggers's body. Status DISABLED until enabled.
   json::array event_types;
-  if (!event->empty() && *event != kAnyEvent) event_types.emplace_back(*event);
+  if (event != kAnyEvent) event_types.emplace_back(event);
   json::object trigger_body{{"source_id", source.id}, {"agent_id", agent->id},
                             {"name", name},           {"event_types", std::move(event_types)},
                             {"filter", filter},       {"enabled", false}};
   store::Trigger trigger;
-  trigger.id = NewId("trg");
+  trigger.id = NewStackAiTriggerId();
   trigger.workspace_id = p.workspace_id;
   trigger.created_by = p.key_id;
   trigger.created_at = trigger.updated_at = now;
@@ -375,7 +677,8 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
   // extras with it (ON DELETE CASCADE), so nothing half-made stays behind. The catalog tells the
   // caches (ingest, schedules) of each.
   if (auto s = ctx->catalog->CreateSource(source); !s.ok()) return http::ErrorResponse(s);
-  store::TriggerExtras extras{trigger.id, p.workspace_id, connection_id, true, p.key_id, now};
+  store::TriggerExtras extras{trigger.id, p.workspace_id,       connection_id, true, p.key_id,
+                              now,        SerializeJson(opaque)};
   Status written = ctx->catalog->CreateTrigger(trigger);
   if (written.ok()) written = ctx->catalog->PutTriggerExtras(extras);
   if (!written.ok()) {
@@ -398,12 +701,17 @@ http::Response Create(ApiContext* ctx, const Principal& p, http::Request& r) {
 
 // ---- Enable, disable, delete ----
 
-// The trigger for a change: visible, builder or admin, not managed by the config file.
+// The trigger for a change: of the workspace, builder or admin, its creator or an admin (403
+// not_owner: the others see it but may not change it), not managed by the config file.
 Result<store::Trigger> ChangeableTrigger(ApiContext* ctx, const Principal& p, const std::string& id,
                                          std::optional<http::Response>* refused) {
   auto trigger = VisibleTrigger(ctx, p, id);
   if (!trigger) return trigger;
   TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
+  if (!CanSee(p, trigger->created_by)) {
+    return Status::PermissionDenied("only the trigger's creator or an admin can change it",
+                                    "not_owner");
+  }
   *refused = RefuseManaged(*ctx, "trigger", trigger->name, trigger->managed_by);
   return trigger;
 }
@@ -450,72 +758,6 @@ http::Response Delete(ApiContext* ctx, const Principal& p, http::Request& r) {
     }
   }
   return http::Response{204, {}, "", ""};
-}
-
-// ---- The catalog as trigger definitions ----
-
-json::value ParseEmbedded(std::string_view text) {
-  if (text.empty()) return nullptr;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  return ec ? json::value(nullptr) : v;
-}
-
-json::object Definition(std::string_view provider_id, std::string_view display_name,
-                        std::string_view id, std::string_view description, std::string_view sample,
-                        std::string_view schema) {
-  return {{"id", id},
-          {"name", std::string(display_name) + ": " + std::string(id)},
-          {"provider_id", provider_id},
-          {"description", description},
-          {"sample", ParseEmbedded(sample)},
-          {"schema", ParseEmbedded(schema)}};
-}
-
-// Every provider_id's definitions, by id; built once (the catalog is compiled in).
-using Definitions = std::map<std::string, std::vector<json::object>, std::less<>>;
-const Definitions& AllDefinitions() {
-  static const Definitions* definitions = [] {
-    auto* out = new Definitions();
-    for (const auto& provider : verify::Catalog()) {
-      const verify::ProviderInfo* info = verify::FindProvider(provider.kind);
-      const std::string_view display = info != nullptr ? info->display_name : provider.kind;
-      auto& list = (*out)[std::string(provider.kind)];
-      for (const auto& e : provider.event_types) {
-        list.push_back(
-            Definition(provider.kind, display, e.name, e.description, e.sample, e.schema_json));
-      }
-    }
-    for (std::string_view generic : {"custom", "webhook"}) {
-      (*out)[std::string(generic)].push_back(
-          Definition(generic, "Webhook", kAnyEvent, "Every request the webhook receives", "", ""));
-    }
-    if (GeneratedKind(schedule::kScheduleKind)) {
-      (*out)[std::string(schedule::kScheduleKind)].push_back(
-          Definition(schedule::kScheduleKind, "Schedule", "schedule.tick",
-                     "A tick of the schedule (trigger_config: cron and timezone, or "
-                     "interval_seconds)",
-                     "", ""));
-    }
-    if (GeneratedKind(schedule::kPollKind)) {
-      (*out)[std::string(schedule::kPollKind)].push_back(Definition(
-          schedule::kPollKind, "Poll", "poll.item",
-          "A new item of the polled feed (trigger_config: url, interval_seconds, …)", "", ""));
-    }
-    return out;
-  }();
-  return *definitions;
-}
-
-const std::vector<json::object>* DefinitionsOf(std::string_view provider_id) {
-  auto it = AllDefinitions().find(provider_id);
-  return it == AllDefinitions().end() ? nullptr : &it->second;
-}
-
-Status UnknownProvider(const std::string& provider_id) {
-  return Status::NotFound(
-      "no provider \"" + provider_id.substr(0, 100) + "\"; GET /api/v1/providers lists them",
-      "provider_not_found");
 }
 
 // ---- Test samples ----
@@ -569,8 +811,29 @@ http::Response TestSamples(ApiContext* ctx, const Principal& p, http::Request& r
     }
   }
   return Json(200, {{"trigger_id", trigger->id},
+                    {"project_trigger_id", ProjectTriggerId(trigger->id)},
                     {"origin", from_events ? "events" : "catalog"},
                     {"data", std::move(data)}});
+}
+
+// ---- Stack AI's retired delivery routes ----
+
+// 410 for POST /organizations/{org_id}/triggers/{id}/{kind}/key/{api_key}, naming the route that
+// replaces it: /v1/webhooks/{id} for webhooks (kind "webhook" or its misspelt twin "webook");
+// the enable route for polls and schedules, which triggerd runs itself.
+http::Response Gone(std::string_view kind, const std::string& project_trigger_id) {
+  const std::string id = project_trigger_id.substr(0, 100);
+  const bool webhook = kind == "webhook" || kind == "webook";
+  const std::string replacement =
+      webhook ? "POST /v1/webhooks/" + id : "POST /triggers/" + id + "/enable";
+  const std::string message =
+      webhook ? "this route is gone: deliver webhooks to " + replacement +
+                    " (authenticated by the source's signature or token, not an API key in the "
+                    "path)"
+              : "this route is gone: " + std::string(kind) +
+                    " triggers run inside triggerd once enabled (" + replacement + ")";
+  return Json(410,
+              {{"error", {{"type", "gone"}, {"message", message}, {"replacement", replacement}}}});
 }
 
 // ---- POST /v1/webhooks/{webhook_id} ----
@@ -595,9 +858,12 @@ ingest::HeadRequest HeadFor(const ingest::Ingestor::TriggerSource& source,
   return request;
 }
 
-// The trigger's source, for a trigger id: the one lookup of the trigger route.
-Result<ingest::Ingestor::TriggerSource> SourceOfTrigger(ApiContext* ctx,
-                                                        const std::string& trigger_id) {
+// The trigger's source, for a trigger id or project_trigger_id: the one lookup of the trigger
+// route.
+Result<ingest::Ingestor::TriggerSource> SourceOfTrigger(ApiContext* ctx, const std::string& id) {
+  // A project_trigger_id of a trigger made here converts without a lookup; a derived one would
+  // need the database, which this route does not read (its trg_ URL works).
+  const std::string trigger_id = TriggerIdOfProjectTriggerId(id).value_or(id);
   if (!IsWellFormedId(trigger_id, "trg")) return NoSuchWebhook();
   auto source = ctx->ingestor->FindTriggerSource(trigger_id);
   if (!source) return NoSuchWebhook();
@@ -682,29 +948,47 @@ void RegisterStackAiTriggerRoutes(http::Router* router, ApiContext* ctx) {
               Authed(ctx, [ctx](const Principal& p, http::Request& r) {
                 return SetStatus(ctx, p, r, false);
               }));
-  router->Add("GET", "/providers/{provider_id}/triggers",
-              Authed(ctx, [](const Principal&, http::Request& r) {
-                const std::string& provider_id = r.path_params["provider_id"];
-                const auto* definitions = DefinitionsOf(provider_id);
-                if (definitions == nullptr)
-                  return http::ErrorResponse(UnknownProvider(provider_id));
-                return PageJson(json::array(definitions->begin(), definitions->end()),
-                                std::nullopt);
-              }));
+  // The catalog is public, as Stack AI documents it: no key needed, any key's role is enough
+  // (the Authorization header is not read). Nothing comes from the store, so these answer on the
+  // io thread. A trailing slash (Stack AI's client sends one) matches the same route.
+  router->Add("GET", "/providers/{provider_id}/triggers", [](http::Request r, http::Reply reply) {
+    const std::string& provider_id = r.path_params["provider_id"];
+    const std::string* body = DefinitionListBody(provider_id);
+    if (body == nullptr) return reply(http::ErrorResponse(UnknownProvider(provider_id)));
+    reply(http::JsonResponse(200, *body));
+  });
   router->Add(
       "GET", "/providers/{provider_id}/triggers/{trigger_id}",
-      Authed(ctx, [](const Principal&, http::Request& r) {
+      [](http::Request r, http::Reply reply) {
         const std::string& provider_id = r.path_params["provider_id"];
         const std::string& trigger_id = r.path_params["trigger_id"];
-        const auto* definitions = DefinitionsOf(provider_id);
-        if (definitions == nullptr) return http::ErrorResponse(UnknownProvider(provider_id));
-        for (const auto& d : *definitions) {
-          if (d.at("id").as_string() == trigger_id) return Json(200, d);
+        if (DefinitionsOf(provider_id) == nullptr) {
+          return reply(http::ErrorResponse(UnknownProvider(provider_id)));
         }
-        return http::ErrorResponse(Status::NotFound(
+        if (const json::object* d = FindDefinition(provider_id, trigger_id)) {
+          return reply(Json(200, *d));
+        }
+        reply(http::ErrorResponse(Status::NotFound(
             "provider \"" + provider_id + "\" has no trigger \"" + trigger_id.substr(0, 100) + "\"",
-            "trigger_definition_not_found"));
-      }));
+            "trigger_definition_not_found")));
+      });
+  // Stack AI's deprecated per-trigger delivery routes, which carried an API key in the path:
+  // 410 naming the route that replaces them, whatever the ids (never 404: a client learns where
+  // to go, not whether the trigger exists). Webhooks go to /v1/webhooks/{project_trigger_id};
+  // polls and schedules run inside triggerd once the trigger is enabled.
+  for (std::string_view kind : {"webhook", "webook", "polling", "scheduled"}) {
+    router->Add(
+        "POST",
+        "/organizations/{org_id}/triggers/{project_trigger_id}/" + std::string(kind) +
+            "/key/{api_key}",
+        [kind](http::Request r, http::Reply reply) {
+          reply(Gone(kind, r.path_params["project_trigger_id"]));
+        },
+        // Answered on the head: the body is never read.
+        [kind](const http::RequestHead&, const std::map<std::string, std::string>& params) {
+          return http::HeadDecision{Gone(kind, params.at("project_trigger_id")), 0};
+        });
+  }
   router->Add(
       "GET", "/api/v0/project-triggers/{id}/test-samples",
       Authed(ctx, [ctx](const Principal& p, http::Request& r) { return TestSamples(ctx, p, r); }));

@@ -106,8 +106,8 @@ Result<TriggerExtras> PostgresStore::GetTriggerExtras(std::string_view workspace
     TRIGGERD_ASSIGN_OR_RETURN(
         PgResult r,
         db.Exec(
-            "SELECT trigger_id, workspace_id, connection_id, owns_source, updated_by, updated_at "
-            "FROM trigger_extras WHERE trigger_id = $1 AND workspace_id = $2",
+            "SELECT trigger_id, workspace_id, connection_id, owns_source, updated_by, updated_at, "
+            "trigger_config FROM trigger_extras WHERE trigger_id = $1 AND workspace_id = $2",
             Params().Text(trigger_id).Text(workspace_id), "get trigger extras"));
     return OneRow<TriggerExtras>(
         r,
@@ -119,6 +119,7 @@ Result<TriggerExtras> PostgresStore::GetTriggerExtras(std::string_view workspace
           e.owns_source = rr.Bool(i, 3);
           e.updated_by = rr.Text(i, 4);
           e.updated_at = rr.Int64(i, 5);
+          e.trigger_config_json = rr.Text(i, 6);
           return e;
         },
         "trigger extras");
@@ -131,18 +132,19 @@ Status PostgresStore::PutTriggerExtras(const TriggerExtras& e) {
     return ExecChanged(
         db,
         "INSERT INTO trigger_extras (trigger_id, workspace_id, connection_id, owns_source, "
-        "updated_by, updated_at) SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS "
+        "updated_by, updated_at, trigger_config) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS "
         "(SELECT 1 FROM triggers WHERE id = $1 AND workspace_id = $2) "
         "ON CONFLICT (trigger_id) DO UPDATE SET connection_id = excluded.connection_id, "
         "owns_source = excluded.owns_source, updated_by = excluded.updated_by, "
-        "updated_at = excluded.updated_at",
+        "updated_at = excluded.updated_at, trigger_config = excluded.trigger_config",
         Params()
             .Text(e.trigger_id)
             .Text(e.workspace_id)
             .Text(e.connection_id)
             .Bool(e.owns_source)
             .Text(e.updated_by)
-            .Int64(e.updated_at),
+            .Int64(e.updated_at)
+            .Text(e.trigger_config_json),
         "put trigger extras", "trigger");
   });
 }

@@ -119,8 +119,8 @@ Result<TriggerExtras> SqliteStore::GetTriggerExtras(std::string_view workspace_i
     TRIGGERD_ASSIGN_OR_RETURN(
         Statement st,
         db.Prepare(
-            "SELECT trigger_id, workspace_id, connection_id, owns_source, updated_by, updated_at "
-            "FROM trigger_extras WHERE trigger_id = ?1 AND workspace_id = ?2",
+            "SELECT trigger_id, workspace_id, connection_id, owns_source, updated_by, updated_at, "
+            "trigger_config FROM trigger_extras WHERE trigger_id = ?1 AND workspace_id = ?2",
             "get trigger extras"));
     st.BindText(1, trigger_id).BindText(2, workspace_id);
     return OneRow<TriggerExtras>(
@@ -133,6 +133,7 @@ Result<TriggerExtras> SqliteStore::GetTriggerExtras(std::string_view workspace_i
           e.owns_source = row.ColumnInt64(3) != 0;
           e.updated_by = row.ColumnText(4);
           e.updated_at = row.ColumnInt64(5);
+          e.trigger_config_json = row.ColumnText(6);
           return e;
         },
         "trigger extras");
@@ -147,18 +148,19 @@ Status SqliteStore::PutTriggerExtras(const TriggerExtras& e) {
         Statement st,
         db.Prepare(
             "INSERT INTO trigger_extras (trigger_id, workspace_id, connection_id, owns_source, "
-            "updated_by, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS "
-            "(SELECT 1 FROM triggers WHERE id = ?1 AND workspace_id = ?2) "
+            "updated_by, updated_at, trigger_config) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+            "WHERE EXISTS (SELECT 1 FROM triggers WHERE id = ?1 AND workspace_id = ?2) "
             "ON CONFLICT (trigger_id) DO UPDATE SET connection_id = excluded.connection_id, "
             "owns_source = excluded.owns_source, updated_by = excluded.updated_by, "
-            "updated_at = excluded.updated_at",
+            "updated_at = excluded.updated_at, trigger_config = excluded.trigger_config",
             "put trigger extras"));
     st.BindText(1, e.trigger_id)
         .BindText(2, e.workspace_id)
         .BindText(3, e.connection_id)
         .BindInt64(4, e.owns_source ? 1 : 0)
         .BindText(5, e.updated_by)
-        .BindInt64(6, e.updated_at);
+        .BindInt64(6, e.updated_at)
+        .BindText(7, e.trigger_config_json);
     TRIGGERD_RETURN_IF_ERROR(st.Run());
     return RequireChanged(db, "trigger");
   });
