@@ -103,25 +103,27 @@ boost::json::object WebhookJson(const store::AgentWebhook& w, const store::Agent
           {"createdBy", w.created_by}};
 }
 
-// {name} in the caller's workspace: an agent id, else the one agent with that name (404 none,
-// 409 several).
-Result<store::Agent> ResolveDag(ApiContext* ctx, const std::string& workspace_id,
-                                const std::string& name) {
-  auto agent = ctx->store->GetAgent(workspace_id, name);
+// {name} in the caller's workspace: an agent id, else the agent with that name. Names are not
+// unique (another builder may reuse one), so several agents of that name narrow to the caller's
+// own: a builder keeps managing their DAG whoever else picks its name. 404 for none; 409
+// ambiguous_name only when the caller owns none or several of them.
+Result<store::Agent> ResolveDag(ApiContext* ctx, const Principal& p, const std::string& name) {
+  auto agent = ctx->store->GetAgent(p.workspace_id, name);
   if (agent || agent.error().type() != ErrorType::kNotFound) return agent;
-  auto agents = ctx->store->ListAgents(workspace_id);
+  auto agents = ctx->store->ListAgents(p.workspace_id);
   if (!agents) return agents.error();
-  std::optional<store::Agent> found;
+  std::vector<store::Agent> named;
   for (auto& a : *agents) {
-    if (a.name != name) continue;
-    if (found) {
-      return Status::Conflict("several agents are named \"" + name + "\": use the agent id",
-                              "ambiguous_name");
-    }
-    found = std::move(a);
+    if (a.name == name) named.push_back(std::move(a));
   }
-  if (!found) return Status::NotFound("no DAG (agent) named \"" + name + "\"", "dag_not_found");
-  return std::move(*found);
+  if (named.empty()) {
+    return Status::NotFound("no DAG (agent) named \"" + name + "\"", "dag_not_found");
+  }
+  if (named.size() == 1) return std::move(named.front());
+  std::erase_if(named, [&p](const store::Agent& a) { return a.created_by != p.key_id; });
+  if (named.size() == 1) return std::move(named.front());
+  return Status::Conflict("several agents are named \"" + name + "\": use the agent id",
+                          "ambiguous_name");
 }
 
 // The DAG and its webhook for a management call: builder or admin to read; to change the
@@ -134,7 +136,7 @@ enum class Access { kRead, kChange };
 Result<store::Agent> ManagedDag(ApiContext* ctx, const Principal& p, const std::string& name,
                                 Access access) {
   TRIGGERD_RETURN_IF_ERROR(RequireRole(p, store::Role::kBuilder));
-  auto agent = ResolveDag(ctx, p.workspace_id, name);
+  auto agent = ResolveDag(ctx, p, name);
   if (agent && access == Access::kChange) {
     TRIGGERD_RETURN_IF_ERROR(RequireAgentOwner(p, *agent));
   }
