@@ -54,10 +54,9 @@ std::atomic<bool> use_pidfd{true};
 // dropped for every run, not only Dagu runs: a server started from a Dagu step must not hand its
 // own DAG_RUN_ID to an unrelated agent.
 constexpr std::string_view kOurVariables[] = {
-    "TRIGGER_PAYLOAD",   "TRIGGER_PAYLOAD_TRUNCATED", "TRIGGER_EVENT_ID",
-    "TRIGGER_RUN_ID",    "TRIGGER_SOURCE_ID",         "TRIGGER_TRIGGER_ID",
-    "TRIGGER_AGENT_ID",  "TRIGGER_ATTEMPT",           "WEBHOOK_PAYLOAD",
-    "WEBHOOK_PAYLOAD_TRUNCATED", "DAG_RUN_ID"};
+    "TRIGGER_PAYLOAD",   "TRIGGER_PAYLOAD_TRUNCATED", "TRIGGER_EVENT_ID", "TRIGGER_RUN_ID",
+    "TRIGGER_SOURCE_ID", "TRIGGER_TRIGGER_ID",        "TRIGGER_AGENT_ID", "TRIGGER_ATTEMPT",
+    "WEBHOOK_PAYLOAD",   "WEBHOOK_PAYLOAD_TRUNCATED", "DAG_RUN_ID"};
 
 class UniqueFd {
  public:
@@ -153,8 +152,7 @@ std::vector<std::string> BuildEnvironment(const Delivery& d, std::string_view in
     // What a Dagu step sees (docs/COMPATIBILITY.md): the payload the webhook route chose by
     // Dagu's rules (stored as the event's payload, never empty for such a run) and the dagRunId.
     const std::string_view payload = d.payload.empty() ? std::string_view("{}") : d.payload;
-    if (payload.size() <= kMaxDaguEnvPayloadBytes &&
-        payload.find('\0') == std::string_view::npos) {
+    if (payload.size() <= kMaxDaguEnvPayloadBytes && payload.find('\0') == std::string_view::npos) {
       env.push_back("WEBHOOK_PAYLOAD=" + std::string(payload));
     } else {
       env.push_back("WEBHOOK_PAYLOAD_TRUNCATED=1");

@@ -164,8 +164,10 @@ struct Delivery {
   std::string source_id;
   std::string trigger_id;
   std::string agent_id;
-  std::string event_type;   // the event's; kDaguWebhookEventType adds Dagu's variables (command)
-  std::string delivery_id;  // the event's ("" when none); a Dagu run's dagRunId
+  // The event's type and delivery id ("" when none). kDaguWebhookEventType gives a command
+  // Dagu's variables, the delivery id being its DAG_RUN_ID.
+  std::string event_type;
+  std::string delivery_id;
   int attempt = 1;               // 1-based
   std::string message;           // the run's message (JSON text): http body, llm user message
   std::string payload;           // the event payload (JSON text), "" when the trigger excludes it
