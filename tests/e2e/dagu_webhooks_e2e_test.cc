@@ -168,6 +168,285 @@ class DaguWebhooksE2eTest : public ::testing::Test {
   std::filesystem::path out_;
 };
 
+// The webhook object of Dagu's WebhookDetails, token_only.
+void ExpectTokenOnlyWebhook(const json::object& w, const std::string& dag_name,
+                            const std::string& token) {
+  EXPECT_EQ(Str(w, "dagName"), dag_name);
+  EXPECT_TRUE(Str(w, "id").starts_with("whk_")) << json::serialize(w);
+  EXPECT_EQ(Str(w, "tokenPrefix"), token.substr(0, 12));
+  EXPECT_EQ(w.at("enabled"), json::value(true));
+  EXPECT_EQ(Str(w, "authMode"), "token_only");
+  EXPECT_EQ(w.at("hmac"), json::parse(R"({"enabled":false,"secretConfigured":false})"));
+  EXPECT_TRUE(Str(w, "createdAt").starts_with("20") && Str(w, "createdAt").ends_with("Z"))
+      << json::serialize(w);  // RFC 3339, UTC
+  EXPECT_EQ(Str(w, "updatedAt"), Str(w, "createdAt"));
+  EXPECT_TRUE(Str(w, "createdBy").starts_with("key_")) << json::serialize(w);
+}
+
+// docs.dagu.sh "Webhooks": create, then "Trigger with payload", the wrapper form with a
+// dagRunId, the bare trigger; "Payload Handling": WEBHOOK_PAYLOAD is the payload member, else the
+// raw JSON body, else {}.
+TEST_F(DaguWebhooksE2eTest, DocumentedRequestsGiveTheStepWebhookPayloadAndDagRunId) {
+  CreateDag("my-dag");
+
+  // curl -X POST http://localhost:8080/api/v1/dags/my-dag/webhook -H "Authorization: Bearer $TOKEN"
+  HttpResult created = Api("POST", "/api/v1/dags/my-dag/webhook");
+  ASSERT_EQ(created.status, 201) << created.body;
+  json::object create_answer = Parse(created.body);
+  const std::string token = Str(create_answer, "token");
+  ASSERT_TRUE(token.starts_with("trgd_wh_")) << created.body;
+  ExpectTokenOnlyWebhook(create_answer.at("webhook").as_object(), "my-dag", token);
+  EXPECT_FALSE(create_answer.at("webhook").as_object().contains("lastUsedAt"));
+
+  // Trigger with payload:
+  //   -H "Content-Type: application/json" -d '{"payload":{"branch":"main","commit":"abc123"}}'
+  HttpResult with_payload =
+      Trigger("my-dag", token, R"({"payload":{"branch":"main","commit":"abc123"}})");
+  ASSERT_EQ(with_payload.status, 200) << with_payload.body;
+  json::object answer = Parse(with_payload.body);
+  const std::string dag_run_id = Str(answer, "dagRunId");
+  EXPECT_EQ(dag_run_id.size(), 36u) << with_payload.body;  // a UUID v7, as Dagu's
+  EXPECT_EQ(dag_run_id[14], '7') << with_payload.body;
+  EXPECT_EQ(Str(answer, "dagName"), "my-dag");
+  Step step = StepOf(Str(answer, "runId"));
+  EXPECT_EQ(step.payload, R"({"branch":"main","commit":"abc123"})");
+  EXPECT_EQ(step.env["WEBHOOK_PAYLOAD"], R"({"branch":"main","commit":"abc123"})");
+  EXPECT_EQ(step.env["DAG_RUN_ID"], dag_run_id);
+  EXPECT_EQ(step.env.count("WEBHOOK_PAYLOAD_TRUNCATED"), 0u);
+  EXPECT_EQ(step.stdin_text, step.payload);
+
+  // The wrapper form: {"dagRunId": "deploy-abc123", "payload": {...}}.
+  const std::string wrapper =
+      "{\n  \"dagRunId\": \"deploy-abc123\",\n  \"payload\": {\n    \"branch\": \"main\",\n"
+      "    \"commit\": \"abc123\"\n  }\n}";
+  HttpResult wrapped = Trigger("my-dag", token, wrapper);
+  ASSERT_EQ(wrapped.status, 200) << wrapped.body;
+  EXPECT_EQ(Str(Parse(wrapped.body), "dagRunId"), "deploy-abc123");
+  EXPECT_EQ(Str(Parse(wrapped.body), "dagName"), "my-dag");
+  step = StepOf(Str(Parse(wrapped.body), "runId"));
+  EXPECT_EQ(step.payload, R"({"branch":"main","commit":"abc123"})");
+  EXPECT_EQ(step.env["DAG_RUN_ID"], "deploy-abc123");
+  // The same dagRunId again: 409 {"code":"already_exists"}, and no run.
+  HttpResult reused = Trigger("my-dag", token, wrapper);
+  EXPECT_EQ(reused.status, 409) << reused.body;
+  EXPECT_EQ(Str(Parse(reused.body), "code"), "already_exists");
+  EXPECT_EQ(Str(Parse(reused.body), "message"), "dag-run with ID deploy-abc123 already exists");
+
+  // curl -X POST http://localhost:8080/api/v1/webhooks/my-dag -H "Authorization: Bearer $T": no
+  // body at all, so WEBHOOK_PAYLOAD is {}.
+  HttpResult bare = Trigger("my-dag", token, "");
+  ASSERT_EQ(bare.status, 200) << bare.body;
+  step = StepOf(Str(Parse(bare.body), "runId"));
+  EXPECT_EQ(step.payload, "{}");
+  EXPECT_EQ(step.env["DAG_RUN_ID"], Str(Parse(bare.body), "dagRunId"));
+
+  // No payload member: the raw JSON body, byte for byte (a sender's own webhook, spaces kept).
+  const std::string raw = "{ \"ref\": \"refs/heads/main\",\n  \"after\": \"abc123\", \"n\": 1.50 }";
+  HttpResult whole = Trigger("my-dag", token, raw);
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_EQ(StepOf(Str(Parse(whole.body), "runId")).payload, raw);
+
+  // A body that is not JSON (a form post): runs, with WEBHOOK_PAYLOAD {} (was 400).
+  HttpResult form = client_->Send("POST", "/api/v1/webhooks/my-dag", "ref=main&after=abc123",
+                                  {{"Authorization", "Bearer " + token},
+                                   {"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(form.status, 200) << form.body;
+  step = StepOf(Str(Parse(form.body), "runId"));
+  EXPECT_EQ(step.payload, "{}");
+  EXPECT_EQ(step.env["DAG_RUN_ID"], Str(Parse(form.body), "dagRunId"));
+
+  // The payload member as Go's json.Marshal writes it: keys sorted, compact, <>& escaped, a
+  // float as Go prints it; integers keep every digit (docs/COMPATIBILITY.md).
+  HttpResult go = Trigger(
+      "my-dag", token,
+      R"({"payload": {"z": [1.50, 1e21, 0.0000001, -2.5e-3], "a": "<b> & \u2028", "m": 9007199254740993}})");
+  ASSERT_EQ(go.status, 200) << go.body;
+  EXPECT_EQ(StepOf(Str(Parse(go.body), "runId")).payload,
+            R"({"a":"\u003cb\u003e \u0026 \u2028","m":9007199254740993,)"
+            R"("z":[1.5,1e+21,1e-7,-0.0025]})");
+
+  // lastUsedAt: set once the webhook has run.
+  HttpResult shown = Api("GET", "/api/v1/dags/my-dag/webhook");
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  json::object w = Parse(shown.body);
+  EXPECT_GE(Str(w, "lastUsedAt"), Str(w, "createdAt")) << shown.body;
+  EXPECT_EQ(Str(w, "lastUsedAt").size(), Str(w, "createdAt").size()) << shown.body;
+  HttpResult listed = Api("GET", "/api/v1/webhooks");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(Str(Parse(listed.body).at("webhooks").as_array().at(0).as_object(), "lastUsedAt"),
+            Str(w, "lastUsedAt"));
+}
+
+// "Very large payloads may still exceed operating-system limits": WEBHOOK_PAYLOAD is set while
+// its entry fits Linux's 128 KiB per-string limit (payloads up to 131,055 bytes); above, the step
+// still starts, without it, with WEBHOOK_PAYLOAD_TRUNCATED=1 and the payload on stdin.
+TEST_F(DaguWebhooksE2eTest, LargePayloadIsInTheVariableUpToTheLimitThenOnlyOnStdin) {
+  CreateDag("big-dag");
+  const std::string token = Str(Parse(Api("POST", "/api/v1/dags/big-dag/webhook").body), "token");
+  constexpr size_t kLimit = 131055;
+  auto body_of = [](size_t payload_size) {  // {"payload":"ppp…"}: the payload is the string
+    return R"({"payload":")" + std::string(payload_size - 2, 'p') + "\"}";
+  };
+  HttpResult at = Trigger("big-dag", token, body_of(kLimit));
+  ASSERT_EQ(at.status, 200) << at.body;
+  Step step = StepOf(Str(Parse(at.body), "runId"));
+  EXPECT_EQ(step.payload.size(), kLimit);
+  EXPECT_EQ(step.payload, "\"" + std::string(kLimit - 2, 'p') + "\"");
+  EXPECT_EQ(step.env.count("WEBHOOK_PAYLOAD_TRUNCATED"), 0u);
+
+  HttpResult over = Trigger("big-dag", token, body_of(kLimit + 1));
+  ASSERT_EQ(over.status, 200) << over.body;
+  step = StepOf(Str(Parse(over.body), "runId"));
+  EXPECT_EQ(step.payload, "<unset>");
+  EXPECT_EQ(step.env["WEBHOOK_PAYLOAD_TRUNCATED"], "1");
+  EXPECT_EQ(step.env["DAG_RUN_ID"], Str(Parse(over.body), "dagRunId"));
+  EXPECT_EQ(step.stdin_text, "\"" + std::string(kLimit - 1, 'p') + "\"");
+}
+
+// Dagu's 413 is {"code":"bad_request"} (its error-code enum has nothing else for it).
+TEST_F(DaguWebhooksE2eTest, BodyOverOneMebibyteIs413WithDagusCode) {
+  CreateDag("my-dag");
+  const std::string token = Str(Parse(Api("POST", "/api/v1/dags/my-dag/webhook").body), "token");
+  HttpResult over = Trigger("my-dag", token, std::string(1048577, ' '));
+  EXPECT_EQ(over.status, 413) << over.body;
+  EXPECT_EQ(Str(Parse(over.body), "code"), "bad_request");
+  EXPECT_EQ(Str(Parse(over.body), "message"), "webhook payload too large (max 1048576 bytes)");
+}
+
+// Dagu's optional HMAC (POST /dags/{name}/webhook/hmac/{enable,configure,regenerate,disable};
+// X-Dagu-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>), strict and observe.
+TEST_F(DaguWebhooksE2eTest, HmacStrictRefusesObserveLogsAndBothNeedTheToken) {
+  CreateDag("my-dag");
+  const std::string token = Str(Parse(Api("POST", "/api/v1/dags/my-dag/webhook").body), "token");
+  const std::string base = "/api/v1/dags/my-dag/webhook/hmac";
+
+  // Not enabled yet: configure and regenerate are 400.
+  EXPECT_EQ(Api("POST", base + "/configure", R"({"authMode":"token_and_hmac"})").status, 400);
+  EXPECT_EQ(Api("POST", base + "/regenerate").status, 400);
+
+  // {"authMode":"token_and_hmac","enforcementMode":"strict"} (the documented example).
+  HttpResult enabled =
+      Api("POST", base + "/enable", R"({"authMode":"token_and_hmac","enforcementMode":"strict"})");
+  ASSERT_EQ(enabled.status, 200) << enabled.body;
+  json::object enable_answer = Parse(enabled.body);
+  const std::string secret = Str(enable_answer, "hmacSecret");
+  ASSERT_GE(secret.size(), 32u) << enabled.body;
+  json::object w = enable_answer.at("webhook").as_object();
+  EXPECT_EQ(Str(w, "authMode"), "token_and_hmac");
+  json::object hmac = w.at("hmac").as_object();
+  EXPECT_EQ(hmac.at("enabled"), json::value(true));
+  EXPECT_EQ(hmac.at("secretConfigured"), json::value(true));
+  EXPECT_EQ(Str(hmac, "enforcementMode"), "strict");
+  EXPECT_EQ(Str(hmac, "algorithm"), "HMAC-SHA256");
+  EXPECT_EQ(Str(hmac, "headerName"), "X-Dagu-Signature");
+  EXPECT_EQ(Str(hmac, "format"), "sha256=<hex>");
+  EXPECT_EQ(Str(hmac, "updatedAt"), Str(w, "updatedAt"));
+  EXPECT_EQ(Parse(Api("GET", "/api/v1/dags/my-dag/webhook").body).at("hmac"), w.at("hmac"));
+  // Shown once: in this answer only as hmacSecret, never by a read.
+  EXPECT_EQ(enabled.body.find(secret, enabled.body.find(secret) + 1), std::string::npos);
+  EXPECT_EQ(Api("GET", "/api/v1/dags/my-dag/webhook").body.find(secret), std::string::npos);
+
+  const std::string body = R"({"payload":{"branch":"main"}})";
+  HttpResult signed_ok =
+      Trigger("my-dag", token, body, {{"X-Dagu-Signature", DaguSignature(secret, body)}});
+  ASSERT_EQ(signed_ok.status, 200) << signed_ok.body;
+  EXPECT_EQ(StepOf(Str(Parse(signed_ok.body), "runId")).payload, R"({"branch":"main"})");
+  // Upper-case hex decodes to the same bytes.
+  std::string upper = DaguSignature(secret, body);
+  for (size_t i = 7; i < upper.size(); ++i) upper[i] = static_cast<char>(std::toupper(upper[i]));
+  EXPECT_EQ(Trigger("my-dag", token, body, {{"X-Dagu-Signature", upper}}).status, 200);
+
+  HttpResult missing = Trigger("my-dag", token, body);
+  EXPECT_EQ(missing.status, 401) << missing.body;
+  EXPECT_EQ(Str(Parse(missing.body), "code"), "unauthorized");
+  EXPECT_EQ(Str(Parse(missing.body), "message"), "missing webhook HMAC signature");
+  for (const std::string& wrong :
+       {DaguSignature(secret, body + " "), DaguSignature(secret + "x", body),
+        DaguSignature(secret, body).substr(7), std::string("sha256=zz"), std::string("sha1=ab")}) {
+    HttpResult refused = Trigger("my-dag", token, body, {{"X-Dagu-Signature", wrong}});
+    EXPECT_EQ(refused.status, 401) << wrong << ": " << refused.body;
+    EXPECT_EQ(Str(Parse(refused.body), "message"), "invalid webhook HMAC signature");
+  }
+  // The token is still required (token_and_hmac).
+  EXPECT_EQ(Trigger("my-dag", "", body, {{"X-Dagu-Signature", DaguSignature(secret, body)}}).status,
+            401);
+
+  // Observe: a bad or missing signature is logged and accepted; the token still counts.
+  HttpResult observe = Api("POST", base + "/configure",
+                           R"({"authMode":"token_and_hmac","enforcementMode":"observe"})");
+  ASSERT_EQ(observe.status, 200) << observe.body;
+  EXPECT_EQ(Str(Parse(observe.body).at("hmac").as_object(), "enforcementMode"), "observe");
+  EXPECT_EQ(Trigger("my-dag", token, body).status, 200);
+  EXPECT_EQ(Trigger("my-dag", token, body, {{"X-Dagu-Signature", "sha256=00"}}).status, 200);
+  EXPECT_EQ(Trigger("my-dag", token + "x", body).status, 401);
+  // configure without enforcementMode keeps it (observe).
+  HttpResult kept = Api("POST", base + "/configure", R"({"authMode":"token_and_hmac"})");
+  EXPECT_EQ(Str(Parse(kept.body).at("hmac").as_object(), "enforcementMode"), "observe");
+
+  // Regenerate: a new secret, the old one refused at once (back in strict).
+  ASSERT_EQ(Api("POST", base + "/configure",
+                R"({"authMode":"token_and_hmac","enforcementMode":"strict"})")
+                .status,
+            200);
+  HttpResult regenerated = Api("POST", base + "/regenerate");
+  ASSERT_EQ(regenerated.status, 200) << regenerated.body;
+  const std::string new_secret = Str(Parse(regenerated.body), "hmacSecret");
+  ASSERT_NE(new_secret, secret);
+  EXPECT_EQ(
+      Trigger("my-dag", token, body, {{"X-Dagu-Signature", DaguSignature(secret, body)}}).status,
+      401);
+  EXPECT_EQ(Trigger("my-dag", token, body, {{"X-Dagu-Signature", DaguSignature(new_secret, body)}})
+                .status,
+            200);
+
+  // Disable: token_only again, no signature needed.
+  HttpResult disabled = Api("POST", base + "/disable");
+  ASSERT_EQ(disabled.status, 200) << disabled.body;
+  EXPECT_EQ(Str(Parse(disabled.body), "authMode"), "token_only");
+  EXPECT_EQ(Parse(disabled.body).at("hmac"),
+            json::parse(R"({"enabled":false,"secretConfigured":false})"));
+  EXPECT_EQ(Trigger("my-dag", token, body).status, 200);
+}
+
+TEST_F(DaguWebhooksE2eTest, HmacRoutesRefuseWhatTheyCannotServe) {
+  CreateDag("my-dag");
+  ASSERT_EQ(Api("POST", "/api/v1/dags/my-dag/webhook").status, 201);
+  const std::string base = "/api/v1/dags/my-dag/webhook/hmac";
+  auto refused = [&](const std::string& route, const std::string& body, const std::string& field) {
+    HttpResult r = Api("POST", base + route, body);
+    EXPECT_EQ(r.status, 400) << route << " " << body << ": " << r.body;
+    json::object answer = Parse(r.body);
+    EXPECT_EQ(Str(answer, "code"), "bad_request") << r.body;
+    EXPECT_FALSE(Str(answer, "message").empty()) << r.body;
+    if (!field.empty()) {
+      EXPECT_EQ(Str(answer.at("error").as_object(), "field"), field) << r.body;
+    }
+  };
+  // hmac_only: the token is what names the workspace (docs/COMPATIBILITY.md).
+  refused("/enable", R"({"authMode":"hmac_only"})", "authMode");
+  refused("/enable", R"({"authMode":"token_only"})", "authMode");
+  refused("/enable", R"({"authMode":"token_and_hmac","enforcementMode":"loose"})",
+          "enforcementMode");
+  refused("/enable", R"({"enforcementMode":"strict"})", "authMode");
+  refused("/enable", R"({"authMode":"token_and_hmac","colour":"red"})", "colour");
+  refused("/enable", "", "");
+  // Nothing half-written: still token_only.
+  EXPECT_EQ(Str(Parse(Api("GET", "/api/v1/dags/my-dag/webhook").body), "authMode"), "token_only");
+
+  // The owner rule of every change.
+  const std::string other = CreateKey("builder");
+  HttpResult not_owner = Api("POST", base + "/enable", R"({"authMode":"token_and_hmac"})", other);
+  EXPECT_EQ(not_owner.status, 403) << not_owner.body;
+  EXPECT_EQ(Str(Parse(not_owner.body), "code"), "forbidden");
+  EXPECT_EQ(Api("POST", base + "/disable", "", other).status, 403);
+  // No webhook: 404.
+  CreateDag("bare-dag");
+  EXPECT_EQ(
+      Api("POST", "/api/v1/dags/bare-dag/webhook/hmac/enable", R"({"authMode":"token_and_hmac"})")
+          .status,
+      404);
+}
+
 // A builder's DAG stays theirs to manage by name when another builder names an agent the same
 // (issue 20: no ambiguous_name for the owner's own DAG).
 TEST_F(DaguWebhooksE2eTest, OwnerManagesTheirDagByNameAfterAnotherBuilderReusesIt) {
@@ -190,6 +469,10 @@ TEST_F(DaguWebhooksE2eTest, OwnerManagesTheirDagByNameAfterAnotherBuilderReusesI
             200);
   HttpResult regenerated = Api("POST", "/api/v1/dags/deploy/webhook/regenerate", "", alice);
   ASSERT_EQ(regenerated.status, 200) << regenerated.body;
+  EXPECT_EQ(Api("POST", "/api/v1/dags/deploy/webhook/hmac/enable",
+                R"({"authMode":"token_and_hmac"})", alice)
+                .status,
+            200);
   // Bob: his own agent of that name, which has no webhook yet; he may create one.
   HttpResult bobs = Api("GET", "/api/v1/dags/deploy/webhook", "", bob);
   EXPECT_EQ(bobs.status, 404) << bobs.body;
