@@ -257,12 +257,14 @@ TEST_F(DaguWebhooksE2eTest, DocumentedRequestsGiveTheStepWebhookPayloadAndDagRun
 
   // The payload member as Go's json.Marshal writes it: keys sorted, compact, <>& escaped, a
   // float as Go prints it; integers keep every digit (docs/COMPATIBILITY.md).
-  HttpResult go = Trigger(
-      "my-dag", token,
-      R"({"payload": {"z": [1.50, 1e21, 0.0000001, -2.5e-3], "a": "<b> & \u2028", "m": 9007199254740993}})");
+  HttpResult go =
+      Trigger("my-dag", token,
+              R"({"payload": {"z": [1.50, 1e21, 0.0000001, -2.5e-3], "a": "<b> & \u2028", )"
+              R"("m": 9007199254740993, "c": "\b\f\n\r\t\u0001\"\\/é"}})");
   ASSERT_EQ(go.status, 200) << go.body;
   EXPECT_EQ(StepOf(Str(Parse(go.body), "runId")).payload,
-            R"({"a":"\u003cb\u003e \u0026 \u2028","m":9007199254740993,)"
+            R"({"a":"\u003cb\u003e \u0026 \u2028","c":"\b\f\n\r\t\u0001\"\\/é",)"
+            R"("m":9007199254740993,)"
             R"("z":[1.5,1e+21,1e-7,-0.0025]})");
 
   // lastUsedAt: set once the webhook has run.
