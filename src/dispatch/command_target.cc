@@ -56,7 +56,7 @@ std::atomic<bool> use_pidfd{true};
 constexpr std::string_view kOurVariables[] = {
     "TRIGGER_PAYLOAD",   "TRIGGER_PAYLOAD_TRUNCATED", "TRIGGER_EVENT_ID", "TRIGGER_RUN_ID",
     "TRIGGER_SOURCE_ID", "TRIGGER_TRIGGER_ID",        "TRIGGER_AGENT_ID", "TRIGGER_ATTEMPT",
-    "WEBHOOK_PAYLOAD",   "WEBHOOK_PAYLOAD_TRUNCATED", "DAG_RUN_ID"};
+    "WEBHOOK_PAYLOAD",   "WEBHOOK_PAYLOAD_TRUNCATED", "WEBHOOK_HEADERS",  "DAG_RUN_ID"};
 
 class UniqueFd {
  public:
@@ -157,6 +157,9 @@ std::vector<std::string> BuildEnvironment(const Delivery& d, std::string_view in
     } else {
       env.push_back("WEBHOOK_PAYLOAD_TRUNCATED=1");
     }
+    // What Dagu gives a DAG without webhook.forward_headers; triggerd forwards none (the
+    // request's headers are in the event).
+    env.push_back("WEBHOOK_HEADERS={}");
     env.push_back("DAG_RUN_ID=" + d.delivery_id);
   }
   return env;

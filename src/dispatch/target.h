@@ -10,7 +10,8 @@
 //            TRIGGER_AGENT_ID, TRIGGER_ATTEMPT in its environment (on top of the server's);
 //            exit 0 = success, stdout = the reply. A run started by a Dagu-style webhook (event
 //            type kDaguWebhookEventType, docs/COMPATIBILITY.md) also gets what a Dagu step sees:
-//            WEBHOOK_PAYLOAD (the payload) and DAG_RUN_ID (the dagRunId, the event's delivery id).
+//            WEBHOOK_PAYLOAD (the payload), WEBHOOK_HEADERS ({}: no headers forwarded) and
+//            DAG_RUN_ID (the dagRunId, the event's delivery id).
 //   llm      POST {base_url}/chat/completions (OpenAI-compatible) with the agent's instructions
 //            as the system message and the run's message as the user message; the assistant
 //            message is the reply. The API key is read from the environment variable named in
@@ -35,8 +36,8 @@
 //             the payload when its whole entry fits Linux's per-string limit (kMaxEnvStringBytes:
 //             payloads up to kMaxDaguEnvPayloadBytes), else it is absent and
 //             WEBHOOK_PAYLOAD_TRUNCATED=1 (where Dagu's own step would fail to start, E2BIG);
-//             WEBHOOK_PAYLOAD, WEBHOOK_PAYLOAD_TRUNCATED and DAG_RUN_ID of the server's
-//             environment never reach any command. A child that exits leaving background
+//             WEBHOOK_PAYLOAD, WEBHOOK_PAYLOAD_TRUNCATED, WEBHOOK_HEADERS and DAG_RUN_ID of the
+//             server's environment never reach any command. A child that exits leaving background
 //             processes holding its stdout is not waited for: the reply is what it wrote by then.
 //             On timeout the group gets SIGTERM, then SIGKILL after kCommandKillGraceMs.
 //             SIGPIPE: the writing thread blocks it while it feeds stdin and consumes the one a

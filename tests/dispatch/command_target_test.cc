@@ -180,7 +180,7 @@ TEST_F(CommandTargetTest, DaguRunGetsWebhookPayloadAndDagRunId) {
   d.delivery_id = "deploy-abc123";
   const DeliveryResult r = Script("dagu_env.sh")->Deliver(d);
   ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
-  EXPECT_EQ(r.reply, "DAG_RUN_ID=deploy-abc123\nTRUNCATED=<unset>\nSTDIN_LENGTH=" +
+  EXPECT_EQ(r.reply, "DAG_RUN_ID=deploy-abc123\nTRUNCATED=<unset>\nHEADERS={}\nSTDIN_LENGTH=" +
                          std::to_string(d.payload.size()) + "\nPAYLOAD_LENGTH=" +
                          std::to_string(d.payload.size()) + "\nPAYLOAD=" + d.payload);
 }
@@ -190,6 +190,7 @@ TEST_F(CommandTargetTest, OtherRunsGetNoDaguVariablesNotEvenTheServers) {
   setenv("DAG_RUN_ID", "the server's own", 1);
   setenv("WEBHOOK_PAYLOAD", "stale", 1);
   setenv("WEBHOOK_PAYLOAD_TRUNCATED", "stale", 1);
+  setenv("WEBHOOK_HEADERS", "stale", 1);
   Delivery d = MakeDelivery();
   d.event_type = "push";
   d.delivery_id = "gh-1";
@@ -197,8 +198,9 @@ TEST_F(CommandTargetTest, OtherRunsGetNoDaguVariablesNotEvenTheServers) {
   unsetenv("DAG_RUN_ID");
   unsetenv("WEBHOOK_PAYLOAD");
   unsetenv("WEBHOOK_PAYLOAD_TRUNCATED");
+  unsetenv("WEBHOOK_HEADERS");
   ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
-  EXPECT_THAT(r.reply, StartsWith("DAG_RUN_ID=<unset>\nTRUNCATED=<unset>\n"));
+  EXPECT_THAT(r.reply, StartsWith("DAG_RUN_ID=<unset>\nTRUNCATED=<unset>\nHEADERS=<unset>\n"));
   EXPECT_THAT(r.reply, HasSubstr("PAYLOAD=<unset>"));
 }
 
@@ -213,18 +215,21 @@ TEST_F(CommandTargetTest, DaguPayloadVariableUpToThePerStringLimitThenOnlyOnStdi
   d.payload = "\"" + std::string(kMaxDaguEnvPayloadBytes - 2, 'p') + "\"";
   DeliveryResult r = target->Deliver(d);
   ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
-  EXPECT_THAT(r.reply, StartsWith("DAG_RUN_ID=big\nTRUNCATED=<unset>\nSTDIN_LENGTH=131055\n"
-                                  "PAYLOAD_LENGTH=131055\nPAYLOAD=\"ppp"));
-  EXPECT_EQ(r.reply.size(), std::string_view("DAG_RUN_ID=big\nTRUNCATED=<unset>\nSTDIN_LENGTH="
-                                             "131055\nPAYLOAD_LENGTH=131055\nPAYLOAD=")
-                                    .size() +
-                                131055);
+  EXPECT_THAT(r.reply,
+              StartsWith("DAG_RUN_ID=big\nTRUNCATED=<unset>\nHEADERS={}\nSTDIN_LENGTH=131055\n"
+                         "PAYLOAD_LENGTH=131055\nPAYLOAD=\"ppp"));
+  EXPECT_EQ(r.reply.size(),
+            std::string_view("DAG_RUN_ID=big\nTRUNCATED=<unset>\nHEADERS={}\nSTDIN_LENGTH="
+                             "131055\nPAYLOAD_LENGTH=131055\nPAYLOAD=")
+                    .size() +
+                131055);
 
   d.payload = "\"" + std::string(kMaxDaguEnvPayloadBytes - 1, 'p') + "\"";
   r = target->Deliver(d);
   ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
   EXPECT_EQ(r.reply,
-            "DAG_RUN_ID=big\nTRUNCATED=1\nSTDIN_LENGTH=131056\nPAYLOAD_LENGTH=0\nPAYLOAD=<unset>");
+            "DAG_RUN_ID=big\nTRUNCATED=1\nHEADERS={}\nSTDIN_LENGTH=131056\nPAYLOAD_LENGTH=0\n"
+            "PAYLOAD=<unset>");
 }
 
 TEST_F(CommandTargetTest, NonZeroExitIsRetryableWithTheEndOfStderr) {

@@ -212,6 +212,7 @@ TEST_F(DaguWebhooksE2eTest, DocumentedRequestsGiveTheStepWebhookPayloadAndDagRun
   EXPECT_EQ(step.payload, R"({"branch":"main","commit":"abc123"})");
   EXPECT_EQ(step.env["WEBHOOK_PAYLOAD"], R"({"branch":"main","commit":"abc123"})");
   EXPECT_EQ(step.env["DAG_RUN_ID"], dag_run_id);
+  EXPECT_EQ(step.env["WEBHOOK_HEADERS"], "{}");  // Dagu's without forward_headers
   EXPECT_EQ(step.env.count("WEBHOOK_PAYLOAD_TRUNCATED"), 0u);
   EXPECT_EQ(step.stdin_text, step.payload);
 
