@@ -50,10 +50,13 @@ constexpr size_t kMaxDrainBytes = 4 * 1024 * 1024;
 
 std::atomic<bool> use_pidfd{true};
 
-// Variables we set; same-named ones from the server's environment are dropped.
+// Variables we set; same-named ones from the server's environment are dropped. Dagu's are
+// dropped for every run, not only Dagu runs: a server started from a Dagu step must not hand its
+// own DAG_RUN_ID to an unrelated agent.
 constexpr std::string_view kOurVariables[] = {
     "TRIGGER_PAYLOAD",   "TRIGGER_PAYLOAD_TRUNCATED", "TRIGGER_EVENT_ID", "TRIGGER_RUN_ID",
-    "TRIGGER_SOURCE_ID", "TRIGGER_TRIGGER_ID",        "TRIGGER_AGENT_ID", "TRIGGER_ATTEMPT"};
+    "TRIGGER_SOURCE_ID", "TRIGGER_TRIGGER_ID",        "TRIGGER_AGENT_ID", "TRIGGER_ATTEMPT",
+    "WEBHOOK_PAYLOAD",   "WEBHOOK_PAYLOAD_TRUNCATED", "WEBHOOK_HEADERS",  "DAG_RUN_ID"};
 
 class UniqueFd {
  public:
@@ -145,6 +148,20 @@ std::vector<std::string> BuildEnvironment(const Delivery& d, std::string_view in
   env.push_back("TRIGGER_TRIGGER_ID=" + d.trigger_id);
   env.push_back("TRIGGER_AGENT_ID=" + d.agent_id);
   env.push_back("TRIGGER_ATTEMPT=" + std::to_string(d.attempt));
+  if (d.event_type == kDaguWebhookEventType) {
+    // What a Dagu step sees (docs/COMPATIBILITY.md): the payload the webhook route chose by
+    // Dagu's rules (stored as the event's payload, never empty for such a run) and the dagRunId.
+    const std::string_view payload = d.payload.empty() ? std::string_view("{}") : d.payload;
+    if (payload.size() <= kMaxDaguEnvPayloadBytes && payload.find('\0') == std::string_view::npos) {
+      env.push_back("WEBHOOK_PAYLOAD=" + std::string(payload));
+    } else {
+      env.push_back("WEBHOOK_PAYLOAD_TRUNCATED=1");
+    }
+    // What Dagu gives a DAG without webhook.forward_headers; triggerd forwards none (the
+    // request's headers are in the event).
+    env.push_back("WEBHOOK_HEADERS={}");
+    env.push_back("DAG_RUN_ID=" + d.delivery_id);
+  }
   return env;
 }
 

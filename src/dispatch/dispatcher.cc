@@ -503,6 +503,8 @@ class Dispatcher::Impl {
       delivery.source_id = event->source_id;
       delivery.trigger_id = run.trigger_id;
       delivery.agent_id = run.agent_id;
+      delivery.event_type = event->event_type;
+      delivery.delivery_id = event->delivery_id;
       delivery.attempt = run.attempts;
       delivery.message = BuildRunMessage(run, *event);
       if (run.include_payload) delivery.payload = std::string(EventPayload(*event));

@@ -8,7 +8,10 @@
 //   command  run a program (argv, never a shell) with the payload on stdin and TRIGGER_PAYLOAD,
 //            TRIGGER_EVENT_ID, TRIGGER_RUN_ID, TRIGGER_SOURCE_ID, TRIGGER_TRIGGER_ID,
 //            TRIGGER_AGENT_ID, TRIGGER_ATTEMPT in its environment (on top of the server's);
-//            exit 0 = success, stdout = the reply.
+//            exit 0 = success, stdout = the reply. A run started by a Dagu-style webhook (event
+//            type kDaguWebhookEventType, docs/COMPATIBILITY.md) also gets what a Dagu step sees:
+//            WEBHOOK_PAYLOAD (the payload), WEBHOOK_HEADERS ({}: no headers forwarded) and
+//            DAG_RUN_ID (the dagRunId, the event's delivery id).
 //   llm      POST {base_url}/chat/completions (OpenAI-compatible) with the agent's instructions
 //            as the system message and the run's message as the user message; the assistant
 //            message is the reply. The API key is read from the environment variable named in
@@ -29,7 +32,12 @@
 //             payload, or the message when the trigger excludes the payload; TRIGGER_PAYLOAD
 //             carries the same text only when it is at most kMaxEnvPayloadBytes (and holds no
 //             NUL byte), else it is absent and TRIGGER_PAYLOAD_TRUNCATED=1. Same-named variables
-//             of the server's environment are replaced. A child that exits leaving background
+//             of the server's environment are replaced. A Dagu run's WEBHOOK_PAYLOAD carries
+//             the payload when its whole entry fits Linux's per-string limit (kMaxEnvStringBytes:
+//             payloads up to kMaxDaguEnvPayloadBytes), else it is absent and
+//             WEBHOOK_PAYLOAD_TRUNCATED=1 (where Dagu's own step would fail to start, E2BIG);
+//             WEBHOOK_PAYLOAD, WEBHOOK_PAYLOAD_TRUNCATED, WEBHOOK_HEADERS and DAG_RUN_ID of the
+//             server's environment never reach any command. A child that exits leaving background
 //             processes holding its stdout is not waited for: the reply is what it wrote by then.
 //             On timeout the group gets SIGTERM, then SIGKILL after kCommandKillGraceMs.
 //             SIGPIPE: the writing thread blocks it while it feeds stdin and consumes the one a
@@ -53,6 +61,17 @@ inline constexpr size_t kMaxReplyBytes = 1024 * 1024;
 // Larger payloads are not put in TRIGGER_PAYLOAD (Linux refuses any single environment string
 // over 128 KiB, MAX_ARG_STRLEN, and all of them together share ARG_MAX).
 inline constexpr size_t kMaxEnvPayloadBytes = 64 * 1024;
+// Linux's MAX_ARG_STRLEN (32 pages of 4 KiB): execve refuses (E2BIG) any one environment entry
+// longer than this, "NAME=value" and its NUL counted.
+inline constexpr size_t kMaxEnvStringBytes = 32 * 4096;
+// The event type of a run started by a Dagu-style webhook (api/compat/dagu_webhooks.cc).
+inline constexpr std::string_view kDaguWebhookEventType = "dagu.webhook";
+// The largest payload a Dagu run's WEBHOOK_PAYLOAD carries: the entry "WEBHOOK_PAYLOAD=<payload>"
+// and its NUL within kMaxEnvStringBytes (131,055 bytes). Dagu itself passes any size and its step
+// fails to start above this; ours starts without the variable (the payload is still on stdin).
+// Both payload variables at their limits stay far below ARG_MAX (2 MiB with the default stack).
+inline constexpr size_t kMaxDaguEnvPayloadBytes =
+    kMaxEnvStringBytes - std::string_view("WEBHOOK_PAYLOAD=").size() - 1;
 // Between the SIGTERM and the SIGKILL sent to a timed-out command's process group.
 inline constexpr int kCommandKillGraceMs = 1000;
 inline constexpr int kMinTimeoutMs = 1;
@@ -146,6 +165,10 @@ struct Delivery {
   std::string source_id;
   std::string trigger_id;
   std::string agent_id;
+  // The event's type and delivery id ("" when none). kDaguWebhookEventType gives a command
+  // Dagu's variables, the delivery id being its DAG_RUN_ID.
+  std::string event_type;
+  std::string delivery_id;
   int attempt = 1;               // 1-based
   std::string message;           // the run's message (JSON text): http body, llm user message
   std::string payload;           // the event payload (JSON text), "" when the trigger excludes it

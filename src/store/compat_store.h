@@ -37,10 +37,15 @@ struct AgentWebhook {
   std::string token_prefix;  // first characters of the token, shown to recognise it
   std::string event_source;  // allowed origin URL or hostname; "" = any
   std::vector<std::string> allowed_ips;  // IPs or CIDRs
-  std::string hmac_secret;               // "" when no signature is required
+  // "" when no signature is required. Kind "agent": X-Webhook-Signature; kind "dagu": Dagu's
+  // X-Dagu-Signature (api/compat/dagu_webhooks.cc).
+  std::string hmac_secret;
   std::string description;
-  std::string metadata_json = "{}";  // a JSON object, opaque here
-  std::string created_by;            // API key id
+  // A JSON object, opaque here. Kind "agent": the caller's metadata. Kind "dagu" (no user
+  // metadata): the surface's HMAC settings, {"hmacEnforcementMode", "hmacSecretGeneratedAt"},
+  // read and written only by api/compat/dagu_webhooks.cc.
+  std::string metadata_json = "{}";
+  std::string created_by;  // API key id
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };

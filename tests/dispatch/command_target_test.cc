@@ -173,6 +173,65 @@ TEST_F(CommandTargetTest, PayloadVariableUpToItsLimitThenOnlyOnStdin) {
   EXPECT_THAT(r.reply, HasSubstr("STDIN_LENGTH=" + std::to_string(d.payload.size()) + "\n"));
 }
 
+// docs/COMPATIBILITY.md, Dagu: a run of a Dagu webhook gets WEBHOOK_PAYLOAD and DAG_RUN_ID.
+TEST_F(CommandTargetTest, DaguRunGetsWebhookPayloadAndDagRunId) {
+  Delivery d = MakeDelivery();
+  d.event_type = std::string(kDaguWebhookEventType);
+  d.delivery_id = "deploy-abc123";
+  const DeliveryResult r = Script("dagu_env.sh")->Deliver(d);
+  ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
+  EXPECT_EQ(r.reply, "DAG_RUN_ID=deploy-abc123\nTRUNCATED=<unset>\nHEADERS={}\nSTDIN_LENGTH=" +
+                         std::to_string(d.payload.size()) + "\nPAYLOAD_LENGTH=" +
+                         std::to_string(d.payload.size()) + "\nPAYLOAD=" + d.payload);
+}
+
+// Dagu's variables are a Dagu run's only: another run never gets them, not even the server's.
+TEST_F(CommandTargetTest, OtherRunsGetNoDaguVariablesNotEvenTheServers) {
+  setenv("DAG_RUN_ID", "the server's own", 1);
+  setenv("WEBHOOK_PAYLOAD", "stale", 1);
+  setenv("WEBHOOK_PAYLOAD_TRUNCATED", "stale", 1);
+  setenv("WEBHOOK_HEADERS", "stale", 1);
+  Delivery d = MakeDelivery();
+  d.event_type = "push";
+  d.delivery_id = "gh-1";
+  const DeliveryResult r = Script("dagu_env.sh")->Deliver(d);
+  unsetenv("DAG_RUN_ID");
+  unsetenv("WEBHOOK_PAYLOAD");
+  unsetenv("WEBHOOK_PAYLOAD_TRUNCATED");
+  unsetenv("WEBHOOK_HEADERS");
+  ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
+  EXPECT_THAT(r.reply, StartsWith("DAG_RUN_ID=<unset>\nTRUNCATED=<unset>\nHEADERS=<unset>\n"));
+  EXPECT_THAT(r.reply, HasSubstr("PAYLOAD=<unset>"));
+}
+
+// WEBHOOK_PAYLOAD up to Linux's per-string limit (the whole entry and its NUL in 128 KiB), then
+// absent with WEBHOOK_PAYLOAD_TRUNCATED=1; the command starts either way, stdin has it all.
+TEST_F(CommandTargetTest, DaguPayloadVariableUpToThePerStringLimitThenOnlyOnStdin) {
+  static_assert(kMaxDaguEnvPayloadBytes == 131055);
+  auto target = Script("dagu_env.sh");
+  Delivery d = MakeDelivery();
+  d.event_type = std::string(kDaguWebhookEventType);
+  d.delivery_id = "big";
+  d.payload = "\"" + std::string(kMaxDaguEnvPayloadBytes - 2, 'p') + "\"";
+  DeliveryResult r = target->Deliver(d);
+  ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
+  EXPECT_THAT(r.reply,
+              StartsWith("DAG_RUN_ID=big\nTRUNCATED=<unset>\nHEADERS={}\nSTDIN_LENGTH=131055\n"
+                         "PAYLOAD_LENGTH=131055\nPAYLOAD=\"ppp"));
+  EXPECT_EQ(r.reply.size(),
+            std::string_view("DAG_RUN_ID=big\nTRUNCATED=<unset>\nHEADERS={}\nSTDIN_LENGTH="
+                             "131055\nPAYLOAD_LENGTH=131055\nPAYLOAD=")
+                    .size() +
+                131055);
+
+  d.payload = "\"" + std::string(kMaxDaguEnvPayloadBytes - 1, 'p') + "\"";
+  r = target->Deliver(d);
+  ASSERT_EQ(r.kind, Kind::kSucceeded) << r.error;
+  EXPECT_EQ(r.reply,
+            "DAG_RUN_ID=big\nTRUNCATED=1\nHEADERS={}\nSTDIN_LENGTH=131056\nPAYLOAD_LENGTH=0\n"
+            "PAYLOAD=<unset>");
+}
+
 TEST_F(CommandTargetTest, NonZeroExitIsRetryableWithTheEndOfStderr) {
   const DeliveryResult r = Script("fail.sh")->Deliver(MakeDelivery());
   EXPECT_EQ(r.kind, Kind::kRetryable);
