@@ -134,10 +134,10 @@ Status NotFound() { return Status::NotFound("no such webhook source"); }
 // The record's reason for a trigger whose event_types do not include the event's type.
 std::string SkippedTypeMessage(std::string_view event_type,
                                const std::vector<std::string>& subscribed) {
-  std::string message = event_type.empty()
-                            ? "the event has no type; the trigger takes only its event_types ("
-                            : "event type \"" + std::string(event_type) +
-                                  "\" is not among the trigger's event_types (";
+  std::string message(kNotSubscribedPrefix);
+  message += event_type.empty() ? "the event has no type; the trigger takes only its event_types ("
+                                : "event type \"" + std::string(event_type) +
+                                      "\" is not among the trigger's event_types (";
   for (size_t i = 0; i < subscribed.size(); ++i) {
     if (i > 0) message += ", ";
     message += subscribed[i];

@@ -117,21 +117,25 @@ TEST_F(DustHooksE2eTest, EveryTriggerOfTheSourceLeavesARecordOnTheEvent) {
   const json::object& m0 = matches[0].as_object();
   EXPECT_EQ(Str(m0, "trigger_id"), pushes);
   EXPECT_EQ(Str(m0, "outcome"), "ignored");
+  EXPECT_EQ(Str(m0, "reason"), "event_type");
   EXPECT_EQ(Str(m0, "message"),
-            "event type \"issues\" is not among the trigger's event_types (push)");
+            "not subscribed: event type \"issues\" is not among the trigger's event_types (push)");
   EXPECT_TRUE(m0.at("run_id").is_null());
   const json::object& m1 = matches[1].as_object();
   EXPECT_EQ(Str(m1, "trigger_id"), opened);
   EXPECT_EQ(Str(m1, "outcome"), "matched");
+  EXPECT_TRUE(m1.at("reason").is_null());
   EXPECT_EQ(Str(m1, "run_id"), Str(Arr(answer, "runs")[0].as_object(), "run_id"));
   const json::object& m2 = matches[2].as_object();
   EXPECT_EQ(Str(m2, "trigger_id"), closed);
   EXPECT_EQ(Str(m2, "outcome"), "ignored");
   EXPECT_EQ(Str(m2, "message"), "");
+  EXPECT_TRUE(m2.at("reason").is_null());  // ignored by its filter
   // The skipped trigger's own list of matches has the record too.
   json::object skipped = GetJson("/api/v1/triggers/" + pushes + "/matches");
   ASSERT_EQ(Arr(skipped, "data").size(), 1u);
   EXPECT_EQ(Str(Arr(skipped, "data")[0].as_object(), "outcome"), "ignored");
+  EXPECT_EQ(Str(Arr(skipped, "data")[0].as_object(), "reason"), "event_type");
 }
 
 // BearerAuth on the hooks route: with auth.api_key, a builder's or admin's API key of the

@@ -76,7 +76,8 @@ TEST_F(EvaluateTest, EveryTriggerGetsARecordInCreationOrder) {
   EXPECT_EQ(e.matches[4].trigger_id, "trg_t");
   EXPECT_EQ(e.matches[4].outcome, MatchOutcome::kIgnored);
   EXPECT_EQ(e.matches[4].message,
-            "event type \"pull_request\" is not among the trigger's event_types (issues)");
+            "not subscribed: event type \"pull_request\" is not among the trigger's event_types "
+            "(issues)");
   EXPECT_EQ(e.matches[5].trigger_id, "trg_bad");
   EXPECT_EQ(e.matches[5].outcome, MatchOutcome::kFilterError);
   EXPECT_FALSE(e.matches[5].message.empty());
@@ -123,8 +124,8 @@ TEST_F(EvaluateTest, SubscribedEventTypesAndReplayMarks) {
     EXPECT_TRUE(skipped.matches[0].run_id.empty());
   }
   EXPECT_EQ(Evaluate(R"({})", "").matches[0].message,
-            "the event has no type; the trigger takes only its event_types (issues, "
-            "pull_request)");
+            "not subscribed: the event has no type; the trigger takes only its event_types "
+            "(issues, pull_request)");
 }
 
 TEST_F(EvaluateTest, TheTypeIndexKeepsCreationOrderAcrossTypedAndUntypedTriggers) {
