@@ -5,6 +5,7 @@
 
 #include "api/compat/compat.h"
 #include "api/internal.h"
+#include "common/crypto.h"
 #include "ui/ui.h"
 
 namespace triggerd::api {
@@ -145,14 +146,33 @@ void RegisterIngestRoutes(http::Router* router, ApiContext* ctx) {
     }
     ingest::BodyRequest body{std::move(admitted->source), request.method, request.target,
                              std::move(request.headers), request.remote_ip,
-                             std::move(request.body)};
-    ctx->ingestor->Ingest(
-        std::move(body), [ctx, origin = std::move(admitted->cors_origin),
-                          reply = std::move(reply)](Result<ingest::IngestOutcome> outcome) {
-          http::Response response = IngestAnswer(std::move(outcome), *ctx->ingestor);
-          AllowOrigin(origin, &response);
-          reply(std::move(response));
-        });
+                             std::move(request.body), std::nullopt};
+    auto answer = [ctx, origin = std::move(admitted->cors_origin),
+                   reply = std::move(reply)](Result<ingest::IngestOutcome> outcome) {
+      http::Response response = IngestAnswer(std::move(outcome), *ctx->ingestor);
+      AllowOrigin(origin, &response);
+      reply(std::move(response));
+    };
+    auto key = ctx->ingestor->ApiKeyToLookUp(body);
+    if (!key) {
+      ctx->ingestor->Ingest(std::move(body), std::move(answer));
+      return;
+    }
+    // A source that takes workspace API keys (auth.api_key): the key is read from the store for
+    // this request, off the io thread, so a revoked or deleted one stops working at once.
+    OffIoThread(ctx, [ctx, key = std::move(*key), body = std::move(body),
+                      answer = std::move(answer)]() mutable {
+      ingest::PresentedApiKey presented;
+      auto found = ctx->store->FindApiKeyByHash(crypto::SecretHash(key));
+      if (found) {
+        presented.workspace_id = found->workspace_id;
+        presented.role = found->role;
+      } else {
+        presented.lookup = found.error();
+      }
+      body.api_key = std::move(presented);
+      ctx->ingestor->Ingest(std::move(body), std::move(answer));
+    });
   };
   // Every method is routed here so that the pipeline's order holds: an unknown source is 404
   // before a wrong method is 405.

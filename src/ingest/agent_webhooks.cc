@@ -72,6 +72,7 @@ Status InvalidToken(std::string_view message = "the webhook token is not valid")
 // The lower-case host of a URL ("https://Example.com:8443/x" -> "example.com") or of a bare
 // hostname ("example.com"); "" when there is none.
 std::string OriginHost(std::string_view text) {
+  if (auto address = ParseIpAddress(text)) return address->to_string();  // "::1" has colons
   if (size_t scheme = text.find("://"); scheme != std::string_view::npos) {
     text.remove_prefix(scheme + 3);
   }
@@ -92,6 +93,9 @@ std::shared_ptr<const CachedAgentWebhook> BuildAgentWebhook(const store::AgentWe
   auto cached = std::make_shared<CachedAgentWebhook>();
   cached->webhook = webhook;
   cached->event_source_host = OriginHost(webhook.event_source);
+  if (auto address = IpNetwork::Parse(cached->event_source_host, IpNetwork::HostBits::kClear)) {
+    cached->event_source_networks.push_back(*address);
+  }
   for (const std::string& entry : webhook.allowed_ips) {
     // Validated on write; an entry that no longer parses admits nobody.
     if (auto network = IpNetwork::Parse(entry, IpNetwork::HostBits::kClear)) {
@@ -212,29 +216,28 @@ Result<DirectAdmission> Ingestor::AdmitAgentWebhook(const AgentWebhookHead& requ
     ++refused_other_;
     return Status::PermissionDenied("this agent's webhook is disabled", "webhook_disabled");
   }
-  // Source validation. allowed_ips, when set, is a network check that holds whatever the headers
-  // say: the TCP peer must be in it. event_source is a browser-origin check only: Origin (or,
-  // without one, Referer) is set by browsers but by any other client at will, so it narrows which
-  // pages may post from a browser and authenticates nothing. With allowed_ips set it is not
-  // consulted (an address in the list is allowed with or without an Origin: servers send none).
-  if (!cached.webhook.allowed_ips.empty()) {
-    if (!AnyContains(cached.allowed_networks, request.remote_ip)) {
-      ++refused_other_;
-      return Status::PermissionDenied("the request's address is not allowed to call this webhook",
-                                      "source_not_allowed");
-    }
-  } else if (!cached.webhook.event_source.empty()) {
-    std::optional<std::string_view> origin;
-    if (request.headers != nullptr) {
-      origin = FindHeader(*request.headers, "Origin");
+  // Source validation, the seed's rule: the request's origin is its Origin header or the client's
+  // address. The address is the TCP peer's and cannot be forged, so a caller at an address of
+  // allowed_ips, or at the address event_source names (event_source "127.0.0.1"), is allowed with
+  // or without an Origin. The Origin (or, without one, Referer) header is set truthfully by
+  // browsers but by any other client at will: matching event_source's host, it narrows which
+  // pages may post from a browser and authenticates nothing, so it is consulted only when
+  // allowed_ips is empty (an allow-list of addresses is never widened by a header).
+  if (!cached.webhook.allowed_ips.empty() || !cached.webhook.event_source.empty()) {
+    bool allowed = AnyContains(cached.allowed_networks, request.remote_ip) ||
+                   AnyContains(cached.event_source_networks, request.remote_ip);
+    if (!allowed && cached.webhook.allowed_ips.empty() && request.headers != nullptr) {
+      std::optional<std::string_view> origin = FindHeader(*request.headers, "Origin");
       if (!origin || origin->empty() || *origin == "null") {
         origin = FindHeader(*request.headers, "Referer");
       }
+      allowed = origin && !origin->empty() && OriginHost(*origin) == cached.event_source_host;
     }
-    if (!origin || origin->empty() || OriginHost(*origin) != cached.event_source_host) {
+    if (!allowed) {
       ++refused_other_;
-      return Status::PermissionDenied("the request's origin is not allowed to call this webhook",
-                                      "source_not_allowed");
+      return Status::PermissionDenied(
+          "neither the request's origin nor its address is allowed to call this webhook",
+          "source_not_allowed");
     }
   }
   if (request.content_length && *request.content_length > kDirectWebhookMaxBodyBytes) {

@@ -100,6 +100,26 @@ std::shared_ptr<const CachedSource> Build(const store::Source& source) {
   verify::Secrets secrets;
   if (!source.signing_secret.empty()) secrets.signing.push_back(source.signing_secret);
   if (!source.token_hash.empty()) secrets.bearer_token_sha256.push_back(source.token_hash);
+  if (settings->api_key) {
+    // The bearer part is checked apart (CheckBearer): the source's token or an API key.
+    cached->api_key = true;
+    const std::string signature = source.kind != "custom" ? source.kind
+                                  : settings->hmac        ? "hmac"
+                                                          : "";
+    cached->api_key_verification = signature.empty() ? "api_key" : signature + "+api_key";
+    if (cached->verification == "url_secret") cached->verification = "api_key";
+    if (settings->bearer) {
+      verify::AuthSettings token_only;
+      token_only.bearer = true;
+      auto token = verify::MakeVerifier("custom", token_only, secrets);
+      if (!token) {
+        cached->verifier_error = token.error();
+        return cached;
+      }
+      cached->token_verifier = std::move(token).value();
+      settings->bearer = false;
+    }
+  }
   auto verifier = verify::MakeVerifier(source.kind, *settings, secrets);
   if (verifier) {
     cached->verifier = std::move(verifier.value());
@@ -110,6 +130,21 @@ std::shared_ptr<const CachedSource> Build(const store::Source& source) {
 }
 
 Status NotFound() { return Status::NotFound("no such webhook source"); }
+
+// The record's reason for a trigger whose event_types do not include the event's type.
+std::string SkippedTypeMessage(std::string_view event_type,
+                               const std::vector<std::string>& subscribed) {
+  std::string message(kNotSubscribedPrefix);
+  message += event_type.empty() ? "the event has no type; the trigger takes only its event_types ("
+                                : "event type \"" + std::string(event_type) +
+                                      "\" is not among the trigger's event_types (";
+  for (size_t i = 0; i < subscribed.size(); ++i) {
+    if (i > 0) message += ", ";
+    message += subscribed[i];
+  }
+  message += ")";
+  return message;
+}
 
 std::string_view MediaType(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
@@ -351,9 +386,12 @@ struct SourceTriggers {
     }
   }
 
-  // Calls `visit` with each trigger an event of `event_type` reaches, in creation order.
+  // Calls visit(trigger, reached) with every trigger of the source, in creation order; `reached`
+  // when its subscription takes events of `event_type` (it subscribes to every type, or lists
+  // this one). The reached ones are found through the index (the typed list is merged with
+  // any_type), so the walk is one pass over this source's triggers, never over other sources'.
   template <typename Visit>
-  void ForEachCandidate(std::string_view event_type, Visit&& visit) const {
+  void ForEach(std::string_view event_type, Visit&& visit) const {
     const std::vector<uint32_t>* typed = nullptr;
     if (!event_type.empty()) {
       auto it = by_type.find(std::string(event_type));
@@ -361,12 +399,17 @@ struct SourceTriggers {
     }
     size_t a = 0, b = 0;
     const size_t typed_size = typed ? typed->size() : 0;
-    while (a < any_type.size() || b < typed_size) {
-      if (b == typed_size || (a < any_type.size() && any_type[a] < (*typed)[b])) {
-        visit(*all[any_type[a++]]);
-      } else {
-        visit(*all[(*typed)[b++]]);
+    for (uint32_t i = 0; i < all.size(); ++i) {
+      bool reached = false;
+      if (a < any_type.size() && any_type[a] == i) {
+        reached = true;
+        ++a;
       }
+      if (b < typed_size && (*typed)[b] == i) {
+        reached = true;
+        ++b;
+      }
+      visit(*all[i], reached);
     }
   }
 };
@@ -489,7 +532,9 @@ Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch
   filter::EvalContext context{payload, event.headers ? event.headers : &kNoHeaders,
                               event.event_type, event.source_id};
   uint64_t event_steps = kMaxEventEvalSteps;
-  triggers.ForEachCandidate(event.event_type, [&](const CachedTrigger& cached) {
+  uint64_t evaluated = 0;
+  evaluation.matches.reserve(triggers.all.size());
+  triggers.ForEach(event.event_type, [&](const CachedTrigger& cached, bool reached) {
     const store::Trigger& trigger = cached.trigger;
     if (trigger.workspace_id != event.workspace_id) return;  // never: sources are per workspace
     store::Match match;
@@ -497,6 +542,15 @@ Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch
     match.trigger_id = trigger.id;
     match.evaluated_at = now;
     match.replay = replay;
+    if (trigger.enabled && !reached) {
+      // Not evaluated: its subscription routes other types away. Recorded all the same, so the
+      // event's records say which triggers matched and which ignored it, and why.
+      match.outcome = store::MatchOutcome::kIgnored;
+      match.message = SkippedTypeMessage(event.event_type, trigger.event_types);
+      evaluation.matches.push_back(std::move(match));
+      return;
+    }
+    evaluated += trigger.enabled ? 1 : 0;
     Result<bool> matched = false;
     if (trigger.enabled && cached.compile_error.empty()) {
       if (event_steps == 0) {
@@ -538,9 +592,8 @@ Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch
     }
     evaluation.matches.push_back(std::move(match));
   });
-  uint64_t evaluated = 0, errors = 0;
+  uint64_t errors = 0;
   for (const store::Match& match : evaluation.matches) {
-    evaluated += match.outcome != store::MatchOutcome::kDisabled ? 1 : 0;
     errors += match.outcome == store::MatchOutcome::kFilterError ? 1 : 0;
   }
   filter_evaluations_.fetch_add(evaluated, std::memory_order_relaxed);
@@ -674,6 +727,68 @@ Status Ingestor::Charge(const std::string& source_id, const std::string& workspa
   return Status::Ok();
 }
 
+namespace {
+
+// The token of `Authorization: Bearer <token>` (scheme case-insensitive); nullopt without one.
+std::optional<std::string_view> BearerToken(const Headers& headers) {
+  auto value = FindHeader(headers, "Authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  if (!value || value->size() <= kScheme.size() ||
+      !HeaderNameEquals(value->substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
+  }
+  std::string_view token = value->substr(kScheme.size());
+  while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
+
+}  // namespace
+
+Status CheckBearer(const CachedSource& cached, const verify::Request& request,
+                   const std::optional<PresentedApiKey>& api_key, bool* by_api_key) {
+  *by_api_key = false;
+  if (cached.token_verifier && cached.token_verifier->Verify(request).ok()) return Status::Ok();
+  if (!BearerToken(request.headers)) {
+    return Status::Unauthenticated(
+        "send \"Authorization: Bearer <key>\" with an API key of this workspace" +
+            std::string(cached.token_verifier ? " or the source's token" : ""),
+        std::string(verify::kMissingToken));
+  }
+  if (!api_key) {  // not looked up: the route serves no API keys
+    return Status::Unauthenticated("the Bearer token is not valid for this source",
+                                   std::string(verify::kInvalidToken));
+  }
+  if (api_key->lookup.type() == ErrorType::kNotFound ||
+      (api_key->lookup.ok() && api_key->workspace_id != cached.source.workspace_id)) {
+    // Unknown, revoked, or of another workspace: the same answer, which tells nothing of keys
+    // elsewhere.
+    return Status::Unauthenticated("the Bearer token is not a valid API key or token for this "
+                                   "source",
+                                   std::string(verify::kInvalidToken));
+  }
+  if (!api_key->lookup.ok()) return api_key->lookup;  // the store failed: not the caller's fault
+  if (api_key->role != store::Role::kAdmin && api_key->role != store::Role::kBuilder) {
+    return Status::PermissionDenied(
+        "this source takes API keys with the builder or admin role only", "insufficient_role");
+  }
+  *by_api_key = true;
+  return Status::Ok();
+}
+
+std::optional<std::string> Ingestor::ApiKeyToLookUp(const BodyRequest& request) const {
+  const CachedSource& cached = *request.source;
+  if (!cached.api_key) return std::nullopt;
+  auto token = BearerToken(request.headers);
+  if (!token) return std::nullopt;
+  if (cached.token_verifier) {
+    const verify::Request check{request.headers, "", request.method, "", 0};
+    if (cached.token_verifier->Verify(check).ok()) return std::nullopt;  // the source's token
+  }
+  return std::string(*token);
+}
+
 void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done) {
   const CachedSource& cached = *request.source;
   const store::Source& source = cached.source;
@@ -694,7 +809,10 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
   const int64_t now_micros = clock_->NowMicros();
   verify::Request verify_request{request.headers, request.body, request.method, url,
                                  now_micros / 1'000'000};
-  Status auth = cached.verifier->Verify(verify_request);
+  bool by_api_key = false;
+  Status auth = cached.api_key ? CheckBearer(cached, verify_request, request.api_key, &by_api_key)
+                               : Status::Ok();
+  if (auth.ok()) auth = cached.verifier->Verify(verify_request);
   if (!auth.ok()) {
     ++refused_auth_;
     {
@@ -706,11 +824,11 @@ void Ingestor::Ingest(BodyRequest request, std::function<void(Result<IngestOutco
     done(auth);
     return;
   }
-  IngestVerified(std::move(request), std::move(done));
+  IngestVerified(std::move(request), std::move(done), by_api_key);
 }
 
-void Ingestor::IngestVerified(BodyRequest request,
-                              std::function<void(Result<IngestOutcome>)> done) {
+void Ingestor::IngestVerified(BodyRequest request, std::function<void(Result<IngestOutcome>)> done,
+                              bool by_api_key) {
   const CachedSource& cached = *request.source;
   const store::Source& source = cached.source;
   ScopedLogContext log_context({.workspace_id = source.workspace_id, .source_id = source.id});
@@ -786,7 +904,7 @@ void Ingestor::IngestVerified(BodyRequest request,
   event.runs = std::move(evaluation.runs);
   event.body = std::move(request.body);
   event.remote_addr = request.remote_ip;
-  event.verification = cached.verification;
+  event.verification = by_api_key ? cached.api_key_verification : cached.verification;
   Append(std::move(event), std::move(started), std::move(done));
 }
 

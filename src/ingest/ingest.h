@@ -100,6 +100,15 @@ struct Admission {
   bool preflight = false;
 };
 
+// A workspace API key presented as a source's bearer (auth.api_key), as the store knows it now.
+// The ingest route looks it up for every such request (ApiKeyToLookUp), off the io thread, and
+// never caches it: a revoked or deleted key is refused from the next request on.
+struct PresentedApiKey {
+  Status lookup;  // OK: found and not revoked; kNotFound: unknown or revoked; else a store error
+  std::string workspace_id;
+  store::Role role = store::Role::kUser;
+};
+
 struct BodyRequest {
   std::shared_ptr<const CachedSource> source;  // from Admit
   std::string method;
@@ -107,6 +116,7 @@ struct BodyRequest {
   Headers headers;
   std::string remote_ip;
   std::string body;
+  std::optional<PresentedApiKey> api_key;  // set by the route when ApiKeyToLookUp asked for it
 };
 
 struct StartedRun {
@@ -152,9 +162,14 @@ struct GeneratedEvent {
   int64_t received_at = 0;  // 0 = the clock's now
 };
 
+// How the message of a kIgnored record begins when the trigger's event_types skipped the event
+// (it was not evaluated). The API reads it back as the record's `reason: "event_type"` (api.md),
+// so the store needs no column for it; no other record's message starts so.
+inline constexpr std::string_view kNotSubscribedPrefix = "not subscribed: ";
+
 // The match records and the runs an evaluation produced, ready for the store's outbox.
 struct Evaluation {
-  std::vector<store::Match> matches;  // one per trigger of the source
+  std::vector<store::Match> matches;  // one per trigger of the source, in creation order
   std::vector<store::NewRun> runs;    // one per matched trigger
 };
 
@@ -164,8 +179,8 @@ struct Evaluation {
 // the webhooks' tail: the same rate limits (the webhook id is the source, with its workspace),
 // the same backpressure, the same append.
 
-// The lower-case host of a URL ("https://Example.com:8443/x" -> "example.com") or of a bare
-// hostname ("example.com"); "" when there is none. An agent webhook's event_source is matched by
+// The lower-case host of a URL ("https://Example.com:8443/x" -> "example.com"), of a bare
+// hostname ("example.com") or of an IP address ("::1"); "" when there is none. An agent webhook's event_source is matched by
 // it (and validated with it on write).
 std::string OriginHost(std::string_view text);
 
@@ -178,6 +193,10 @@ struct CachedAgentWebhook {
   store::AgentWebhook webhook;
   std::vector<IpNetwork> allowed_networks;
   std::string event_source_host;  // lower-case host of event_source; "" = any caller
+  // event_source when it is an IP address ("127.0.0.1", "::1"): a caller at that address is
+  // allowed with or without an Origin (the seed's rule: the origin is the Origin header or the
+  // client's address). Empty when event_source names a host.
+  std::vector<IpNetwork> event_source_networks;
   // Kind "agent" with a secret: X-Webhook-Signature over the body. Null: none required.
   std::unique_ptr<verify::Verifier> verifier;
 };
@@ -265,22 +284,28 @@ class Ingestor {
   void RemoveAgentWebhook(std::string_view webhook_id);
 
   // Evaluates the triggers of the event's source that its type reaches — those subscribed to
-  // every type, and those whose event_types list it — in creation order, one record each:
+  // every type, and those whose event_types list it — in creation order, one record for each
+  // trigger of the source:
   // disabled -> kDisabled; filter did not compile, or exceeded its evaluation budget ->
   // kFilterError (the message says which); filter false -> kIgnored; else kMatched with a new
   // run (max_attempts 0: the store fills the agent's). Each filter has filter::kMaxEvalSteps,
   // and all of an event's together kMaxEventEvalSteps: past it, the triggers left are
   // kFilterError without running, so one event costs the thread that ingests it (an io thread)
   // a bounded time however many expensive triggers its source has. Filters see `event.headers`,
-  // which must be the headers as stored (RedactHeaders), never the request's. A trigger
-  // subscribed to other types gets no record: the subscription routes events (through an index,
-  // not an evaluation), so such an event never concerned it. Used at ingest and by replay
-  // (`replay` marks the records). Thread-safe.
+  // which must be the headers as stored (RedactHeaders), never the request's. An enabled trigger
+  // subscribed to other types is not evaluated (the index routes the event past it) but gets a
+  // kIgnored record whose message names the type and its subscription, so the records of an event
+  // list every trigger of its source; they travel in the same append. Used at ingest and by
+  // replay (`replay` marks the records). Thread-safe.
   Evaluation EvaluateTriggers(const EventToMatch& event, int64_t now, bool replay) const;
 
   // The head phase. On success, the body may be read up to `body_limit` bytes. A source with
   // allowed_origins also admits OPTIONS, the preflight of a browser's POST (Admission::preflight).
   Result<Admission> Admit(const HeadRequest& request) const;
+  // The API key that the body phase of `request` needs looked up (into request.api_key): its
+  // source takes API keys (auth.api_key) and the Authorization bearer is not the source's own
+  // token. nullopt otherwise (no store read: the hot path of token and signature senders).
+  std::optional<std::string> ApiKeyToLookUp(const BodyRequest& request) const;
   // The body phase. `done` runs once: after the event is durable (or found to be a duplicate),
   // or with the refusal; possibly on another thread, before or after Ingest returns.
   void Ingest(BodyRequest request, std::function<void(Result<IngestOutcome>)> done);
@@ -318,7 +343,9 @@ class Ingestor {
 
   // POST|GET /agents/{agent_id}/webhook, head phase, in the documented order: no webhook of kind
   // "agent" (404 webhook_not_found), disabled (403 webhook_disabled), origin and address not
-  // allowed (403 source_not_allowed), Content-Length above 1 MiB (413), then the rate limits
+  // allowed (403 source_not_allowed: the client's address must be in allowed_ips or be the
+  // address event_source names; without allowed_ips, an Origin/Referer with event_source's host
+  // also passes), Content-Length above 1 MiB (413), then the rate limits
   // (429) and backpressure (503) as Admit.
   Result<DirectAdmission> AdmitAgentWebhook(const AgentWebhookHead& request) const;
   // POST /api/v1/webhooks/{name}, head phase (Dagu's order: 404, then 401, then 403; the 413 is
@@ -347,8 +374,10 @@ class Ingestor {
  private:
   // The triggers of one source (never null: an empty set when it has none).
   std::shared_ptr<const SourceTriggers> TriggersOf(std::string_view source_id) const;
-  // The body phase after authentication (Ingest, IngestForProvider).
-  void IngestVerified(BodyRequest request, std::function<void(Result<IngestOutcome>)> done);
+  // The body phase after authentication (Ingest, IngestForProvider). `by_api_key`: an API key
+  // was the credential (auth.api_key), which the event's verification records.
+  void IngestVerified(BodyRequest request, std::function<void(Result<IngestOutcome>)> done,
+                      bool by_api_key = false);
   // The rate limits and backpressure of the head phase, for a source (or direct webhook) id and
   // its workspace: 429 / 503.
   Status Charge(const std::string& source_id, const std::string& workspace_id) const;

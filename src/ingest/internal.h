@@ -23,10 +23,22 @@ struct CachedSource {
   const verify::ProviderInfo* provider = nullptr;
   std::string hmac_header;   // redacted from stored headers
   std::string verification;  // what a passing request was checked with, stored on the event
+  // auth.api_key: `verifier` then checks the signature only, and the bearer credential is the
+  // source's token (`token_verifier`, null without auth.bearer) or a workspace API key.
+  bool api_key = false;
+  std::unique_ptr<verify::Verifier> token_verifier;
+  std::string api_key_verification;  // `verification` when an API key was the credential
   // The provider may send a signed handshake (Slack url_verification, Discord PING) instead of
   // an event: the body is then parsed and looked at before anything is stored.
   bool expects_handshake = false;
 };
+
+// auth.api_key (cached.api_key): the bearer credential is the source's token (with auth.bearer)
+// or `api_key`, an API key of the source's workspace with the builder or admin role as the store
+// had it for this request (nullopt: the route looked none up, so only the token can pass). Sets
+// *by_api_key when the key was the credential. ingest.cc.
+Status CheckBearer(const CachedSource& cached, const verify::Request& request,
+                   const std::optional<PresentedApiKey>& api_key, bool* by_api_key);
 
 // Builds the cached form of an agent webhook (its verifier, parsed allow-list). agent_webhooks.cc.
 std::shared_ptr<const CachedAgentWebhook> BuildAgentWebhook(const store::AgentWebhook& webhook);

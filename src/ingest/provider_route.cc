@@ -234,7 +234,11 @@ Result<std::shared_ptr<const CachedSource>> Ingestor::PickProviderSource(
       }
       if (!cached->verifier) continue;  // Ingest refuses it too (source_misconfigured)
       provider_checks_.fetch_add(1, std::memory_order_relaxed);
-      Status verified = cached->verifier->Verify(verify_request);
+      bool by_api_key = false;  // this route looks no API key up: only a source's token
+      Status verified = cached->api_key
+                            ? CheckBearer(*cached, verify_request, std::nullopt, &by_api_key)
+                            : Status::Ok();
+      if (verified.ok()) verified = cached->verifier->Verify(verify_request);
       if (verified.ok()) {
         accepted.push_back(cached);
       } else if (!first_refusal || first_refusal->type() != ErrorType::kUnauthenticated) {

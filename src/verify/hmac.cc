@@ -10,7 +10,34 @@ Status HmacVerifier::Verify(const Request& request) const {
   return VerifyValue(value, request.body);
 }
 
+namespace {
+
+// "sha1=" / "sha256=" / "sha512=" at the start of `value`: its algorithm and length.
+std::optional<std::pair<crypto::DigestAlgorithm, size_t>> AlgorithmPrefix(std::string_view value) {
+  const size_t equals = value.find('=');
+  if (equals == std::string_view::npos || equals > 6 || value.substr(0, 3) != "sha") {
+    return std::nullopt;
+  }
+  auto algorithm = crypto::ParseDigestAlgorithm(value.substr(0, equals));
+  if (!algorithm) return std::nullopt;
+  return std::make_pair(*algorithm, equals + 1);
+}
+
+}  // namespace
+
 Status HmacVerifier::VerifyValue(std::string_view value, std::string_view body) const {
+  if (scheme_.accept_algorithm_prefix && scheme_.prefix.empty() && scheme_.list_separator == 0) {
+    if (auto prefix = AlgorithmPrefix(value)) {
+      if (prefix->first != scheme_.algorithm) {
+        return Refuse(kMalformedSignature,
+                      scheme_.header + " is signed with " +
+                          std::string(crypto::DigestAlgorithmName(prefix->first)) +
+                          " but this source verifies " +
+                          std::string(crypto::DigestAlgorithmName(scheme_.algorithm)));
+      }
+      value.remove_prefix(prefix->second);
+    }
+  }
   const size_t mac_size = DigestSize(scheme_.algorithm);
   // Signatures to try: the header itself, or each list piece carrying the prefix. Views into
   // `value`, at most kMaxSignatures of them, so nothing here allocates per piece.
@@ -76,6 +103,7 @@ BodyHmacScheme CustomScheme(const HmacSettings& hmac) {
   scheme.encoding = hmac.encoding;
   scheme.prefix = hmac.prefix;
   scheme.strictness = Strictness::kLenient;
+  scheme.accept_algorithm_prefix = true;
   return scheme;
 }
 

@@ -172,6 +172,12 @@ struct BodyHmacScheme {
   // 0: the header holds one signature. Otherwise a list (PagerDuty: "v1=a,v1=b"); pieces
   // without `prefix` are other versions and are skipped.
   char list_separator = 0;
+  // Custom sources with no prefix configured: also accept the value prefixed with its
+  // algorithm's name ("sha256=<hex>", as Dust tells senders to sign; "sha1=", "sha512="). A
+  // prefix naming another algorithm is refused (malformed_signature), never ignored: a sender
+  // signing with SHA-1 is not let in by a source configured for SHA-256. A hex or base64 MAC
+  // holds no '=' before its end, so a bare signature is never mistaken for a prefixed one.
+  bool accept_algorithm_prefix = false;
 };
 
 // Used directly by custom and the simple presets, and inside github and linear.

@@ -157,13 +157,17 @@ Result<AuthSettings> ParseAuthSettings(std::string_view kind, const boost::json:
       } else {
         return Invalid("auth.tolerance_seconds must be an integer number of seconds");
       }
+    } else if (key == "api_key") {
+      auto b = ReadBool(value, "auth.api_key");
+      if (!b) return b.error();
+      settings.api_key = *b;
     } else if (key == "allow_legacy_signature") {
       auto b = ReadBool(value, "auth.allow_legacy_signature");
       if (!b) return b.error();
       settings.allow_legacy_signature = *b;
     } else {
       return Invalid("auth." + std::string(key) +
-                     " is not a known setting (bearer, hmac, tolerance_seconds, "
+                     " is not a known setting (bearer, api_key, hmac, tolerance_seconds, "
                      "allow_legacy_signature)");
     }
   }
@@ -193,6 +197,7 @@ boost::json::object AuthSettingsToJson(const AuthSettings& settings) {
     obj["tolerance_seconds"] = *settings.tolerance_seconds;
   }
   if (settings.allow_legacy_signature) obj["allow_legacy_signature"] = true;
+  if (settings.api_key) obj["api_key"] = true;
   return obj;
 }
 

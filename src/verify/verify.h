@@ -162,6 +162,13 @@ struct AuthSettings {
   // hubspot: also accept the v1/v2 signatures (plain SHA-256, no timestamp, so replayable)
   // when `X-HubSpot-Signature-v3` is absent. Default false: both are weaker than the default.
   bool allow_legacy_signature = false;
+  // Any kind: also accept, as the request's `Authorization: Bearer`, a workspace API key of the
+  // source's workspace with the builder or admin role (Dust's OpenAPI declares BearerAuth on its
+  // hooks route). With `bearer` too, either the source's token or such a key is accepted; alone,
+  // such a key is required. Checked by ingest, which looks the key up in the store for every
+  // request (a revoked key is refused from the next request on); MakeVerifier ignores it.
+  // Default false: an API key is a broader credential than a source's token.
+  bool api_key = false;
 
   bool operator==(const AuthSettings&) const = default;
 };

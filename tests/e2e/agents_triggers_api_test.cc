@@ -800,21 +800,24 @@ TEST_F(AgentsTriggersApiTest, IngestStartsRunsForMatchingTriggersAndRecordsEvery
     EXPECT_EQ(Str(run, "agent_id"), agt);
   }
 
-  // The event shows one record per trigger of its source that its type reaches, in creation
-  // order (the "push" trigger is not reached by an event without a type: no record).
+  // The event shows one record per trigger of its source, in creation order; the "push"
+  // trigger, not reached by an event without a type, is ignored with reason "event_type"
+  // (issue 20: which triggers matched and which ignored the event, complete).
   json::object event = GetJson("/api/v1/events/" + Str(answer, "event_id"));
   const json::array& matches = Arr(event, "matches");
-  ASSERT_EQ(matches.size(), 4u) << json::serialize(event);
+  ASSERT_EQ(matches.size(), 5u) << json::serialize(event);
   struct Expected {
     const json::object* trigger;
     const char* outcome;
     bool has_run;
+    bool type_skipped;
   };
-  const Expected expected[] = {{&opened, "matched", true},
-                               {&closed, "ignored", false},
-                               {&disabled, "disabled", false},
-                               {&everything, "matched", true}};
-  for (size_t i = 0; i < 4; ++i) {
+  const Expected expected[] = {{&opened, "matched", true, false},
+                               {&closed, "ignored", false, false},
+                               {&disabled, "disabled", false, false},
+                               {&typed, "ignored", false, true},
+                               {&everything, "matched", true, false}};
+  for (size_t i = 0; i < 5; ++i) {
     const json::object& m = matches[i].as_object();
     SCOPED_TRACE(json::serialize(m));
     EXPECT_EQ(Str(m, "trigger_id"), Str(*expected[i].trigger, "id"));
@@ -824,17 +827,23 @@ TEST_F(AgentsTriggersApiTest, IngestStartsRunsForMatchingTriggersAndRecordsEvery
     } else {
       EXPECT_TRUE(m.at("run_id").is_null());
     }
+    if (expected[i].type_skipped) {
+      EXPECT_EQ(Str(m, "reason"), "event_type");
+    } else {
+      EXPECT_TRUE(m.at("reason").is_null());
+    }
     EXPECT_FALSE(m.at("replay").as_bool());
     EXPECT_FALSE(Str(m, "evaluated_at").empty());
     EXPECT_TRUE(m.at("message").is_string());
   }
-  EXPECT_TRUE(Ids(GetJson("/api/v1/triggers/" + Str(typed, "id") + "/matches")).empty());
+  EXPECT_EQ(Ids(GetJson("/api/v1/triggers/" + Str(typed, "id") + "/matches"), "event_id"),
+            std::vector<std::string>{Str(answer, "event_id")});
 
   // A duplicate delivery starts nothing and records nothing.
   json::object again = Ingest(source, json::object{{"action", "opened"}}, "delivery-1");
   EXPECT_TRUE(again["duplicate"].as_bool());
   EXPECT_TRUE(Arr(again, "runs").empty());
-  EXPECT_EQ(Arr(GetJson("/api/v1/events/" + Str(answer, "event_id")), "matches").size(), 4u);
+  EXPECT_EQ(Arr(GetJson("/api/v1/events/" + Str(answer, "event_id")), "matches").size(), 5u);
 
   // An event nothing matches.
   json::object quiet = Ingest(source, json::object{{"action", "labeled"}});

@@ -62,18 +62,25 @@ TEST_F(EvaluateTest, EveryTriggerGetsARecordInCreationOrder) {
   ingestor_.UpsertTrigger(MakeTrigger("trg_bad", "(eq \"action\"", 6));  // does not compile
 
   Evaluation e = Evaluate(R"({"action":"opened"})", "pull_request");
-  // trg_t subscribes to "issues" only: this event never concerned it, no record.
-  ASSERT_EQ(e.matches.size(), 5u);
+  // trg_t subscribes to "issues" only: not evaluated, but recorded as ignored with the reason,
+  // so the records list every trigger of the source (issue 20).
+  ASSERT_EQ(e.matches.size(), 6u);
   EXPECT_EQ(e.matches[0].trigger_id, "trg_i");
   EXPECT_EQ(e.matches[0].outcome, MatchOutcome::kIgnored);
+  EXPECT_EQ(e.matches[0].message, "");
   EXPECT_EQ(e.matches[1].trigger_id, "trg_m");
   EXPECT_EQ(e.matches[1].outcome, MatchOutcome::kMatched);
   EXPECT_EQ(e.matches[2].trigger_id, "trg_e");
   EXPECT_EQ(e.matches[2].outcome, MatchOutcome::kMatched);
   EXPECT_EQ(e.matches[3].outcome, MatchOutcome::kDisabled);
-  EXPECT_EQ(e.matches[4].trigger_id, "trg_bad");
-  EXPECT_EQ(e.matches[4].outcome, MatchOutcome::kFilterError);
-  EXPECT_FALSE(e.matches[4].message.empty());
+  EXPECT_EQ(e.matches[4].trigger_id, "trg_t");
+  EXPECT_EQ(e.matches[4].outcome, MatchOutcome::kIgnored);
+  EXPECT_EQ(e.matches[4].message,
+            "not subscribed: event type \"pull_request\" is not among the trigger's event_types "
+            "(issues)");
+  EXPECT_EQ(e.matches[5].trigger_id, "trg_bad");
+  EXPECT_EQ(e.matches[5].outcome, MatchOutcome::kFilterError);
+  EXPECT_FALSE(e.matches[5].message.empty());
   // An "issues" event reaches it, in creation order among the others.
   Evaluation issues = Evaluate(R"({"action":"opened"})", "issues");
   ASSERT_EQ(issues.matches.size(), 6u);
@@ -107,10 +114,18 @@ TEST_F(EvaluateTest, SubscribedEventTypesAndReplayMarks) {
   ASSERT_EQ(e.runs.size(), 1u);
   EXPECT_FALSE(e.runs[0].include_payload);
   EXPECT_TRUE(e.matches[0].replay);
-  // An event without a type, or of another type, never reaches a trigger that subscribes to
-  // types.
-  EXPECT_TRUE(Evaluate(R"({})", "").matches.empty());
-  EXPECT_TRUE(Evaluate(R"({})", "push").matches.empty());
+  // An event without a type, or of another type, never reaches (starts no run of) a trigger
+  // that subscribes to types; its record says why it ignored the event.
+  for (const char* type : {"", "push"}) {
+    Evaluation skipped = Evaluate(R"({})", type);
+    EXPECT_TRUE(skipped.runs.empty());
+    ASSERT_EQ(skipped.matches.size(), 1u);
+    EXPECT_EQ(skipped.matches[0].outcome, MatchOutcome::kIgnored);
+    EXPECT_TRUE(skipped.matches[0].run_id.empty());
+  }
+  EXPECT_EQ(Evaluate(R"({})", "").matches[0].message,
+            "not subscribed: the event has no type; the trigger takes only its event_types "
+            "(issues, pull_request)");
 }
 
 TEST_F(EvaluateTest, TheTypeIndexKeepsCreationOrderAcrossTypedAndUntypedTriggers) {
@@ -125,9 +140,24 @@ TEST_F(EvaluateTest, TheTypeIndexKeepsCreationOrderAcrossTypedAndUntypedTriggers
   for (size_t i = 0; i < push.matches.size(); ++i) {
     EXPECT_EQ(push.matches[i].trigger_id, "trg_" + std::to_string(100 + i));
   }
-  Evaluation issues = Evaluate(R"({})", "issues");
-  ASSERT_EQ(issues.matches.size(), 33u);  // 17 untyped + 16 subscribed to issues
-  EXPECT_EQ(Evaluate(R"({})", "").matches.size(), 17u);
+  // Every trigger has its record, in creation order; those the type does not reach are ignored.
+  auto runs_and_ignored = [&](std::string_view type) {
+    Evaluation e = Evaluate(R"({})", type);
+    EXPECT_EQ(e.matches.size(), 50u);
+    size_t ignored = 0;
+    for (size_t i = 0; i < e.matches.size(); ++i) {
+      EXPECT_EQ(e.matches[i].trigger_id, "trg_" + std::to_string(100 + i));
+      ignored += e.matches[i].outcome == MatchOutcome::kIgnored ? 1 : 0;
+    }
+    return std::make_pair(e.runs.size(), ignored);
+  };
+  EXPECT_EQ(runs_and_ignored("issues"), std::make_pair(size_t{33}, size_t{17}));  // 17 untyped
+                                                                                  // + 16 issues
+  EXPECT_EQ(runs_and_ignored(""), std::make_pair(size_t{17}, size_t{33}));
+  // Only the reached triggers count as filter evaluations.
+  const uint64_t before = ingestor_.stats().filter_evaluations;
+  Evaluate(R"({})", "issues");
+  EXPECT_EQ(ingestor_.stats().filter_evaluations - before, 33u);
 }
 
 TEST_F(EvaluateTest, FiltersSeeHeadersAndEventType) {

@@ -67,6 +67,39 @@ TEST_F(HmacVerifierTest, AcceptsUpperCaseHexAndUnpaddedOrUrlSafeBase64) {
   }
 }
 
+// Dust's webhook-triggers guide tells senders to send "sha256=<hex>"; a source configured with
+// no prefix accepts that as well as the bare digest, for each algorithm.
+TEST_F(HmacVerifierTest, AcceptsItsAlgorithmNameAsPrefixWhenNoneIsConfigured) {
+  for (auto algorithm :
+       {DigestAlgorithm::kSha1, DigestAlgorithm::kSha256, DigestAlgorithm::kSha512}) {
+    const std::string hex = crypto::HexEncode(Mac(algorithm, body_));
+    const std::string name(crypto::DigestAlgorithmName(algorithm));
+    SCOPED_TRACE(name);
+    const HmacSettings hmac{"X-Signature", algorithm, SignatureEncoding::kHex, ""};
+    EXPECT_OK(Check(hmac, {{"X-Signature", name + "=" + hex}}, body_));
+    EXPECT_OK(Check(hmac, {{"X-Signature", hex}}, body_));
+    EXPECT_EQ(Check(hmac, {{"X-Signature", name + "=" + hex}}, body_ + " ").code(),
+              kInvalidSignature);
+    const std::string b64 = crypto::Base64Encode(Mac(algorithm, body_));
+    EXPECT_OK(Check({"X-Signature", algorithm, SignatureEncoding::kBase64, ""},
+                    {{"X-Signature", name + "=" + b64}}, body_));
+  }
+}
+
+// The prefix names the algorithm the sender used: one that disagrees with the source's is
+// refused, even when the digest after it is the right one for the configured algorithm.
+TEST_F(HmacVerifierTest, RejectsAnAlgorithmPrefixThatDisagreesWithTheConfiguredOne) {
+  const std::string hex256 = crypto::HexEncode(Mac(DigestAlgorithm::kSha256, body_));
+  const HmacSettings sha256{"X-Sig", DigestAlgorithm::kSha256, SignatureEncoding::kHex, ""};
+  EXPECT_EQ(Check(sha256, {{"X-Sig", "sha1=" + hex256}}, body_).code(), kMalformedSignature);
+  EXPECT_EQ(Check(sha256, {{"X-Sig", "sha512=" + hex256}}, body_).code(), kMalformedSignature);
+  EXPECT_EQ(Check(sha256, {{"X-Sig", "md5=" + hex256}}, body_).code(), kMalformedSignature);
+  const std::string hex1 = crypto::HexEncode(Mac(DigestAlgorithm::kSha1, body_));
+  const HmacSettings sha512{"X-Sig", DigestAlgorithm::kSha512, SignatureEncoding::kHex, ""};
+  EXPECT_EQ(Check(sha512, {{"X-Sig", "sha1=" + hex1}}, body_).code(), kMalformedSignature);
+  EXPECT_EQ(Check(sha512, {{"X-Sig", "sha256=" + hex256}}, body_).code(), kMalformedSignature);
+}
+
 TEST_F(HmacVerifierTest, RejectsSignatureWithWrongPrefix) {
   const std::string hex = crypto::HexEncode(Mac(DigestAlgorithm::kSha256, body_));
   const HmacSettings hmac{"X-Sig", DigestAlgorithm::kSha256, SignatureEncoding::kHex, "sha256="};

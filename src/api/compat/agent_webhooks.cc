@@ -25,6 +25,38 @@ constexpr std::string_view kSignatureHeader = "X-Webhook-Signature";
 constexpr size_t kMaxTextBytes = 2048;
 constexpr size_t kMinSecretBytes = 16;
 
+// event_source as the seed states it: an origin URL ("https://app.example.com[:port]", what a
+// browser sends as Origin), a host name ("app.example.com"), or an IP address ("127.0.0.1",
+// "::1": the address a server posts from). Anything else would silently admit nobody, so it is
+// refused when configured.
+Status ValidateEventSource(std::string_view text) {
+  const Status refused = Status::InvalidArgument(
+      "event_source must be an origin URL (https://app.example.com), a host name "
+      "(app.example.com) or an IP address (127.0.0.1)");
+  if (text.empty()) return Status::Ok();  // no origin check
+  if (text.size() > 253 + 20) return refused;
+  if (text.find("://") != std::string_view::npos) {
+    return NormalizeOrigin(text).has_value() ? Status::Ok() : refused;
+  }
+  if (ParseIpAddress(text)) return Status::Ok();
+  // A DNS host name (RFC 1123): dot-separated labels of letters, digits and '-', 1 to 63
+  // characters each, not starting or ending with '-'; at most 253 in all.
+  if (text.size() > 253) return refused;
+  size_t label = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    const char c = i < text.size() ? text[i] : '.';
+    if (c == '.') {
+      if (label == 0 || label > 63 || text[i - 1] == '-' || text[i - label] == '-') return refused;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+      ++label;
+    } else {
+      return refused;
+    }
+  }
+  return Status::Ok();
+}
+
 // The public routes' gate (ingest::Ingestor::AdmitAgentWebhook): 404 no webhook, 403 disabled,
 // 403 source not allowed, 413 above 1 MiB, 429 / 503.
 Result<ingest::DirectAdmission> Admit(ApiContext* ctx, const http::RequestHead& head,
@@ -87,11 +119,8 @@ std::optional<http::Response> ApplyConfig(const boost::json::object& body,
   if (body.contains("event_source")) {
     auto source = StringField(body, "event_source", std::string());
     if (!source) return FieldErrorResponse(source.error(), "event_source");
-    if (source->size() > kMaxTextBytes ||
-        (!source->empty() && ingest::OriginHost(*source).empty())) {
-      return FieldErrorResponse(
-          Status::InvalidArgument("event_source must be an origin URL or a hostname"),
-          "event_source");
+    if (Status valid = ValidateEventSource(*source); !valid.ok()) {
+      return FieldErrorResponse(valid, "event_source");
     }
     webhook->event_source = *source;
   }
@@ -189,8 +218,10 @@ void Receive(ApiContext* ctx, http::Request request, http::Reply reply) {
   ctx->ingestor->IngestDirect(std::move(event), [ctx, reply = std::move(reply),
                                                  agent_id](Result<ingest::IngestOutcome> outcome) {
     if (!outcome) return reply(IngestRefusal(outcome.error(), *ctx->ingestor));
+    // workflow_id: the seed's name for what was started, the run (one workflow per request).
     reply(Json(200, {{"status", "accepted"},
                      {"agent_id", agent_id},
+                     {"workflow_id", outcome->runs.front().run_id},
                      {"run_id", outcome->runs.front().run_id},
                      {"event_id", outcome->event_id},
                      {"message", "the agent run was queued"}}));
