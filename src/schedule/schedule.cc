@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <cmath>
+#include <span>
 
 #include "common/redact.h"
 #include "outbound/curl_guard.h"
@@ -44,7 +45,7 @@ std::optional<int64_t> AsInteger(const json::value& v) {
   return std::nullopt;
 }
 
-Status RejectUnknown(const json::object& o, std::initializer_list<std::string_view> known) {
+Status RejectUnknown(const json::object& o, std::span<const std::string_view> known) {
   for (const auto& member : o) {
     bool ok = false;
     for (auto k : known) ok = ok || member.key() == k;
@@ -161,8 +162,7 @@ struct Schedule::Impl {
 };
 
 Result<Schedule> Schedule::FromConfig(const json::object& config) {
-  TRIGGERD_RETURN_IF_ERROR(
-      RejectUnknown(config, {"cron", "timezone", "interval_seconds", "missed"}));
+  TRIGGERD_RETURN_IF_ERROR(RejectUnknown(config, kScheduleConfigMembers));
   auto impl = std::make_shared<Impl>();
   const json::value* cron = config.if_contains("cron");
   const json::value* interval = config.if_contains("interval_seconds");
@@ -247,9 +247,7 @@ std::string Schedule::LocalTime(int64_t micros) const {
 // ---- PollConfig ----
 
 Result<PollConfig> PollConfig::FromConfig(const json::object& config) {
-  TRIGGERD_RETURN_IF_ERROR(RejectUnknown(config, {"url", "interval_seconds", "headers",
-                                                  "items_path", "id_field", "cursor_field",
-                                                  "timeout_ms", "order"}));
+  TRIGGERD_RETURN_IF_ERROR(RejectUnknown(config, kPollConfigMembers));
   PollConfig poll;
   auto url = StringMember(config, "url", "");
   if (!url) return url.error();

@@ -60,6 +60,14 @@ namespace triggerd::schedule {
 
 inline constexpr std::string_view kScheduleKind = "schedule";
 inline constexpr std::string_view kPollKind = "poll";
+// The members a schedule's and a poll's config may have (ScheduleConfig/PollConfig::FromConfig
+// refuse any other); the Stack AI triggers API reads them to tell source settings from its
+// opaque provider parameters.
+inline constexpr std::string_view kScheduleConfigMembers[] = {"cron", "timezone",
+                                                              "interval_seconds", "missed"};
+inline constexpr std::string_view kPollConfigMembers[] = {
+    "url",      "interval_seconds", "headers",    "items_path",
+    "id_field", "cursor_field",     "timeout_ms", "order"};
 
 enum class MissedPolicy { kCatchUp, kSkip };
 std::string_view MissedPolicyName(MissedPolicy policy);  // "catch_up" | "skip"

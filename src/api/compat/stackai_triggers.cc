@@ -498,12 +498,6 @@ std::optional<http::Response> OptionalObject(const json::object& body, std::stri
   return std::nullopt;
 }
 
-// The members of a schedule's and a poll's config (mirror of the RejectUnknown lists of
-// schedule::ScheduleConfig / PollConfig::FromConfig in src/schedule/schedule.cc).
-constexpr std::string_view kScheduleSettings[] = {"cron", "timezone", "interval_seconds", "missed"};
-constexpr std::string_view kPollSettings[] = {
-    "url",      "interval_seconds", "headers",    "items_path",
-    "id_field", "cursor_field",     "timeout_ms", "order"};
 constexpr size_t kMaxOpaqueConfigBytes = 16 * 1024;
 
 template <size_t N>
@@ -513,8 +507,8 @@ bool Among(const std::string_view (&names)[N], std::string_view name) {
 
 // Whether a trigger_config member configures the source of `kind`.
 bool SourceSetting(std::string_view kind, std::string_view member) {
-  if (kind == schedule::kScheduleKind) return Among(kScheduleSettings, member);
-  if (kind == schedule::kPollKind) return Among(kPollSettings, member);
+  if (kind == schedule::kScheduleKind) return Among(schedule::kScheduleConfigMembers, member);
+  if (kind == schedule::kPollKind) return Among(schedule::kPollConfigMembers, member);
   return Among(kWebhookSettings, member);
 }
 
