@@ -209,9 +209,8 @@ boost::json::object MatchJson(const store::Match& match) {
   o["message"] = match.message;
   // api.md: a trigger skipped by its event-type subscription is "ignored" with reason
   // "event_type"; every other record has no reason beyond its outcome (null).
-  const bool not_subscribed = match.outcome == store::MatchOutcome::kIgnored &&
-                              match.message.starts_with(ingest::kNotSubscribedPrefix);
-  o["reason"] = not_subscribed ? boost::json::value("event_type") : boost::json::value(nullptr);
+  o["reason"] =
+      match.reason.empty() ? boost::json::value(nullptr) : boost::json::value(match.reason);
   o["evaluated_at"] = Time(match.evaluated_at);
   o["replay"] = match.replay;
   return o;

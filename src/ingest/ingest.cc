@@ -134,7 +134,7 @@ Status NotFound() { return Status::NotFound("no such webhook source"); }
 // The record's reason for a trigger whose event_types do not include the event's type.
 std::string SkippedTypeMessage(std::string_view event_type,
                                const std::vector<std::string>& subscribed) {
-  std::string message(kNotSubscribedPrefix);
+  std::string message("not subscribed: ");
   message += event_type.empty() ? "the event has no type; the trigger takes only its event_types ("
                                 : "event type \"" + std::string(event_type) +
                                       "\" is not among the trigger's event_types (";
@@ -547,6 +547,7 @@ Evaluation Ingestor::Evaluate(const SourceTriggers& triggers, const EventToMatch
       // event's records say which triggers matched and which ignored it, and why.
       match.outcome = store::MatchOutcome::kIgnored;
       match.message = SkippedTypeMessage(event.event_type, trigger.event_types);
+      match.reason = std::string(kReasonEventType);
       evaluation.matches.push_back(std::move(match));
       return;
     }

@@ -162,10 +162,9 @@ struct GeneratedEvent {
   int64_t received_at = 0;  // 0 = the clock's now
 };
 
-// How the message of a kIgnored record begins when the trigger's event_types skipped the event
-// (it was not evaluated). The API reads it back as the record's `reason: "event_type"` (api.md),
-// so the store needs no column for it; no other record's message starts so.
-inline constexpr std::string_view kNotSubscribedPrefix = "not subscribed: ";
+// The reason of a kIgnored record whose trigger's event_types skipped the event (it was not
+// evaluated): the API's `reason: "event_type"` (api.md).
+inline constexpr std::string_view kReasonEventType = "event_type";
 
 // The match records and the runs an evaluation produced, ready for the store's outbox.
 struct Evaluation {

@@ -41,7 +41,7 @@ inline constexpr std::string_view kTriggerColumns =
     "created_by, created_at, updated_at, managed_by";
 
 inline constexpr std::string_view kMatchColumns =
-    "seq, event_id, trigger_id, outcome, run_id, message, evaluated_at, replay";
+    "seq, event_id, trigger_id, outcome, run_id, message, evaluated_at, replay, reason";
 
 inline constexpr std::string_view kRunColumns =
     "seq, id, workspace_id, event_id, trigger_id, agent_id, owner, include_payload, "

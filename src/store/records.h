@@ -131,6 +131,9 @@ struct Match {
   MatchOutcome outcome = MatchOutcome::kIgnored;
   std::string run_id;   // the run it started when matched; "" otherwise
   std::string message;  // why (filter error text, "event type not subscribed", …); may be ""
+  // A machine-readable reason beyond the outcome; "" = none. "event_type": ignored without
+  // evaluation, the trigger does not take the event's type (its event_types).
+  std::string reason;
   int64_t evaluated_at = 0;
   bool replay = false;  // recorded by a replay rather than at ingest
   int64_t seq = 0;      // set by the store: insertion order, the paging cursor

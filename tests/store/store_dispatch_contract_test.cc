@@ -508,7 +508,10 @@ TEST_P(StoreDispatchTest, AppendWritesMatchesAndRunsWithTheEvent) {
   NewEvent e = MakeEvent("evt_1");
   e.matches = {MakeMatch(kTrigger, MatchOutcome::kMatched, "run_1", 1001),
                MakeMatch("trg_b", MatchOutcome::kFilterError, "", 1002),
-               MakeMatch("trg_c", MatchOutcome::kDisabled, "", 1003)};
+               MakeMatch("trg_c", MatchOutcome::kDisabled, "", 1003),
+               MakeMatch("trg_d", MatchOutcome::kIgnored, "", 1004)};
+  e.matches[3].message = "not subscribed: event type \"pull_request\"";
+  e.matches[3].reason = "event_type";
   NewRun run = MakeRun("run_1", kAgent, 1001);
   run.include_payload = false;
   e.runs = {run};
@@ -518,7 +521,7 @@ TEST_P(StoreDispatchTest, AppendWritesMatchesAndRunsWithTheEvent) {
 
   Result<std::vector<Match>> matches = store_->ListEventMatches(kWs, "evt_1");
   ASSERT_OK(matches);
-  ASSERT_EQ(matches->size(), 3u);
+  ASSERT_EQ(matches->size(), 4u);
   EXPECT_EQ((*matches)[0].trigger_id, kTrigger);  // oldest first
   EXPECT_EQ((*matches)[0].event_id, "evt_1");
   EXPECT_EQ((*matches)[0].outcome, MatchOutcome::kMatched);
@@ -528,6 +531,10 @@ TEST_P(StoreDispatchTest, AppendWritesMatchesAndRunsWithTheEvent) {
   EXPECT_EQ((*matches)[1].outcome, MatchOutcome::kFilterError);
   EXPECT_EQ((*matches)[1].message, "unknown operator");
   EXPECT_EQ((*matches)[2].outcome, MatchOutcome::kDisabled);
+  EXPECT_EQ((*matches)[0].reason, "");
+  EXPECT_EQ((*matches)[3].outcome, MatchOutcome::kIgnored);
+  EXPECT_EQ((*matches)[3].reason, "event_type");
+  EXPECT_EQ((*matches)[3].message, "not subscribed: event type \"pull_request\"");
   EXPECT_LT((*matches)[0].seq, (*matches)[1].seq);
   EXPECT_TRUE(store_->ListEventMatches(kOtherWs, "evt_1")->empty());
 

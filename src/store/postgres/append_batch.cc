@@ -55,7 +55,7 @@ Params EventParams(const NewEvent& e) {
 std::string InsertMatchSql(bool only_if_inserted_here) {
   return Concat(
       {"INSERT INTO matches (workspace_id, event_id, trigger_id, outcome, run_id, "
-       "message, evaluated_at, replay) SELECT $1, $2, $3, $4, $5, $6, $7, $8",
+       "message, evaluated_at, replay, reason) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9",
        only_if_inserted_here ? kOnlyIfInsertedHere : ""});
 }
 
@@ -68,7 +68,8 @@ Params MatchParams(std::string_view workspace_id, std::string_view event_id, con
       .Text(m.run_id)
       .Text(m.message)
       .Int64(m.evaluated_at)
-      .Bool(m.replay);
+      .Bool(m.replay)
+      .Text(m.reason);
   return p;
 }
 

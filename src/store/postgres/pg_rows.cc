@@ -235,6 +235,7 @@ Result<Match> ReadMatch(const PgResult& r, int row) {
   m.message = r.Text(row, 5);
   m.evaluated_at = r.Int64(row, 6);
   m.replay = r.Bool(row, 7);
+  m.reason = r.Text(row, 8);
   return m;
 }
 

@@ -25,7 +25,7 @@ Result<uint64_t> WriteOutbox(Connection& db, std::string_view workspace_id,
         Statement insert,
         db.Prepare(
             "INSERT INTO matches (workspace_id, event_id, trigger_id, outcome, run_id, message, "
-            "evaluated_at, replay) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "evaluated_at, replay, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             "insert match"));
     insert.BindText(1, workspace_id)
         .BindText(2, event_id)
@@ -34,7 +34,8 @@ Result<uint64_t> WriteOutbox(Connection& db, std::string_view workspace_id,
         .BindText(5, m.run_id)
         .BindText(6, m.message)
         .BindInt64(7, m.evaluated_at)
-        .BindInt64(8, m.replay ? 1 : 0);
+        .BindInt64(8, m.replay ? 1 : 0)
+        .BindText(9, m.reason);
     TRIGGERD_RETURN_IF_ERROR(insert.Run());
   }
   for (const NewRun& r : runs) {

@@ -211,6 +211,7 @@ Result<Match> ReadMatch(const Statement& st) {
   m.message = st.ColumnText(5);
   m.evaluated_at = st.ColumnInt64(6);
   m.replay = st.ColumnInt64(7) != 0;
+  m.reason = st.ColumnText(8);
   return m;
 }
 
