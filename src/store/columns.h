@@ -50,7 +50,8 @@ inline constexpr std::string_view kRunColumns =
 
 inline constexpr std::string_view kAgentWebhookColumns =
     "id, workspace_id, agent_id, kind, enabled, token_hash, token_prefix, event_source, "
-    "allowed_ips, hmac_secret, description, metadata_json, created_by, created_at, updated_at";
+    "allowed_ips, hmac_secret, description, metadata_json, created_by, created_at, updated_at, "
+    "hmac_enforcement, hmac_created_at";
 
 inline constexpr std::string_view kRunMessageColumns = "run_id, attempt, role, content, at";
 

@@ -40,11 +40,12 @@ struct AgentWebhook {
   // "" when no signature is required. Kind "agent": X-Webhook-Signature; kind "dagu": Dagu's
   // X-Dagu-Signature (api/compat/dagu_webhooks.cc).
   std::string hmac_secret;
+  // Kind "dagu", when hmac_secret is set: "strict" (a bad signature is refused) or "observe"
+  // (logged and accepted); "" otherwise. And when the secret was made (unix micros; 0 = none).
+  std::string hmac_enforcement;
+  int64_t hmac_created_at = 0;
   std::string description;
-  // A JSON object, opaque here. Kind "agent": the caller's metadata. Kind "dagu" (no user
-  // metadata): the surface's HMAC settings, {"hmacEnforcementMode", "hmacSecretGeneratedAt"},
-  // read and written only by api/compat/dagu_webhooks.cc.
-  std::string metadata_json = "{}";
+  std::string metadata_json = "{}";  // a JSON object, opaque here: the caller's metadata
   std::string created_by;  // API key id
   int64_t created_at = 0;
   int64_t updated_at = 0;

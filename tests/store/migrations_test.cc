@@ -85,28 +85,5 @@ TEST_F(MigrationsTest, BuiltinMigrationsStartAtOneAndCreateTheTables) {
   EXPECT_EQ(*db_->QueryInt64("PRAGMA application_id", "app id"), kApplicationId);
 }
 
-// Version 8 gives match records a reason column; records of triggers skipped by their event
-// types, written before it with the reason only in their message, get reason 'event_type'.
-TEST_F(MigrationsTest, Version8MovesTheEventTypeReasonOutOfTheMessage) {
-  const auto all = BuiltinMigrations();
-  ASSERT_GE(all.size(), 8u);
-  ASSERT_OK(ApplyMigrations(*db_, all.subspan(0, 7)));
-  ASSERT_OK(db_->Exec(
-      "INSERT INTO workspaces (id, name, created_at) VALUES ('ws', 'w', 1);"
-      "INSERT INTO matches (workspace_id, event_id, trigger_id, outcome, run_id, message, "
-      "evaluated_at, replay) VALUES "
-      "('ws', 'evt', 'trg_a', 'ignored', '', 'not subscribed: event type \"push\" is not among "
-      "the trigger''s event_types (issues)', 1, 0), "
-      "('ws', 'evt', 'trg_b', 'ignored', '', '', 1, 0), "
-      "('ws', 'evt', 'trg_c', 'filter_error', '', 'not subscribed: looks alike', 1, 0);",
-      "old rows"));
-  ASSERT_OK(ApplyMigrations(*db_, all));
-  EXPECT_EQ(*db_->QueryInt64("SELECT count(*) FROM matches WHERE reason = 'event_type' AND "
-                             "trigger_id = 'trg_a'",
-                             "a"),
-            1);
-  EXPECT_EQ(*db_->QueryInt64("SELECT count(*) FROM matches WHERE reason = ''", "rest"), 2);
-}
-
 }  // namespace
 }  // namespace triggerd::store::sqlite

@@ -70,6 +70,29 @@ TEST_P(StoreWebhooksTest, RoundTripsEveryFieldAndFindsByToken) {
   EXPECT_EQ(store_->FindAgentWebhookByTokenHash("").error().type(), ErrorType::kNotFound);
   EXPECT_EQ(store_->FindAgentWebhookByTokenHash("nope").error().type(), ErrorType::kNotFound);
   EXPECT_EQ(store_->GetAgentWebhook("agt_one", "agent").error().type(), ErrorType::kNotFound);
+
+  // A Dagu webhook's HMAC settings, on create and on update, by every read.
+  EXPECT_EQ(got->hmac_enforcement, "");
+  EXPECT_EQ(got->hmac_created_at, 0);
+  AgentWebhook changed = *got;
+  changed.hmac_secret = "dagu-secret";
+  changed.hmac_enforcement = "observe";
+  changed.hmac_created_at = 1234567;
+  ASSERT_OK(store_->UpdateAgentWebhook(changed));
+  for (const AgentWebhook& w : {store_->GetAgentWebhook("agt_one", "dagu").value(),
+                                store_->FindAgentWebhookByTokenHash("hash1").value(),
+                                store_->ListAgentWebhooks("ws_one", "dagu").value().at(0)}) {
+    EXPECT_EQ(w.hmac_secret, "dagu-secret");
+    EXPECT_EQ(w.hmac_enforcement, "observe");
+    EXPECT_EQ(w.hmac_created_at, 1234567);
+  }
+  AgentWebhook strict = Webhook("whk_a", "agent", "hash2");
+  strict.hmac_secret = "s";
+  strict.hmac_enforcement = "strict";
+  strict.hmac_created_at = 99;
+  ASSERT_OK(store_->CreateAgentWebhook(strict));
+  EXPECT_EQ(store_->GetAgentWebhook("agt_one", "agent")->hmac_enforcement, "strict");
+  EXPECT_EQ(store_->GetAgentWebhook("agt_one", "agent")->hmac_created_at, 99);
 }
 
 TEST_P(StoreWebhooksTest, OneWebhookPerAgentAndKind) {

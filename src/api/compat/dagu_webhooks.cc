@@ -50,38 +50,19 @@ constexpr size_t kHmacSecretLength = 44;  // base62: ~262 bits, Dagu's is 32 ran
 
 std::string NewToken() { return "trgd_wh_" + crypto::RandomToken(40); }
 
-// The HMAC settings of a Dagu webhook. HMAC is on when the webhook's hmac_secret is set; the
-// enforcement mode and the secret's time are kept in its metadata_json (store::AgentWebhook: the
-// store treats it as an opaque object, and a Dagu webhook has no user metadata), so the surface
-// needs no column of its own: {"hmacEnforcementMode": "strict" | "observe",
-// "hmacSecretGeneratedAt": <unix micros>}.
+// The HMAC settings of a Dagu webhook (store::AgentWebhook's hmac_enforcement and
+// hmac_created_at). HMAC is on when the webhook's hmac_secret is set.
 struct HmacSettings {
   bool observe = false;      // log a bad signature and accept (token still required)
   int64_t generated_at = 0;  // 0: unknown
 };
 HmacSettings ReadHmacSettings(const store::AgentWebhook& w) {
-  HmacSettings settings;
-  boost::system::error_code ec;
-  boost::json::value meta = ParseJson(w.metadata_json, ec);
-  const boost::json::object* o = ec ? nullptr : meta.if_object();
-  if (o == nullptr) return settings;
-  if (const boost::json::value* mode = o->if_contains("hmacEnforcementMode")) {
-    settings.observe = mode->is_string() && mode->as_string() == "observe";
-  }
-  if (const boost::json::value* at = o->if_contains("hmacSecretGeneratedAt");
-      at && at->is_int64()) {
-    settings.generated_at = at->as_int64();
-  }
-  return settings;
+  return {w.hmac_enforcement == "observe", w.hmac_created_at};
 }
 void WriteHmacSettings(store::AgentWebhook* w, const HmacSettings& settings) {
-  if (w->hmac_secret.empty()) {
-    w->metadata_json = "{}";
-    return;
-  }
-  w->metadata_json = SerializeJson(
-      boost::json::object{{"hmacEnforcementMode", settings.observe ? "observe" : "strict"},
-                          {"hmacSecretGeneratedAt", settings.generated_at}});
+  const bool on = !w->hmac_secret.empty();
+  w->hmac_enforcement = !on ? "" : settings.observe ? "observe" : "strict";
+  w->hmac_created_at = on ? settings.generated_at : 0;
 }
 
 // Dagu's error body is {"code", "message"}; ours is {"error": {"type", "message"}} (with

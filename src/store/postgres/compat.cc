@@ -21,7 +21,7 @@ Status PostgresStore::CreateAgentWebhook(const AgentWebhook& w) {
     return ExecOnly(db,
                     Concat({"INSERT INTO agent_webhooks (", kAgentWebhookColumns,
                             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                            "$14, $15)"}),
+                            "$14, $15, $16, $17)"}),
                     p, "create agent webhook");  // UNIQUE (agent_id, kind) or token: kConflict
   });
 }
@@ -76,7 +76,8 @@ Status PostgresStore::UpdateAgentWebhook(const AgentWebhook& w) {
         "UPDATE agent_webhooks SET agent_id = $3, kind = $4, enabled = $5, token_hash = $6, "
         "token_prefix = $7, event_source = $8, allowed_ips = $9, hmac_secret = $10, "
         "description = $11, metadata_json = $12, created_by = $13, created_at = $14, "
-        "updated_at = $15 WHERE id = $1 AND workspace_id = $2",
+        "updated_at = $15, hmac_enforcement = $16, hmac_created_at = $17 "
+        "WHERE id = $1 AND workspace_id = $2",
         p, "update agent webhook", "webhook");
   });
 }

@@ -294,6 +294,8 @@ Result<AgentWebhook> ReadAgentWebhook(const PgResult& r, int row, const SecretCo
   w.created_by = r.Text(row, 12);
   w.created_at = r.Int64(row, 13);
   w.updated_at = r.Int64(row, 14);
+  w.hmac_enforcement = r.Text(row, 15);
+  w.hmac_created_at = r.Int64(row, 16);
   return w;
 }
 
@@ -312,7 +314,9 @@ void AddAgentWebhookParams(Params& p, const AgentWebhook& w, const SecretCodec& 
       .Text(w.metadata_json)
       .Text(w.created_by)
       .Int64(w.created_at)
-      .Int64(w.updated_at);
+      .Int64(w.updated_at)
+      .Text(w.hmac_enforcement)
+      .Int64(w.hmac_created_at);
 }
 
 }  // namespace triggerd::store::postgres

@@ -278,6 +278,8 @@ Result<AgentWebhook> ReadAgentWebhook(const Statement& st, const SecretCodec& se
   w.created_by = st.ColumnText(12);
   w.created_at = st.ColumnInt64(13);
   w.updated_at = st.ColumnInt64(14);
+  w.hmac_enforcement = st.ColumnText(15);
+  w.hmac_created_at = st.ColumnInt64(16);
   return w;
 }
 
@@ -294,7 +296,9 @@ void BindAgentWebhookFields(Statement& st, const AgentWebhook& w, const SecretCo
       .BindText(12, w.metadata_json)
       .BindText(13, w.created_by)
       .BindInt64(14, w.created_at)
-      .BindInt64(15, w.updated_at);
+      .BindInt64(15, w.updated_at)
+      .BindText(16, w.hmac_enforcement)
+      .BindInt64(17, w.hmac_created_at);
 }
 
 }  // namespace triggerd::store::sqlite
