@@ -128,6 +128,45 @@ struct Nodes {
   }
 };
 
+// A push delivery as GitHub signs it (X-Hub-Signature-256).
+Headers GithubHeaders(const std::string& delivery, const std::string& body) {
+  return {{"Content-Type", "application/json"},
+          {"X-GitHub-Event", "push"},
+          {"X-GitHub-Delivery", delivery},
+          {"X-Hub-Signature-256",
+           "sha256=" +
+               crypto::HexEncode(crypto::Hmac(crypto::DigestAlgorithm::kSha256, kSecret, body))}};
+}
+
+// Two nodes: a trigger made through one reaches the other's ingest when that node follows the
+// change (eventually, by design). The load must not start before: an event taken by a node that
+// knew only one of the triggers would rightly have only that one's run. So each node is probed
+// with even deliveries ("probe-…", left out of the run checks) until its answer starts both
+// triggers' runs.
+void WaitUntilEveryNodeStartsBothTriggers(const std::vector<uint16_t>& ports,
+                                          const std::string& path) {
+  for (size_t node = 0; node < ports.size(); ++node) {
+    HttpClient client("127.0.0.1", ports[node]);
+    const auto deadline = Clock::now() + 30s;
+    for (int n = 0;; ++n) {
+      const std::string delivery =
+          "probe-" + std::to_string(node) + "-" + std::to_string(n) + "-even";
+      const std::string body = json::serialize(json::object{{"parity", "even"}});
+      HttpResult r = client.Send("POST", path, body, GithubHeaders(delivery, body));
+      if (r.status == 200) {
+        const json::object answer = Parse(r.body);
+        const json::value* runs = answer.if_contains("runs");
+        if (runs != nullptr && runs->is_array() && runs->as_array().size() == 2) break;
+      }
+      if (Clock::now() > deadline) {
+        SetupFailed("node " + std::to_string(node) + " did not start both triggers' runs: " +
+                    std::to_string(r.status) + " " + r.body);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+}
+
 // One sender: unique delivery ids, signed like GitHub signs (X-Hub-Signature-256), paced at
 // `rate` per second. A delivery that gets no 200 (connection refused or reset while triggerd is
 // down, 5xx) is sent again with the same delivery id until it is acknowledged or the load phase
@@ -145,12 +184,7 @@ void Send(int sender, const Options& options, const std::string& path, const Nod
         "chaos-" + std::to_string(sender) + "-" + std::to_string(n) + (even ? "-even" : "-odd");
     const std::string body = json::serialize(json::object{
         {"sender", sender}, {"seq", n}, {"parity", even ? "even" : "odd"}, {"delivery", delivery}});
-    const Headers headers = {
-        {"Content-Type", "application/json"},
-        {"X-GitHub-Event", "push"},
-        {"X-GitHub-Delivery", delivery},
-        {"X-Hub-Signature-256",
-         "sha256=" + crypto::HexEncode(crypto::Hmac(crypto::DigestAlgorithm::kSha256, kSecret, body))}};
+    const Headers headers = GithubHeaders(delivery, body);
     {
       std::lock_guard lock(ledger->mu);
       ledger->sent.insert(delivery);
@@ -296,6 +330,11 @@ int main(int argc, char** argv) {
     trigger_even = Str(Parse(even.body), "id");
     trigger_all = Str(Parse(all.body), "id");
   }
+  if (cluster) {
+    std::vector<uint16_t> ports;
+    for (const auto& p : processes) ports.push_back(p->port());
+    WaitUntilEveryNodeStartsBothTriggers(ports, ingest_path);
+  }
 
   // The load phase: senders run throughout. One node: it is killed `kills` times at even
   // intervals (jittered) and restarted at once on the same data dir (a new port each time). Two
@@ -389,6 +428,7 @@ int main(int argc, char** argv) {
     if (!stored.count(event_id)) violation("run " + id + " belongs to no stored event");
   }
   for (const auto& [event_id, delivery] : stored) {
+    if (delivery.starts_with("probe-")) continue;  // before the load (see the probe)
     const bool even = delivery.ends_with("-even");
     auto& per_trigger = runs_by_event[event_id];
     if (per_trigger[trigger_all] != 1) {
