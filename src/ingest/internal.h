@@ -33,10 +33,14 @@ struct CachedSource {
   bool expects_handshake = false;
 };
 
+// The token of `Authorization: Bearer <token>` (the scheme case-insensitive, surrounding blanks
+// trimmed); nullopt without one or when it is empty. bearer.cc.
+std::optional<std::string_view> BearerToken(const Headers& headers);
+
 // auth.api_key (cached.api_key): the bearer credential is the source's token (with auth.bearer)
 // or `api_key`, an API key of the source's workspace with the builder or admin role as the store
 // had it for this request (nullopt: the route looked none up, so only the token can pass). Sets
-// *by_api_key when the key was the credential. ingest.cc.
+// *by_api_key when the key was the credential. bearer.cc.
 Status CheckBearer(const CachedSource& cached, const verify::Request& request,
                    const std::optional<PresentedApiKey>& api_key, bool* by_api_key);
 

@@ -62,16 +62,6 @@ std::string_view HeaderOf(const RouteHeader* begin, const RouteHeader* end, std:
   return "";
 }
 
-std::optional<std::string_view> BearerToken(const Headers& headers) {
-  auto header = FindHeader(headers, "Authorization");
-  constexpr std::string_view kScheme = "Bearer ";
-  if (!header || header->size() <= kScheme.size() ||
-      !HeaderNameEquals(header->substr(0, kScheme.size()), kScheme)) {
-    return std::nullopt;
-  }
-  return header->substr(kScheme.size());
-}
-
 Status NoSuchWebhook() {
   return Status::NotFound("no trigger or provider of that id", "webhook_not_found");
 }
